@@ -1,0 +1,27 @@
+package dev.relay.core.queue;
+
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Message events, for metrics. Called on the queue's threads: implementations must be fast and must not throw.
+ * Only the server module knows Micrometer; the core only emits these.
+ */
+public interface QueueListener {
+    QueueListener NONE = new QueueListener() {};
+
+    /** A message was committed to the spool and acknowledged. */
+    default void received(Envelope envelope, long size) {}
+
+    /** Recipients accepted by the upstream; {@code latency} is from receipt to this delivery. */
+    default void delivered(Envelope envelope, List<MailAddress> recipients, String upstream, long size,
+                           Duration latency) {}
+
+    /** Recipients that failed transiently and will be retried. */
+    default void deferred(Envelope envelope, List<MailAddress> recipients, String detail) {}
+
+    /** Recipients that failed permanently. */
+    default void failed(Envelope envelope, List<MailAddress> recipients, String detail) {}
+}

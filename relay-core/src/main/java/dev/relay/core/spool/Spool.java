@@ -1,0 +1,367 @@
+package dev.relay.core.spool;
+
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.QueueId;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable spool: every byte of durability code in the relay lives here.
+ *
+ * <p>Layout under the root: {@code tmp/} (files being written), {@code data/<id>} (message bodies, written once),
+ * and one directory per {@link QueueState} holding the small envelope files. A message exists once its envelope is
+ * in a state directory; every state change is an atomic rename of the envelope.
+ *
+ * <p>Commit order ({@link #store}): body to tmp, fsync; envelope to tmp, fsync; rename body into data/, fsync
+ * data/; rename envelope into incoming/, fsync incoming/. Only then does the caller answer 250. A crash at any
+ * point leaves either a visible, whole message or nothing visible (leftovers are removed at the next open).
+ *
+ * <p>Thread-safe: different messages may be stored and moved concurrently; one message is moved by one thread at
+ * a time (the queue manager's job).
+ */
+public final class Spool implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Spool.class);
+    private static final int COPY_BUFFER = 64 * 1024;
+
+    private final Path root;
+    private final Path tmp;
+    private final Path data;
+    private final Map<QueueState, Path> states = new EnumMap<>(QueueState.class);
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+
+    private Spool(Path root, FileChannel lockChannel, FileLock lock) {
+        this.root = root;
+        this.tmp = root.resolve("tmp");
+        this.data = root.resolve("data");
+        for (QueueState s : QueueState.values()) {
+            states.put(s, root.resolve(s.key()));
+        }
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens (creating if needed) the spool at {@code root}, takes its lock so no second process can use it, and
+     * recovers from a crash: files in tmp/ are removed, active/ goes back to incoming/, bodies without an envelope
+     * (never acknowledged) are removed.
+     */
+    public static Spool open(Path root) throws SpoolException {
+        try {
+            Files.createDirectories(root);
+            FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                ch.close();
+                throw new SpoolException("spool " + root.toAbsolutePath() + " is in use by another relay process"
+                        + " (lock held on " + root.resolve("lock") + "); each relay needs its own spool directory");
+            }
+            Spool spool = new Spool(root, ch, lock);
+            spool.createLayout();
+            spool.recover();
+            return spool;
+        } catch (SpoolException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new SpoolException("cannot open spool " + root.toAbsolutePath() + ": " + e, e);
+        }
+    }
+
+    private void createLayout() throws IOException {
+        Files.createDirectories(tmp);
+        Files.createDirectories(data);
+        for (Path p : states.values()) {
+            Files.createDirectories(p);
+        }
+    }
+
+    private void recover() throws IOException {
+        int removedTmp = 0, requeued = 0, orphans = 0;
+        for (Path p : entries(tmp)) {
+            Files.deleteIfExists(p);
+            removedTmp++;
+        }
+        Set<String> known = new HashSet<>();
+        for (QueueState s : List.of(QueueState.INCOMING, QueueState.DEFERRED, QueueState.FAILED,
+                QueueState.CORRUPT)) {
+            for (Path p : entries(states.get(s))) {
+                known.add(p.getFileName().toString());
+            }
+        }
+        for (Path p : entries(states.get(QueueState.ACTIVE))) {
+            String name = p.getFileName().toString();
+            if (known.contains(name)) {
+                // a crash between writing the new state's envelope and removing the active one
+                Files.delete(p);
+            } else {
+                rename(p, states.get(QueueState.INCOMING).resolve(name));
+                known.add(name);
+                requeued++;
+            }
+        }
+        for (Path p : entries(data)) {
+            if (!known.contains(p.getFileName().toString())) {
+                // its envelope was never made visible, so the client never got 250
+                Files.delete(p);
+                orphans++;
+            }
+        }
+        syncDirectory(states.get(QueueState.INCOMING));
+        syncDirectory(data);
+        if (removedTmp + requeued + orphans > 0) {
+            log.info("spool recovered: {} unfinished temp files removed, {} active messages back to incoming, "
+                    + "{} unacknowledged bodies removed", removedTmp, requeued, orphans);
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /**
+     * Writes the body from {@code body} (read to its end) and the envelope, durably, into incoming/. When this
+     * returns the message survives a crash; when it throws, nothing of it is visible.
+     *
+     * @return the body size in bytes
+     */
+    public long store(Envelope envelope, InputStream body) throws SpoolException {
+        String name = envelope.id().value();
+        Path bodyTmp = tmp.resolve(name + ".body");
+        Path envTmp = tmp.resolve(name + ".env");
+        boolean committed = false;
+        try {
+            long size;
+            try (FileChannel ch = FileChannel.open(bodyTmp, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                size = copy(body, ch);
+                ch.force(true); // the body's bytes must be on disk before anything points to them
+            }
+            writeSynced(envTmp, EnvelopeCodec.encode(envelope, size));
+            rename(bodyTmp, data.resolve(name));
+            syncDirectory(data); // the body's name must be durable before the envelope that refers to it
+            rename(envTmp, states.get(QueueState.INCOMING).resolve(name));
+            syncDirectory(states.get(QueueState.INCOMING)); // the commit point: now the message exists
+            committed = true;
+            return size;
+        } catch (IOException e) {
+            throw new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+        } finally {
+            if (!committed) {
+                deleteQuietly(bodyTmp);
+                deleteQuietly(envTmp);
+                deleteQuietly(data.resolve(name));
+            }
+        }
+    }
+
+    /** A message as read back: its envelope and the size of its body. */
+    public record Stored(Envelope envelope, long bodySize) {}
+
+    /**
+     * Reads the envelope of {@code id} in {@code state}. An unreadable or torn envelope, or a body of the wrong
+     * size, is moved to corrupt/ (with a log line) and reported as empty; a missing file is empty too.
+     */
+    public Optional<Stored> load(QueueState state, QueueId id) throws SpoolException {
+        Path p = states.get(state).resolve(id.value());
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new SpoolException(id + ": cannot read envelope: " + e, e);
+        }
+        try {
+            EnvelopeCodec.Decoded d = EnvelopeCodec.decode(bytes);
+            if (!d.envelope().id().equals(id)) {
+                throw new SpoolException("envelope carries id " + d.envelope().id());
+            }
+            long actual = Files.size(bodyPath(id));
+            if (actual != d.bodySize()) {
+                throw new SpoolException("body has " + actual + " bytes, envelope says " + d.bodySize());
+            }
+            return Optional.of(new Stored(d.envelope(), d.bodySize()));
+        } catch (IOException e) {
+            log.error("{}: corrupt message in {} quarantined to corrupt/: {}", id, state.key(), e.getMessage());
+            quarantine(state, id);
+            return Optional.empty();
+        }
+    }
+
+    /** The ids in {@code state}, oldest first (ids are time-ordered). */
+    public List<QueueId> list(QueueState state) throws SpoolException {
+        try {
+            List<QueueId> ids = new ArrayList<>();
+            for (Path p : entries(states.get(state))) {
+                String n = p.getFileName().toString();
+                if (QueueId.isValid(n)) {
+                    ids.add(new QueueId(n));
+                }
+            }
+            ids.sort((a, b) -> a.value().compareTo(b.value()));
+            return ids;
+        } catch (IOException e) {
+            throw new SpoolException("cannot list " + state.key() + ": " + e, e);
+        }
+    }
+
+    /** Moves a message between states without changing its envelope. */
+    public void move(QueueId id, QueueState from, QueueState to) throws SpoolException {
+        try {
+            rename(states.get(from).resolve(id.value()), states.get(to).resolve(id.value()));
+            syncDirectory(states.get(to));
+        } catch (IOException e) {
+            throw new SpoolException(id + ": cannot move from " + from.key() + " to " + to.key() + ": " + e, e);
+        }
+    }
+
+    /**
+     * Replaces the envelope (after an attempt, say) and moves it from {@code from} to {@code to} in one step that
+     * survives a crash: the new envelope is written and made visible in {@code to} before the old one goes.
+     */
+    public void update(Envelope envelope, long bodySize, QueueState from, QueueState to) throws SpoolException {
+        String name = envelope.id().value();
+        Path envTmp = tmp.resolve(name + ".env");
+        try {
+            writeSynced(envTmp, EnvelopeCodec.encode(envelope, bodySize));
+            rename(envTmp, states.get(to).resolve(name));
+            syncDirectory(states.get(to));
+            if (from != to) {
+                Files.deleteIfExists(states.get(from).resolve(name));
+            }
+        } catch (IOException e) {
+            deleteQuietly(envTmp);
+            throw new SpoolException(envelope.id() + ": cannot update envelope: " + e, e);
+        }
+    }
+
+    /** Removes a finished message: the envelope first (the message is then gone), then its body. */
+    public void remove(QueueId id, QueueState from) throws SpoolException {
+        try {
+            Files.deleteIfExists(states.get(from).resolve(id.value()));
+            syncDirectory(states.get(from)); // a removed message must not come back after a crash
+            Files.deleteIfExists(bodyPath(id));
+        } catch (IOException e) {
+            throw new SpoolException(id + ": cannot remove: " + e, e);
+        }
+    }
+
+    public Path bodyPath(QueueId id) {
+        return data.resolve(id.value());
+    }
+
+    /** Free bytes on the spool's file system. */
+    public long usableSpace() throws IOException {
+        return Files.getFileStore(root).getUsableSpace();
+    }
+
+    private void quarantine(QueueState state, QueueId id) {
+        try {
+            Path corrupt = states.get(QueueState.CORRUPT);
+            rename(states.get(state).resolve(id.value()), corrupt.resolve(id.value()));
+            Path body = bodyPath(id);
+            if (Files.exists(body)) {
+                rename(body, corrupt.resolve(id.value() + ".body"));
+            }
+            syncDirectory(corrupt);
+        } catch (IOException e) {
+            log.error("{}: cannot quarantine: {}", id, e.toString());
+        }
+    }
+
+    private static long copy(InputStream in, FileChannel out) throws IOException {
+        byte[] buf = new byte[COPY_BUFFER];
+        ByteBuffer bb = ByteBuffer.wrap(buf);
+        long total = 0;
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            bb.clear().limit(n);
+            while (bb.hasRemaining()) {
+                out.write(bb);
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    private static void writeSynced(Path p, byte[] bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer bb = ByteBuffer.wrap(bytes);
+            while (bb.hasRemaining()) {
+                ch.write(bb);
+            }
+            ch.force(true); // the envelope's bytes must be on disk before its rename makes it visible
+        }
+    }
+
+    private static void rename(Path from, Path to) throws IOException {
+        try {
+            // atomic: a reader sees the old name or the new one, never a half-moved file
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the spool's file system cannot rename atomically: " + e.getMessage(), e);
+        }
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        // fsync of the directory makes the renames in it survive a power loss
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static List<Path> entries(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: recovery at the next open removes leftovers
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            lock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            log.warn("cannot release spool lock: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.relay.core.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.relay.core.delivery.DeliveryEngine;
+import dev.relay.core.delivery.DeliveryReport;
+import dev.relay.core.delivery.Outcome;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.Spool;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class QueueManagerTest {
+    @TempDir
+    Path dir;
+
+    /** An engine that answers each recipient by a rule and records what it was given. */
+    static final class ScriptedEngine implements DeliveryEngine {
+        final List<Envelope> seen = new CopyOnWriteArrayList<>();
+        final List<String> bodies = new CopyOnWriteArrayList<>();
+        volatile Function<MailAddress, Outcome> rule;
+
+        ScriptedEngine(Function<MailAddress, Outcome> rule) {
+            this.rule = rule;
+        }
+
+        @Override
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+            seen.add(envelope);
+            try {
+                bodies.add(Files.readString(body));
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+            Map<MailAddress, Outcome> map = new LinkedHashMap<>();
+            envelope.recipients().forEach(r -> map.put(r, rule.apply(r)));
+            return CompletableFuture.completedFuture(new DeliveryReport("test", map));
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private static ByteArrayInputStream body() {
+        return new ByteArrayInputStream("Subject: t\r\n\r\nhello\r\n".getBytes());
+    }
+
+    @Test
+    void deliveredMessageIsRemovedFromTheSpool() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
+                     QueueListener.NONE)) {
+            q.start();
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
+            assertThat(engine.seen).extracting(Envelope::id).containsExactly(id);
+            assertThat(engine.bodies).containsExactly("Subject: t\r\n\r\nhello\r\n");
+            assertThat(spool.list(QueueState.ACTIVE)).isEmpty();
+            assertThat(spool.bodyPath(id)).doesNotExist();
+        }
+    }
+
+    @Test
+    void onlyTransientlyFailedRecipientsAreRetriedAfterTheDelay() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(r -> r.value().startsWith("later")
+                ? new Outcome.TransientFailure("451 4.3.0 busy") : new Outcome.Delivered("250 ok"));
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMillis(300), 4,
+                     QueueListener.NONE)) {
+            q.start();
+            q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("now@y.org"), MailAddress.of("later@y.org")),
+                    "demo", body());
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.seen.size() == 1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> spool.list(QueueState.DEFERRED).size() == 1);
+            engine.rule = r -> new Outcome.Delivered("250 ok");
+            await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
+            assertThat(engine.seen).hasSize(2);
+            assertThat(engine.seen.get(1).recipients()).containsExactly(MailAddress.of("later@y.org"));
+            assertThat(engine.seen.get(1).attempts()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void permanentlyFailedMessageIsKeptInFailed() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.PermanentFailure("550 5.1.1 unknown"));
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
+                     QueueListener.NONE)) {
+            q.start();
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
+            assertThat(spool.list(QueueState.FAILED)).containsExactly(id);
+            assertThat(spool.load(QueueState.FAILED, id).orElseThrow().envelope().lastError())
+                    .isEqualTo("550 5.1.1 unknown");
+        }
+    }
+
+    @Test
+    void messagesLeftInTheSpoolAreDeliveredAfterRestart() throws Exception {
+        ScriptedEngine down = new ScriptedEngine(r -> new Outcome.TransientFailure("connection refused"));
+        QueueId id;
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, down, InstantSource.system(), Duration.ofHours(1), 4,
+                     QueueListener.NONE)) {
+            q.start();
+            id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).until(() -> spool.list(QueueState.DEFERRED).size() == 1);
+        }
+        ScriptedEngine up = new ScriptedEngine(r -> new Outcome.Delivered("250 ok"));
+        // the deferred message is due in an hour; a clock two hours ahead makes it due now
+        InstantSource later = () -> java.time.Instant.now().plus(Duration.ofHours(2));
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, up, later, Duration.ofHours(1), 4, QueueListener.NONE)) {
+            q.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
+            assertThat(up.seen).extracting(Envelope::id).containsExactly(id);
+        }
+    }
+}

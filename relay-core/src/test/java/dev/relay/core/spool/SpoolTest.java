@@ -1,0 +1,138 @@
+package dev.relay.core.spool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpoolTest {
+    @TempDir
+    Path dir;
+
+    private static Envelope envelope(String... rcpts) {
+        Instant now = Instant.parse("2026-11-23T10:00:00Z");
+        return Envelope.received(QueueId.next(now), MailAddress.of("a@example.com"),
+                java.util.Arrays.stream(rcpts).map(MailAddress::of).toList(), now, "demo");
+    }
+
+    private static InputStream body(String s) {
+        return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void storedMessageIsReadBackWholeAfterReopening() throws Exception {
+        Envelope e = envelope("b@example.com", "c@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.store(e, body("Subject: hi\r\n\r\nbody\r\n"))).isEqualTo(21);
+        }
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.list(QueueState.INCOMING)).containsExactly(e.id());
+            Spool.Stored s = spool.load(QueueState.INCOMING, e.id()).orElseThrow();
+            assertThat(s.envelope()).isEqualTo(e);
+            assertThat(Files.readString(spool.bodyPath(e.id()))).isEqualTo("Subject: hi\r\n\r\nbody\r\n");
+        }
+    }
+
+    @Test
+    void failedBodyStreamLeavesNothingVisible() throws Exception {
+        Envelope e = envelope("b@example.com");
+        InputStream broken = new InputStream() {
+            int n;
+
+            @Override
+            public int read() throws IOException {
+                if (n++ > 100) {
+                    throw new IOException("client went away");
+                }
+                return 'x';
+            }
+        };
+        try (Spool spool = Spool.open(dir)) {
+            assertThatThrownBy(() -> spool.store(e, broken)).isInstanceOf(SpoolException.class);
+            assertThat(spool.list(QueueState.INCOMING)).isEmpty();
+            assertThat(dir.resolve("tmp")).isEmptyDirectory();
+            assertThat(dir.resolve("data")).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void secondProcessCannotOpenTheSameSpool() throws Exception {
+        try (Spool spool = Spool.open(dir)) {
+            assertThatThrownBy(() -> Spool.open(dir)).isInstanceOf(SpoolException.class)
+                    .hasMessageContaining("in use by another relay process");
+        }
+    }
+
+    @Test
+    void recoveryRequeuesActiveAndRemovesUnacknowledgedLeftovers() throws Exception {
+        Envelope e = envelope("b@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(e, body("x\r\n"));
+            spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
+        }
+        // a crash mid-commit of another message: a temp file and a body without envelope
+        Files.writeString(dir.resolve("tmp").resolve("01JD4X3K8M-AAAAAAAA.body"), "partial");
+        Files.writeString(dir.resolve("data").resolve("01JD4X3K8M-BBBBBBBB"), "never acknowledged");
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.list(QueueState.ACTIVE)).isEmpty();
+            assertThat(spool.list(QueueState.INCOMING)).containsExactly(e.id());
+            assertThat(dir.resolve("tmp")).isEmptyDirectory();
+            assertThat(dir.resolve("data").resolve("01JD4X3K8M-BBBBBBBB")).doesNotExist();
+            assertThat(spool.bodyPath(e.id())).exists();
+        }
+    }
+
+    @Test
+    void tornEnvelopeIsQuarantinedNotDeleted() throws Exception {
+        Envelope e = envelope("b@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(e, body("x\r\n"));
+            Path env = dir.resolve("incoming").resolve(e.id().value());
+            byte[] bytes = Files.readAllBytes(env);
+            Files.write(env, java.util.Arrays.copyOf(bytes, bytes.length - 10));
+            assertThat(spool.load(QueueState.INCOMING, e.id())).isEmpty();
+            assertThat(dir.resolve("corrupt").resolve(e.id().value())).exists();
+            assertThat(dir.resolve("corrupt").resolve(e.id().value() + ".body")).exists();
+        }
+    }
+
+    @Test
+    void bodyOfTheWrongSizeIsQuarantined() throws Exception {
+        Envelope e = envelope("b@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(e, body("hello\r\n"));
+            Files.writeString(spool.bodyPath(e.id()), "hel");
+            assertThat(spool.load(QueueState.INCOMING, e.id())).isEmpty();
+            assertThat(spool.list(QueueState.CORRUPT)).containsExactly(e.id());
+        }
+    }
+
+    @Test
+    void updateMovesTheNewEnvelopeAndRemoveDeletesBody() throws Exception {
+        Envelope e = envelope("b@example.com", "c@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            long size = spool.store(e, body("x\r\n"));
+            spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
+            Envelope later = e.deferred(List.of(MailAddress.of("c@example.com")), e.receivedAt().plusSeconds(60),
+                    "451 4.3.0 try\nagain");
+            spool.update(later, size, QueueState.ACTIVE, QueueState.DEFERRED);
+            assertThat(spool.list(QueueState.ACTIVE)).isEmpty();
+            assertThat(spool.load(QueueState.DEFERRED, e.id()).orElseThrow().envelope()).isEqualTo(later);
+            spool.remove(e.id(), QueueState.DEFERRED);
+            assertThat(spool.list(QueueState.DEFERRED)).isEmpty();
+            assertThat(spool.bodyPath(e.id())).doesNotExist();
+        }
+    }
+}
