@@ -1,0 +1,107 @@
+package dev.relay.core.auth;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
+
+/**
+ * The users allowed to submit: an htpasswd-format file ({@code user:hash} per line, {@code #} comments) whose
+ * hashes are bcrypt ({@code $2y$}, {@code $2a$}, {@code $2b$}; {@code htpasswd -B} output works as it is).
+ * Plaintext and other hash formats are refused at load. Nothing of a hash or a password ever appears in a message.
+ */
+public final class UsersFile {
+    private static final Pattern BCRYPT = Pattern.compile("\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}");
+    private static final Pattern USER = Pattern.compile("[^\\s:]{1,256}");
+    private static final int COST = 10;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Checked against when the user is unknown, so unknown and known users take the same time. */
+    private static final String DUMMY_HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
+
+    private final Map<String, String> hashes;
+
+    private UsersFile(Map<String, String> hashes) {
+        this.hashes = Collections.unmodifiableMap(hashes);
+    }
+
+    /** Reads and validates the file; every bad line is reported, by number, in one exception. */
+    public static UsersFile load(Path file) throws UsersFileException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UsersFileException("cannot read users file " + file + ": " + e.getMessage());
+        }
+        Map<String, String> hashes = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            int colon = line.indexOf(':');
+            String where = file + " line " + (i + 1);
+            if (colon <= 0) {
+                problems.add(where + ": expected user:bcrypt-hash");
+                continue;
+            }
+            String user = line.substring(0, colon);
+            String hash = line.substring(colon + 1);
+            if (!USER.matcher(user).matches()) {
+                problems.add(where + ": user name must not contain spaces or ':'");
+            } else if (!BCRYPT.matcher(hash).matches()) {
+                problems.add(where + ": user '" + user + "' has no bcrypt hash (plaintext and other formats are "
+                        + "refused); make the line with `relay passwd " + user + "` or `htpasswd -nB " + user + "`");
+            } else if (hashes.putIfAbsent(user, hash) != null) {
+                problems.add(where + ": user '" + user + "' is defined twice");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new UsersFileException(String.join("\n", problems));
+        }
+        return new UsersFile(hashes);
+    }
+
+    /** Checks a password in time that does not depend on whether the user exists. */
+    public boolean authenticate(String user, String password) {
+        if (user == null || password == null) {
+            return false;
+        }
+        String hash = hashes.get(user);
+        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? DUMMY_HASH : hash, password.toCharArray());
+        return ok && hash != null;
+    }
+
+    public Set<String> users() {
+        return hashes.keySet();
+    }
+
+    /** A users-file line for {@code user} with a fresh bcrypt ($2y$, cost 10) hash of {@code password}. */
+    public static String line(String user, char[] password) {
+        if (!USER.matcher(user).matches()) {
+            throw new IllegalArgumentException("user name must not be empty or contain spaces or ':'");
+        }
+        if (password.length == 0) {
+            throw new IllegalArgumentException("password must not be empty");
+        }
+        if (password.length > 72) {
+            throw new IllegalArgumentException("bcrypt uses at most 72 bytes of a password: choose a shorter one");
+        }
+        return user + ":" + OpenBSDBCrypt.generate("2y", password, salt(), COST);
+    }
+
+    private static byte[] salt() {
+        byte[] salt = new byte[16];
+        RANDOM.nextBytes(salt);
+        return salt;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.relay.core.tls;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+
+/** PEM files: certificate chains and private keys in PKCS#8, PKCS#1 (RSA) and SEC1 (EC) form. */
+public final class Pem {
+    private Pem() {}
+
+    /** Every certificate in a PEM file, in file order. */
+    public static List<X509Certificate> readCertificates(Path file) throws IOException {
+        List<X509Certificate> out = new ArrayList<>();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+             PEMParser parser = new PEMParser(r)) {
+            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+            Object o;
+            while ((o = parser.readObject()) != null) {
+                if (o instanceof X509CertificateHolder h) {
+                    out.add(conv.getCertificate(h));
+                }
+            }
+        } catch (CertificateException e) {
+            throw new IOException(file + ": invalid certificate: " + e.getMessage(), e);
+        }
+        if (out.isEmpty()) {
+            throw new IOException(file + ": no PEM certificate found (expected -----BEGIN CERTIFICATE-----)");
+        }
+        return out;
+    }
+
+    /** The first private key in a PEM file. */
+    public static PrivateKey readPrivateKey(Path file) throws IOException {
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+             PEMParser parser = new PEMParser(r)) {
+            JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+            Object o;
+            while ((o = parser.readObject()) != null) {
+                if (o instanceof PrivateKeyInfo info) {
+                    return conv.getPrivateKey(info); // PKCS#8
+                }
+                if (o instanceof PEMKeyPair pair) {
+                    return conv.getPrivateKey(pair.getPrivateKeyInfo()); // PKCS#1 RSA or SEC1 EC (public part optional)
+                }
+            }
+        }
+        throw new IOException(file + ": no unencrypted PEM private key found (PKCS#8, PKCS#1 RSA or EC)");
+    }
+
+    /** Reads a certificate chain and its key, and checks that they belong together. */
+    public static KeyMaterial readKeyMaterial(Path certFile, Path keyFile) throws IOException {
+        List<X509Certificate> chain = readCertificates(certFile);
+        PrivateKey key = readPrivateKey(keyFile);
+        if (!key.getAlgorithm().equals(chain.get(0).getPublicKey().getAlgorithm())) {
+            throw new IOException(keyFile + ": a " + key.getAlgorithm() + " key does not match the "
+                    + chain.get(0).getPublicKey().getAlgorithm() + " certificate in " + certFile);
+        }
+        return new KeyMaterial(key, chain);
+    }
+
+    public static String encode(Object... objects) {
+        StringWriter sw = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
+            for (Object o : objects) {
+                w.writeObject(o);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // a StringWriter does not fail
+        }
+        return sw.toString();
+    }
+}

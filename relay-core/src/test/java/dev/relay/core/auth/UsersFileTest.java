@@ -1,0 +1,57 @@
+package dev.relay.core.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UsersFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void lineMadeByRelayPasswdAuthenticates() throws Exception {
+        Path f = dir.resolve("users");
+        Files.writeString(f, "# users\n\n" + UsersFile.line("alice", "s3cret".toCharArray()) + "\n");
+        UsersFile users = UsersFile.load(f);
+        assertThat(users.users()).containsExactly("alice");
+        assertThat(users.authenticate("alice", "s3cret")).isTrue();
+        assertThat(users.authenticate("alice", "wrong")).isFalse();
+        assertThat(users.authenticate("bob", "s3cret")).isFalse();
+        assertThat(users.authenticate(null, null)).isFalse();
+    }
+
+    @Test
+    void htpasswdBcryptOutputIsAcceptedAsItIs() throws Exception {
+        // the crypt_blowfish test vector for "U*U", as $2a$ and as Apache htpasswd's $2y$ prefix
+        Path f = dir.resolve("users");
+        Files.writeString(f, "a:$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+                + "y:$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n");
+        UsersFile users = UsersFile.load(f);
+        assertThat(users.authenticate("a", "U*U")).isTrue();
+        assertThat(users.authenticate("y", "U*U")).isTrue();
+        assertThat(users.authenticate("y", "U*V")).isFalse();
+    }
+
+    @Test
+    void plaintextPasswordsAreRefusedWithoutBeingEchoed() throws Exception {
+        Path f = dir.resolve("users");
+        Files.writeString(f, "alice:hunter2\nbob\n");
+        assertThatThrownBy(() -> UsersFile.load(f))
+                .isInstanceOf(UsersFileException.class)
+                .hasMessageContaining("line 1: user 'alice' has no bcrypt hash")
+                .hasMessageContaining("line 2: expected user:bcrypt-hash")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void duplicateUserIsAnError() throws Exception {
+        Path f = dir.resolve("users");
+        String line = UsersFile.line("alice", "x".toCharArray());
+        Files.writeString(f, line + "\n" + line + "\n");
+        assertThatThrownBy(() -> UsersFile.load(f)).hasMessageContaining("defined twice");
+    }
+}
