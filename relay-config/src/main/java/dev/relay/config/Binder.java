@@ -58,13 +58,13 @@ final class Binder {
         if (node instanceof Node.Scalar s) { // one comma-separated value
             for (String part : s.value().split(",")) {
                 if (!part.isBlank()) {
-                    add(networks, parse(new Node.Scalar(part.trim(), s.origin()), at, false, Cidr::parse));
+                    add(networks, parse(new Node.Scalar(part.trim(), s.origin()), at, Cidr::parse));
                 }
             }
         } else if (node instanceof Node.ListNode list) {
             for (int i = 0; i < list.items().size(); i++) {
                 if (list.items().get(i) instanceof Node.Scalar s) {
-                    add(networks, parse(s, KeyPath.item(at, i), false, Cidr::parse));
+                    add(networks, parse(s, KeyPath.item(at, i), Cidr::parse));
                 } else {
                     problems.missing(KeyPath.item(at, i), "list item missing: number the items from 0 without gaps");
                 }
@@ -148,14 +148,16 @@ final class Binder {
         if (m == null || !(m.entries().get(key) instanceof Node.Scalar s)) {
             return null;
         }
-        return parse(s, KeyPath.child(at, key), false, parser);
+        boolean url = key.equals("url"); // may hold a password by mistake: never shown
+        return parse(url ? new Node.Scalar(UpstreamUrl.redact(s.value()), s.origin()) : s, KeyPath.child(at, key),
+                url ? t -> parser.apply(s.value()) : parser);
     }
 
-    private <T> T parse(Node.Scalar s, String key, boolean secret, Function<String, T> parser) {
+    private <T> T parse(Node.Scalar s, String key, Function<String, T> parser) {
         try {
             return parser.apply(s.value());
         } catch (IllegalArgumentException e) {
-            problems.error(key, secret ? Problems.MASK : s.value(), e.getMessage() + " (" + s.origin() + ")");
+            problems.error(key, s.value(), e.getMessage() + " (" + s.origin() + ")");
             return null;
         }
     }

@@ -14,12 +14,23 @@ final class Problems {
         errors.add(new ConfigProblem(key, value, message));
     }
 
-    /** A missing value: skipped when the key or a parent already has a problem (its value did not parse). */
+    /**
+     * A missing value: skipped when a related key already has a problem (the value was given but did not parse):
+     * the key itself, a parent, a child, or the {@code -file} form of a secret.
+     */
     void missing(String key, String message) {
-        if (!hasErrorAt(key) && errors.stream().map(ConfigProblem::key)
-                .noneMatch(k -> key.startsWith(k + ".") || key.startsWith(k + "["))) {
+        if (errors.stream().map(ConfigProblem::key).noneMatch(k -> related(key, k))) {
             errors.add(new ConfigProblem(key, null, message));
         }
+    }
+
+    private static boolean related(String key, String other) {
+        return other.equals(key) || other.equals(key + Schema.FILE_SUFFIX)
+                || isUnder(key, other) || isUnder(other, key);
+    }
+
+    private static boolean isUnder(String child, String parent) {
+        return child.startsWith(parent + ".") || child.startsWith(parent + "[");
     }
 
     void warn(String message) {

@@ -72,6 +72,11 @@ public record UpstreamUrl(String scheme, String host, int port, String username)
         return new UpstreamUrl(scheme, hp.host(), hp.port(), user);
     }
 
+    /** The text with a password in the user part ({@code user:secret@}) replaced by {@code ****}. */
+    static String redact(String text) {
+        return text.replaceFirst("^([^:/]*://[^:@/]*):[^@/]*@", "$1:" + Problems.MASK + "@");
+    }
+
     /** STARTTLS for {@code smtp}, implicit TLS for {@code smtps}. */
     public TlsMode defaultTls() {
         return scheme.equals("smtps") ? TlsMode.IMPLICIT : TlsMode.STARTTLS;
