@@ -1,0 +1,60 @@
+package dev.relay.config;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The whole relay configuration, validated: constructing one with invalid values throws a
+ * {@link ConfigException} listing every problem. Missing optional parts get their defaults (hostname: the local
+ * host name; queue: 1 minute retry delay; admin: 127.0.0.1:9090; tls, auth: empty).
+ *
+ * @param hostname  the name in the greeting and EHLO
+ * @param listeners the submission ports; at least one
+ * @param tls       the listeners' certificate and key
+ * @param auth      who may relay
+ * @param spool     where messages are stored
+ * @param queue     retry timing
+ * @param upstreams the smarthosts; at least one
+ * @param admin     the metrics and health endpoint
+ */
+public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                          SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
+    public RelayConfig {
+        if (hostname == null || hostname.isBlank()) {
+            hostname = LocalHost.name();
+        }
+        listeners = copy(listeners);
+        tls = tls == null ? TlsConfig.none() : tls;
+        auth = auth == null ? new AuthConfig(null, List.of()) : auth;
+        spool = spool == null ? new SpoolConfig(null) : spool;
+        queue = queue == null ? QueueConfig.defaults() : queue;
+        upstreams = copy(upstreams);
+        admin = admin == null ? AdminConfig.defaults() : admin;
+        Problems problems = new Problems();
+        Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        problems.throwIfErrors();
+    }
+
+    /** The warnings of this (valid) configuration, e.g. a loopback listener without TLS. */
+    public List<String> warnings() {
+        Problems problems = new Problems();
+        Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        return problems.warnings();
+    }
+
+    /** The effective configuration as YAML that loads back, every secret shown as {@code ****}. */
+    public String toMaskedYaml() {
+        return ConfigPrinter.toYaml(this);
+    }
+
+    @Override
+    public String toString() { // UpstreamConfig.toString masks the passwords
+        return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
+                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + "]";
+    }
+
+    private static <T> List<T> copy(List<T> list) {
+        return list == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(list));
+    }
+}

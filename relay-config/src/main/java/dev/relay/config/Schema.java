@@ -1,0 +1,89 @@
+package dev.relay.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The tree of known keys: the single source for unknown-key checks and for mapping {@code RELAY_*} variables to
+ * keys. A secret key {@code x} always has a sibling {@code x-file} naming a file that holds the secret.
+ */
+final class Schema {
+    static final String FILE_SUFFIX = "-file";
+
+    sealed interface Shape permits Leaf, Obj, Items {
+    }
+
+    /** A single value; {@code secret} values are masked in messages and output. */
+    record Leaf(boolean secret) implements Shape {
+    }
+
+    /** Named keys, in documentation order. */
+    record Obj(Map<String, Shape> keys) implements Shape {
+        String keyList() {
+            return String.join(", ", keys.keySet());
+        }
+    }
+
+    /** A list; a list of single values may also be written as one comma-separated value. */
+    record Items(Shape item) implements Shape {
+    }
+
+    static final Obj ROOT = obj()
+            .leaf("hostname")
+            .list("listeners", obj().leaf("name").leaf("bind").leaf("tls").build())
+            .obj("tls", obj().leaf("cert").leaf("key").build())
+            .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false)).build())
+            .obj("spool", obj().leaf("dir").build())
+            .obj("queue", obj().leaf("retry-delay").build())
+            .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
+                    .leaf("trust").build())
+            .obj("admin", obj().leaf("bind").build())
+            .build();
+
+    private Schema() {
+    }
+
+    /** {@code users-file} -> {@code USERS_FILE}. */
+    static String envForm(String key) {
+        return key.replace('-', '_').toUpperCase(Locale.ROOT);
+    }
+
+    static boolean isSecret(Shape shape) {
+        return shape instanceof Leaf leaf && leaf.secret();
+    }
+
+    private static Builder obj() {
+        return new Builder();
+    }
+
+    private static final class Builder {
+        private final Map<String, Shape> keys = new LinkedHashMap<>();
+
+        Builder leaf(String key) {
+            keys.put(key, new Leaf(false));
+            return this;
+        }
+
+        Builder secret(String key) {
+            keys.put(key, new Leaf(true));
+            keys.put(key + FILE_SUFFIX, new Leaf(false));
+            return this;
+        }
+
+        Builder obj(String key, Obj shape) {
+            keys.put(key, shape);
+            return this;
+        }
+
+        Builder list(String key, Shape item) {
+            keys.put(key, new Items(item));
+            return this;
+        }
+
+        Obj build() {
+            return new Obj(Collections.unmodifiableMap(new LinkedHashMap<>(keys)));
+        }
+    }
+}
