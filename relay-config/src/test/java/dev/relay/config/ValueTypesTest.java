@@ -55,6 +55,16 @@ class ValueTypesTest {
     }
 
     @Test
+    void cidrPrintsIpv6InTheShortForm() {
+        assertThat(Cidr.parse("::1").toString()).isEqualTo("::1/128");
+        assertThat(Cidr.parse("::/0").toString()).isEqualTo("::/0");
+        assertThat(Cidr.parse("fd00::/8").toString()).isEqualTo("fd00::/8");
+        assertThat(Cidr.parse("2001:db8:0:0:1:0:0:1/128").toString()).isEqualTo("2001:db8::1:0:0:1/128");
+        assertThat(Cidr.parse("2001:db8:0:1:1:1:1:1/64").toString()).isEqualTo("2001:db8:0:1:1:1:1:1/64");
+        assertThat(Cidr.parse("10.0.0.0/8").toString()).isEqualTo("10.0.0.0/8");
+    }
+
+    @Test
     void cidrRefusesBadPrefixesAndHostNames() {
         assertThatIllegalArgumentException().isThrownBy(() -> Cidr.parse("10.0.0.0/33")).withMessageContaining("/32");
         assertThatIllegalArgumentException().isThrownBy(() -> Cidr.parse("::/129")).withMessageContaining("/128");
