@@ -47,10 +47,17 @@ final class YamlReader {
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
             String where = loc == null ? null : "line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw fail(file, where, "not valid YAML: " + e.getOriginalMessage());
+            throw fail(file, where, "not valid YAML: " + withoutSource(e.getOriginalMessage()));
         } catch (IOException e) {
             throw fail(file, null, "cannot read the configuration file: " + e);
         }
+    }
+
+    /** The parser's explanation without its quotes of the file (a quoted line might hold a secret). */
+    static String withoutSource(String message) {
+        return message == null ? "" : message.lines()
+                .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
+                .collect(java.util.stream.Collectors.joining("; "));
     }
 
     private static ConfigException fail(String file, String where, String message) {

@@ -29,7 +29,7 @@ class ConfigLoaderTest {
         assertThat(c.tls()).isEqualTo(new TlsConfig(Path.of("/etc/relay/tls.crt"), Path.of("/etc/relay/tls.key")));
         assertThat(c.auth().usersFile()).isEqualTo(Path.of("/etc/relay/users"));
         assertThat(c.auth().trustedNetworks()).extracting(Cidr::toString)
-                .containsExactly("127.0.0.1/32", "fd00:0:0:0:0:0:0:0/8");
+                .containsExactly("127.0.0.1/32", "fd00::/8");
         assertThat(c.auth().isTrusted(InetAddress.getByName("127.0.0.1"))).isTrue();
         assertThat(c.auth().isTrusted(InetAddress.getByName("10.0.0.1"))).isFalse();
         assertThat(c.spool().dir()).isEqualTo(Path.of("/var/spool/relay"));
