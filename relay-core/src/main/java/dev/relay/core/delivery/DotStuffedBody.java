@@ -1,0 +1,87 @@
+package dev.relay.core.delivery;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.smtp.DefaultLastSmtpContent;
+import io.netty.handler.codec.smtp.DefaultSmtpContent;
+import io.netty.handler.codec.smtp.SmtpContent;
+import io.netty.handler.stream.ChunkedInput;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The message file as DATA content, read and dot-stuffed one chunk at a time for Netty's ChunkedWriteHandler,
+ * so the whole message is never in memory and the writes follow the channel's writability.
+ *
+ * <p>The last chunk is a {@link DefaultLastSmtpContent} without the terminating {@code .CRLF}: the
+ * {@code SmtpRequestEncoder} appends that itself (and so leaves its "content expected" state).
+ */
+final class DotStuffedBody implements ChunkedInput<SmtpContent> {
+    static final int CHUNK = 64 * 1024;
+
+    private final FileChannel file;
+    private final long length;
+    private final DotStuffer stuffer = new DotStuffer();
+    private final byte[] in = new byte[CHUNK];
+    private long read;
+    private boolean ended;
+
+    DotStuffedBody(Path body) throws IOException {
+        this.file = FileChannel.open(body, StandardOpenOption.READ);
+        this.length = file.size();
+    }
+
+    @Override
+    public boolean isEndOfInput() {
+        return ended;
+    }
+
+    @Override
+    public void close() throws IOException {
+        file.close();
+    }
+
+    @Deprecated
+    @Override
+    public SmtpContent readChunk(ChannelHandlerContext ctx) throws Exception {
+        return readChunk(ctx.alloc());
+    }
+
+    @Override
+    public SmtpContent readChunk(ByteBufAllocator allocator) throws Exception {
+        if (ended) {
+            return null;
+        }
+        int n = file.read(ByteBuffer.wrap(in));
+        if (n > 0) {
+            read += n;
+            byte[] out = new byte[DotStuffer.maxEncodedLength(n)];
+            int len = stuffer.encode(in, 0, n, out, 0);
+            return new DefaultSmtpContent(copy(allocator, out, len));
+        }
+        ended = true;
+        byte[] out = new byte[DotStuffer.maxFinishLength()];
+        int len = stuffer.finish(out, 0) - 3; // the encoder writes the final ".\r\n"
+        return new DefaultLastSmtpContent(copy(allocator, out, len));
+    }
+
+    private static ByteBuf copy(ByteBufAllocator allocator, byte[] bytes, int len) {
+        ByteBuf buf = allocator.buffer(len);
+        buf.writeBytes(bytes, 0, len);
+        return buf;
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    public long progress() {
+        return read;
+    }
+}

@@ -1,0 +1,86 @@
+package dev.relay.core.delivery;
+
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.List;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * Trusts a server chain that any one of its delegates trusts: the system store or the configured PEM bundle.
+ * Each delegate is a full PKIX trust manager, so each also checks the host name (endpoint identification) on the
+ * engine it is given; nothing is trusted that no delegate accepted in full. Server side only.
+ */
+final class EitherTrustManager extends X509ExtendedTrustManager {
+    private final List<X509ExtendedTrustManager> delegates;
+
+    EitherTrustManager(List<X509ExtendedTrustManager> delegates) {
+        if (delegates.isEmpty()) {
+            throw new IllegalArgumentException("no trust manager");
+        }
+        this.delegates = List.copyOf(delegates);
+    }
+
+    private interface Check {
+        void run(X509ExtendedTrustManager tm) throws CertificateException;
+    }
+
+    private void anyOf(Check check) throws CertificateException {
+        CertificateException first = null;
+        for (X509ExtendedTrustManager tm : delegates) {
+            try {
+                check.run(tm);
+                return;
+            } catch (CertificateException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        throw first;
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
+        anyOf(tm -> tm.checkServerTrusted(chain, authType, engine));
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
+        anyOf(tm -> tm.checkServerTrusted(chain, authType, socket));
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        anyOf(tm -> tm.checkServerTrusted(chain, authType));
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
+        throw new CertificateException("client certificates are not accepted here");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
+        throw new CertificateException("client certificates are not accepted here");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        throw new CertificateException("client certificates are not accepted here");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+        return delegates.stream().flatMap(tm -> Arrays.stream(tm.getAcceptedIssuers()))
+                .toArray(X509Certificate[]::new);
+    }
+}

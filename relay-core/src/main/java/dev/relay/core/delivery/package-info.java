@@ -1,0 +1,14 @@
+/**
+ * The delivery stage: hands a spooled message to the upstream smarthost and reports, per recipient, what became
+ * of it ({@link dev.relay.core.delivery.DeliveryEngine}, implemented over Netty by
+ * {@link dev.relay.core.delivery.NettyDeliveryEngine}).
+ *
+ * <p>Guarantees: delivery never blocks the caller and never fails exceptionally; every failure is a per-recipient
+ * {@link dev.relay.core.delivery.Outcome}. Connection, TLS, timeout and protocol failures and any refusal of the
+ * relay's own credentials are transient (never a bounce); only the upstream's 5xx about the message or a
+ * recipient, or a message the upstream can never take (non-ASCII addresses without SMTPUTF8, over its SIZE
+ * limit), is permanent. With STARTTLS configured nothing is sent in plaintext after EHLO; TLS is 1.2 or 1.3 with
+ * the chain and host name verified; port 25 is never used; the AUTH password never appears in a log or detail.
+ * The DATA content is streamed from the file, dot-stuffed, never held whole in memory.
+ */
+package dev.relay.core.delivery;

@@ -1,0 +1,377 @@
+package dev.relay.core.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.relay.config.TlsMode;
+import dev.relay.core.delivery.Outcome.Delivered;
+import dev.relay.core.delivery.Outcome.PermanentFailure;
+import dev.relay.core.delivery.Outcome.TransientFailure;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory;
+import org.subethamail.smtp.auth.LoginAuthenticationHandlerFactory;
+import org.subethamail.smtp.auth.LoginFailedException;
+import org.subethamail.smtp.auth.UsernamePasswordValidator;
+import org.subethamail.smtp.helper.SimpleMessageListener;
+import org.subethamail.smtp.server.SMTPServer;
+
+class NettyDeliveryEngineTest {
+    private static final String PASSWORD = "s3cret-Pa55";
+    private static final MailAddress SENDER = MailAddress.of("alice@example.org");
+    private static final MailAddress BOB = MailAddress.of("bob@example.net");
+    private static final MailAddress CAROL = MailAddress.of("carol@example.net");
+    private static final MailAddress DAVE = MailAddress.of("dave@example.net");
+    private static final String BODY = "Subject: test\r\n\r\nfirst line\r\n.a line starting with a dot\r\n"
+            + "..two dots\r\n.\r\nlast line\r\n";
+    private static final UpstreamTarget.Timeouts FAST = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
+            Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2));
+
+    private static EventLoopGroup group;
+    private static TestCertificates cert;
+    private static TestCertificates wrongName;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        cert = TestCertificates.selfSigned("ip:127.0.0.1", "dns:localhost");
+        wrongName = TestCertificates.selfSigned("dns:other.example");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    // ---- against a real server (subethasmtp) -------------------------------------------------------------------
+
+    /** What the subethasmtp server received: one entry per recipient. */
+    record Received(String from, String to, String data, String user) {}
+
+    private SMTPServer subetha(List<Received> inbox, boolean implicit, boolean loginOnly) throws Exception {
+        SSLContext ssl = cert.serverContext();
+        java.util.concurrent.ConcurrentLinkedDeque<String> logins = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        UsernamePasswordValidator validator = (user, password, context) -> {
+            if (!"relay".equals(user) || !PASSWORD.equals(password)) {
+                throw new LoginFailedException();
+            }
+            logins.add(user);
+        };
+        SMTPServer.Builder b = SMTPServer.port(0)
+                .bindAddress(InetAddress.getLoopbackAddress())
+                .hostName("subetha.test")
+                .insertReceivedHeaders(false)
+                .requireAuth()
+                .authenticationHandlerFactory(loginOnly ? new LoginAuthenticationHandlerFactory(validator)
+                        : new EasyAuthenticationHandlerFactory(validator))
+                .simpleMessageListener(new SimpleMessageListener() {
+                    @Override
+                    public boolean accept(String from, String recipient) {
+                        return true;
+                    }
+
+                    @Override
+                    public void deliver(String from, String recipient, InputStream data) throws IOException {
+                        inbox.add(new Received(from, recipient,
+                                new String(data.readAllBytes(), StandardCharsets.UTF_8), logins.peekLast()));
+                    }
+                });
+        if (implicit) {
+            b.serverSocketFactory(ssl);
+        } else {
+            b.enableTLS().requireTLS().startTlsSocketFactory(ssl);
+        }
+        SMTPServer server = b.build();
+        server.start();
+        return server;
+    }
+
+    @ParameterizedTest(name = "{0}, login only: {1}")
+    @CsvSource({"STARTTLS, false", "STARTTLS, true", "IMPLICIT, false"})
+    void deliversOverTlsWithAuthAndDotsArriveIntact(TlsMode mode, boolean loginOnly) throws Exception {
+        List<Received> inbox = new CopyOnWriteArrayList<>();
+        SMTPServer server = subetha(inbox, mode == TlsMode.IMPLICIT, loginOnly);
+        try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), mode, "relay",
+                cert.writePem(dir)))) {
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.upstream()).isEqualTo("test-upstream");
+            assertThat(report.byRecipient()).containsOnlyKeys(BOB, CAROL);
+            assertThat(report.byRecipient().values()).allSatisfy(o -> assertThat(o).isInstanceOf(Delivered.class));
+            assertThat(inbox).extracting(Received::to).containsExactlyInAnyOrder(BOB.value(), CAROL.value());
+            assertThat(inbox).allSatisfy(r -> {
+                assertThat(r.from()).isEqualTo(SENDER.value());
+                assertThat(r.data()).isEqualTo(BODY);
+                assertThat(r.user()).isEqualTo("relay");
+            });
+        } finally {
+            server.stop();
+        }
+    }
+
+    @Test
+    void untrustedCertificateIsTransientAndNothingIsSent() throws Exception {
+        List<Received> inbox = new CopyOnWriteArrayList<>();
+        SMTPServer server = subetha(inbox, false, false);
+        try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), TlsMode.STARTTLS, "relay",
+                null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).startsWith("TLS handshake with 127.0.0.1:")
+                    .contains("failed");
+            assertThat(inbox).isEmpty();
+        } finally {
+            server.stop();
+        }
+    }
+
+    @Test
+    void certificateForAnotherHostIsTransient() throws Exception {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(wrongName.serverContext(), c -> c.drain());
+             NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.IMPLICIT, null,
+                     wrongName.writePem(dir)))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("TLS handshake").contains("127.0.0.1");
+        }
+    }
+
+    // ---- against scripted faults --------------------------------------------------------------------------------
+
+    @Test
+    void startTlsRequiredButNotOfferedIsTransientAndNothingIsSent() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("AUTH PLAIN LOGIN", "8BITMIME");
+            c.expect("QUIT");
+            c.reply("221 bye");
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.STARTTLS, "relay", null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new TransientFailure("upstream 127.0.0.1:"
+                    + server.port() + " does not offer STARTTLS; refusing to send in plaintext"));
+            server.awaitScript();
+            assertThat(server.received()).hasSize(2).last().isEqualTo("QUIT");
+        }
+    }
+
+    @Test
+    void authRefusedIsTransientWithTheReplyButNeverThePassword() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("AUTH LOGIN PLAIN");
+            c.expect("AUTH PLAIN ");
+            c.reply("535 5.7.8 Authentication credentials invalid");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, "relay", null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().values()).allSatisfy(o -> {
+                assertThat(o).isInstanceOf(TransientFailure.class);
+                assertThat(o.detail()).contains("535 5.7.8 Authentication credentials invalid")
+                        .doesNotContain(PASSWORD);
+            });
+            server.awaitScript();
+            assertThat(server.received()).noneMatch(l -> l.startsWith("MAIL"));
+        }
+    }
+
+    @Test
+    void eachRecipientGetsItsOwnOutcome() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("PIPELINING", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org>");
+            c.reply("250 2.1.0 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 2.1.5 ok");
+            c.expect("RCPT TO:<carol@example.net>");
+            c.reply("450 4.2.1 mailbox busy");
+            c.expect("RCPT TO:<dave@example.net>");
+            c.reply("550 5.1.1 user unknown");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            if (!c.readData().equals(BODY)) {
+                throw new AssertionError("content differs");
+            }
+            c.reply("250 2.0.0 queued as 12345");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL, DAVE), body(BODY))
+                    .get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient()).containsExactly(
+                    entry(BOB, new Delivered("250 2.0.0 queued as 12345")),
+                    entry(CAROL, new TransientFailure("450 4.2.1 mailbox busy")),
+                    entry(DAVE, new PermanentFailure("550 5.1.1 user unknown")));
+            server.awaitScript();
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"554 5.6.0 message refused|PERMANENT", "451 4.3.0 try later|TRANSIENT",
+            "250 2.0.0 ok|DELIVERED"})
+    void finalReplyAfterDataDecidesTheAcceptedRecipients(String reply, String expected) throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello();
+            c.expect("MAIL FROM:");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<carol@example.net>");
+            c.reply("550 5.1.1 no such user");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply(reply);
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            Outcome bob = report.byRecipient().get(BOB);
+            assertThat(bob.detail()).isEqualTo(reply);
+            assertThat(bob).isInstanceOf(switch (expected) {
+                case "PERMANENT" -> PermanentFailure.class;
+                case "TRANSIENT" -> TransientFailure.class;
+                default -> Delivered.class;
+            });
+            assertThat(report.byRecipient().get(CAROL)).isEqualTo(new PermanentFailure("550 5.1.1 no such user"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void connectionRefusedIsTransient() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        try (NettyDeliveryEngine engine = engine(target(port, TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).startsWith("cannot connect to 127.0.0.1:" + port);
+        }
+    }
+
+    @Test
+    void silentServerTimesOutWaitingForTheGreeting() throws Exception {
+        UpstreamTarget.Timeouts shortGreeting = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
+                Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2));
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> c.drain());
+             NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
+                     TlsMode.NONE, null, null, null, shortGreeting))) {
+            long start = System.nanoTime();
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(
+                    new TransientFailure("timeout waiting for greeting from 127.0.0.1:" + server.port()));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"999 what", "abc hello", "abc", "199 early"})
+    void malformedReplyIsAProtocolError(String line) throws Exception {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.reply("220 fake.test ESMTP");
+            c.expect("EHLO");
+            c.reply(line);
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).startsWith("protocol error");
+        }
+    }
+
+    @Test
+    void connectionDroppedDuringDataIsTransient() throws Exception {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello();
+            c.expect("MAIL FROM:");
+            c.reply("250 ok");
+            c.expect("RCPT TO:");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.read();
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("during DATA");
+        }
+    }
+
+    @Test
+    void nonAsciiAddressWithoutSmtpUtf8IsPermanent() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("8BITMIME");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            MailAddress jose = MailAddress.of("josé@example.net");
+            DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(jose)).isInstanceOf(PermanentFailure.class);
+            assertThat(report.byRecipient().get(jose).detail()).contains("SMTPUTF8");
+            server.awaitScript();
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------------
+
+    private static <K, V> java.util.Map.Entry<K, V> entry(K k, V v) {
+        return java.util.Map.entry(k, v);
+    }
+
+    private NettyDeliveryEngine engine(UpstreamTarget target) {
+        return new NettyDeliveryEngine(target, group, "relay.test");
+    }
+
+    private static UpstreamTarget target(int port, TlsMode mode, String user, Path trust) {
+        return new UpstreamTarget("test-upstream", "127.0.0.1", port, mode, user, user == null ? null : PASSWORD,
+                trust, FAST);
+    }
+
+    private static Envelope envelope(MailAddress... recipients) {
+        return Envelope.received(QueueId.next(Instant.now()), SENDER, List.of(recipients), Instant.now(), "alice");
+    }
+
+    private Path body(String content) throws Exception {
+        Path file = Files.createTempFile(dir, "body", ".eml");
+        Files.writeString(file, content, StandardCharsets.UTF_8);
+        return file;
+    }
+}
