@@ -1,0 +1,62 @@
+package dev.relay.it;
+
+import jakarta.mail.Message;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.Transport;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Properties;
+
+/** Test helpers: free loopback ports and a Jakarta Mail client that submits like an application does. */
+final class Loopback {
+    static final String HOST = "127.0.0.1";
+
+    private Loopback() {}
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    enum Tls { STARTTLS, IMPLICIT }
+
+    /** Submits one message with AUTH over STARTTLS or implicit TLS, trusting the relay's self-signed cert. */
+    static void submit(int port, Tls tls, String user, String password, String from, String to, String subject,
+                       String text) throws MessagingException {
+        Properties p = new Properties();
+        String proto = tls == Tls.IMPLICIT ? "smtps" : "smtp";
+        p.put("mail." + proto + ".host", HOST);
+        p.put("mail." + proto + ".port", Integer.toString(port));
+        p.put("mail." + proto + ".auth", Boolean.toString(user != null));
+        p.put("mail." + proto + ".ssl.trust", "*");
+        p.put("mail." + proto + ".ssl.checkserveridentity", "false");
+        p.put("mail." + proto + ".connectiontimeout", "5000");
+        p.put("mail." + proto + ".timeout", "10000");
+        if (tls == Tls.STARTTLS) {
+            p.put("mail.smtp.starttls.enable", "true");
+            p.put("mail.smtp.starttls.required", "true");
+        }
+        Session session = Session.getInstance(p);
+        MimeMessage m = new MimeMessage(session);
+        m.setFrom(new InternetAddress(from));
+        m.setRecipient(Message.RecipientType.TO, new InternetAddress(to));
+        m.setSubject(subject);
+        m.setText(text);
+        try (Transport t = session.getTransport(proto)) {
+            if (user != null) {
+                t.connect(HOST, port, user, password);
+            } else {
+                t.connect();
+            }
+            t.sendMessage(m, m.getAllRecipients());
+        }
+    }
+}

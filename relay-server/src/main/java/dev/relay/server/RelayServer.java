@@ -1,0 +1,191 @@
+package dev.relay.server;
+
+import dev.relay.config.ListenerConfig;
+import dev.relay.config.RelayConfig;
+import dev.relay.config.TlsMode;
+import dev.relay.config.UpstreamConfig;
+import dev.relay.core.auth.UsersFile;
+import dev.relay.core.auth.UsersFileException;
+import dev.relay.core.delivery.DeliveryEngine;
+import dev.relay.core.delivery.NettyDeliveryEngine;
+import dev.relay.core.delivery.UpstreamTarget;
+import dev.relay.core.queue.QueueManager;
+import dev.relay.core.spool.Spool;
+import dev.relay.core.tls.Pem;
+import dev.relay.server.admin.AdminServer;
+import dev.relay.server.admin.RelayMetrics;
+import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.inbound.SubmissionPolicy;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The wiring of one relay process, in start order: spool (with crash recovery), delivery engine, queue manager,
+ * SMTP listeners, admin endpoint. {@link #close} undoes it in reverse: listeners first, so clients move elsewhere,
+ * then deliveries, then the spool; everything queued stays on disk.
+ */
+public final class RelayServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
+    private static final int MAX_CONCURRENT_DELIVERIES = 16;
+
+    private final RelayConfig config;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final List<InboundListener> listeners = new ArrayList<>();
+    private Spool spool;
+    private DeliveryEngine engine;
+    private QueueManager queue;
+    private AdminServer admin;
+
+    private RelayServer(RelayConfig config) {
+        this.config = config;
+    }
+
+    /** Starts a relay; on any failure, what was started is stopped again and the error is thrown. */
+    public static RelayServer start(RelayConfig config) throws Exception {
+        RelayServer server = new RelayServer(config);
+        try {
+            server.startAll();
+            return server;
+        } catch (Exception e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private void startAll() throws Exception {
+        UsersFile users = loadUsers(config);
+        ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
+                config.tls().key())) : null;
+
+        spool = Spool.open(config.spool().dir());
+        engine = new NettyDeliveryEngine(target(config.upstreams().get(0)));
+        if (config.upstreams().size() > 1) {
+            log.warn("{} upstreams configured: this version delivers through the first ({}) only",
+                    config.upstreams().size(), config.upstreams().get(0).name());
+        }
+        RelayMetrics metrics = new RelayMetrics(registry);
+        queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
+                MAX_CONCURRENT_DELIVERIES, metrics);
+        Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
+                .description("Messages in the spool waiting for or in delivery").register(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        queue.start();
+
+        SubmissionPolicy policy = new SubmissionPolicy(config.auth(), users);
+        for (ListenerConfig lc : config.listeners()) {
+            InboundListener l = new InboundListener(lc, config.hostname(), tls, policy, queue);
+            listeners.add(l);
+            l.start();
+        }
+        admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks);
+        admin.start();
+        log.info("relay ready: {} listeners, admin on {}, upstream {}", listeners.size(), config.admin().bind(),
+                config.upstreams().get(0).name());
+    }
+
+    static UsersFile loadUsers(RelayConfig config) throws UsersFileException {
+        return config.auth().usersFile() == null ? null : UsersFile.load(config.auth().usersFile());
+    }
+
+    static boolean needsTls(RelayConfig config) {
+        return config.listeners().stream().anyMatch(l -> l.tls() != TlsMode.NONE);
+    }
+
+    static UpstreamTarget target(UpstreamConfig u) {
+        return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
+                UpstreamTarget.Timeouts.rfc5321());
+    }
+
+    private Map<String, String> failingReadinessChecks() {
+        Map<String, String> failing = new LinkedHashMap<>();
+        for (InboundListener l : listeners) {
+            if (!l.isRunning()) {
+                failing.put("listener:" + l.name(), "not accepting connections");
+            }
+        }
+        if (!Files.isWritable(spool.root().resolve("tmp"))) {
+            failing.put("spool", "spool directory " + spool.root() + " is not writable");
+        }
+        return failing;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public QueueManager queue() {
+        return queue;
+    }
+
+    /** Graceful stop: listeners, then deliveries (up to the grace period), then the spool. */
+    public void stop(Duration grace) {
+        for (InboundListener l : listeners) {
+            l.stop(grace);
+        }
+        if (queue != null) {
+            queue.stop(grace);
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (spool != null) {
+            spool.close();
+        }
+        registry.close();
+    }
+
+    @Override
+    public void close() {
+        stop(Duration.ofSeconds(10));
+    }
+
+    /** Checks that the files the configuration names can be used, without starting anything. */
+    static List<String> preflight(RelayConfig config) {
+        List<String> problems = new ArrayList<>();
+        try {
+            loadUsers(config);
+        } catch (UsersFileException e) {
+            problems.add("auth.users-file: " + e.getMessage());
+        }
+        if (needsTls(config)) {
+            try {
+                Pem.readKeyMaterial(config.tls().cert(), config.tls().key());
+            } catch (IOException e) {
+                problems.add("tls: " + e.getMessage());
+            }
+        }
+        for (int i = 0; i < config.upstreams().size(); i++) {
+            UpstreamConfig u = config.upstreams().get(i);
+            if (u.trust() != null) {
+                try {
+                    Pem.readCertificates(u.trust());
+                } catch (IOException e) {
+                    problems.add("upstreams[" + i + "].trust: " + e.getMessage());
+                }
+            }
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.relay.server;
+
+import dev.relay.config.ConfigException;
+import dev.relay.config.ConfigLoader;
+import dev.relay.config.LoadedConfig;
+import dev.relay.config.RelayConfig;
+import dev.relay.server.sink.CaptureSink;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Runs the relay.",
+                "With --config, or RELAY_* environment variables, it runs that configuration; with neither it runs "
+                        + "the built-in demo defaults: STARTTLS on 127.0.0.1:2587, implicit TLS on 127.0.0.1:2465, "
+                        + "a capture smarthost on 127.0.0.1:2525 and the admin endpoint on 127.0.0.1:9090, all "
+                        + "files under --data-dir."})
+final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file.")
+    Path config;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "relay-data",
+            description = "Where the demo defaults keep everything (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "PT20S",
+            description = "How long a stop waits for sessions and deliveries (ISO-8601, default ${DEFAULT-VALUE}).")
+    Duration grace;
+
+    /**
+     * Any RELAY_* variable that is not the launcher's or logging's means "configure from the environment": a
+     * misspelt one is then reported by the loader instead of silently starting the demo.
+     */
+    static boolean hasRelayVariables(Map<String, String> env) {
+        return env.keySet().stream().anyMatch(k -> k.startsWith("RELAY_")
+                && !ConfigLoader.NON_CONFIG_VARIABLES.contains(k));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = System.getenv();
+        DemoSetup demo = null;
+        RelayConfig effective;
+        try {
+            if (config != null || hasRelayVariables(env)) {
+                LoadedConfig loaded = ConfigLoader.load(config, env);
+                loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
+                effective = loaded.config();
+            } else {
+                demo = DemoSetup.prepare(dataDir, DemoSetup.Ports.DEFAULT);
+                effective = demo.config();
+            }
+        } catch (ConfigException e) {
+            System.err.println("relay: invalid configuration" + (config == null ? "" : " in " + config) + ":");
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        List<String> problems = RelayServer.preflight(effective);
+        if (!problems.isEmpty()) {
+            System.err.println("relay: cannot start:");
+            problems.forEach(p -> System.err.println("  " + p));
+            return 2;
+        }
+        CaptureSink sink = demo == null ? null : demo.startSink();
+        RelayServer server;
+        try {
+            server = RelayServer.start(effective);
+        } catch (Exception e) {
+            if (sink != null) {
+                sink.close();
+            }
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping (grace {})", grace);
+            server.stop(grace);
+            if (sink != null) {
+                sink.close();
+            }
+            stopped.countDown();
+            log.info("stopped; queued messages stay in {}", effective.spool().dir());
+        }, "relay-shutdown"));
+        if (demo != null) {
+            System.out.println(demo.banner());
+            System.out.flush();
+        }
+        stopped.await();
+        return 0;
+    }
+}

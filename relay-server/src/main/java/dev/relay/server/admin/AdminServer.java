@@ -1,0 +1,74 @@
+package dev.relay.server.admin;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.relay.config.HostPort;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+/** The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}. */
+public final class AdminServer implements AutoCloseable {
+    private final HttpServer http;
+
+    /**
+     * @param readiness the failed readiness checks by name, with their reasons; empty when ready
+     */
+    public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness)
+            throws IOException {
+        http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
+        http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                registry.scrape()));
+        http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n"));
+        http.createContext("/readyz", ex -> {
+            Map<String, String> failing = readiness.get();
+            StringBuilder json = new StringBuilder("{\"ready\":").append(failing.isEmpty()).append(",\"failing\":{");
+            String sep = "";
+            for (Map.Entry<String, String> e : failing.entrySet()) {
+                json.append(sep).append('"').append(escape(e.getKey())).append("\":\"")
+                        .append(escape(e.getValue())).append('"');
+                sep = ",";
+            }
+            json.append("}}\n");
+            respond(ex, failing.isEmpty() ? 200 : 503, "application/json", json.toString());
+        });
+    }
+
+    public void start() {
+        http.start();
+    }
+
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
+        try (ex) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", type);
+            if (ex.getRequestMethod().equals("HEAD")) {
+                ex.sendResponseHeaders(status, -1);
+                return;
+            }
+            ex.sendResponseHeaders(status, bytes.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    private static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
+    }
+
+    @Override
+    public void close() {
+        http.stop(0);
+    }
+}
