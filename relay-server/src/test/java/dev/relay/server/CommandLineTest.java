@@ -1,0 +1,121 @@
+package dev.relay.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.relay.core.auth.UsersFile;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CommandLineTest {
+    @TempDir
+    Path dir;
+
+    record Run(int status, String out, String err) {}
+
+    private static Run run(String stdin, String... args) {
+        InputStream oldIn = System.in;
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            CommandLine cl = Main.commandLine();
+            StringWriter picoErr = new StringWriter();
+            cl.setErr(new PrintWriter(picoErr));
+            int status = cl.execute(args);
+            return new Run(status, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8) + picoErr);
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void passwdPrintsAUsersFileLineThatAuthenticates() throws Exception {
+        Run r = run("s3cret\n", "passwd", "alice");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).startsWith("alice:$2y$10$").doesNotContain("s3cret");
+        Path users = Files.writeString(dir.resolve("users"), r.out());
+        assertThat(UsersFile.load(users).authenticate("alice", "s3cret")).isTrue();
+    }
+
+    @Test
+    void passwdWithoutInputFailsClearly() {
+        Run r = run("", "passwd", "alice");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("no password on standard input");
+    }
+
+    @Test
+    void checkConfigPrintsTheEffectiveConfigurationWithSecretsMasked() throws Exception {
+        Path users = Files.writeString(dir.resolve("users"), UsersFile.line("app", "pw".toCharArray()) + "\n");
+        Path config = Files.writeString(dir.resolve("relay.yaml"), """
+                listeners:
+                  - { name: local, bind: "127.0.0.1:10999", tls: none }
+                auth: { users-file: "%s" }
+                spool: { dir: "%s" }
+                upstreams:
+                  - { name: primary, url: "smtp://apikey@smtp.example.net:587", password: "very-secret-key" }
+                """.formatted(users, dir.resolve("spool")));
+        Run r = run("", "check-config", config.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("smtp.example.net", "****").doesNotContain("very-secret-key");
+        assertThat(r.err()).contains("configuration OK").doesNotContain("very-secret-key");
+    }
+
+    @Test
+    void checkConfigNamesTheKeyAndTheFixForEachProblem() throws Exception {
+        Path config = Files.writeString(dir.resolve("relay.yaml"), """
+                listeners:
+                  - { name: submission, bind: "0.0.0.0:587", tls: starttls }
+                auth: { trusted-networks: ["127.0.0.1/32"] }
+                spool: { dir: /tmp/x }
+                upstreams:
+                  - { name: bad, url: "smtp://u@mail.example.net:25", password: "x" }
+                """);
+        Run r = run("", "check-config", config.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("upstreams[0].url",
+                "port 25 is never used: use the provider's submission port 587, 465 or 2525", "tls.cert");
+    }
+
+    @Test
+    void checkConfigReportsAUsersFileWithPlaintextPasswords() throws Exception {
+        Path users = Files.writeString(dir.resolve("users"), "alice:hunter2\n");
+        Path config = Files.writeString(dir.resolve("relay.yaml"), """
+                listeners:
+                  - { name: local, bind: "127.0.0.1:10999", tls: none }
+                auth: { users-file: "%s" }
+                spool: { dir: /tmp/x }
+                upstreams:
+                  - { name: primary, url: "smtp://u@smtp.example.net:587", password: "x" }
+                """.formatted(users));
+        Run r = run("", "check-config", config.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("auth.users-file", "no bcrypt hash").doesNotContain("hunter2");
+    }
+
+    @Test
+    void anyRelayVariableMeansConfigurationFromTheEnvironment() {
+        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_SPOOL_DIR", "/x"))).isTrue();
+        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_SPOL_DIR", "/x"))).isTrue();
+        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA", "/usr/bin/java", "HOME", "/root")))
+                .isFalse();
+    }
+}
