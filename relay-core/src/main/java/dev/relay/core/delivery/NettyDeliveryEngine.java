@@ -166,7 +166,8 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                             ? "timeout connecting to " + job.hostPort()
                             : "cannot connect to " + job.hostPort() + ": " + SmtpClientHandler.describe(f.cause());
                     job.result().complete(report(job.envelope(), detail));
-                    LOG.info("{}: via {} deferred: {}", job.envelope().id(), target.name(), detail);
+                    LOG.info("{}: to={} via {} ({}) deferred: {}", job.envelope().id(), job.envelope().recipients(),
+                            target.name(), job.hostPort(), detail);
                 }
             });
         } catch (RuntimeException e) {

@@ -181,8 +181,10 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             fail((tlsActive ? "TLS error with " : "TLS handshake with ") + job.hostPort()
                     + (tlsActive ? ": " : " failed: ") + describe(ssl));
         } else if (cause instanceof DecoderException) {
-            fail("protocol error: unparsable reply from " + job.hostPort() + " during " + step.phase + ": "
-                    + truncate(describe(cause)));
+            String msg = describe(cause);
+            fail("protocol error: malformed reply from " + job.hostPort() + " during " + step.phase
+                    + (msg.startsWith("Received invalid line") || msg.startsWith("frame length")
+                    ? ": " + truncate(msg) : ""));
         } else if (find(cause, IOException.class) != null) {
             fail("connection error with " + job.hostPort() + " during " + step.phase + ": "
                     + describe(find(cause, IOException.class)));

@@ -160,7 +160,8 @@ class NettyDeliveryEngineTest {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
-            assertThat(report.byRecipient().get(BOB).detail()).contains("TLS handshake").contains("127.0.0.1");
+            assertThat(report.byRecipient().get(BOB).detail()).startsWith("TLS handshake with 127.0.0.1:")
+                    .contains("No subject alternative names matching IP address 127.0.0.1");
         }
     }
 
@@ -348,6 +349,114 @@ class NettyDeliveryEngineTest {
             assertThat(report.byRecipient().get(jose).detail()).contains("SMTPUTF8");
             server.awaitScript();
         }
+    }
+
+    @Test
+    void largeEightBitBodyIsStreamedInChunksWithSizeAndBodyParameters() throws Throwable {
+        StringBuilder sb = new StringBuilder("Subject: gro\u00dfe Nachricht\r\n\r\n");
+        for (int i = 0; sb.length() < 3 * DotStuffedBody.CHUNK; i++) {
+            sb.append(i % 7 == 0 ? "." : "").append("line ").append(i).append(" gr\u00fc\u00dfe\r\n");
+        }
+        String content = sb.toString();
+        Path file = body(content);
+        long size = Files.size(file);
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SIZE 10000000", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org> SIZE=" + size + " BODY=8BITMIME");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            if (!c.readData().equals(content)) {
+                throw new AssertionError("content differs");
+            }
+            c.reply("250 2.0.0 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), file).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void messageOverTheUpstreamsSizeLimitIsPermanent() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SIZE 10");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(PermanentFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("exceeds the limit of 10 bytes");
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void noReplyAfterTheDataIsATimeout() throws Exception {
+        UpstreamTarget.Timeouts shortEnd = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
+                Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(300));
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello();
+            c.expect("MAIL FROM:");
+            c.reply("250 ok");
+            c.expect("RCPT TO:");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
+                TlsMode.NONE, null, null, null, shortEnd))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new TransientFailure(
+                    "timeout waiting for end-of-data reply from 127.0.0.1:" + server.port()));
+        }
+    }
+
+    @Test
+    void fallsBackToHeloWhenEhloIsRefused() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.reply("220 old.test SMTP");
+            c.expect("EHLO relay.test");
+            c.reply("502 5.5.2 command not recognized");
+            c.expect("HELO relay.test");
+            c.reply("250 old.test");
+            c.expect("MAIL FROM:<alice@example.org>");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply("250 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void missingBodyFileAndClosedEngineAreTransient() throws Exception {
+        NettyDeliveryEngine engine = engine(target(2525, TlsMode.NONE, null, null));
+        DeliveryReport missing = engine.deliver(envelope(BOB), dir.resolve("gone.eml")).get(10, TimeUnit.SECONDS);
+        assertThat(missing.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+        assertThat(missing.byRecipient().get(BOB).detail()).startsWith("cannot read the message content");
+
+        engine.close();
+        DeliveryReport closed = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+        assertThat(closed.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+        assertThat(closed.byRecipient().get(BOB).detail()).contains("closed");
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
