@@ -185,6 +185,23 @@ class NettyDeliveryEngineTest {
     }
 
     @Test
+    void plaintextInjectedAfterTheStartTlsReplyIsRefused() throws Exception {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("STARTTLS", "AUTH PLAIN");
+            c.expect("STARTTLS");
+            c.reply("220 go ahead", "250 injected");
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.STARTTLS, "relay",
+                cert.writePem(dir)))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("possible injection");
+            assertThat(server.received()).containsExactly("EHLO relay.test", "STARTTLS");
+        }
+    }
+
+    @Test
     void authRefusedIsTransientWithTheReplyButNeverThePassword() throws Throwable {
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("AUTH LOGIN PLAIN");
