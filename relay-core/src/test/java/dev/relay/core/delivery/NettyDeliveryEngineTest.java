@@ -117,6 +117,12 @@ class NettyDeliveryEngineTest {
     void deliversOverTlsWithAuthAndDotsArriveIntact(TlsMode mode, boolean loginOnly) throws Exception {
         List<Received> inbox = new CopyOnWriteArrayList<>();
         SMTPServer server = subetha(inbox, mode == TlsMode.IMPLICIT, loginOnly);
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.relay.core.delivery");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
         try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), mode, "relay",
                 cert.writePem(dir)))) {
             DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -130,7 +136,13 @@ class NettyDeliveryEngineTest {
                 assertThat(r.data()).isEqualTo(BODY);
                 assertThat(r.user()).isEqualTo("relay");
             });
+            String b64 = java.util.Base64.getEncoder().encodeToString(PASSWORD.getBytes(StandardCharsets.UTF_8));
+            String plain = java.util.Base64.getEncoder().encodeToString(("\0relay\0" + PASSWORD)
+                    .getBytes(StandardCharsets.UTF_8));
+            assertThat(logs.list).isNotEmpty().noneMatch(e -> e.getFormattedMessage().contains(PASSWORD)
+                    || e.getFormattedMessage().contains(b64) || e.getFormattedMessage().contains(plain));
         } finally {
+            logger.detachAppender(logs);
             server.stop();
         }
     }
@@ -349,6 +361,29 @@ class NettyDeliveryEngineTest {
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).contains("during DATA");
+        }
+    }
+
+    @Test
+    void nonAsciiAddressesGoOutAsUtf8WhenSmtpUtf8IsOffered() throws Throwable {
+        MailAddress jose = MailAddress.of("jos\u00e9@exampl\u00e9.net");
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SMTPUTF8", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org> SMTPUTF8");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<" + jose.value() + ">");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply("250 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(jose)).isEqualTo(new Delivered("250 ok"));
+            server.awaitScript();
         }
     }
 
