@@ -59,19 +59,25 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
         int n = file.read(ByteBuffer.wrap(in));
         if (n > 0) {
             read += n;
-            byte[] out = new byte[DotStuffer.maxEncodedLength(n)];
-            int len = stuffer.encode(in, 0, n, out, 0);
-            return new DefaultSmtpContent(copy(allocator, out, len));
+            return new DefaultSmtpContent(encode(allocator, n));
         }
         ended = true;
-        byte[] out = new byte[DotStuffer.maxFinishLength()];
-        int len = stuffer.finish(out, 0) - 3; // the encoder writes the final ".\r\n"
-        return new DefaultLastSmtpContent(copy(allocator, out, len));
+        return new DefaultLastSmtpContent(encode(allocator, -1));
     }
 
-    private static ByteBuf copy(ByteBufAllocator allocator, byte[] bytes, int len) {
-        ByteBuf buf = allocator.buffer(len);
-        buf.writeBytes(bytes, 0, len);
+    /** Encodes {@code n} input bytes, or with {@code n < 0} the ending, straight into a heap buffer's array. */
+    private ByteBuf encode(ByteBufAllocator allocator, int n) {
+        int max = n < 0 ? DotStuffer.maxFinishLength() : DotStuffer.maxEncodedLength(n);
+        ByteBuf buf = allocator.heapBuffer(max);
+        byte[] target = buf.hasArray() ? buf.array() : new byte[max];
+        int off = buf.hasArray() ? buf.arrayOffset() + buf.writerIndex() : 0;
+        // the encoder writes the final ".\r\n" after a LastSmtpContent itself
+        int len = n < 0 ? stuffer.finish(target, off) - 3 : stuffer.encode(in, 0, n, target, off);
+        if (buf.hasArray()) {
+            buf.writerIndex(buf.writerIndex() + len);
+        } else {
+            buf.writeBytes(target, 0, len);
+        }
         return buf;
     }
 

@@ -1,6 +1,7 @@
 package dev.relay.core.delivery;
 
 import java.net.Socket;
+import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
@@ -27,21 +28,38 @@ final class EitherTrustManager extends X509ExtendedTrustManager {
         void run(X509ExtendedTrustManager tm) throws CertificateException;
     }
 
+    /**
+     * Passes if one delegate passes. Otherwise throws the most telling refusal: one from a delegate that knew the
+     * chain (a host name mismatch, an expired certificate) before "no path to a trust anchor", which every other
+     * delegate will say.
+     */
     private void anyOf(Check check) throws CertificateException {
-        CertificateException first = null;
+        CertificateException best = null;
         for (X509ExtendedTrustManager tm : delegates) {
             try {
                 check.run(tm);
                 return;
             } catch (CertificateException e) {
-                if (first == null) {
-                    first = e;
+                if (best == null || (isNoPath(best) && !isNoPath(e))) {
+                    if (best != null) {
+                        e.addSuppressed(best);
+                    }
+                    best = e;
                 } else {
-                    first.addSuppressed(e);
+                    best.addSuppressed(e);
                 }
             }
         }
-        throw first;
+        throw best;
+    }
+
+    private static boolean isNoPath(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof CertPathBuilderException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

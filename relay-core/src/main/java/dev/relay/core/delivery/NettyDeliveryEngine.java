@@ -44,6 +44,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     private static final Logger LOG = LoggerFactory.getLogger(NettyDeliveryEngine.class);
     /** RFC 5321 allows 512 octets per reply line; some servers send longer EHLO lines. */
     static final int MAX_REPLY_LINE = 8192;
+    static final String DECODER = "smtp-decoder";
     private static final Executor BLOCKING = r -> Thread.ofVirtual().name("relay-delivery-io").start(r);
 
     private final UpstreamTarget target;
@@ -121,10 +122,13 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                 }
             }, BLOCKING).whenComplete((scan, error) -> {
                 if (error != null) {
-                    Throwable cause = error.getCause() != null ? error.getCause() : error;
-                    LOG.warn("{}: cannot read the message content {}: {}", envelope.id(), body, cause.toString());
-                    result.complete(report(envelope, "cannot read the message content: "
-                            + SmtpClientHandler.describe(cause.getCause() != null ? cause.getCause() : cause)));
+                    Throwable cause = error;
+                    while (cause.getCause() != null && !(cause instanceof IOException)) {
+                        cause = cause.getCause();
+                    }
+                    String detail = "cannot read the message content " + body + ": " + cause;
+                    LOG.warn("{}: {}", envelope.id(), detail);
+                    result.complete(report(envelope, detail));
                 } else {
                     connect(new DeliveryJob(target, envelope, body, scan, heloName, tls, result));
                 }
@@ -151,7 +155,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                                 p.addLast("tls", ClientTlsContexts.newHandler(tls, ch.alloc(), target.host(),
                                         target.port()));
                             }
-                            p.addLast("smtp-decoder", new SmtpResponseDecoder(MAX_REPLY_LINE));
+                            p.addLast(DECODER, new SmtpResponseDecoder(MAX_REPLY_LINE));
                             p.addLast("smtp-encoder", new SmtpRequestEncoder());
                             p.addLast("chunked", new ChunkedWriteHandler());
                             p.addLast("smtp-client", new SmtpClientHandler(job));
@@ -166,7 +170,8 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                             ? "timeout connecting to " + job.hostPort()
                             : "cannot connect to " + job.hostPort() + ": " + SmtpClientHandler.describe(f.cause());
                     job.result().complete(report(job.envelope(), detail));
-                    LOG.info("{}: via {} deferred: {}", job.envelope().id(), target.name(), detail);
+                    LOG.info("{}: to={} via {} ({}) deferred: {}", job.envelope().id(), job.envelope().recipients(),
+                            target.name(), job.hostPort(), detail);
                 }
             });
         } catch (RuntimeException e) {

@@ -18,8 +18,10 @@ import io.netty.handler.codec.smtp.SmtpCommand;
 import io.netty.handler.codec.smtp.SmtpRequest;
 import io.netty.handler.codec.smtp.SmtpRequests;
 import io.netty.handler.codec.smtp.SmtpResponse;
+import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -110,12 +112,34 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
     }
 
     @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof SmtpResponse) {
+            super.channelRead(ctx, msg);
+            return;
+        }
+        ReferenceCountUtil.release(msg); // only a replaced decoder's leftover bytes get here
+        if (step == Step.TLS_HANDSHAKE) {
+            injected();
+        }
+    }
+
+    /** Plaintext that arrived after the STARTTLS reply, before the handshake: a response injection attempt. */
+    private void injected() {
+        fail("upstream " + job.hostPort() + " sent data after its STARTTLS reply, before the TLS handshake "
+                + "(possible injection); refusing");
+    }
+
+    @Override
     protected void channelRead0(ChannelHandlerContext ctx, SmtpResponse response) {
         SmtpReply reply = SmtpReply.of(response);
         LOG.debug("{}: <<< {}", id, reply);
         cancelTimer();
         if (step == Step.QUIT || step == Step.DONE || job.result().isDone()) {
             close();
+            return;
+        }
+        if (step == Step.TLS_HANDSHAKE) {
+            injected();
             return;
         }
         if (!reply.isWellFormed()) {
@@ -181,8 +205,10 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             fail((tlsActive ? "TLS error with " : "TLS handshake with ") + job.hostPort()
                     + (tlsActive ? ": " : " failed: ") + describe(ssl));
         } else if (cause instanceof DecoderException) {
-            fail("protocol error: unparsable reply from " + job.hostPort() + " during " + step.phase + ": "
-                    + truncate(describe(cause)));
+            String msg = describe(cause);
+            fail("protocol error: malformed reply from " + job.hostPort() + " during " + step.phase
+                    + (msg.startsWith("Received invalid line") || msg.startsWith("frame length")
+                    ? ": " + truncate(msg) : ""));
         } else if (find(cause, IOException.class) != null) {
             fail("connection error with " + job.hostPort() + " during " + step.phase + ": "
                     + describe(find(cause, IOException.class)));
@@ -246,6 +272,13 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         }
         step = Step.TLS_HANDSHAKE;
         arm(target.timeouts().command());
+        // RFC 3207 section 6: nothing received before the handshake may count after it. Replacing the decoder
+        // hands any bytes the old one still holds to channelRead (now, synchronously), which fails the delivery.
+        ctx.pipeline().replace(SmtpResponseDecoder.class, NettyDeliveryEngine.DECODER,
+                new SmtpResponseDecoder(NettyDeliveryEngine.MAX_REPLY_LINE));
+        if (job.result().isDone()) {
+            return;
+        }
         ctx.pipeline().addFirst("tls",
                 ClientTlsContexts.newHandler(job.tls(), ctx.alloc(), target.host(), target.port()));
     }
@@ -322,8 +355,8 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
                     Step.MAIL);
         } else {
             SmtpRequest mail = SmtpRequests.mail(path, params.toArray(CharSequence[]::new));
-            send(mail, "MAIL FROM:" + sender.bracketed() + " " + String.join(" ", params), Step.MAIL,
-                    target.timeouts().command());
+            send(mail, "MAIL FROM:" + sender.bracketed() + (params.isEmpty() ? "" : " " + String.join(" ", params)),
+                    Step.MAIL, target.timeouts().command());
         }
     }
 

@@ -117,6 +117,12 @@ class NettyDeliveryEngineTest {
     void deliversOverTlsWithAuthAndDotsArriveIntact(TlsMode mode, boolean loginOnly) throws Exception {
         List<Received> inbox = new CopyOnWriteArrayList<>();
         SMTPServer server = subetha(inbox, mode == TlsMode.IMPLICIT, loginOnly);
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.relay.core.delivery");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
         try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), mode, "relay",
                 cert.writePem(dir)))) {
             DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -130,7 +136,13 @@ class NettyDeliveryEngineTest {
                 assertThat(r.data()).isEqualTo(BODY);
                 assertThat(r.user()).isEqualTo("relay");
             });
+            String b64 = java.util.Base64.getEncoder().encodeToString(PASSWORD.getBytes(StandardCharsets.UTF_8));
+            String plain = java.util.Base64.getEncoder().encodeToString(("\0relay\0" + PASSWORD)
+                    .getBytes(StandardCharsets.UTF_8));
+            assertThat(logs.list).isNotEmpty().noneMatch(e -> e.getFormattedMessage().contains(PASSWORD)
+                    || e.getFormattedMessage().contains(b64) || e.getFormattedMessage().contains(plain));
         } finally {
+            logger.detachAppender(logs);
             server.stop();
         }
     }
@@ -160,7 +172,8 @@ class NettyDeliveryEngineTest {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
-            assertThat(report.byRecipient().get(BOB).detail()).contains("TLS handshake").contains("127.0.0.1");
+            assertThat(report.byRecipient().get(BOB).detail()).startsWith("TLS handshake with 127.0.0.1:")
+                    .contains("No subject alternative names matching IP address 127.0.0.1");
         }
     }
 
@@ -180,6 +193,23 @@ class NettyDeliveryEngineTest {
                     + server.port() + " does not offer STARTTLS; refusing to send in plaintext"));
             server.awaitScript();
             assertThat(server.received()).hasSize(2).last().isEqualTo("QUIT");
+        }
+    }
+
+    @Test
+    void plaintextInjectedAfterTheStartTlsReplyIsRefused() throws Exception {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("STARTTLS", "AUTH PLAIN");
+            c.expect("STARTTLS");
+            c.reply("220 go ahead", "250 injected");
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.STARTTLS, "relay",
+                cert.writePem(dir)))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("possible injection");
+            assertThat(server.received()).containsExactly("EHLO relay.test", "STARTTLS");
         }
     }
 
@@ -335,6 +365,29 @@ class NettyDeliveryEngineTest {
     }
 
     @Test
+    void nonAsciiAddressesGoOutAsUtf8WhenSmtpUtf8IsOffered() throws Throwable {
+        MailAddress jose = MailAddress.of("jos\u00e9@exampl\u00e9.net");
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SMTPUTF8", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org> SMTPUTF8");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<" + jose.value() + ">");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply("250 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(jose)).isEqualTo(new Delivered("250 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
     void nonAsciiAddressWithoutSmtpUtf8IsPermanent() throws Throwable {
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("8BITMIME");
@@ -348,6 +401,114 @@ class NettyDeliveryEngineTest {
             assertThat(report.byRecipient().get(jose).detail()).contains("SMTPUTF8");
             server.awaitScript();
         }
+    }
+
+    @Test
+    void largeEightBitBodyIsStreamedInChunksWithSizeAndBodyParameters() throws Throwable {
+        StringBuilder sb = new StringBuilder("Subject: gro\u00dfe Nachricht\r\n\r\n");
+        for (int i = 0; sb.length() < 3 * DotStuffedBody.CHUNK; i++) {
+            sb.append(i % 7 == 0 ? "." : "").append("line ").append(i).append(" gr\u00fc\u00dfe\r\n");
+        }
+        String content = sb.toString();
+        Path file = body(content);
+        long size = Files.size(file);
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SIZE 10000000", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org> SIZE=" + size + " BODY=8BITMIME");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            if (!c.readData().equals(content)) {
+                throw new AssertionError("content differs");
+            }
+            c.reply("250 2.0.0 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), file).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void messageOverTheUpstreamsSizeLimitIsPermanent() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SIZE 10");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(PermanentFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("exceeds the limit of 10 bytes");
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void noReplyAfterTheDataIsATimeout() throws Exception {
+        UpstreamTarget.Timeouts shortEnd = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
+                Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(300));
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello();
+            c.expect("MAIL FROM:");
+            c.reply("250 ok");
+            c.expect("RCPT TO:");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.drain();
+        }); NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
+                TlsMode.NONE, null, null, null, shortEnd))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new TransientFailure(
+                    "timeout waiting for end-of-data reply from 127.0.0.1:" + server.port()));
+        }
+    }
+
+    @Test
+    void fallsBackToHeloWhenEhloIsRefused() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.reply("220 old.test SMTP");
+            c.expect("EHLO relay.test");
+            c.reply("502 5.5.2 command not recognized");
+            c.expect("HELO relay.test");
+            c.reply("250 old.test");
+            c.expect("MAIL FROM:<alice@example.org>");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply("250 ok");
+            c.expect("QUIT");
+            c.reply("221 bye");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void missingBodyFileAndClosedEngineAreTransient() throws Exception {
+        NettyDeliveryEngine engine = engine(target(2525, TlsMode.NONE, null, null));
+        DeliveryReport missing = engine.deliver(envelope(BOB), dir.resolve("gone.eml")).get(10, TimeUnit.SECONDS);
+        assertThat(missing.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+        assertThat(missing.byRecipient().get(BOB).detail()).startsWith("cannot read the message content");
+
+        engine.close();
+        DeliveryReport closed = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+        assertThat(closed.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+        assertThat(closed.byRecipient().get(BOB).detail()).contains("closed");
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
