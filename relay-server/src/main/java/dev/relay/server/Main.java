@@ -10,7 +10,29 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        selectLogFormat(args, System.getenv());
         System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * Logging is configured when the first logger is made, before picocli parses anything: take
+     * {@code --log-format} (or RELAY_LOG_FORMAT) from the raw arguments first. Unknown formats fall back to text
+     * with a note, so a typo never silences the logs.
+     */
+    static void selectLogFormat(String[] args, java.util.Map<String, String> env) {
+        String format = env.getOrDefault("RELAY_LOG_FORMAT", "text");
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--log-format") && i + 1 < args.length) {
+                format = args[i + 1];
+            } else if (args[i].startsWith("--log-format=")) {
+                format = args[i].substring("--log-format=".length());
+            }
+        }
+        if (!format.equals("text") && !format.equals("json")) {
+            System.err.println("relay: unknown log format '" + format + "' (use text or json); using text");
+            format = "text";
+        }
+        System.setProperty("RELAY_LOG_FORMAT", format);
     }
 
     static CommandLine commandLine() {

@@ -32,6 +32,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Where the demo defaults keep everything (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "Log lines as text (default) or json (one object per line); also RELAY_LOG_FORMAT.")
+    String logFormat; // applied by Main before logging starts
+
     @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "PT20S",
             description = "How long a stop waits for sessions and deliveries (ISO-8601, default ${DEFAULT-VALUE}).")
     Duration grace;
