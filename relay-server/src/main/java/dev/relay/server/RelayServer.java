@@ -110,7 +110,7 @@ public final class RelayServer implements AutoCloseable {
         return config.listeners().stream().anyMatch(l -> l.tls() != TlsMode.NONE);
     }
 
-    static UpstreamTarget target(UpstreamConfig u) {
+    public static UpstreamTarget target(UpstreamConfig u) {
         return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
                 UpstreamTarget.Timeouts.rfc5321());
     }

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                         + "the built-in demo defaults: STARTTLS on 127.0.0.1:2587, implicit TLS on 127.0.0.1:2465, "
                         + "a capture smarthost on 127.0.0.1:2525 and the admin endpoint on 127.0.0.1:9090, all "
                         + "files under --data-dir."})
-final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file.")
@@ -44,7 +44,7 @@ final class ServeCommand implements Callable<Integer> {
      * Any RELAY_* variable that is not the launcher's or logging's means "configure from the environment": a
      * misspelt one is then reported by the loader instead of silently starting the demo.
      */
-    static boolean hasRelayVariables(Map<String, String> env) {
+    public static boolean hasRelayVariables(Map<String, String> env) {
         return env.keySet().stream().anyMatch(k -> k.startsWith("RELAY_")
                 && !ConfigLoader.NON_CONFIG_VARIABLES.contains(k));
     }
