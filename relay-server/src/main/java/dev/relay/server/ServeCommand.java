@@ -74,22 +74,28 @@ public final class ServeCommand implements Callable<Integer> {
             problems.forEach(p -> System.err.println("  " + p));
             return 2;
         }
-        CaptureSink sink = demo == null ? null : demo.startSink();
+        CaptureSink sink = null;
         RelayServer server;
         try {
+            sink = demo == null ? null : demo.startSink();
             server = RelayServer.start(effective);
         } catch (Exception e) {
             if (sink != null) {
                 sink.close();
             }
-            throw e;
+            System.err.println("relay: cannot start: " + e.getMessage()
+                    + (e.getMessage() != null && e.getMessage().contains("in use") ? " (is another relay running?)"
+                    : ""));
+            log.debug("start failed", e);
+            return 1;
         }
+        CaptureSink startedSink = sink;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping (grace {})", grace);
             server.stop(grace);
-            if (sink != null) {
-                sink.close();
+            if (startedSink != null) {
+                startedSink.close();
             }
             stopped.countDown();
             log.info("stopped; queued messages stay in {}", effective.spool().dir());

@@ -21,7 +21,11 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness)
             throws IOException {
-        http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
+        try {
+            http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + bind + " (admin.bind): " + e.getMessage(), e);
+        }
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape()));

@@ -55,8 +55,15 @@ public final class InboundListener implements AutoCloseable {
         this.server = b.build();
     }
 
-    public void start() {
-        server.start();
+    /** Starts accepting; a port in use or a missing address is reported with the listener's name and address. */
+    public void start() throws java.io.IOException {
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new java.io.IOException("cannot listen on " + config.bind() + " (listener " + config.name()
+                    + "): " + cause.getMessage(), cause);
+        }
         log.info("listening on {} ({}, tls={})", config.bind(), config.name(), config.tls().key());
     }
 

@@ -69,8 +69,14 @@ public final class CaptureSink implements AutoCloseable {
         server = b.build();
     }
 
-    public void start() {
-        server.start();
+    public void start() throws IOException {
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IOException("cannot listen on " + server.getBindAddress().map(Object::toString).orElse("*")
+                    + ":" + server.getPort() + " (capture sink): " + cause.getMessage(), cause);
+        }
         log.info("capture sink listening on {}:{}, writing to {}", server.getBindAddress().map(Object::toString)
                 .orElse("*"), server.getPortAllocated(), dir);
     }

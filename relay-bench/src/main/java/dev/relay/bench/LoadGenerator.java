@@ -1,0 +1,293 @@
+package dev.relay.bench;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * SMTP submission load: {@code connections} concurrent sessions, each doing EHLO, STARTTLS (or implicit TLS) and
+ * AUTH once, then sending {@code messages} messages of {@code size} bytes, pipelining MAIL/RCPT/DATA when the
+ * server offers PIPELINING. Reports messages per second accepted, the latency from the end of DATA to the 250
+ * (p50, p99, max) and errors by reply. A benchmark tool: it trusts any server certificate.
+ *
+ * <pre>
+ * java -cp relay-bench.jar dev.relay.bench.LoadGenerator --port 2587 --tls starttls --user demo --password X \
+ *      --connections 32 --messages 100 --size 2048
+ * </pre>
+ */
+public final class LoadGenerator {
+    /** What one run measured. */
+    public record Result(long accepted, long failed, double seconds, long[] latenciesNanos,
+                         Map<String, Long> errors) {
+        public double perSecond() {
+            return accepted / seconds;
+        }
+
+        public double percentileMillis(double p) {
+            if (latenciesNanos.length == 0) {
+                return 0;
+            }
+            int i = (int) Math.ceil(p / 100.0 * latenciesNanos.length) - 1;
+            return latenciesNanos[Math.max(0, Math.min(i, latenciesNanos.length - 1))] / 1e6;
+        }
+
+        public String summary() {
+            return String.format(Locale.ROOT,
+                    "accepted=%d failed=%d seconds=%.3f msg/s=%.1f p50=%.2fms p99=%.2fms max=%.2fms errors=%s",
+                    accepted, failed, seconds, perSecond(), percentileMillis(50), percentileMillis(99),
+                    percentileMillis(100), errors);
+        }
+    }
+
+    /** The load to apply. */
+    public record Options(String host, int port, String tls, String user, String password, int connections,
+                          int messages, int size, String from, String to) {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new TreeMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                usage("unexpected argument " + args[i]);
+            }
+            a.put(args[i].substring(2), args[i + 1]);
+        }
+        if (args.length % 2 != 0) {
+            usage("every option takes a value");
+        }
+        Options o = new Options(a.getOrDefault("host", "127.0.0.1"), Integer.parseInt(a.getOrDefault("port", "2587")),
+                a.getOrDefault("tls", "starttls"), a.get("user"), a.get("password"),
+                Integer.parseInt(a.getOrDefault("connections", "1")), Integer.parseInt(a.getOrDefault("messages", "100")),
+                Integer.parseInt(a.getOrDefault("size", "2048")), a.getOrDefault("from", "load@example.com"),
+                a.getOrDefault("to", "sink@example.net"));
+        System.out.println(run(o).summary());
+    }
+
+    private static void usage(String problem) {
+        System.err.println("load generator: " + problem);
+        System.err.println("options: --host H --port P --tls starttls|implicit|none --user U --password P "
+                + "--connections N --messages M --size BYTES --from A --to A");
+        System.exit(2);
+    }
+
+    public static Result run(Options o) throws InterruptedException {
+        byte[] body = body(o.size());
+        long[][] latencies = new long[o.connections()][];
+        LongAdder accepted = new LongAdder();
+        LongAdder failed = new LongAdder();
+        Map<String, Long> errors = new ConcurrentHashMap<>();
+        CountDownLatch done = new CountDownLatch(o.connections());
+        AtomicLong start = new AtomicLong(System.nanoTime());
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < o.connections(); c++) {
+                int index = c;
+                pool.submit(() -> {
+                    try {
+                        latencies[index] = new Session(o, body, accepted, failed, errors).call();
+                    } catch (Exception e) {
+                        errors.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1L, Long::sum);
+                        latencies[index] = new long[0];
+                    } finally {
+                        done.countDown();
+                    }
+                });
+            }
+            done.await();
+        }
+        double seconds = (System.nanoTime() - start.get()) / 1e9;
+        long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
+        return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors));
+    }
+
+    private static byte[] body(int size) {
+        StringBuilder sb = new StringBuilder("From: load@example.com\r\nTo: sink@example.net\r\n"
+                + "Subject: load test\r\n\r\n");
+        String line = "The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrstuvwxyz.\r\n";
+        while (sb.length() + line.length() <= size) {
+            sb.append(line);
+        }
+        while (sb.length() < size - 2) {
+            sb.append('x');
+        }
+        sb.append("\r\n");
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** One client session; returns the acceptance latency of each message it got a 250 for. */
+    private static final class Session {
+        private final Options o;
+        private final byte[] body;
+        private final LongAdder accepted;
+        private final LongAdder failed;
+        private final Map<String, Long> errors;
+        private InputStream in;
+        private OutputStream out;
+
+        Session(Options o, byte[] body, LongAdder accepted, LongAdder failed, Map<String, Long> errors) {
+            this.o = o;
+            this.body = body;
+            this.accepted = accepted;
+            this.failed = failed;
+            this.errors = errors;
+        }
+
+        long[] call() throws Exception {
+            List<Long> lat = new ArrayList<>(o.messages());
+            try (Socket plain = new Socket()) {
+                plain.connect(new InetSocketAddress(o.host(), o.port()), 10_000);
+                plain.setSoTimeout(60_000);
+                plain.setTcpNoDelay(true);
+                Socket s = o.tls().equals("implicit") ? tls(plain) : plain;
+                attach(s);
+                expect(read(), 220, "greeting");
+                String ehlo = command("EHLO loadgen.example.com");
+                if (o.tls().equals("starttls")) {
+                    expect(command("STARTTLS"), 220, "STARTTLS");
+                    s = tls(plain);
+                    attach(s);
+                    ehlo = command("EHLO loadgen.example.com");
+                }
+                if (o.user() != null) {
+                    String plainAuth = Base64.getEncoder().encodeToString(("\0" + o.user() + "\0" + o.password())
+                            .getBytes(StandardCharsets.UTF_8));
+                    String r = command("AUTH PLAIN " + plainAuth);
+                    if (!r.startsWith("235") && !r.startsWith("250")) { // smtp-sink answers AUTH with 250
+                        throw new IOException("AUTH refused: " + r.strip());
+                    }
+                }
+                boolean pipelining = ehlo.toUpperCase(Locale.ROOT).contains("PIPELINING");
+                for (int m = 0; m < o.messages(); m++) {
+                    String mail = "MAIL FROM:<" + o.from() + ">\r\n";
+                    String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
+                    String data = "DATA\r\n";
+                    String r1, r2, r3;
+                    if (pipelining) {
+                        write(mail + rcpt + data);
+                        r1 = read();
+                        r2 = read();
+                        r3 = read();
+                    } else {
+                        r1 = command(mail.strip());
+                        r2 = command(rcpt.strip());
+                        r3 = command(data.strip());
+                    }
+                    if (!r1.startsWith("250") || !r2.startsWith("250") || !r3.startsWith("354")) {
+                        fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3);
+                        if (r3.startsWith("354")) {
+                            write(".\r\n");
+                            read();
+                        }
+                        command("RSET");
+                        continue;
+                    }
+                    out.write(body);
+                    out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    long t0 = System.nanoTime();
+                    String r = read();
+                    long t = System.nanoTime() - t0;
+                    if (r.startsWith("250")) {
+                        accepted.increment();
+                        lat.add(t);
+                    } else {
+                        fail(r);
+                    }
+                }
+                command("QUIT");
+            }
+            return lat.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        private void fail(String reply) {
+            failed.increment();
+            String key = reply.length() >= 3 ? reply.substring(0, Math.min(reply.length(), 9)).strip() : reply;
+            errors.merge(key, 1L, Long::sum);
+        }
+
+        private Socket tls(Socket plain) throws Exception {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {new TrustAll()}, new SecureRandom());
+            SSLSocket ssl = (SSLSocket) ctx.getSocketFactory().createSocket(plain, o.host(), o.port(), true);
+            ssl.setUseClientMode(true);
+            ssl.startHandshake();
+            return ssl;
+        }
+
+        private void attach(Socket s) throws IOException {
+            in = new BufferedInputStream(s.getInputStream(), 8192);
+            out = new BufferedOutputStream(s.getOutputStream(), 65536);
+        }
+
+        private void write(String s) throws IOException {
+            out.write(s.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        private String command(String line) throws IOException {
+            write(line + "\r\n");
+            return read();
+        }
+
+        /** Reads one whole reply (all continuation lines); returns it with CRLF line ends. */
+        private String read() throws IOException {
+            StringBuilder reply = new StringBuilder();
+            while (true) {
+                StringBuilder line = new StringBuilder();
+                int b;
+                while ((b = in.read()) != -1 && b != '\n') {
+                    line.append((char) b);
+                }
+                if (b == -1) {
+                    throw new IOException("connection closed; last reply: " + reply + line);
+                }
+                reply.append(line).append('\n');
+                if (line.length() < 4 || line.charAt(3) != '-') {
+                    return reply.toString();
+                }
+            }
+        }
+
+        private static void expect(String reply, int code, String what) throws IOException {
+            if (!reply.startsWith(Integer.toString(code))) {
+                throw new IOException(what + ": " + reply.strip());
+            }
+        }
+    }
+
+    /** Benchmarks only: the servers under test use self-signed certificates. */
+    private static final class TrustAll implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+}
