@@ -194,6 +194,46 @@ class RoutingEngineTest {
     }
 
     @Test
+    void whileTheProbeIsInFlightOtherMessagesGoToTheNextUpstream() throws Exception {
+        first.rule = r -> refused();
+        Map<String, DeliveryEngine> engines = new LinkedHashMap<>();
+        CompletableFuture<DeliveryReport> probeReply = new CompletableFuture<>();
+        List<Envelope> probes = new CopyOnWriteArrayList<>();
+        DeliveryEngine slowFirst = new DeliveryEngine() {
+            @Override
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path content) {
+                if (now.isBefore(Instant.parse("2025-01-01T00:00:30Z"))) {
+                    return first.deliver(envelope, content);
+                }
+                probes.add(envelope);
+                return probeReply;
+            }
+
+            @Override
+            public void close() {}
+        };
+        engines.put("first", slowFirst);
+        engines.put("second", second);
+        try (RoutingEngine engine = new RoutingEngine(RouteTable.of(List.of(), List.of("first", "second")), engines,
+                new CircuitBreaker.Policy(2, Duration.ofMinutes(1), Duration.ofSeconds(30)), clock, work,
+                states::put)) {
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            now = now.plusSeconds(30);
+            CompletableFuture<DeliveryReport> probe = engine.deliver(envelope("app@customer.test", A), body);
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.HALF_OPEN);
+            assertThat(states).containsEntry("first", CircuitState.HALF_OPEN);
+            DeliveryReport other = get(engine.deliver(envelope("app@customer.test", B), body));
+            assertThat(other.upstream()).isEqualTo("second");
+            assertThat(probes).hasSize(1);
+            assertThat(probe).isNotDone();
+            probeReply.complete(DeliveryReport.all("first", List.of(A), ok()));
+            assertThat(get(probe).upstream()).isEqualTo("first");
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
+        }
+    }
+
+    @Test
     void whenEveryUpstreamIsOpenTheMessageFailsTransiently() throws Exception {
         first.rule = r -> refused();
         second.rule = r -> refused();
