@@ -35,9 +35,12 @@ final class Binder {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
         }
+        List<RouteConfig> routes = b.list(root, "", "routes", b::route);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        RouteRules.check(routes, upstreams, problems);
         problems.throwIfErrors();
-        RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin);
+        RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
+                routes);
         return new LoadedConfig(config, problems.warnings());
     }
 
@@ -77,6 +80,45 @@ final class Binder {
         return new UpstreamConfig(orDefault(text(m, at, "name"), "upstream-" + index(at)), value(m, at, "url", UpstreamUrl::parse),
                 text(m, at, "username"), secret(m, at, "password"), value(m, at, "tls", TlsMode::parse),
                 value(m, at, "trust", Path::of));
+    }
+
+    private RouteConfig route(Node.MapNode m, String at) {
+        Boolean replyTo = value(m, at, "reply-to-original", Binder::bool);
+        return new RouteConfig(orDefault(text(m, at, "name"), "route-" + index(at)), strings(m, at, "senders"),
+                strings(m, at, "users"), strings(m, at, "upstreams"),
+                value(m, at, "rewrite-sender", AddressRewrite::parse), value(m, at, "rewrite-from", AddressRewrite::parse),
+                replyTo != null && replyTo, strings(m, at, "strip-headers"));
+    }
+
+    private static Boolean bool(String text) {
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        };
+    }
+
+    /** A list of single values, or one comma-separated value. */
+    private List<String> strings(Node.MapNode m, String at, String key) {
+        List<String> out = new ArrayList<>();
+        Node node = m == null ? null : m.entries().get(key);
+        String listAt = KeyPath.child(at, key);
+        if (node instanceof Node.Scalar s) {
+            for (String part : s.value().split(",")) {
+                if (!part.isBlank()) {
+                    out.add(part.trim());
+                }
+            }
+        } else if (node instanceof Node.ListNode list) {
+            for (int i = 0; i < list.items().size(); i++) {
+                if (list.items().get(i) instanceof Node.Scalar s) {
+                    out.add(s.value().trim());
+                } else {
+                    problems.missing(KeyPath.item(listAt, i), "list item missing: number the items from 0 without gaps");
+                }
+            }
+        }
+        return out;
     }
 
     /** A secret given directly or as {@code <key>-file}; the file is read now, trailing newlines stripped. */

@@ -62,11 +62,39 @@ final class ConfigPrinter {
         }
         root.put("upstreams", upstreams);
         root.put("admin", Map.of("bind", c.admin().bind().toString()));
+        if (!c.routes().isEmpty()) {
+            root.put("routes", routes(c.routes()));
+        }
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static List<Object> routes(List<RouteConfig> routes) {
+        List<Object> out = new ArrayList<>();
+        for (RouteConfig r : routes) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", r.name());
+            if (!r.senders().isEmpty()) {
+                m.put("senders", r.senders());
+            }
+            if (!r.users().isEmpty()) {
+                m.put("users", r.users());
+            }
+            m.put("upstreams", r.upstreams());
+            put(m, "rewrite-sender", r.rewriteSender());
+            put(m, "rewrite-from", r.rewriteFrom());
+            if (r.replyToOriginal()) {
+                m.put("reply-to-original", "true");
+            }
+            if (!r.stripHeaders().isEmpty()) {
+                m.put("strip-headers", r.stripHeaders());
+            }
+            out.add(m);
+        }
+        return out;
     }
 
     private static void put(Map<String, Object> m, String key, Object value) {

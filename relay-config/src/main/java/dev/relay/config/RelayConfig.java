@@ -17,9 +17,12 @@ import java.util.List;
  * @param queue     retry timing
  * @param upstreams the smarthosts; at least one
  * @param admin     the metrics and health endpoint
+ * @param routes    which upstreams a message tries, in order, by sender (and user); empty: every upstream in
+ *                  configuration order
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
-                          SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
+                          SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                          List<RouteConfig> routes) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -31,15 +34,24 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         queue = queue == null ? QueueConfig.defaults() : queue;
         upstreams = copy(upstreams);
         admin = admin == null ? AdminConfig.defaults() : admin;
+        routes = copy(routes);
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        RouteRules.check(routes, upstreams, problems);
         problems.throwIfErrors();
+    }
+
+    /** A configuration without routes: every message tries every upstream in configuration order. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, List.of());
     }
 
     /** The warnings of this (valid) configuration, e.g. a loopback listener without TLS. */
     public List<String> warnings() {
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        RouteRules.check(routes, upstreams, problems);
         return problems.warnings();
     }
 
@@ -51,7 +63,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
     @Override
     public String toString() { // UpstreamConfig.toString masks the passwords
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
-                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + "]";
+                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + ", routes=" + routes + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

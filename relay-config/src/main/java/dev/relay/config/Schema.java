@@ -40,6 +40,9 @@ final class Schema {
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").build())
             .obj("admin", obj().leaf("bind").build())
+            .list("routes", obj().leaf("name").list("senders", new Leaf(false)).list("users", new Leaf(false))
+                    .list("upstreams", new Leaf(false)).leaf("rewrite-sender").leaf("rewrite-from")
+                    .leaf("reply-to-original").list("strip-headers", new Leaf(false)).build())
             .build();
 
     private Schema() {

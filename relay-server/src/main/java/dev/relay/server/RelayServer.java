@@ -10,6 +10,7 @@ import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.routing.RoutingEngine;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
@@ -74,12 +75,10 @@ public final class RelayServer implements AutoCloseable {
                 config.tls().key())) : null;
 
         spool = Spool.open(config.spool().dir());
-        engine = new NettyDeliveryEngine(target(config.upstreams().get(0)));
-        if (config.upstreams().size() > 1) {
-            log.warn("{} upstreams configured: this version delivers through the first ({}) only",
-                    config.upstreams().size(), config.upstreams().get(0).name());
-        }
         RelayMetrics metrics = new RelayMetrics(registry);
+        // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
+        engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u)),
+                spool.root().resolve("tmp"), InstantSource.system(), metrics);
         queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
                 MAX_CONCURRENT_DELIVERIES, metrics);
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
@@ -98,8 +97,9 @@ public final class RelayServer implements AutoCloseable {
         }
         admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks);
         admin.start();
-        log.info("relay ready: {} listeners, admin on {}, upstream {}", listeners.size(), config.admin().bind(),
-                config.upstreams().get(0).name());
+        log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
+                config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
+                config.routes().size());
     }
 
     static UsersFile loadUsers(RelayConfig config) throws UsersFileException {

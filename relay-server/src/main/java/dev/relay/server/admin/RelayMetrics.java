@@ -3,18 +3,26 @@ package dev.relay.server.admin;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.queue.QueueListener;
+import dev.relay.core.routing.CircuitListener;
+import dev.relay.core.routing.CircuitState;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The relay's metrics (catalogue in docs/metrics.md). Names are under {@code relay.}; tags are low-cardinality
  * (never an address).
  */
-public final class RelayMetrics implements QueueListener {
+public final class RelayMetrics implements QueueListener, CircuitListener {
+    private final MeterRegistry registry;
+    private final Map<String, AtomicInteger> circuits = new ConcurrentHashMap<>();
     private final Counter received;
     private final DistributionSummary receivedBytes;
     private final Counter delivered;
@@ -23,6 +31,7 @@ public final class RelayMetrics implements QueueListener {
     private final Timer endToEnd;
 
     public RelayMetrics(MeterRegistry registry) {
+        this.registry = registry;
         received = Counter.builder("relay.messages.received")
                 .description("Messages committed to the spool and acknowledged with 250").register(registry);
         receivedBytes = DistributionSummary.builder("relay.messages.received.size").baseUnit("bytes")
@@ -60,5 +69,16 @@ public final class RelayMetrics implements QueueListener {
     @Override
     public void failed(Envelope envelope, List<MailAddress> recipients, String detail) {
         failed.increment();
+    }
+
+    @Override
+    public void stateChanged(String upstream, CircuitState state) {
+        circuits.computeIfAbsent(upstream, u -> {
+            AtomicInteger level = new AtomicInteger();
+            Gauge.builder("relay.upstream.circuit.state", level, AtomicInteger::get).tag("upstream", u)
+                    .description("Circuit breaker of the upstream: 0 closed, 1 half-open (probing), 2 open (skipped)")
+                    .register(registry);
+            return level;
+        }).set(state.level());
     }
 }

@@ -1,0 +1,112 @@
+package dev.relay.core.routing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One upstream's circuit breaker, a pure state machine driven by the caller's clock readings:
+ * CLOSED counts consecutive failed attempts (a streak older than {@code window} starts again); at
+ * {@code failures} it opens. OPEN refuses every attempt until {@code coolDown} has passed, then turns HALF-OPEN
+ * and lets exactly one probe through; the probe's success closes it, its failure opens it again for another
+ * cool-down. Thread-safe.
+ */
+final class CircuitBreaker {
+
+    /**
+     * @param failures consecutive failed attempts that open the circuit, at least 1
+     * @param window   the failures must fall within this time of the first one
+     * @param coolDown how long an open circuit skips the upstream before a probe
+     */
+    record Policy(int failures, Duration window, Duration coolDown) {
+        /** 5 failures within 1 minute open the circuit for 30 seconds. */
+        static final Policy DEFAULT = new Policy(5, Duration.ofMinutes(1), Duration.ofSeconds(30));
+
+        Policy {
+            if (failures < 1) {
+                throw new IllegalArgumentException("failures must be at least 1");
+            }
+            Objects.requireNonNull(window, "window");
+            Objects.requireNonNull(coolDown, "coolDown");
+        }
+    }
+
+    private final Policy policy;
+    private CircuitState state = CircuitState.CLOSED;
+    private int streak;
+    private Instant streakStart;
+    private Instant openedAt;
+    private boolean probeInFlight;
+
+    CircuitBreaker(Policy policy) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+    }
+
+    /**
+     * May an attempt go to the upstream now? In HALF-OPEN (or OPEN past its cool-down) the first caller gets the
+     * probe, every other caller is refused until the probe has reported.
+     */
+    synchronized boolean tryAcquire(Instant now) {
+        switch (state) {
+            case CLOSED -> {
+                return true;
+            }
+            case OPEN -> {
+                if (now.isBefore(openedAt.plus(policy.coolDown()))) {
+                    return false;
+                }
+                state = CircuitState.HALF_OPEN;
+                probeInFlight = true;
+                return true;
+            }
+            case HALF_OPEN -> {
+                if (probeInFlight) {
+                    return false;
+                }
+                probeInFlight = true;
+                return true;
+            }
+            default -> throw new AssertionError(state);
+        }
+    }
+
+    /** The upstream took the attempt (it answered; some or all recipients may still have been refused). */
+    synchronized void onSuccess() {
+        state = CircuitState.CLOSED;
+        streak = 0;
+        streakStart = null;
+        probeInFlight = false;
+    }
+
+    /** The attempt failed as a whole: no connection, TLS failure, timeout, or a 4xx for every recipient. */
+    synchronized void onFailure(Instant now) {
+        switch (state) {
+            case CLOSED -> {
+                if (streakStart == null || now.isAfter(streakStart.plus(policy.window()))) {
+                    streak = 0;
+                    streakStart = now;
+                }
+                streak++;
+                if (streak >= policy.failures()) {
+                    open(now);
+                }
+            }
+            case HALF_OPEN -> open(now);
+            case OPEN -> { } // an attempt admitted before the circuit opened: already counted as open
+            default -> throw new AssertionError(state);
+        }
+    }
+
+    private void open(Instant now) {
+        state = CircuitState.OPEN;
+        openedAt = now;
+        streak = 0;
+        streakStart = null;
+        probeInFlight = false;
+    }
+
+    /** The state as last changed by an attempt (OPEN stays OPEN until an attempt takes the probe). */
+    synchronized CircuitState state() {
+        return state;
+    }
+}

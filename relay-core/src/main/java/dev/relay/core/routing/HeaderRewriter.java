@@ -1,0 +1,190 @@
+package dev.relay.core.routing;
+
+import dev.relay.config.AddressRewrite;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Applies a route's {@link Route.Rewrite} to a message's header section while copying it: header fields are read
+ * one at a time (folded continuation lines included) up to the blank line, the body after it is copied byte for
+ * byte and never held in memory. Header bytes are handled as ISO-8859-1, so 8-bit or UTF-8 headers pass through
+ * unchanged.
+ *
+ * <p>Changes: fields named in {@code stripHeaders} are dropped; the first {@code From} gets its address rewritten
+ * (the display name is kept); with {@code replyToOriginal} and no {@code Reply-To} in the message, the original
+ * From value (as it was, folding included) is added as {@code Reply-To} at the end of the header section.
+ */
+final class HeaderRewriter {
+    /** A field longer than this is not parsed: it and the rest of the message are copied unchanged. */
+    static final int MAX_FIELD = 256 * 1024;
+    private static final byte[] CRLF = {'\r', '\n'};
+
+    private final Route.Rewrite rewrite;
+    private final OutputStream out;
+    private String originalFrom; // the raw value after "From:", folding and line end included
+    private boolean fromDone;
+    private boolean sawReplyTo;
+
+    private HeaderRewriter(Route.Rewrite rewrite, OutputStream out) {
+        this.rewrite = rewrite;
+        this.out = out;
+    }
+
+    static void rewrite(Path source, Path target, Route.Rewrite rewrite) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(source), 64 * 1024);
+             OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 64 * 1024)) {
+            rewrite(in, out, rewrite);
+        }
+    }
+
+    static void rewrite(InputStream in, OutputStream out, Route.Rewrite rewrite) throws IOException {
+        new HeaderRewriter(rewrite, out).run(in);
+    }
+
+    private void run(InputStream in) throws IOException {
+        ByteArrayOutputStream field = new ByteArrayOutputStream();
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        while (true) {
+            line.reset();
+            int room = MAX_FIELD - field.size();
+            if (room <= 0) { // too long to parse: copy the rest as is
+                field.writeTo(out);
+                in.transferTo(out);
+                return;
+            }
+            boolean complete = readLine(in, line, room);
+            if (line.size() == 0) { // end of the message without a blank line
+                flush(field);
+                endOfHeaders();
+                return;
+            }
+            if (!complete && line.size() >= room) { // too long to parse: copy the rest as is
+                field.writeTo(out);
+                line.writeTo(out);
+                in.transferTo(out);
+                return;
+            }
+            byte first = line.toByteArray()[0];
+            if ((first == ' ' || first == '\t') && field.size() > 0) {
+                line.writeTo(field); // a folded continuation of the current field
+                continue;
+            }
+            flush(field);
+            if (isBlank(line) || !isFieldStart(line)) { // the blank line, or a body without one
+                endOfHeaders();
+                line.writeTo(out);
+                in.transferTo(out);
+                return;
+            }
+            line.writeTo(field);
+        }
+    }
+
+    /** Reads up to and including LF, at most {@code max} bytes; false if the line ended without LF. */
+    private static boolean readLine(InputStream in, ByteArrayOutputStream line, int max) throws IOException {
+        int b;
+        while (line.size() < max && (b = in.read()) >= 0) {
+            line.write(b);
+            if (b == '\n') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isBlank(ByteArrayOutputStream line) {
+        String s = line.toString(StandardCharsets.ISO_8859_1);
+        return s.equals("\r\n") || s.equals("\n");
+    }
+
+    private static boolean isFieldStart(ByteArrayOutputStream line) {
+        byte[] b = line.toByteArray();
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == ':') {
+                return i > 0;
+            }
+            if (b[i] < '!' || b[i] > '~') {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private void flush(ByteArrayOutputStream field) throws IOException {
+        if (field.size() == 0) {
+            return;
+        }
+        String raw = field.toString(StandardCharsets.ISO_8859_1);
+        field.reset();
+        int colon = raw.indexOf(':');
+        String name = raw.substring(0, colon).toLowerCase(Locale.ROOT);
+        if (rewrite.stripHeaders().contains(name)) {
+            return;
+        }
+        if (name.equals("reply-to")) {
+            sawReplyTo = true;
+        }
+        if (name.equals("from") && rewrite.from() != null && !fromDone) {
+            fromDone = true;
+            originalFrom = raw.substring(colon + 1);
+            String value = rewriteMailbox(originalFrom, rewrite.from());
+            out.write(("From: " + value).getBytes(StandardCharsets.ISO_8859_1));
+            out.write(CRLF);
+            return;
+        }
+        out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    private void endOfHeaders() throws IOException {
+        if (rewrite.replyToOriginal() && originalFrom != null && !sawReplyTo) {
+            out.write(("Reply-To:" + originalFrom).getBytes(StandardCharsets.ISO_8859_1));
+            if (!originalFrom.endsWith("\n")) {
+                out.write(CRLF);
+            }
+        }
+    }
+
+    /**
+     * The mailbox {@code value} (a From field's value) with its address rewritten: {@code "Alice" <a@x.org>}
+     * keeps its display name, {@code a@x.org (Alice)} its comment. Unfolded and trimmed.
+     */
+    static String rewriteMailbox(String value, AddressRewrite to) {
+        String v = value.replaceAll("\r?\n", "").trim();
+        boolean quoted = false;
+        int comment = 0;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == '"' && comment == 0) {
+                quoted = !quoted;
+            } else if (!quoted && c == '(') {
+                comment++;
+            } else if (!quoted && c == ')' && comment > 0) {
+                comment--;
+            } else if (!quoted && comment == 0 && c == '<') {
+                int end = v.indexOf('>', i);
+                String address = v.substring(i + 1, end < 0 ? v.length() : end).trim();
+                String display = v.substring(0, i).trim();
+                String rewritten = "<" + to.apply(address) + ">";
+                return display.isEmpty() ? rewritten : display + " " + rewritten;
+            }
+        }
+        String bare = v.replaceAll("\\([^)]*\\)", " ").trim();
+        int space = bare.indexOf(' ');
+        String address = space < 0 ? bare : bare.substring(0, space);
+        if (address.isEmpty()) {
+            return to.keepsLocalPart() ? v : "<" + to.apply("") + ">";
+        }
+        int at = v.indexOf(address);
+        return v.substring(0, at) + to.apply(address) + v.substring(at + address.length());
+    }
+}

@@ -1,0 +1,297 @@
+package dev.relay.core.routing;
+
+import dev.relay.config.RouteConfig;
+import dev.relay.config.UpstreamConfig;
+import dev.relay.core.delivery.DeliveryEngine;
+import dev.relay.core.delivery.DeliveryReport;
+import dev.relay.core.delivery.Outcome;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The delivery engine the queue sees: picks the message's route, applies its outbound rewriting to a temporary
+ * copy of the content (the spooled original is never changed), and tries the route's upstreams in order, each
+ * through its own single-upstream engine. Recipients that fail transiently at one upstream (4xx, no connection,
+ * TLS failure, timeout) go to the next one within the same attempt; recipients refused permanently (5xx) stay
+ * refused. An upstream whose circuit breaker is open is skipped; if every upstream of the route is skipped, every
+ * recipient fails transiently with "all upstreams unavailable" and the queue retries later.
+ *
+ * <p>The report names the upstreams tried, comma-separated, in order; each recipient's outcome is the one from
+ * the last upstream that tried it. Like every engine, {@link #deliver} never blocks and never completes
+ * exceptionally.
+ */
+public final class RoutingEngine implements DeliveryEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(RoutingEngine.class);
+    private static final Executor BLOCKING = r -> Thread.ofVirtual().name("relay-rewrite").start(r);
+
+    private final RouteTable routes;
+    private final Map<String, DeliveryEngine> engines;
+    private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+    private final InstantSource clock;
+    private final Path workDir;
+    private final CircuitListener listener;
+
+    /**
+     * An engine over every configured upstream, in configuration order.
+     *
+     * @param factory  makes the single-upstream engine of each upstream (closed by {@link #close})
+     * @param workDir  where rewritten copies of message content are written while they are sent (e.g. the
+     *                 spool's tmp directory, cleaned at start)
+     * @param listener told about circuit breaker state changes (metrics)
+     */
+    public static RoutingEngine create(List<UpstreamConfig> upstreams, List<RouteConfig> routes,
+                                       Function<UpstreamConfig, DeliveryEngine> factory, Path workDir,
+                                       InstantSource clock, CircuitListener listener) {
+        List<String> names = upstreams.stream().map(UpstreamConfig::name).toList();
+        RouteTable table = RouteTable.of(routes, names);
+        Map<String, DeliveryEngine> engines = new LinkedHashMap<>();
+        try {
+            for (UpstreamConfig u : upstreams) {
+                engines.put(u.name(), Objects.requireNonNull(factory.apply(u), "engine for " + u.name()));
+            }
+        } catch (RuntimeException | Error e) {
+            engines.values().forEach(DeliveryEngine::close);
+            throw e;
+        }
+        return new RoutingEngine(table, engines, CircuitBreaker.Policy.DEFAULT, clock, workDir, listener);
+    }
+
+    RoutingEngine(RouteTable routes, Map<String, DeliveryEngine> engines, CircuitBreaker.Policy policy,
+                  InstantSource clock, Path workDir, CircuitListener listener) {
+        this.routes = Objects.requireNonNull(routes, "routes");
+        this.engines = new LinkedHashMap<>(engines);
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.workDir = Objects.requireNonNull(workDir, "workDir");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        for (String name : engines.keySet()) {
+            breakers.put(name, new CircuitBreaker(policy));
+            listener.stateChanged(name, CircuitState.CLOSED);
+        }
+    }
+
+    /** The upstream's breaker state as last changed by an attempt; null for an unknown name. */
+    public CircuitState circuitState(String upstream) {
+        CircuitBreaker b = breakers.get(upstream);
+        return b == null ? null : b.state();
+    }
+
+    @Override
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        try {
+            Route route = routes.select(envelope);
+            Route.Rewrite rw = route.rewrite();
+            MailAddress sender = rw.sender(envelope.sender());
+            if (!rw.changesContent()) {
+                return failover(new Attempt(envelope, route, sender, body));
+            }
+            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, rw), BLOCKING)
+                    .handle((copy, error) -> {
+                        if (error != null) {
+                            String detail = "cannot prepare the outbound copy for route " + route.name() + ": "
+                                    + rootCause(error);
+                            LOG.warn("{}: {}", envelope.id(), detail);
+                            return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
+                                    new Outcome.TransientFailure(detail)));
+                        }
+                        return failover(new Attempt(envelope, route, sender, copy))
+                                .whenComplete((r, e) -> delete(envelope, copy));
+                    })
+                    .thenCompose(Function.identity());
+        } catch (RuntimeException | Error e) {
+            LOG.warn("{}: routing failed", envelope.id(), e);
+            return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
+                    new Outcome.TransientFailure("routing failed: " + e)));
+        }
+    }
+
+    private Path rewrittenCopy(Envelope envelope, Path body, Route.Rewrite rw) {
+        try {
+            Files.createDirectories(workDir);
+            Path copy = Files.createTempFile(workDir, envelope.id() + ".", ".outbound");
+            try {
+                HeaderRewriter.rewrite(body, copy, rw);
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(copy);
+                throw e;
+            }
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void delete(Envelope envelope, Path copy) {
+        try {
+            Files.deleteIfExists(copy);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot remove the outbound copy {}: {}", envelope.id(), copy, e.toString());
+        }
+    }
+
+    /** One message's way through its route. */
+    private static final class Attempt {
+        final Envelope envelope;
+        final Route route;
+        final MailAddress sender;
+        final Path body;
+        final Map<MailAddress, Outcome> outcomes = new LinkedHashMap<>();
+        final List<String> used = new ArrayList<>();
+        final List<String> skipped = new ArrayList<>();
+        List<MailAddress> pending;
+
+        Attempt(Envelope envelope, Route route, MailAddress sender, Path body) {
+            this.envelope = envelope;
+            this.route = route;
+            this.sender = sender;
+            this.body = body;
+            this.pending = envelope.recipients();
+        }
+
+        Envelope outgoing() {
+            Envelope e = envelope;
+            return new Envelope(e.id(), sender, pending, e.receivedAt(), e.submitter(), e.attempts(),
+                    e.nextAttempt(), e.lastError());
+        }
+    }
+
+    private CompletableFuture<DeliveryReport> failover(Attempt a) {
+        return tryFrom(a, 0);
+    }
+
+    private CompletableFuture<DeliveryReport> tryFrom(Attempt a, int index) {
+        List<String> upstreams = a.route.upstreams();
+        if (a.pending.isEmpty() || index >= upstreams.size()) {
+            return CompletableFuture.completedFuture(finish(a));
+        }
+        String name = upstreams.get(index);
+        CircuitBreaker breaker = breakers.get(name);
+        if (!change(name, breaker, () -> breaker.tryAcquire(clock.instant()))) {
+            a.skipped.add(name);
+            LOG.debug("{}: skipping upstream {}: circuit {}", a.envelope.id(), name, breaker.state().key());
+            return tryFrom(a, index + 1);
+        }
+        CompletableFuture<DeliveryReport> sent;
+        Envelope outgoing = a.outgoing();
+        try {
+            sent = engines.get(name).deliver(outgoing, a.body);
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        return sent.handle((report, error) -> error == null ? report : DeliveryReport.all(name,
+                        outgoing.recipients(), new Outcome.TransientFailure("delivery via " + name + " failed: "
+                                + rootCause(error))))
+                .thenCompose(report -> {
+                    apply(a, name, breaker, report, index + 1 < upstreams.size());
+                    return tryFrom(a, index + 1);
+                });
+    }
+
+    private void apply(Attempt a, String name, CircuitBreaker breaker, DeliveryReport report, boolean more) {
+        a.used.add(name);
+        List<MailAddress> stillPending = new ArrayList<>();
+        boolean answered = false;
+        String lastTransient = "";
+        for (MailAddress r : a.pending) {
+            Outcome o = report.byRecipient().get(r);
+            if (o == null) {
+                o = new Outcome.TransientFailure("upstream " + name + " reported no outcome for this recipient");
+            }
+            a.outcomes.put(r, o);
+            switch (o) {
+                case Outcome.TransientFailure t -> {
+                    stillPending.add(r);
+                    lastTransient = t.detail();
+                }
+                case Outcome.Delivered d -> answered = true;
+                case Outcome.PermanentFailure p -> answered = true;
+            }
+        }
+        a.pending = stillPending;
+        if (answered) {
+            change(name, breaker, () -> {
+                breaker.onSuccess();
+                return null;
+            });
+        } else {
+            change(name, breaker, () -> {
+                breaker.onFailure(clock.instant());
+                return null;
+            });
+        }
+        if (!stillPending.isEmpty() && more) {
+            LOG.info("{}: {} recipient(s) failed transiently via {} ({}): failing over on route {}",
+                    a.envelope.id(), stillPending.size(), name, lastTransient, a.route.name());
+        }
+    }
+
+    private DeliveryReport finish(Attempt a) {
+        if (a.used.isEmpty()) {
+            String detail = "all upstreams unavailable on route " + a.route.name() + " (circuit open: "
+                    + String.join(", ", a.skipped) + ")";
+            LOG.info("{}: {}", a.envelope.id(), detail);
+            return DeliveryReport.all("", a.envelope.recipients(), new Outcome.TransientFailure(detail));
+        }
+        Map<MailAddress, Outcome> ordered = new LinkedHashMap<>();
+        for (MailAddress r : a.envelope.recipients()) {
+            ordered.put(r, a.outcomes.get(r));
+        }
+        return new DeliveryReport(String.join(",", a.used), ordered);
+    }
+
+    /** Runs a breaker action and reports a state change to the listener and the log. */
+    private <T> T change(String name, CircuitBreaker breaker, java.util.function.Supplier<T> action) {
+        synchronized (breaker) {
+            CircuitState before = breaker.state();
+            T result = action.get();
+            CircuitState after = breaker.state();
+            if (before != after) {
+                LOG.info("upstream {}: circuit {} -> {}", name, before.key(), after.key());
+                try {
+                    listener.stateChanged(name, after);
+                } catch (RuntimeException e) {
+                    LOG.warn("circuit listener failed", e);
+                }
+            }
+            return result;
+        }
+    }
+
+    private static String rootCause(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.toString();
+    }
+
+    @Override
+    public void close() {
+        for (Map.Entry<String, DeliveryEngine> e : engines.entrySet()) {
+            try {
+                e.getValue().close();
+            } catch (RuntimeException ex) {
+                LOG.warn("closing the delivery engine of upstream {} failed", e.getKey(), ex);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RoutingEngine" + engines.keySet();
+    }
+}
