@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Load harness: the relay and Postfix side by side, same machine, same run, same upstream sink.
+#
+#   bench/run.sh                      build, then measure both at 1, 32 and 128 connections
+#   CONNS="32" MESSAGES=4000 SIZE=2048 bench/run.sh
+#
+# Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
+# 127.0.0.1:10525 (started by the Postfix set-up script, POSTFIX_SCRIPT, default ../shared/bench/postfix-relay.sh;
+# without it only the relay is measured, against its own `relay sink`). For each run it reports: messages per
+# second accepted, acceptance latency (end of DATA to 250: p50, p99, max), end-to-end throughput (first
+# submission to last message at the sink), errors, and for the relay its RSS and CPU seconds per 1,000 messages.
+# Needs root for Postfix (it configures this machine's Postfix: use a disposable machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CONNS=${CONNS:-"1 32 128"}
+MESSAGES=${MESSAGES:-2000}
+SIZE=${SIZE:-2048}
+POSTFIX_SCRIPT=${POSTFIX_SCRIPT:-$ROOT/../shared/bench/postfix-relay.sh}
+WORK=${WORK:-/tmp/relay-bench}
+SINK_PORT=10525
+RELAY_SUB=11587
+RELAY_ADMIN=11590
+OUT=${OUT:-$ROOT/bench/results-$(date -u +%Y%m%d-%H%M).md}
+
+JAVA=$(bin/relay --find-java)
+[ "${SKIP_BUILD:-}" = 1 ] || mvn -B -q -ntp package -DskipTests
+LOADGEN=("$JAVA" -cp "$ROOT/relay-bench/target/relay-bench.jar" dev.relay.bench.LoadGenerator)
+
+rm -rf "$WORK"; mkdir -p "$WORK"
+have_postfix=0
+if [ -f "$POSTFIX_SCRIPT" ] && [ "$(id -u)" = 0 ]; then
+  bash "$POSTFIX_SCRIPT" start >/dev/null
+  have_postfix=1
+  sink_count() { bash "$POSTFIX_SCRIPT" count; }
+else
+  echo "bench: Postfix set-up script not usable ($POSTFIX_SCRIPT, or not root): measuring the relay alone" >&2
+  bin/relay sink --bind 127.0.0.1:$SINK_PORT --dir "$WORK/outbox" >/dev/null 2>&1 &
+  SINK_PID=$!
+  sink_count() { find "$WORK/outbox" -name '*.eml' 2>/dev/null | wc -l; }
+fi
+
+# the relay under test
+bin/relay passwd bench <<< benchpass > "$WORK/users"
+cat > "$WORK/relay.yaml" <<YAML
+listeners:
+  - { name: submission, bind: "127.0.0.1:$RELAY_SUB", tls: starttls }
+tls: { cert: "$WORK/tls.crt", key: "$WORK/tls.key" }
+auth: { users-file: "$WORK/users" }
+spool: { dir: "$WORK/spool" }
+upstreams:
+  - { name: sink, url: "smtp://127.0.0.1:$SINK_PORT", tls: none }
+admin: { bind: "127.0.0.1:$RELAY_ADMIN" }
+YAML
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+RELAY_LOG_LEVEL=WARN bin/relay serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
+RELAY_PID=$!
+cleanup() {
+  kill "$RELAY_PID" 2>/dev/null || true
+  [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null || true
+  [ "$have_postfix" = 1 ] && bash "$POSTFIX_SCRIPT" stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$RELAY_ADMIN/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+sleep 1
+jpid=$(pgrep -f "dev.relay.server.Main serve --config $WORK/relay.yaml" | head -1)
+rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$jpid/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$jpid/stat"; }
+HZ=$(getconf CLK_TCK)
+IDLE_RSS=$(rss_mib)
+
+field() { sed -n "s|.*$1=\([^ ]*\).*|\1|p" <<< "$2"; }
+
+# run NAME PORT USER PASSWORD CONNECTIONS: prints one table row
+run() {
+  local name=$1 port=$2 user=$3 pass=$4 c=$5
+  local per=$(( (MESSAGES + c - 1) / c ))
+  local before after t0 t1 out cpu0 cpu1 rss
+  before=$(sink_count)
+  [ "$name" = relay ] && cpu0=$(cpu_ticks)
+  t0=$(date +%s.%N)
+  out=$("${LOADGEN[@]}" --port "$port" --tls starttls --user "$user" --password "$pass" \
+        --connections "$c" --messages "$per" --size "$SIZE")
+  local accepted; accepted=$(field accepted "$out")
+  local want=$(( before + accepted ))
+  for _ in $(seq 1 1200); do
+    after=$(sink_count)
+    [ "$after" -ge "$want" ] && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  local e2e; e2e=$(awk -v n="$accepted" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+  local extra="" 
+  if [ "$name" = relay ]; then
+    cpu1=$(cpu_ticks); rss=$(rss_mib)
+    extra=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$accepted" 'BEGIN { printf "%.2f", d / hz / n * 1000 }')
+    extra="$extra | $rss"
+  else
+    extra="- | -"
+  fi
+  printf '| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$c" "$accepted" "$(field msg/s "$out")" \
+    "$e2e" "$(field p50 "$out")" "$(field p99 "$out")" "$(field max "$out")" "$(field errors "$out")" "$extra"
+}
+
+{
+  echo "# Load harness results ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${SIZE}-byte messages, $MESSAGES per run)"
+  echo
+  echo "Relay idle RSS after start: ${IDLE_RSS} MiB"
+  echo
+  echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | relay CPU s / 1000 msg | relay RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  for c in $CONNS; do
+    run relay $RELAY_SUB bench benchpass "$c"
+    [ "$have_postfix" = 1 ] && run postfix 10587 bench benchpass "$c"
+  done
+} | tee "$OUT"
+echo "bench: results written to $OUT" >&2
