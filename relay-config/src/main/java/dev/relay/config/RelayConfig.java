@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The whole relay configuration, validated: constructing one with invalid values throws a
  * {@link ConfigException} listing every problem. Missing optional parts get their defaults (hostname: the local
- * host name; queue: 1 minute retry delay; admin: 127.0.0.1:9090; tls, auth: empty).
+ * host name; queue: 1 minute retry delay; admin: 127.0.0.1:9090; tls, auth: empty; limits: {@link LimitsConfig#defaults}).
  *
  * @param hostname  the name in the greeting and EHLO
  * @param listeners the submission ports; at least one
@@ -17,9 +17,11 @@ import java.util.List;
  * @param queue     retry timing
  * @param upstreams the smarthosts; at least one
  * @param admin     the metrics and health endpoint
+ * @param limits    the listeners' limits against mistakes and abuse
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
-                          SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
+                          SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                          LimitsConfig limits) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -31,15 +33,24 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         queue = queue == null ? QueueConfig.defaults() : queue;
         upstreams = copy(upstreams);
         admin = admin == null ? AdminConfig.defaults() : admin;
+        limits = limits == null ? LimitsConfig.defaults() : limits;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
+    }
+
+    /** The configuration before {@code limits} existed: default limits. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, null);
     }
 
     /** The warnings of this (valid) configuration, e.g. a loopback listener without TLS. */
     public List<String> warnings() {
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
+        Validator.checkInbound(auth, limits, problems);
         return problems.warnings();
     }
 
@@ -51,7 +62,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
     @Override
     public String toString() { // UpstreamConfig.toString masks the passwords
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
-                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + "]";
+                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + ", limits=" + limits + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

@@ -34,12 +34,19 @@ final class Schema {
             .leaf("hostname")
             .list("listeners", obj().leaf("name").leaf("bind").leaf("tls").build())
             .obj("tls", obj().leaf("cert").leaf("key").build())
-            .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false)).build())
+            .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false))
+                    .list("trusted-senders", new Leaf(false))
+                    .list("policies", obj().leaf("user").list("senders", new Leaf(false))
+                            .list("recipient-domains", new Leaf(false)).build())
+                    .build())
             .obj("spool", obj().leaf("dir").build())
             .obj("queue", obj().leaf("retry-delay").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").build())
             .obj("admin", obj().leaf("bind").build())
+            .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
+                    .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
+                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").build())
             .build();
 
     private Schema() {
