@@ -228,6 +228,11 @@ final class Validator {
     }
 
     private static void checkSenderPattern(String key, String pattern, Problems p) {
+        if (pattern.contains("*") && !pattern.equals("*")) {
+            p.error(key, pattern, "no wildcards inside a pattern: write @example.com for every address of a "
+                    + "domain, or * alone for any sender");
+            return;
+        }
         boolean ok = pattern.equals("*")
                 || pattern.startsWith("@") && pattern.substring(1).matches(DOMAIN)
                 || pattern.indexOf('@') > 0 && pattern.substring(pattern.lastIndexOf('@') + 1).matches(DOMAIN)
