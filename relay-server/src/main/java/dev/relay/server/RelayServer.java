@@ -88,6 +88,11 @@ public final class RelayServer implements AutoCloseable {
         RelayMetrics metrics = new RelayMetrics(registry);
         queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
                 MAX_CONCURRENT_DELIVERIES, metrics);
+        if (tls != null) {
+            Gauge.builder("relay.tls.certificate.expiry.days", tls,
+                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
+                    .description("Days until the listeners' certificate expires").register(registry);
+        }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
         new JvmMemoryMetrics().bindTo(registry);
