@@ -12,15 +12,30 @@ import java.util.List;
  *
  * @param usersFile       the htpasswd file (not read here), or null
  * @param trustedNetworks networks allowed to relay without AUTH; empty by default
+ * @param policies        per-user sender and recipient allow-lists; empty by default (any sender, any recipient)
+ * @param trustedSenders  envelope senders clients of the trusted networks may use ({@code *}, {@code @domain},
+ *                        addresses); default {@code *}
  */
-public record AuthConfig(Path usersFile, List<Cidr> trustedNetworks) {
+public record AuthConfig(Path usersFile, List<Cidr> trustedNetworks, List<UserPolicy> policies,
+                         List<String> trustedSenders) {
+    public static final List<String> ANY_SENDER = List.of("*");
+
     public AuthConfig {
-        trustedNetworks = trustedNetworks == null ? List.of()
-                : Collections.unmodifiableList(new ArrayList<>(trustedNetworks));
+        trustedNetworks = copy(trustedNetworks);
+        policies = copy(policies);
+        trustedSenders = trustedSenders == null || trustedSenders.isEmpty() ? ANY_SENDER : copy(trustedSenders);
+    }
+
+    public AuthConfig(Path usersFile, List<Cidr> trustedNetworks) {
+        this(usersFile, trustedNetworks, List.of(), ANY_SENDER);
     }
 
     /** True if {@code client} is in one of the trusted networks. */
     public boolean isTrusted(InetAddress client) {
         return trustedNetworks.stream().anyMatch(n -> n != null && n.contains(client));
+    }
+
+    private static <T> List<T> copy(List<T> list) {
+        return list == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(list));
     }
 }

@@ -32,15 +32,17 @@ final class Binder {
                 b.value(b.section(root, "queue"), "queue", "retry-delay", Durations::parse));
         List<UpstreamConfig> upstreams = b.list(root, "", "upstreams", b::upstream);
         AdminConfig admin = new AdminConfig(b.value(b.section(root, "admin"), "admin", "bind", HostPort::parse));
+        LimitsConfig limits = b.limits(b.section(root, "limits"));
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
         }
         List<RouteConfig> routes = b.list(root, "", "routes", b::route);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
+        Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
-                routes);
+                routes, limits);
         return new LoadedConfig(config, problems.warnings());
     }
 
@@ -55,25 +57,66 @@ final class Binder {
 
     private AuthConfig auth(Node.MapNode m) {
         Path users = value(m, "auth", "users-file", Path::of);
-        List<Cidr> networks = new ArrayList<>();
-        Node node = m == null ? null : m.entries().get("trusted-networks");
-        String at = "auth.trusted-networks";
+        List<Cidr> networks = values(m, "auth", "trusted-networks", Cidr::parse);
+        List<String> trustedSenders = values(m, "auth", "trusted-senders", Function.identity());
+        List<UserPolicy> policies = m == null ? List.of() : list(m, "auth", "policies", this::policy);
+        return new AuthConfig(users, networks, policies, trustedSenders);
+    }
+
+    private UserPolicy policy(Node.MapNode m, String at) {
+        return new UserPolicy(text(m, at, "user"), values(m, at, "senders", Function.identity()),
+                values(m, at, "recipient-domains", Function.identity()));
+    }
+
+    private LimitsConfig limits(Node.MapNode m) {
+        LimitsConfig d = LimitsConfig.defaults();
+        return new LimitsConfig(
+                orDefault(value(m, "limits", "max-message-size", Sizes::parse), d.maxMessageSize()),
+                orDefault(value(m, "limits", "max-recipients", Binder::integer), d.maxRecipients()),
+                orDefault(value(m, "limits", "max-connections", Binder::integer), d.maxConnections()),
+                orDefault(value(m, "limits", "max-connections-per-client", Binder::integer),
+                        d.maxConnectionsPerClient()),
+                orDefault(value(m, "limits", "idle-timeout", Durations::parse), d.idleTimeout()),
+                orDefault(value(m, "limits", "max-messages-per-connection", Binder::integer),
+                        d.maxMessagesPerConnection()),
+                orDefault(value(m, "limits", "auth-max-failures", Binder::integer), d.authMaxFailures()),
+                orDefault(value(m, "limits", "auth-lockout", Durations::parse), d.authLockout()),
+                orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()));
+    }
+
+    private static int integer(String text) {
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number, e.g. 100");
+        }
+    }
+
+    private static <T> T orDefault(T value, T fallback) {
+        return value == null ? fallback : value;
+    }
+
+    /** A list of single values, written as a list or as one comma-separated value; bad items are problems. */
+    private <T> List<T> values(Node.MapNode m, String at, String key, Function<String, T> parser) {
+        List<T> out = new ArrayList<>();
+        Node node = m == null ? null : m.entries().get(key);
+        String listAt = KeyPath.child(at, key);
         if (node instanceof Node.Scalar s) { // one comma-separated value
             for (String part : s.value().split(",")) {
                 if (!part.isBlank()) {
-                    add(networks, parse(new Node.Scalar(part.trim(), s.origin()), at, Cidr::parse));
+                    add(out, parse(new Node.Scalar(part.trim(), s.origin()), listAt, parser));
                 }
             }
         } else if (node instanceof Node.ListNode list) {
             for (int i = 0; i < list.items().size(); i++) {
                 if (list.items().get(i) instanceof Node.Scalar s) {
-                    add(networks, parse(s, KeyPath.item(at, i), Cidr::parse));
+                    add(out, parse(s, KeyPath.item(listAt, i), parser));
                 } else {
-                    problems.missing(KeyPath.item(at, i), "list item missing: number the items from 0 without gaps");
+                    problems.missing(KeyPath.item(listAt, i), "list item missing: number the items from 0 without gaps");
                 }
             }
         }
-        return new AuthConfig(users, networks);
+        return out;
     }
 
     private UpstreamConfig upstream(Node.MapNode m, String at) {
@@ -212,9 +255,9 @@ final class Binder {
         return at.substring(at.lastIndexOf('[') + 1, at.length() - 1);
     }
 
-    private static void add(List<Cidr> networks, Cidr cidr) {
-        if (cidr != null) {
-            networks.add(cidr);
+    private static <T> void add(List<T> out, T item) {
+        if (item != null) {
+            out.add(item);
         }
     }
 }

@@ -42,6 +42,18 @@ final class ConfigPrinter {
         Map<String, Object> auth = new LinkedHashMap<>();
         put(auth, "users-file", c.auth().usersFile());
         auth.put("trusted-networks", c.auth().trustedNetworks().stream().map(Cidr::toString).toList());
+        auth.put("trusted-senders", c.auth().trustedSenders());
+        if (!c.auth().policies().isEmpty()) {
+            List<Object> policies = new ArrayList<>();
+            for (UserPolicy up : c.auth().policies()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("user", up.user());
+                m.put("senders", up.senders());
+                m.put("recipient-domains", up.recipientDomains());
+                policies.add(m);
+            }
+            auth.put("policies", policies);
+        }
         root.put("auth", auth);
         root.put("spool", Map.of("dir", c.spool().dir().toString()));
         root.put("queue", Map.of("retry-delay", Durations.format(c.queue().retryDelay())));
@@ -65,6 +77,18 @@ final class ConfigPrinter {
         if (!c.routes().isEmpty()) {
             root.put("routes", routes(c.routes()));
         }
+        LimitsConfig l = c.limits();
+        Map<String, Object> limits = new LinkedHashMap<>();
+        limits.put("max-message-size", Sizes.format(l.maxMessageSize()));
+        limits.put("max-recipients", l.maxRecipients());
+        limits.put("max-connections", l.maxConnections());
+        limits.put("max-connections-per-client", l.maxConnectionsPerClient());
+        limits.put("idle-timeout", Durations.format(l.idleTimeout()));
+        limits.put("max-messages-per-connection", l.maxMessagesPerConnection());
+        limits.put("auth-max-failures", l.authMaxFailures());
+        limits.put("auth-lockout", Durations.format(l.authLockout()));
+        limits.put("auth-failure-delay", Durations.format(l.authFailureDelay()));
+        root.put("limits", limits);
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The whole relay configuration, validated: constructing one with invalid values throws a
  * {@link ConfigException} listing every problem. Missing optional parts get their defaults (hostname: the local
- * host name; queue: 1 minute retry delay; admin: 127.0.0.1:9090; tls, auth: empty).
+ * host name; queue: 1 minute retry delay; admin: 127.0.0.1:9090; tls, auth: empty; limits: {@link LimitsConfig#defaults}).
  *
  * @param hostname  the name in the greeting and EHLO
  * @param listeners the submission ports; at least one
@@ -19,10 +19,11 @@ import java.util.List;
  * @param admin     the metrics and health endpoint
  * @param routes    which upstreams a message tries, in order, by sender (and user); empty: every upstream in
  *                  configuration order
+ * @param limits    the listeners' limits against mistakes and abuse
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                           SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
-                          List<RouteConfig> routes) {
+                          List<RouteConfig> routes, LimitsConfig limits) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -35,16 +36,32 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         upstreams = copy(upstreams);
         admin = admin == null ? AdminConfig.defaults() : admin;
         routes = copy(routes);
+        limits = limits == null ? LimitsConfig.defaults() : limits;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
+        Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
     }
 
-    /** A configuration without routes: every message tries every upstream in configuration order. */
+    /** A configuration without routes (every message tries every upstream in order) and default limits. */
     public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                        SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin) {
-        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, List.of());
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, List.of(), LimitsConfig.defaults());
+    }
+
+    /** A configuration with routes and default limits. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       List<RouteConfig> routes) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, LimitsConfig.defaults());
+    }
+
+    /** A configuration without routes, with these limits. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       LimitsConfig limits) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, List.of(), limits);
     }
 
     /** The warnings of this (valid) configuration, e.g. a loopback listener without TLS. */
@@ -52,6 +69,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
+        Validator.checkInbound(auth, limits, problems);
         return problems.warnings();
     }
 
@@ -63,7 +81,8 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
     @Override
     public String toString() { // UpstreamConfig.toString masks the passwords
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
-                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin + ", routes=" + routes + "]";
+                + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin
+                + ", routes=" + routes + ", limits=" + limits + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

@@ -34,7 +34,11 @@ final class Schema {
             .leaf("hostname")
             .list("listeners", obj().leaf("name").leaf("bind").leaf("tls").build())
             .obj("tls", obj().leaf("cert").leaf("key").build())
-            .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false)).build())
+            .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false))
+                    .list("trusted-senders", new Leaf(false))
+                    .list("policies", obj().leaf("user").list("senders", new Leaf(false))
+                            .list("recipient-domains", new Leaf(false)).build())
+                    .build())
             .obj("spool", obj().leaf("dir").build())
             .obj("queue", obj().leaf("retry-delay").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
@@ -43,6 +47,9 @@ final class Schema {
             .list("routes", obj().leaf("name").list("senders", new Leaf(false)).list("users", new Leaf(false))
                     .list("upstreams", new Leaf(false)).leaf("rewrite-sender").leaf("rewrite-from")
                     .leaf("reply-to-original").list("strip-headers", new Leaf(false)).build())
+            .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
+                    .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
+                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").build())
             .build();
 
     private Schema() {

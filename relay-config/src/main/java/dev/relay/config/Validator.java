@@ -1,5 +1,6 @@
 package dev.relay.config;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -157,6 +158,94 @@ final class Validator {
                 p.error(at + ".tls", "none", "tls: none is only allowed for a loopback host (127.0.0.1, ::1, "
                         + "localhost), not " + url.host() + ": use starttls (smtp://) or implicit (smtps://)");
             }
+        }
+    }
+
+    // ---- inbound: sender policy and limits ----
+
+    private static final String DOMAIN = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*";
+
+    /** The rules of the {@code auth} policies and of the {@code limits} section. */
+    static void checkInbound(AuthConfig auth, LimitsConfig limits, Problems p) {
+        for (int i = 0; i < auth.trustedSenders().size(); i++) {
+            checkSenderPattern("auth.trusted-senders[" + i + "]", auth.trustedSenders().get(i), p);
+        }
+        Map<String, Integer> users = new HashMap<>();
+        for (int i = 0; i < auth.policies().size(); i++) {
+            String at = "auth.policies[" + i + "]";
+            UserPolicy policy = auth.policies().get(i);
+            if (policy == null) {
+                p.missing(at, "this policy is empty: set at least its user");
+                continue;
+            }
+            if (policy.user() == null || policy.user().isBlank()) {
+                p.missing(at + ".user", "every policy names a user of the users file, or * for every user "
+                        + "without a policy of its own");
+            } else {
+                Integer first = users.putIfAbsent(policy.user(), i);
+                if (first != null) {
+                    p.error(at + ".user", policy.user(), "user already has a policy at auth.policies[" + first
+                            + "]: merge the two");
+                }
+            }
+            for (int j = 0; j < policy.senders().size(); j++) {
+                checkSenderPattern(at + ".senders[" + j + "]", policy.senders().get(j), p);
+            }
+            for (int j = 0; j < policy.recipientDomains().size(); j++) {
+                String d = policy.recipientDomains().get(j);
+                if (!d.matches(DOMAIN)) {
+                    p.error(at + ".recipient-domains[" + j + "]", d, "not a domain name: write it as "
+                            + "example.com (no @, no wildcard)");
+                }
+            }
+        }
+        if (limits.maxMessageSize() < 1024 || limits.maxMessageSize() > Integer.MAX_VALUE) {
+            p.error("limits.max-message-size", Sizes.format(limits.maxMessageSize()),
+                    "the size must be between 1KiB and 2GiB - 1 byte, e.g. 25MiB");
+        }
+        positive("limits.max-recipients", limits.maxRecipients(), "100", p);
+        positive("limits.max-connections", limits.maxConnections(), "200", p);
+        positive("limits.max-connections-per-client", limits.maxConnectionsPerClient(), "20", p);
+        positive("limits.max-messages-per-connection", limits.maxMessagesPerConnection(), "100", p);
+        positive("limits.auth-max-failures", limits.authMaxFailures(), "5", p);
+        if (limits.maxConnectionsPerClient() > limits.maxConnections()) {
+            p.error("limits.max-connections-per-client", Integer.toString(limits.maxConnectionsPerClient()),
+                    "more than limits.max-connections (" + limits.maxConnections() + "): lower it or raise "
+                            + "limits.max-connections");
+        }
+        if (limits.idleTimeout().toSeconds() < 1 || limits.idleTimeout().toMillis() > Integer.MAX_VALUE) {
+            p.error("limits.idle-timeout", Durations.format(limits.idleTimeout()),
+                    "the idle timeout must be at least 1s (RFC 5321 suggests 5m), e.g. 5m");
+        }
+        if (limits.authLockout().isNegative() || limits.authLockout().isZero()) {
+            p.error("limits.auth-lockout", Durations.format(limits.authLockout()),
+                    "the lockout must be positive, e.g. 15m");
+        }
+        if (limits.authFailureDelay().isNegative() || limits.authFailureDelay().compareTo(Duration.ofMinutes(1)) > 0) {
+            p.error("limits.auth-failure-delay", Durations.format(limits.authFailureDelay()),
+                    "the delay must be between 0s and 1m (it doubles with each failure), e.g. 1s");
+        }
+    }
+
+    private static void checkSenderPattern(String key, String pattern, Problems p) {
+        if (pattern.contains("*") && !pattern.equals("*")) {
+            p.error(key, pattern, "no wildcards inside a pattern: write @example.com for every address of a "
+                    + "domain, or * alone for any sender");
+            return;
+        }
+        boolean ok = pattern.equals("*")
+                || pattern.startsWith("@") && pattern.substring(1).matches(DOMAIN)
+                || pattern.indexOf('@') > 0 && pattern.substring(pattern.lastIndexOf('@') + 1).matches(DOMAIN)
+                && !pattern.matches(".*[\\s<>].*");
+        if (!ok) {
+            p.error(key, pattern, "not a sender pattern: write an address (alice@example.com), a domain "
+                    + "(@example.com) or * for any sender");
+        }
+    }
+
+    private static void positive(String key, int value, String example, Problems p) {
+        if (value < 1) {
+            p.error(key, Integer.toString(value), "must be at least 1, e.g. " + example);
         }
     }
 }

@@ -1,9 +1,12 @@
 package dev.relay.server;
 
+import dev.relay.config.LimitsConfig;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
+import dev.relay.core.auth.AuthThrottle;
+import dev.relay.core.auth.ReloadingUsersFile;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
 import dev.relay.core.delivery.DeliveryEngine;
@@ -15,6 +18,8 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.RelayMetrics;
+import dev.relay.server.inbound.FileWatch;
+import dev.relay.server.inbound.Inbound;
 import dev.relay.server.inbound.InboundListener;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
@@ -48,6 +53,7 @@ public final class RelayServer implements AutoCloseable {
     private final RelayConfig config;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<InboundListener> listeners = new ArrayList<>();
+    private final FileWatch files = new FileWatch(FileWatch.DEFAULT_INTERVAL);
     private Spool spool;
     private DeliveryEngine engine;
     private QueueManager queue;
@@ -70,7 +76,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void startAll() throws Exception {
-        UsersFile users = loadUsers(config);
+        SubmissionPolicy policy = policy();
         ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
                 config.tls().key())) : null;
 
@@ -81,6 +87,11 @@ public final class RelayServer implements AutoCloseable {
                 spool.root().resolve("tmp"), InstantSource.system(), metrics);
         queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
                 MAX_CONCURRENT_DELIVERIES, metrics);
+        if (tls != null) {
+            Gauge.builder("relay.tls.certificate.expiry.days", tls,
+                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
+                    .description("Days until the listeners' certificate expires").register(registry);
+        }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
         new JvmMemoryMetrics().bindTo(registry);
@@ -89,9 +100,12 @@ public final class RelayServer implements AutoCloseable {
         new UptimeMetrics().bindTo(registry);
         queue.start();
 
-        SubmissionPolicy policy = new SubmissionPolicy(config.auth(), users);
+        LimitsConfig limits = config.limits();
+        AuthThrottle throttle = new AuthThrottle(InstantSource.system(), limits.authMaxFailures(),
+                limits.authLockout(), limits.authFailureDelay(), metrics);
+        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue);
         for (ListenerConfig lc : config.listeners()) {
-            InboundListener l = new InboundListener(lc, config.hostname(), tls, policy, queue);
+            InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
             l.start();
         }
@@ -104,6 +118,15 @@ public final class RelayServer implements AutoCloseable {
 
     static UsersFile loadUsers(RelayConfig config) throws UsersFileException {
         return config.auth().usersFile() == null ? null : UsersFile.load(config.auth().usersFile());
+    }
+
+    private SubmissionPolicy policy() throws UsersFileException {
+        ReloadingUsersFile users = null;
+        if (config.auth().usersFile() != null) {
+            users = new ReloadingUsersFile(config.auth().usersFile());
+            files.watch("users file", users::reloadIfChanged);
+        }
+        return new SubmissionPolicy(config.auth(), users);
     }
 
     static boolean needsTls(RelayConfig config) {
@@ -136,8 +159,14 @@ public final class RelayServer implements AutoCloseable {
         return queue;
     }
 
+    /** The SMTP listeners, in configuration order. */
+    public List<InboundListener> listeners() {
+        return List.copyOf(listeners);
+    }
+
     /** Graceful stop: listeners, then deliveries (up to the grace period), then the spool. */
     public void stop(Duration grace) {
+        files.close();
         for (InboundListener l : listeners) {
             l.stop(grace);
         }

@@ -1,5 +1,6 @@
 package dev.relay.server.admin;
 
+import dev.relay.core.auth.AuthListener;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.queue.QueueListener;
@@ -20,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The relay's metrics (catalogue in docs/metrics.md). Names are under {@code relay.}; tags are low-cardinality
  * (never an address).
  */
-public final class RelayMetrics implements QueueListener, CircuitListener {
+public final class RelayMetrics implements QueueListener, CircuitListener, AuthListener {
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> circuits = new ConcurrentHashMap<>();
     private final Counter received;
@@ -32,6 +33,12 @@ public final class RelayMetrics implements QueueListener, CircuitListener {
 
     public RelayMetrics(MeterRegistry registry) {
         this.registry = registry;
+        for (Failure f : Failure.values()) { // every reason shows from the start, at 0
+            authFailure(f);
+        }
+        authSuccess("PLAIN");
+        authSuccess("LOGIN");
+        lockouts();
         received = Counter.builder("relay.messages.received")
                 .description("Messages committed to the spool and acknowledged with 250").register(registry);
         receivedBytes = DistributionSummary.builder("relay.messages.received.size").baseUnit("bytes")
@@ -80,5 +87,35 @@ public final class RelayMetrics implements QueueListener, CircuitListener {
                     .register(registry);
             return level;
         }).set(state.level());
+    }
+
+    private Counter authSuccess(String mechanism) {
+        return Counter.builder("relay.auth.successes").tag("mechanism", mechanism)
+                .description("Successful AUTH exchanges").register(registry);
+    }
+
+    private Counter authFailure(Failure failure) {
+        return Counter.builder("relay.auth.failures").tag("reason", failure.tag())
+                .description("AUTH attempts refused, by reason").register(registry);
+    }
+
+    private Counter lockouts() {
+        return Counter.builder("relay.auth.lockouts")
+                .description("Client addresses or users locked out after too many AUTH failures").register(registry);
+    }
+
+    @Override
+    public void authSucceeded(String mechanism) {
+        authSuccess(mechanism).increment();
+    }
+
+    @Override
+    public void authFailed(Failure failure) {
+        authFailure(failure).increment();
+    }
+
+    @Override
+    public void lockedOut() {
+        lockouts().increment();
     }
 }

@@ -2,7 +2,6 @@ package dev.relay.server.inbound;
 
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.TlsMode;
-import dev.relay.core.queue.QueueManager;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -11,48 +10,43 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory;
-import org.subethamail.smtp.auth.LoginFailedException;
 import org.subethamail.smtp.server.SMTPServer;
 
 /**
- * One SMTP listener (subethasmtp, one virtual thread per session): STARTTLS or implicit TLS, AUTH PLAIN and
- * LOGIN offered only once TLS is up, MAIL refused before AUTH unless the client is in a trusted network.
+ * One SMTP listener (subethasmtp, one virtual thread per session, with the relay's own commands from
+ * {@link SmtpCommands}): STARTTLS or implicit TLS, AUTH PLAIN and LOGIN offered only once TLS is up, MAIL refused
+ * before AUTH unless the client is in a trusted network, and the limits of {@code limits}.
  */
 public final class InboundListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InboundListener.class);
-    private static final int MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
 
     private final ListenerConfig config;
     private final SMTPServer server;
-    private final ExecutorService sessions = Executors.newVirtualThreadPerTaskExecutor();
+    private final SessionLimits sessions;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
-    public InboundListener(ListenerConfig config, String hostname, ServerTls tls, SubmissionPolicy policy,
-                           QueueManager queue) throws UnknownHostException {
+    public InboundListener(ListenerConfig config, Inbound inbound) throws UnknownHostException {
         this.config = config;
+        this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
+                inbound.limits().maxConnectionsPerClient());
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
-                .hostName(hostname)
+                .hostName(inbound.hostname())
                 .softwareName("relay")
-                .executorService(sessions)
-                .maxMessageSize(MAX_MESSAGE_SIZE)
-                .maxRecipients(1000)
-                .connectionTimeout(5, TimeUnit.MINUTES)
-                .messageHandlerFactory(ctx -> new SubmissionHandler(ctx, policy, queue, config.name()));
-        if (policy.hasUsers()) {
-            b.authenticationHandlerFactory(new EasyAuthenticationHandlerFactory((user, password, ctx) -> {
-                if (!policy.authenticate(user, password)) {
-                    log.info("AUTH failed on {} from {}", config.name(), ctx.getRemoteAddress());
-                    throw new LoginFailedException();
-                }
-            }));
-        }
+                .executorService(executor)
+                // SessionLimits refuses first, with an enhanced code; beyond this subethasmtp stops accepting
+                .maxConnections(inbound.limits().maxConnections() + 5)
+                .sessionHandler(sessions)
+                .insertReceivedHeaders(false) // DATA is ours: it adds its own, with the TLS details
+                .connectionTimeout((int) inbound.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .messageHandlerFactory(ctx -> new SubmissionHandler(ctx, inbound, config.name()));
         switch (config.tls()) {
-            case STARTTLS -> b.enableTLS().requireTLS().startTlsSocketFactory(tls.startTls());
-            case IMPLICIT -> b.requireTLS().serverSocketFactory(tls.implicitTls());
+            case STARTTLS -> b.startTlsSocketFactory(inbound.tls().startTls());
+            case IMPLICIT -> b.serverSocketFactory(inbound.tls().implicitTls());
             case NONE -> { } // loopback only (validated): the sidecar case
         }
         this.server = b.build();
+        new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
     }
 
     /** Starts accepting; a port in use or a missing address is reported with the listener's name and address. */
@@ -79,6 +73,16 @@ public final class InboundListener implements AutoCloseable {
         return server.isRunning();
     }
 
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return server.getPortAllocated();
+    }
+
+    /** Sessions open now. */
+    public int openSessions() {
+        return sessions.open();
+    }
+
     /** Stops accepting and waits up to {@code grace} for sessions to end. */
     public void stop(Duration grace) {
         Thread stopper = Thread.ofVirtual().start(server::stop);
@@ -87,7 +91,7 @@ public final class InboundListener implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        sessions.shutdownNow();
+        executor.shutdownNow();
     }
 
     @Override

@@ -23,6 +23,7 @@ public final class ServerTls {
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
     private final SSLContext context;
+    private final java.time.Instant notAfter;
 
     public ServerTls(KeyMaterial material) throws GeneralSecurityException, IOException {
         KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -33,6 +34,12 @@ public final class ServerTls {
         kmf.init(ks, pass);
         context = SSLContext.getInstance("TLS");
         context.init(kmf.getKeyManagers(), null, null);
+        notAfter = material.leaf().getNotAfter().toInstant();
+    }
+
+    /** When the served certificate expires. */
+    public java.time.Instant notAfter() {
+        return notAfter;
     }
 
     /** For STARTTLS: wraps the accepted plain socket as the server side of a TLS connection. */

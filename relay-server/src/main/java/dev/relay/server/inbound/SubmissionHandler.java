@@ -4,10 +4,10 @@ import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.spool.SpoolException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -17,33 +17,37 @@ import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
 
 /**
- * Stage: receive. One handler per mail transaction: checks that the client may submit, collects the envelope,
- * and hands the body to the queue, which commits it before this returns and the client gets 250.
+ * Stage: receive. One handler per mail transaction: checks that the client may submit and may use the sender
+ * and the recipients, collects the envelope, and hands the body to the queue, which commits it before this
+ * returns and the client gets 250. A body over the size limit is refused with 552 after the end of the data
+ * (the caller drains the rest); nothing of it stays on disk.
  */
 final class SubmissionHandler implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(SubmissionHandler.class);
 
     private final MessageContext context;
-    private final SubmissionPolicy policy;
-    private final QueueManager queue;
+    private final Inbound inbound;
     private final String listener;
     private MailAddress sender;
     private final List<MailAddress> recipients = new ArrayList<>();
-    private String submitter = "";
+    private String user; // null: a client of a trusted network
 
-    SubmissionHandler(MessageContext context, SubmissionPolicy policy, QueueManager queue, String listener) {
+    SubmissionHandler(MessageContext context, Inbound inbound, String listener) {
         this.context = context;
-        this.policy = policy;
-        this.queue = queue;
+        this.inbound = inbound;
         this.listener = listener;
+    }
+
+    private InetAddress client() {
+        return ((java.net.InetSocketAddress) context.getRemoteAddress()).getAddress();
     }
 
     @Override
     public void from(String from) throws RejectException {
         Object identity = context.getAuthenticationHandler().map(h -> h.getIdentity()).orElse(null);
         if (identity != null) {
-            submitter = identity.toString();
-        } else if (!policy.isTrusted(((InetSocketAddress) context.getRemoteAddress()).getAddress())) {
+            user = identity.toString();
+        } else if (!inbound.policy().isTrusted(client())) {
             throw SmtpReplies.AUTH_REQUIRED.reject();
         }
         try {
@@ -51,30 +55,47 @@ final class SubmissionHandler implements MessageHandler {
         } catch (IllegalArgumentException e) {
             throw SmtpReplies.BAD_SENDER_SYNTAX.reject();
         }
-    }
-
-    @Override
-    public void recipient(String recipient) throws RejectException {
-        try {
-            MailAddress r = new MailAddress(recipient);
-            if (r.isNullSender()) {
-                throw new IllegalArgumentException("empty recipient");
-            }
-            recipients.add(r);
-        } catch (IllegalArgumentException e) {
-            throw SmtpReplies.BAD_RECIPIENT_SYNTAX.reject();
+        if (!inbound.policy().senderAllowed(user, sender.value())) {
+            log.info("sender <{}> refused for {} from {} on {}", sender, user == null ? "trusted client" : "user "
+                    + user, client(), listener);
+            throw user == null ? SmtpReplies.SENDER_NOT_TRUSTED.reject() : SmtpReplies.SENDER_NOT_OWNED.reject(user);
         }
     }
 
     @Override
-    public String data(InputStream data) throws RejectException, IOException {
+    public void recipient(String recipient) throws RejectException {
+        MailAddress r;
         try {
-            QueueId id = queue.submit(sender, recipients, submitter, data);
+            r = new MailAddress(recipient);
+            if (r.isNullSender()) {
+                throw new IllegalArgumentException("empty recipient");
+            }
+        } catch (IllegalArgumentException e) {
+            throw SmtpReplies.BAD_RECIPIENT_SYNTAX.reject();
+        }
+        if (!inbound.policy().recipientAllowed(user, r.value())) {
+            log.info("recipient <{}> refused for user {} from {} on {}", r, user, client(), listener);
+            throw SmtpReplies.RECIPIENT_NOT_ALLOWED.reject(user);
+        }
+        recipients.add(r);
+    }
+
+    @Override
+    public String data(InputStream data) throws RejectException, IOException {
+        SizeLimit limited = new SizeLimit(data, inbound.limits().maxMessageSize());
+        try {
+            QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, limited);
             return SmtpReplies.QUEUED.text(id);
         } catch (SpoolException e) {
-            log.error("message from {} on {} not queued: {}", context.getRemoteAddress(), listener, e.getMessage());
-            // read the rest first: otherwise subethasmtp would take the remaining body lines for commands
-            data.transferTo(OutputStream.nullOutputStream());
+            if (limited.exceeded) {
+                log.info("message from {} on {} refused: larger than {} bytes", client(), listener,
+                        inbound.limits().maxMessageSize());
+                throw SmtpReplies.MESSAGE_TOO_BIG.reject();
+            }
+            if (e.getCause() instanceof java.io.EOFException eof) {
+                throw eof; // the client went away during the data
+            }
+            log.error("message from {} on {} not queued: {}", client(), listener, e.getMessage());
             throw SmtpReplies.NOT_QUEUED.reject();
         }
     }
@@ -82,5 +103,43 @@ final class SubmissionHandler implements MessageHandler {
     @Override
     public void done() {
         // nothing held between transactions
+    }
+
+    /** Fails the read (so the spool drops what it wrote) once more than {@code max} bytes came. */
+    private static final class SizeLimit extends FilterInputStream {
+        private final long max;
+        private long count;
+        boolean exceeded;
+
+        SizeLimit(InputStream in, long max) {
+            super(in);
+            this.max = max;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b != -1) {
+                count(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                count(n);
+            }
+            return n;
+        }
+
+        private void count(int n) throws IOException {
+            count += n;
+            if (count > max) {
+                exceeded = true;
+                throw new IOException("message larger than " + max + " bytes");
+            }
+        }
     }
 }

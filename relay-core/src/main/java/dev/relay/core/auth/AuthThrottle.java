@@ -1,0 +1,140 @@
+package dev.relay.core.auth;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Failed-AUTH counting per client address and per user: each failure makes the next answer slower (the delay
+ * doubles, up to 16 times the base), and {@code maxFailures} failures within the lockout period lock the address
+ * or the user out for that period. A success forgets the user's failures (not the address's: one valid account
+ * must not reset the count of an address that guesses others). IPv6 clients are counted per /64, since one host
+ * usually has a whole /64. The table is bounded: an attacker spreading over many addresses cannot grow it
+ * without limit.
+ */
+public final class AuthThrottle {
+    static final int MAX_ENTRIES = 100_000;
+    private static final int MAX_DELAY_FACTOR = 16;
+
+    private final InstantSource clock;
+    private final int maxFailures;
+    private final Duration lockout;
+    private final Duration baseDelay;
+    private final AuthListener listener;
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+
+    private record Entry(int failures, Instant last, Instant lockedUntil) {
+    }
+
+    public AuthThrottle(InstantSource clock, int maxFailures, Duration lockout, Duration baseDelay,
+                        AuthListener listener) {
+        if (maxFailures < 1) {
+            throw new IllegalArgumentException("maxFailures must be at least 1");
+        }
+        this.clock = clock;
+        this.maxFailures = maxFailures;
+        this.lockout = lockout;
+        this.baseDelay = baseDelay;
+        this.listener = listener;
+    }
+
+    /** How long the client address is still locked out, if it is. */
+    public Optional<Duration> addressLocked(InetAddress client) {
+        return locked(addressKey(client));
+    }
+
+    /** How long the user is still locked out, if it is. */
+    public Optional<Duration> userLocked(String user) {
+        return locked(userKey(user));
+    }
+
+    /**
+     * Records a failure of {@code user} (may be null when the exchange broke before a user was known) from
+     * {@code client}.
+     *
+     * @return how long to wait before answering the client
+     */
+    public Duration failed(InetAddress client, String user) {
+        int failures = record(addressKey(client));
+        if (user != null) {
+            failures = Math.max(failures, record(userKey(user)));
+        }
+        int factor = Math.min(MAX_DELAY_FACTOR, 1 << Math.min(30, Math.max(0, failures - 1)));
+        return baseDelay.multipliedBy(factor);
+    }
+
+    /** Forgets the failures of {@code user}. */
+    public void succeeded(String user) {
+        entries.remove(userKey(user));
+    }
+
+    private Optional<Duration> locked(String key) {
+        Entry e = entries.get(key);
+        Instant now = clock.instant();
+        if (e == null || e.lockedUntil() == null || !now.isBefore(e.lockedUntil())) {
+            return Optional.empty();
+        }
+        return Optional.of(Duration.between(now, e.lockedUntil()));
+    }
+
+    private int record(String key) {
+        Instant now = clock.instant();
+        if (entries.size() >= MAX_ENTRIES && !entries.containsKey(key)) {
+            evictExpired(now);
+        }
+        Entry updated = entries.compute(key, (k, e) -> {
+            boolean forgotten = e == null || !now.isBefore(e.last().plus(lockout))
+                    || e.lockedUntil() != null && !now.isBefore(e.lockedUntil());
+            int failures = forgotten ? 1 : e.failures() + 1;
+            Instant lockedUntil = failures >= maxFailures ? now.plus(lockout) : null;
+            return new Entry(failures, now, lockedUntil);
+        });
+        if (updated.failures() == maxFailures) {
+            listener.lockedOut();
+        }
+        return updated.failures();
+    }
+
+    private void evictExpired(Instant now) {
+        for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (!now.isBefore(e.last().plus(lockout))
+                    && (e.lockedUntil() == null || !now.isBefore(e.lockedUntil()))) {
+                it.remove();
+            }
+        }
+        if (entries.size() >= MAX_ENTRIES) { // all fresh: drop arbitrary ones rather than grow
+            Iterator<String> keys = entries.keySet().iterator();
+            for (int i = 0; i < MAX_ENTRIES / 10 && keys.hasNext(); i++) {
+                keys.next();
+                keys.remove();
+            }
+        }
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    static String addressKey(InetAddress client) {
+        byte[] a = client.getAddress();
+        if (client instanceof Inet6Address) {
+            StringBuilder sb = new StringBuilder("ip6:");
+            for (int i = 0; i < 8; i++) {
+                sb.append(String.format("%02x", a[i]));
+            }
+            return sb.append("::/64").toString();
+        }
+        return "ip:" + client.getHostAddress();
+    }
+
+    private static String userKey(String user) {
+        return "user:" + user;
+    }
+}

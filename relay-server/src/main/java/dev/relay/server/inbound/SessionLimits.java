@@ -1,0 +1,77 @@
+package dev.relay.server.inbound;
+
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.server.Session;
+import org.subethamail.smtp.server.SessionHandler;
+
+/**
+ * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
+ * and keeps each session's own state for the commands.
+ */
+final class SessionLimits implements SessionHandler {
+    private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
+
+    /** Per-session state the commands need beyond subethasmtp's. */
+    static final class State {
+        int messages;
+    }
+
+    private final String listener;
+    private final int maxTotal;
+    private final int maxPerClient;
+    private final Map<Session, State> states = new ConcurrentHashMap<>();
+    private final Map<InetAddress, Integer> perClient = new HashMap<>();
+    private int total;
+
+    SessionLimits(String listener, int maxTotal, int maxPerClient) {
+        this.listener = listener;
+        this.maxTotal = maxTotal;
+        this.maxPerClient = maxPerClient;
+    }
+
+    @Override
+    public synchronized SessionAcceptance accept(Session session) {
+        InetAddress client = session.getRealRemoteAddress().getAddress();
+        if (total >= maxTotal) {
+            log.info("connection from {} on {} refused: {} connections already", client, listener, total);
+            return reject(SmtpReplies.TOO_MANY_CONNECTIONS);
+        }
+        int mine = perClient.getOrDefault(client, 0);
+        if (mine >= maxPerClient) {
+            log.info("connection from {} on {} refused: {} connections from that address already", client,
+                    listener, mine);
+            return reject(SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT);
+        }
+        perClient.put(client, mine + 1);
+        total++;
+        states.put(session, new State());
+        return SessionAcceptance.success();
+    }
+
+    @Override
+    public synchronized void onSessionEnd(Session session) {
+        if (states.remove(session) == null) {
+            return;
+        }
+        total--;
+        perClient.computeIfPresent(session.getRealRemoteAddress().getAddress(), (a, n) -> n <= 1 ? null : n - 1);
+    }
+
+    State state(Session session) {
+        State s = states.get(session);
+        return s == null ? new State() : s;
+    }
+
+    synchronized int open() {
+        return total;
+    }
+
+    private static SessionAcceptance reject(SmtpReplies reply) {
+        return SessionAcceptance.failure(reply.code(), reply.text());
+    }
+}
