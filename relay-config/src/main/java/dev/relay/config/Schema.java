@@ -35,7 +35,7 @@ final class Schema {
             .list("listeners", obj().leaf("name").leaf("bind").leaf("tls").build())
             .obj("tls", obj().leaf("cert").leaf("key").build())
             .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false)).build())
-            .obj("spool", obj().leaf("dir").build())
+            .obj("spool", obj().leaf("dir").leaf("min-free-space").build())
             .obj("queue", obj().leaf("retry-delay").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").build())

@@ -11,12 +11,14 @@ import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.spool.Spool;
+import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.InboundListener;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -25,7 +27,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ public final class RelayServer implements AutoCloseable {
         ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
                 config.tls().key())) : null;
 
-        spool = Spool.open(config.spool().dir());
+        spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         engine = new NettyDeliveryEngine(target(config.upstreams().get(0)));
         if (config.upstreams().size() > 1) {
             log.warn("{} upstreams configured: this version delivers through the first ({}) only",
@@ -84,6 +85,11 @@ public final class RelayServer implements AutoCloseable {
                 MAX_CONCURRENT_DELIVERIES, metrics);
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
+        FunctionCounter.builder("relay.spool.fsyncs", spool, Spool::fsyncCount)
+                .description("fsyncs issued by the spool (files and directories)").register(registry);
+        FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
+                .description("Group-commit batches; relay.messages.received over this is the mean batch size")
+                .register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -122,9 +128,7 @@ public final class RelayServer implements AutoCloseable {
                 failing.put("listener:" + l.name(), "not accepting connections");
             }
         }
-        if (!Files.isWritable(spool.root().resolve("tmp"))) {
-            failing.put("spool", "spool directory " + spool.root() + " is not writable");
-        }
+        spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
         return failing;
     }
 

@@ -11,6 +11,7 @@ public enum SmtpReplies {
     BAD_SENDER_SYNTAX(501, "5.1.7 Bad sender address syntax"),
     BAD_RECIPIENT_SYNTAX(501, "5.1.3 Bad recipient address syntax"),
     NOT_QUEUED(451, "4.3.0 Local error in processing: message not queued, try again later"),
+    INSUFFICIENT_STORAGE(452, "4.3.1 Insufficient system storage"),
     QUEUED(250, "2.0.0 Ok: queued as %s"),
     SHUTTING_DOWN(421, "4.3.2 Service shutting down, try again later");
 

@@ -3,6 +3,7 @@ package dev.relay.server.inbound;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.spool.InsufficientStorageException;
 import dev.relay.core.spool.SpoolException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -71,6 +72,11 @@ final class SubmissionHandler implements MessageHandler {
         try {
             QueueId id = queue.submit(sender, recipients, submitter, data);
             return SmtpReplies.QUEUED.text(id);
+        } catch (InsufficientStorageException e) {
+            // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452
+            log.warn("message from {} on {} not queued: {}", context.getRemoteAddress(), listener, e.getMessage());
+            data.transferTo(OutputStream.nullOutputStream());
+            throw SmtpReplies.INSUFFICIENT_STORAGE.reject();
         } catch (SpoolException e) {
             log.error("message from {} on {} not queued: {}", context.getRemoteAddress(), listener, e.getMessage());
             // read the rest first: otherwise subethasmtp would take the remaining body lines for commands
