@@ -74,7 +74,7 @@ final class SubmissionHandler implements MessageHandler {
             return SmtpReplies.QUEUED.text(id);
         } catch (InsufficientStorageException e) {
             // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452
-            log.warn("message from {} on {} not queued: {}", context.getRemoteAddress(), listener, e.getMessage());
+            log.info("message from {} on {} not queued: {}", context.getRemoteAddress(), listener, e.getMessage());
             data.transferTo(OutputStream.nullOutputStream());
             throw SmtpReplies.INSUFFICIENT_STORAGE.reject();
         } catch (SpoolException e) {
