@@ -27,7 +27,7 @@ final class Binder {
         List<ListenerConfig> listeners = b.list(root, "", "listeners", b::listener);
         TlsConfig tls = b.tls(b.section(root, "tls"));
         AuthConfig auth = b.auth(b.section(root, "auth"));
-        SpoolConfig spool = new SpoolConfig(b.value(b.section(root, "spool"), "spool", "dir", Path::of));
+        SpoolConfig spool = b.spool(b.section(root, "spool"));
         QueueConfig queue = new QueueConfig(
                 b.value(b.section(root, "queue"), "queue", "retry-delay", Durations::parse));
         List<UpstreamConfig> upstreams = b.list(root, "", "upstreams", b::upstream);
@@ -49,6 +49,12 @@ final class Binder {
     private ListenerConfig listener(Node.MapNode m, String at) {
         return new ListenerConfig(orDefault(text(m, at, "name"), "listener-" + index(at)), value(m, at, "bind", HostPort::parse),
                 value(m, at, "tls", TlsMode::parse));
+    }
+
+    private SpoolConfig spool(Node.MapNode m) {
+        Long reserve = value(m, "spool", "min-free-space", Sizes::parse);
+        return new SpoolConfig(value(m, "spool", "dir", Path::of),
+                reserve == null ? SpoolConfig.DEFAULT_MIN_FREE_SPACE : reserve);
     }
 
     private TlsConfig tls(Node.MapNode m) {

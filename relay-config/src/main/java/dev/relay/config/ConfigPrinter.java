@@ -55,7 +55,10 @@ final class ConfigPrinter {
             auth.put("policies", policies);
         }
         root.put("auth", auth);
-        root.put("spool", Map.of("dir", c.spool().dir().toString()));
+        Map<String, Object> spool = new LinkedHashMap<>();
+        spool.put("dir", c.spool().dir().toString());
+        spool.put("min-free-space", Sizes.format(c.spool().minFreeSpace()));
+        root.put("spool", spool);
         root.put("queue", Map.of("retry-delay", Durations.format(c.queue().retryDelay())));
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {

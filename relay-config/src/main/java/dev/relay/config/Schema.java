@@ -39,7 +39,7 @@ final class Schema {
                     .list("policies", obj().leaf("user").list("senders", new Leaf(false))
                             .list("recipient-domains", new Leaf(false)).build())
                     .build())
-            .obj("spool", obj().leaf("dir").build())
+            .obj("spool", obj().leaf("dir").leaf("min-free-space").build())
             .obj("queue", obj().leaf("retry-delay").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").build())

@@ -24,15 +24,23 @@ final class Validator {
         checkTls(tls, p);
         checkListeners(listeners, tls, admin, p);
         checkAuth(auth, p);
-        if (spool.dir() == null) {
-            p.missing("spool.dir", "the spool directory is required: set spool.dir (RELAY_SPOOL_DIR), "
-                    + "e.g. /var/spool/relay");
-        }
+        checkSpool(spool, p);
         if (queue.retryDelay().isNegative() || queue.retryDelay().isZero()) {
             p.error("queue.retry-delay", Durations.format(queue.retryDelay()),
                     "the retry delay must be positive, e.g. 1m");
         }
         checkUpstreams(upstreams, p);
+    }
+
+    private static void checkSpool(SpoolConfig spool, Problems p) {
+        if (spool.dir() == null) {
+            p.missing("spool.dir", "the spool directory is required: set spool.dir (RELAY_SPOOL_DIR), "
+                    + "e.g. /var/spool/relay");
+        }
+        if (spool.minFreeSpace() < 0) {
+            p.error("spool.min-free-space", Long.toString(spool.minFreeSpace()),
+                    "the free-space reserve must not be negative: use 0 to turn the check off, or e.g. 256MiB");
+        }
     }
 
     private static void checkTls(TlsConfig tls, Problems p) {

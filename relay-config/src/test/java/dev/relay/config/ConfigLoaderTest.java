@@ -109,7 +109,7 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(Fixtures.write(dir, yaml), Map.of()))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems())
                         .extracting(ConfigProblem::key).containsExactly("spool"))
-                .hasMessageContaining("expected keys (dir)");
+                .hasMessageContaining("expected keys (dir, min-free-space)");
     }
 
     @Test

@@ -15,6 +15,7 @@ import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.routing.RoutingEngine;
 import dev.relay.core.spool.Spool;
+import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.RelayMetrics;
@@ -23,6 +24,7 @@ import dev.relay.server.inbound.Inbound;
 import dev.relay.server.inbound.InboundListener;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -31,7 +33,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -80,7 +81,7 @@ public final class RelayServer implements AutoCloseable {
         ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
                 config.tls().key())) : null;
 
-        spool = Spool.open(config.spool().dir());
+        spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         RelayMetrics metrics = new RelayMetrics(registry);
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
         engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u)),
@@ -94,6 +95,11 @@ public final class RelayServer implements AutoCloseable {
         }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
+        FunctionCounter.builder("relay.spool.fsyncs", spool, Spool::fsyncCount)
+                .description("fsyncs issued by the spool (files and directories)").register(registry);
+        FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
+                .description("Group-commit batches; relay.messages.received over this is the mean batch size")
+                .register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -145,9 +151,7 @@ public final class RelayServer implements AutoCloseable {
                 failing.put("listener:" + l.name(), "not accepting connections");
             }
         }
-        if (!Files.isWritable(spool.root().resolve("tmp"))) {
-            failing.put("spool", "spool directory " + spool.root() + " is not writable");
-        }
+        spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
         return failing;
     }
 

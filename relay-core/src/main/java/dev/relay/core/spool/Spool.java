@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,9 +34,12 @@ import org.slf4j.LoggerFactory;
  * and one directory per {@link QueueState} holding the small envelope files. A message exists once its envelope is
  * in a state directory; every state change is an atomic rename of the envelope.
  *
- * <p>Commit order ({@link #store}): body to tmp, fsync; envelope to tmp, fsync; rename body into data/, fsync
- * data/; rename envelope into incoming/, fsync incoming/. Only then does the caller answer 250. A crash at any
- * point leaves either a visible, whole message or nothing visible (leftovers are removed at the next open).
+ * <p>Commit order ({@link #store}): body to tmp, fsync; envelope to tmp, fsync; rename body into data/ (still
+ * invisible: no envelope refers to it); then the {@link GroupCommitter} takes the messages of all sessions that are
+ * ready, fsyncs data/ once, renames their envelopes into incoming/, and fsyncs incoming/ once. Only then does each
+ * caller answer 250. A crash at any point leaves either a visible, whole message or nothing visible (leftovers are
+ * removed at the next open). The envelope keeps its own fsync: a directory fsync makes names durable, not file
+ * contents, and an envelope torn after 250 would lose the message.
  *
  * <p>Thread-safe: different messages may be stored and moved concurrently; one message is moved by one thread at
  * a time (the queue manager's job).
@@ -42,6 +47,9 @@ import org.slf4j.LoggerFactory;
 public final class Spool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
     private static final int COPY_BUFFER = 64 * 1024;
+    /** How long the committer waits for sessions that are still syncing their files to join its batch. */
+    private static final long MAX_COMMIT_DELAY_NANOS = 2_000_000L;
+    private static final int MAX_BATCH = 256;
 
     private final Path root;
     private final Path tmp;
@@ -49,8 +57,12 @@ public final class Spool implements AutoCloseable {
     private final Map<QueueState, Path> states = new EnumMap<>(QueueState.class);
     private final FileChannel lockChannel;
     private final FileLock lock;
+    private final AtomicLong fsyncs = new AtomicLong();
+    private final StorageGuard storage;
+    private final GroupCommitter committer;
 
-    private Spool(Path root, FileChannel lockChannel, FileLock lock) {
+    private Spool(Path root, FileChannel lockChannel, FileLock lock, SpoolSettings settings,
+                  StorageGuard.SpaceProbe probe, LongSupplier nanoTime) {
         this.root = root;
         this.tmp = root.resolve("tmp");
         this.data = root.resolve("data");
@@ -59,6 +71,8 @@ public final class Spool implements AutoCloseable {
         }
         this.lockChannel = lockChannel;
         this.lock = lock;
+        this.storage = new StorageGuard(tmp, settings.minFreeSpace(), probe, nanoTime);
+        this.committer = new GroupCommitter(this::commitBatch, MAX_COMMIT_DELAY_NANOS, MAX_BATCH);
     }
 
     /**
@@ -67,6 +81,17 @@ public final class Spool implements AutoCloseable {
      * (never acknowledged) are removed.
      */
     public static Spool open(Path root) throws SpoolException {
+        return open(root, SpoolSettings.defaults());
+    }
+
+    /** Opens the spool as {@link #open(Path)} does, with the given storage settings. */
+    public static Spool open(Path root, SpoolSettings settings) throws SpoolException {
+        return open(root, settings, () -> Files.getFileStore(root).getUsableSpace(), System::nanoTime);
+    }
+
+    /** For tests: the free space and the time the storage guard sees are injected. */
+    static Spool open(Path root, SpoolSettings settings, StorageGuard.SpaceProbe probe, LongSupplier nanoTime)
+            throws SpoolException {
         try {
             Files.createDirectories(root);
             FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE,
@@ -82,9 +107,14 @@ public final class Spool implements AutoCloseable {
                 throw new SpoolException("spool " + root.toAbsolutePath() + " is in use by another relay process"
                         + " (lock held on " + root.resolve("lock") + "); each relay needs its own spool directory");
             }
-            Spool spool = new Spool(root, ch, lock);
-            spool.createLayout();
-            spool.recover();
+            Spool spool = new Spool(root, ch, lock, settings, probe, nanoTime);
+            try {
+                spool.createLayout();
+                spool.recover();
+            } catch (IOException | RuntimeException e) {
+                spool.close();
+                throw e;
+            }
             return spool;
         } catch (SpoolException e) {
             throw e;
@@ -146,38 +176,116 @@ public final class Spool implements AutoCloseable {
 
     /**
      * Writes the body from {@code body} (read to its end) and the envelope, durably, into incoming/. When this
-     * returns the message survives a crash; when it throws, nothing of it is visible.
+     * returns the message survives a crash; when it throws, nothing of it is visible. Concurrent calls share the
+     * directory fsyncs (group commit).
      *
      * @return the body size in bytes
+     * @throws InsufficientStorageException when free space is below the reserve, the disk is full, or the spool
+     *                                      may not be written; nothing is stored and the condition may clear
      */
     public long store(Envelope envelope, InputStream body) throws SpoolException {
+        storage.requireSpace(envelope.id());
         String name = envelope.id().value();
         Path bodyTmp = tmp.resolve(name + ".body");
         Path envTmp = tmp.resolve(name + ".env");
+        boolean syncing = false;
         boolean committed = false;
         try {
             long size;
             try (FileChannel ch = FileChannel.open(bodyTmp, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
                 size = copy(body, ch);
-                ch.force(true); // the body's bytes must be on disk before anything points to them
+                committer.syncStarted();
+                syncing = true;
+                force(ch); // the body's bytes must be on disk before anything points to them
             }
             writeSynced(envTmp, EnvelopeCodec.encode(envelope, size));
-            rename(bodyTmp, data.resolve(name));
-            syncDirectory(data); // the body's name must be durable before the envelope that refers to it
-            rename(envTmp, states.get(QueueState.INCOMING).resolve(name));
-            syncDirectory(states.get(QueueState.INCOMING)); // the commit point: now the message exists
+            rename(bodyTmp, data.resolve(name)); // invisible until an envelope in incoming/ refers to it
+            syncing = false;
+            committer.commit(name); // returns once data/ and incoming/ are fsynced with this message in them
             committed = true;
             return size;
         } catch (IOException e) {
+            if (StorageGuard.isStorageShortage(e)) {
+                storage.invalidate();
+                throw new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
+            }
             throw new SpoolException(envelope.id() + ": cannot store message: " + e, e);
         } finally {
+            if (syncing) {
+                committer.syncAbandoned();
+            }
             if (!committed) {
                 deleteQuietly(bodyTmp);
                 deleteQuietly(envTmp);
                 deleteQuietly(data.resolve(name));
             }
         }
+    }
+
+    /**
+     * The committer's half of {@link #store}, for a batch whose bodies are durable in data/ under their final
+     * names and whose envelopes are durable in tmp/: one fsync of data/, the renames, one fsync of incoming/.
+     */
+    private void commitBatch(List<GroupCommitter.Pending> batch) {
+        try {
+            syncDirectory(data); // the bodies' names must be durable before the envelopes that refer to them
+        } catch (IOException e) {
+            for (GroupCommitter.Pending p : batch) {
+                p.fail(e);
+            }
+            return;
+        }
+        Path incoming = states.get(QueueState.INCOMING);
+        List<GroupCommitter.Pending> renamed = new ArrayList<>(batch.size());
+        for (GroupCommitter.Pending p : batch) {
+            try {
+                rename(tmp.resolve(p.name + ".env"), incoming.resolve(p.name));
+                renamed.add(p);
+            } catch (IOException e) {
+                p.fail(e);
+            }
+        }
+        if (renamed.isEmpty()) {
+            return;
+        }
+        try {
+            syncDirectory(incoming); // the commit point of the whole batch: now its messages exist
+        } catch (IOException e) {
+            // not known to be durable, so not acknowledged: take them back (a crash now may keep some, which
+            // is a duplicate for a client that retries, never a loss)
+            for (GroupCommitter.Pending p : renamed) {
+                deleteQuietly(incoming.resolve(p.name));
+                p.fail(e);
+            }
+            return;
+        }
+        for (GroupCommitter.Pending p : renamed) {
+            p.succeed();
+        }
+    }
+
+    /** The number of fsyncs (files and directories) the spool has issued since it was opened. */
+    public long fsyncCount() {
+        return fsyncs.get();
+    }
+
+    /** Commit batches written and messages committed in them since the spool was opened. */
+    public long[] commitStats() {
+        return committer.stats();
+    }
+
+    /**
+     * Why the spool cannot take new mail now (free space below the reserve, spool directory not writable), or
+     * empty when it can. Cached for a second: cheap enough for a readiness probe.
+     */
+    public Optional<String> storageProblem() {
+        return storage.problem();
+    }
+
+    /** Whether new mail can be stored now; see {@link #storageProblem()}. */
+    public boolean writable() {
+        return storageProblem().isEmpty();
     }
 
     /** A message as read back: its envelope and the size of its body. */
@@ -310,14 +418,14 @@ public final class Spool implements AutoCloseable {
         return total;
     }
 
-    private static void writeSynced(Path p, byte[] bytes) throws IOException {
+    private void writeSynced(Path p, byte[] bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             ByteBuffer bb = ByteBuffer.wrap(bytes);
             while (bb.hasRemaining()) {
                 ch.write(bb);
             }
-            ch.force(true); // the envelope's bytes must be on disk before its rename makes it visible
+            force(ch); // the envelope's bytes must be on disk before its rename makes it visible
         }
     }
 
@@ -330,11 +438,16 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    private static void syncDirectory(Path dir) throws IOException {
-        // fsync of the directory makes the renames in it survive a power loss
+    private void syncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+            force(ch); // fsync of the directory makes the renames in it survive a power loss
         }
+    }
+
+    /** Every fsync of the spool goes through here, so that they can be counted. */
+    private void force(FileChannel ch) throws IOException {
+        fsyncs.incrementAndGet();
+        ch.force(true); // data and metadata (size, block map) on stable storage before we depend on them
     }
 
     private static List<Path> entries(Path dir) throws IOException {
@@ -357,6 +470,7 @@ public final class Spool implements AutoCloseable {
 
     @Override
     public void close() {
+        committer.close();
         try {
             lock.release();
             lockChannel.close();

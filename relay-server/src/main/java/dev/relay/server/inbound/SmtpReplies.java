@@ -64,6 +64,7 @@ public enum SmtpReplies {
     START_DATA(354, "End data with <CR><LF>.<CR><LF>"),
     MESSAGE_TOO_BIG(552, "5.3.4 Message size exceeds fixed limit"),
     NOT_QUEUED(451, "4.3.0 Local error in processing: message not queued, try again later"),
+    INSUFFICIENT_STORAGE(452, "4.3.1 Insufficient system storage"),
     QUEUED(250, "2.0.0 Ok: queued as %s");
 
     private final int code;

@@ -3,10 +3,12 @@ package dev.relay.server.inbound;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.spool.InsufficientStorageException;
 import dev.relay.core.spool.SpoolException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +88,11 @@ final class SubmissionHandler implements MessageHandler {
         try {
             QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, limited);
             return SmtpReplies.QUEUED.text(id);
+        } catch (InsufficientStorageException e) {
+            // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452
+            log.info("message from {} on {} not queued: {}", client(), listener, e.getMessage());
+            data.transferTo(OutputStream.nullOutputStream());
+            throw SmtpReplies.INSUFFICIENT_STORAGE.reject();
         } catch (SpoolException e) {
             if (limited.exceeded) {
                 log.info("message from {} on {} refused: larger than {} bytes", client(), listener,

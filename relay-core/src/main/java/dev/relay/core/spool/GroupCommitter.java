@@ -1,0 +1,205 @@
+package dev.relay.core.spool;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The commit stage of {@link Spool#store}: one thread makes the messages of many sessions visible together, so
+ * that they share the directory fsyncs instead of paying two each.
+ *
+ * <p>A session first makes its own files durable (that part is per file), then calls {@link #commit} and waits.
+ * The committer takes everything pending, and if other sessions are still syncing their files (they will arrive
+ * within one fsync) it lingers up to {@code maxDelayNanos} for them, or until the batch holds {@code maxBatch}.
+ * It hands the batch to the {@link BatchWriter}, which finishes each commit. With one sender there is no lingering
+ * at all; under load the batches form by themselves while the previous batch's fsyncs run.
+ */
+final class GroupCommitter implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
+
+    /** Makes a batch visible and durable; must finish every commit of the batch, successfully or not. */
+    interface BatchWriter {
+        void write(List<Pending> batch);
+    }
+
+    /** One message waiting for its batch. */
+    static final class Pending {
+        final String name;
+        private final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Pending(String name) {
+            this.name = name;
+        }
+
+        void succeed() {
+            done.complete(null);
+        }
+
+        void fail(IOException e) {
+            done.completeExceptionally(e);
+        }
+    }
+
+    private final BatchWriter writer;
+    private final long maxDelayNanos;
+    private final int maxBatch;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private final Thread thread;
+    private int syncing;
+    private boolean closed;
+    private long batches;
+    private long committed;
+
+    GroupCommitter(BatchWriter writer, long maxDelayNanos, int maxBatch) {
+        this.writer = writer;
+        this.maxDelayNanos = maxDelayNanos;
+        this.maxBatch = maxBatch;
+        this.thread = Thread.ofPlatform().name("relay-spool-commit").daemon().start(this::run);
+    }
+
+    /** A session starts syncing its files; it will {@link #commit} or {@link #syncAbandoned} soon. */
+    void syncStarted() {
+        lock.lock();
+        try {
+            syncing++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A session that called {@link #syncStarted} will not commit after all. */
+    void syncAbandoned() {
+        lock.lock();
+        try {
+            syncing--;
+            arrived.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Queues the commit of {@code name} (whose files are durable in tmp/ and data/) and waits until its batch is
+     * on stable storage. Ends the session's {@link #syncStarted} phase.
+     *
+     * @throws IOException when the batch could not be made durable; the message is then not visible
+     */
+    void commit(String name) throws IOException {
+        Pending p = new Pending(name);
+        lock.lock();
+        try {
+            syncing--;
+            if (closed) {
+                throw new IOException("the spool is closed");
+            }
+            queue.add(p);
+            arrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            p.done.join(); // not interruptible on purpose: the answer must match what is on disk
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("commit failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private void run() {
+        while (true) {
+            List<Pending> batch = nextBatch();
+            if (batch == null) {
+                return;
+            }
+            try {
+                writer.write(batch);
+            } catch (RuntimeException e) { // the writer's contract says never; be safe anyway
+                log.error("spool commit failed: {}", e.toString());
+                for (Pending p : batch) {
+                    p.fail(new IOException("spool commit failed: " + e, e));
+                }
+            }
+        }
+    }
+
+    private List<Pending> nextBatch() {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !closed) {
+                arrived.awaitUninterruptibly();
+            }
+            if (queue.isEmpty()) {
+                return null; // closed and drained
+            }
+            long deadline = System.nanoTime() + maxDelayNanos;
+            while (syncing > 0 && queue.size() < maxBatch && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    arrived.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+            List<Pending> batch = new ArrayList<>(Math.min(queue.size(), maxBatch));
+            while (!queue.isEmpty() && batch.size() < maxBatch) {
+                batch.add(queue.poll());
+            }
+            batches++; // counted before the sessions are released, so their callers see it
+            committed += batch.size();
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Commits queued and not yet taken into a batch. */
+    int pending() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Batches written so far and the commits they held (their ratio is the mean batch size). */
+    long[] stats() {
+        lock.lock();
+        try {
+            return new long[] {batches, committed};
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Commits what is queued, then stops; later commits fail. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.relay.core.spool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GroupCommitTest {
+    @TempDir
+    Path dir;
+
+    private static Envelope envelope() {
+        Instant now = Instant.now();
+        return Envelope.received(QueueId.next(now), MailAddress.of("a@example.com"),
+                List.of(MailAddress.of("b@example.com")), now, "demo");
+    }
+
+    @Test
+    void concurrentStoresShareDirectoryFsyncsAndAllSurviveReopening() throws Exception {
+        int threads = 16, perThread = 8, n = threads * perThread;
+        List<QueueId> stored = Collections.synchronizedList(new ArrayList<>());
+        long fsyncs;
+        long[] stats;
+        try (Spool spool = Spool.open(dir)) {
+            long atOpen = spool.fsyncCount(); // recovery's own directory fsyncs
+            CyclicBarrier start = new CyclicBarrier(threads);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        Envelope e = envelope();
+                        spool.store(e, new ByteArrayInputStream(new byte[2048]));
+                        stored.add(e.id());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+            fsyncs = spool.fsyncCount() - atOpen;
+            stats = spool.commitStats();
+        }
+        assertThat(stats[1]).isEqualTo(n);
+        assertThat(stats[0]).as("batches").isLessThan(n);
+        // per message: body + envelope; per batch: data/ + incoming/
+        assertThat(fsyncs).isEqualTo(2L * n + 2 * stats[0]).isLessThan(4L * n);
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.list(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(stored);
+            for (QueueId id : stored) {
+                assertThat(spool.load(QueueState.INCOMING, id)).isPresent();
+                assertThat(Files.size(spool.bodyPath(id))).isEqualTo(2048);
+            }
+        }
+    }
+
+    @Test
+    void commitsQueuedWhileABatchIsWrittenFormTheNextBatch() throws Exception {
+        CountDownLatch firstBatchEntered = new CountDownLatch(1);
+        CountDownLatch releaseFirst = new CountDownLatch(1);
+        List<Integer> sizes = new CopyOnWriteArrayList<>();
+        GroupCommitter committer = new GroupCommitter(batch -> {
+            sizes.add(batch.size());
+            if (sizes.size() == 1) {
+                firstBatchEntered.countDown();
+                try {
+                    releaseFirst.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            batch.forEach(GroupCommitter.Pending::succeed);
+        }, 0, 256);
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            pool.submit(() -> {
+                committer.commit("first");
+                return null;
+            });
+            assertThat(firstBatchEntered.await(10, TimeUnit.SECONDS)).isTrue();
+            List<Future<?>> rest = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                String name = "m" + i;
+                rest.add(pool.submit(() -> {
+                    committer.commit(name);
+                    return null;
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> committer.pending() == 10);
+            releaseFirst.countDown();
+            for (Future<?> f : rest) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            committer.close();
+        }
+        assertThat(sizes).containsExactly(1, 10);
+    }
+
+    @Test
+    void aFailedBatchFailsEveryCommitInIt() throws Exception {
+        GroupCommitter committer = new GroupCommitter(
+                batch -> batch.forEach(p -> p.fail(new IOException("disk on fire"))), 0, 256);
+        try {
+            assertThatThrownBy(() -> committer.commit("x")).isInstanceOf(IOException.class)
+                    .hasMessage("disk on fire");
+        } finally {
+            committer.close();
+        }
+    }
+
+    @Test
+    void commitAfterCloseFails() {
+        GroupCommitter committer = new GroupCommitter(batch -> batch.forEach(GroupCommitter.Pending::succeed), 0,
+                256);
+        committer.close();
+        assertThatThrownBy(() -> committer.commit("x")).isInstanceOf(IOException.class)
+                .hasMessageContaining("closed");
+    }
+
+    @Test
+    void failedCommitLeavesNothingVisibleAndTheSpoolKeepsWorking() throws Exception {
+        try (Spool spool = Spool.open(dir)) {
+            Path incoming = dir.resolve("incoming");
+            Files.delete(incoming); // the envelope's rename into incoming/ fails
+            Envelope lost = envelope();
+            assertThatThrownBy(() -> spool.store(lost, new ByteArrayInputStream(new byte[10])))
+                    .isInstanceOf(SpoolException.class).isNotInstanceOf(InsufficientStorageException.class);
+            assertThat(dir.resolve("tmp")).isEmptyDirectory();
+            assertThat(dir.resolve("data")).isEmptyDirectory();
+            Files.createDirectory(incoming);
+            Envelope next = envelope();
+            spool.store(next, new ByteArrayInputStream(new byte[10]));
+            assertThat(spool.list(QueueState.INCOMING)).containsExactly(next.id());
+        }
+    }
+}
