@@ -22,9 +22,9 @@ FROM eclipse-temurin:21-jre
 
 # a fixed uid/gid (not 1000: the base image's own user has it) so volumes and Kubernetes'
 # runAsUser/fsGroup can name it
-ARG RELAY_UID=10001
-RUN groupadd --system --gid "${RELAY_UID}" relay \
- && useradd --system --uid "${RELAY_UID}" --gid relay --home-dir /var/spool/relay --no-create-home \
+ARG uid=10001
+RUN groupadd --system --gid "${uid}" relay \
+ && useradd --system --uid "${uid}" --gid relay --home-dir /var/spool/relay --no-create-home \
         --shell /usr/sbin/nologin relay \
  && mkdir -p /etc/relay /var/spool/relay \
  && chown relay:relay /var/spool/relay \
