@@ -62,7 +62,8 @@ class DeploymentFilesTest {
                 return p;
             }
         }
-        throw new IllegalStateException("no project root with deploy/ and Dockerfile above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException("no project root with deploy/ and Dockerfile above "
+                + Path.of("").toAbsolutePath());
     }
 
     // ---------------------------------------------------------------- YAML
@@ -264,7 +265,8 @@ class DeploymentFilesTest {
         JsonNode pdb = only(dir.resolve("poddisruptionbudget.yaml"), "PodDisruptionBudget");
         assertSelects(pdb.path("spec").path("selector").path("matchLabels"), podLabels);
         JsonNode monitor = only(dir.resolve("servicemonitor.yaml"), "ServiceMonitor");
-        assertSelects(monitor.path("spec").path("selector").path("matchLabels"), service.path("metadata").path("labels"));
+        assertSelects(monitor.path("spec").path("selector").path("matchLabels"),
+                service.path("metadata").path("labels"));
         String metricsPort = monitor.path("spec").path("endpoints").get(0).path("port").asText();
         assertThat(service.path("spec").path("ports")).anySatisfy(p -> {
             assertThat(p.path("name").asText()).isEqualTo(metricsPort);
@@ -320,6 +322,20 @@ class DeploymentFilesTest {
         assertThat(variables).containsEntry("RELAY_ADMIN_BIND", "0.0.0.0:9090");
         variables.forEach((name, value) -> assertThat(ConfigLoader.NON_CONFIG_VARIABLES.contains(name)
                 || ConfigLoader.hasEnvironmentConfig(Map.of(name, value))).as("%s is a known variable", name).isTrue());
+
+        // the documented `docker run -e RELAY_... relay serve` (environment alone) is a valid configuration
+        Matcher run = Pattern.compile("-e (RELAY_[A-Z0-9_]+)=(\\S+)")
+                .matcher(Files.readString(DEPLOY.resolve("README.md")));
+        Map<String, String> runEnv = new HashMap<>(variables);
+        while (run.find()) {
+            runEnv.put(run.group(1), run.group(2));
+        }
+        assertThat(runEnv).containsKeys("RELAY_UPSTREAMS_0_URL", "RELAY_UPSTREAMS_0_PASSWORD_FILE", "RELAY_SPOOL_DIR");
+        runEnv.put("RELAY_UPSTREAMS_0_PASSWORD_FILE", Files.writeString(tmp.resolve("pw"), "x\n").toString());
+        RelayConfig fromEnv = ConfigLoader.load(null, runEnv).config();
+        assertThat(fromEnv.listeners()).extracting(l -> l.bind().port()).containsExactly(587);
+        assertThat(fromEnv.admin().bind().port()).isEqualTo(9090);
+
         String ignore = Files.readString(ROOT.resolve(".dockerignore"));
         assertThat(ignore.lines()).contains(".git", "**/target/", "relay-data/");
     }
@@ -432,7 +448,8 @@ class DeploymentFilesTest {
     /** The ConfigMap is mounted at the --config file's directory and has that file as a key. */
     private static String configMapFile(JsonNode pod, JsonNode container, JsonNode configMap, Path configPath) {
         JsonNode volume = volumeFor(pod, container, configPath);
-        assertThat(volume.path("configMap").path("name").asText()).isEqualTo(configMap.path("metadata").path("name").asText());
+        assertThat(volume.path("configMap").path("name").asText())
+                .isEqualTo(configMap.path("metadata").path("name").asText());
         String text = configMap.path("data").path(configPath.getFileName().toString()).asText();
         assertThat(text).as("ConfigMap key %s", configPath.getFileName()).isNotBlank();
         return text;
@@ -440,7 +457,8 @@ class DeploymentFilesTest {
 
     private static void assertMountedFromSecret(JsonNode pod, JsonNode container, Path file, JsonNode secret) {
         JsonNode volume = volumeFor(pod, container, file);
-        assertThat(volume.path("secret").path("secretName").asText()).isEqualTo(secret.path("metadata").path("name").asText());
+        assertThat(volume.path("secret").path("secretName").asText())
+                .isEqualTo(secret.path("metadata").path("name").asText());
         String key = file.getFileName().toString();
         assertThat(secret.path("stringData").has(key) || secret.path("data").has(key))
                 .as("Secret %s has the key %s", secret.path("metadata").path("name").asText(), key).isTrue();
@@ -455,7 +473,8 @@ class DeploymentFilesTest {
             JsonNode get = container.path(probe).path("httpGet");
             assertThat(get.path("path").asText()).as(probe).isEqualTo(path);
             JsonNode port = get.path("port");
-            assertThat(port.isInt() ? port.asInt() : ports.get(port.asText())).as("%s port", probe).isEqualTo(adminPort);
+            assertThat(port.isInt() ? port.asInt() : ports.get(port.asText())).as("%s port", probe)
+                    .isEqualTo(adminPort);
         });
         JsonNode startup = container.path("startupProbe").path("httpGet");
         assertThat(startup.path("path").asText()).isIn("/healthz", "/readyz");
