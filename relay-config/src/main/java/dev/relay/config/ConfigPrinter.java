@@ -44,7 +44,12 @@ final class ConfigPrinter {
         auth.put("trusted-networks", c.auth().trustedNetworks().stream().map(Cidr::toString).toList());
         root.put("auth", auth);
         root.put("spool", Map.of("dir", c.spool().dir().toString()));
-        root.put("queue", Map.of("retry-delay", Durations.format(c.queue().retryDelay())));
+        Map<String, Object> queue = new LinkedHashMap<>();
+        queue.put("min-backoff", Durations.format(c.queue().minBackoff()));
+        queue.put("max-backoff", Durations.format(c.queue().maxBackoff()));
+        queue.put("max-lifetime", Durations.format(c.queue().maxLifetime()));
+        queue.put("bounces", c.queue().bounces().key());
+        root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -61,7 +66,12 @@ final class ConfigPrinter {
             upstreams.add(m);
         }
         root.put("upstreams", upstreams);
-        root.put("admin", Map.of("bind", c.admin().bind().toString()));
+        Map<String, Object> admin = new LinkedHashMap<>();
+        admin.put("bind", c.admin().bind().toString());
+        if (c.admin().token() != null) {
+            admin.put("token", Problems.MASK);
+        }
+        root.put("admin", admin);
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

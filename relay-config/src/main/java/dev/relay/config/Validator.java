@@ -27,11 +27,41 @@ final class Validator {
             p.missing("spool.dir", "the spool directory is required: set spool.dir (RELAY_SPOOL_DIR), "
                     + "e.g. /var/spool/relay");
         }
-        if (queue.retryDelay().isNegative() || queue.retryDelay().isZero()) {
-            p.error("queue.retry-delay", Durations.format(queue.retryDelay()),
-                    "the retry delay must be positive, e.g. 1m");
-        }
+        checkQueue(queue, p);
         checkUpstreams(upstreams, p);
+        checkAdmin(admin, p);
+    }
+
+    private static void checkQueue(QueueConfig queue, Problems p) {
+        if (p.hasErrorAt("queue.retry-delay")) {
+            return;
+        }
+        boolean minOk = positive(queue.minBackoff(), "queue.min-backoff", "1m", p);
+        boolean maxOk = positive(queue.maxBackoff(), "queue.max-backoff", "1h", p);
+        positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
+        if (minOk && maxOk && queue.maxBackoff().compareTo(queue.minBackoff()) < 0) {
+            p.error("queue.max-backoff", Durations.format(queue.maxBackoff()), "the maximum backoff is shorter "
+                    + "than queue.min-backoff (" + Durations.format(queue.minBackoff()) + "): make it at least as long, "
+                    + "e.g. 1h");
+        }
+    }
+
+    private static boolean positive(java.time.Duration d, String key, String example, Problems p) {
+        if (d.isNegative() || d.isZero()) {
+            p.error(key, Durations.format(d), "the duration must be positive, e.g. " + example);
+            return false;
+        }
+        return true;
+    }
+
+    /** The queue API can delete mail: off loopback it needs a token. */
+    private static void checkAdmin(AdminConfig admin, Problems p) {
+        if (admin.bind() != null && !admin.bind().isLoopback() && admin.token() == null
+                && !p.hasErrorAt("admin.token") && !p.hasErrorAt("admin.token-file")) {
+            p.missing("admin.token", "admin.bind " + admin.bind() + " is not a loopback address, so the queue API "
+                    + "needs a bearer token: set admin.token-file (e.g. a Kubernetes secret) or admin.token, or bind "
+                    + "the admin endpoint to 127.0.0.1");
+        }
     }
 
     private static void checkTls(TlsConfig tls, Problems p) {
