@@ -1,6 +1,7 @@
 package dev.relay.server;
 
 import dev.relay.config.ListenerConfig;
+import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
@@ -10,6 +11,7 @@ import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
@@ -80,10 +82,13 @@ public final class RelayServer implements AutoCloseable {
                     config.upstreams().size(), config.upstreams().get(0).name());
         }
         RelayMetrics metrics = new RelayMetrics(registry);
-        queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
-                MAX_CONCURRENT_DELIVERIES, metrics);
+        QueueConfig qc = config.queue();
+        queue = new QueueManager(spool, engine, InstantSource.system(),
+                RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
+                metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()));
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
+        metrics.bindQueue(queue.admin(), InstantSource.system());
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
