@@ -101,7 +101,8 @@ public final class RelayServer implements AutoCloseable {
             listeners.add(l);
             l.start();
         }
-        admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks);
+        admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),
+                config.admin().token());
         admin.start();
         log.info("relay ready: {} listeners, admin on {}, upstream {}", listeners.size(), config.admin().bind(),
                 config.upstreams().get(0).name());

@@ -3,16 +3,21 @@ package dev.relay.server.admin;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.relay.config.HostPort;
+import dev.relay.core.queue.QueueAdmin;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
-/** The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}. */
+/**
+ * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}, and the queue
+ * API under {@code /api/queue} (see {@link QueueApi}).
+ */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer http;
 
@@ -21,10 +26,22 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness)
             throws IOException {
+        this(bind, registry, readiness, null, null);
+    }
+
+    /**
+     * @param queue the queue API's backing ({@code /api/queue}), or null for none
+     * @param token the bearer token the queue API requires, or null (loopback binds only)
+     */
+    public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
+                       QueueAdmin queue, String token) throws IOException {
         http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape()));
+        if (queue != null) {
+            http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system()));
+        }
         http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n"));
         http.createContext("/readyz", ex -> {
             Map<String, String> failing = readiness.get();

@@ -106,16 +106,17 @@ public final class RelayMetrics implements QueueListener {
         QueueScan scan = new QueueScan(admin);
         for (QueueState s : QueueState.values()) {
             Gauge.builder("relay.queue.state.messages", scan, q -> q.get().messages().getOrDefault(s, 0L))
-                    .tag("state", s.key()).description("Messages in each queue state").register(registry);
+                    .tag("state", s.key()).description("Messages in each queue state").strongReference(true)
+                    .register(registry);
             Gauge.builder("relay.queue.state.bytes", scan, q -> q.get().bytes().getOrDefault(s, 0L))
                     .tag("state", s.key()).baseUnit("bytes").description("Message bytes in each queue state")
-                    .register(registry);
+                    .strongReference(true).register(registry);
         }
         Gauge.builder("relay.queue.oldest.age", scan, q -> q.get().oldest()
                         .map(t -> Math.max(0, Duration.between(t, clock.instant()).toMillis() / 1000.0)).orElse(0.0))
                 .baseUnit("seconds")
                 .description("Age of the oldest message waiting for delivery (incoming, active, deferred, hold)")
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     static final long SCAN_MILLIS = 5000;
