@@ -93,4 +93,32 @@ class BounceTest {
             assertThat(relay.registry().get("relay.messages.bounced").counter().count()).isEqualTo(1.0);
         }
     }
+
+    @Test
+    void recipientStillDeferredAtTheEndOfItsLifetimeExpiresAndBouncesWithStatus547() throws Exception {
+        TestRelay setup = new TestRelay(dir);
+        int sinkPort = Loopback.freePort();
+        setup.config("smtp://relay@127.0.0.1:" + sinkPort, "sink-secret", setup.cert, Duration.ofMillis(200));
+        RelayConfig config = dev.relay.config.ConfigLoader.load(dir.resolve("relay.yaml"),
+                java.util.Map.of("RELAY_QUEUE_MAX_LIFETIME", "2s")).config();
+        Path outbox = dir.resolve("outbox");
+        try (CaptureSink sink = new CaptureSink(new HostPort(Loopback.HOST, sinkPort), outbox, "relay",
+                "sink-secret", new ServerTls(setup.material),
+                rcpt -> rcpt.startsWith("slow@") ? "451 4.2.1 mailbox busy, try later" : null);
+             RelayServer relay = RelayServer.start(config)) {
+            sink.start();
+            Loopback.submit(setup.submissionPort, Loopback.Tls.STARTTLS, TestRelay.USER, TestRelay.PASSWORD,
+                    "app@example.com", "slow@example.org", "never arrives", "hello");
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> emls(outbox).size() == 1);
+            String dsn = Files.readString(emls(outbox).get(0));
+            assertThat(dsn).contains("X-Sink-Envelope-From: <>", "X-Sink-Envelope-To: <app@example.com>",
+                    "Final-Recipient: rfc822; slow@example.org", "Status: 5.4.7",
+                    "Diagnostic-Code: smtp; 451 4.2.1 mailbox busy, try later", "expired after 2s",
+                    "Subject: never arrives");
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.queue().queued() == 0);
+            assertThat(relay.registry().get("relay.messages.expired").counter().count()).isEqualTo(1.0);
+            assertThat(relay.registry().get("relay.delivery.attempts").counter().count()).isGreaterThan(2.0);
+        }
+    }
 }
