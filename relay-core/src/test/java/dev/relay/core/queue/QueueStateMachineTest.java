@@ -135,6 +135,11 @@ class QueueStateMachineTest {
                 "From: app@example.com\r\nSubject: quarterly report\r\n\r\nsecret body\r\n".getBytes()));
     }
 
+    /** The condition holds now and keeps holding for a while: proves that something does not happen. */
+    private static void stillTrue(java.util.concurrent.Callable<Boolean> condition) {
+        await().during(Duration.ofMillis(150)).atMost(Duration.ofSeconds(2)).until(condition);
+    }
+
     private void advance(Duration d) {
         clock.advance(d);
         q.wake();
@@ -159,8 +164,7 @@ class QueueStateMachineTest {
         assertThat(deferred.nextAttempt()).isEqualTo(clock.instant().plus(MIN));
 
         advance(Duration.ofSeconds(59));
-        Thread.sleep(50); // nothing due yet: a short real wait proves the scheduler does not jump the gun
-        assertThat(engine.seenFor(id)).hasSize(1);
+        stillTrue(() -> engine.seenFor(id).size() == 1); // nothing due yet: the scheduler does not jump the gun
         advance(Duration.ofSeconds(1));
         await().until(() -> engine.seenFor(id).size() == 2);
         assertThat(engine.seenFor(id).get(1).recipients()).containsExactly(MailAddress.of("later@y.org"));
@@ -232,8 +236,7 @@ class QueueStateMachineTest {
         assertThat(q.queued()).isZero();
         advance(Duration.ofDays(1));
         admin.retryAll();
-        Thread.sleep(50);
-        assertThat(engine.seenFor(id)).hasSize(1);
+        stillTrue(() -> engine.seenFor(id).size() == 1);
         assertThatThrownBy(() -> admin.retry(id)).hasMessageContaining("held");
 
         engine.rule = r -> ok();
@@ -254,7 +257,7 @@ class QueueStateMachineTest {
         engine.rule = r -> ok();
         advance(Duration.ofHours(2));
         start(engine, 4, true);
-        Thread.sleep(50);
+        stillTrue(() -> engine.seenFor(id).size() == 1);
         assertThat(spool.list(QueueState.HOLD)).containsExactly(id);
         assertThat(spool.bodyPath(id)).exists(); // recovery keeps the body of a held message
         assertThat(engine.seenFor(id)).hasSize(1);
