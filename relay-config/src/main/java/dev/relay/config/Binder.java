@@ -63,7 +63,8 @@ final class Binder {
         }
         return new QueueConfig(minBackoff, value(m, "queue", "max-backoff", Durations::parse),
                 value(m, "queue", "max-lifetime", Durations::parse),
-                value(m, "queue", "bounces", QueueConfig.BounceMode::parse));
+                value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
+                value(m, "queue", "failed-retention", Durations::parse));
     }
 
     private TlsConfig tls(Node.MapNode m) {

@@ -49,6 +49,7 @@ final class ConfigPrinter {
         queue.put("max-backoff", Durations.format(c.queue().maxBackoff()));
         queue.put("max-lifetime", Durations.format(c.queue().maxLifetime()));
         queue.put("bounces", c.queue().bounces().key());
+        queue.put("failed-retention", Durations.format(c.queue().failedRetention()));
         root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {

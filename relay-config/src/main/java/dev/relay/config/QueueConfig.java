@@ -10,12 +10,16 @@ import java.time.Duration;
  * @param maxBackoff  the longest delay between two attempts; at least {@code minBackoff}, default 1 hour
  * @param maxLifetime how long a message is retried after its receipt before it expires and bounces; default 5 days
  * @param bounces     what happens when recipients fail permanently: send a DSN to the sender, or only log it
+ * @param failedRetention how long a failed message (dead letter) is kept in failed/ for inspection and requeue;
+ *                    default 7 days
  */
-public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces) {
+public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
+                          Duration failedRetention) {
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMinutes(1);
     public static final Duration DEFAULT_MIN_BACKOFF = DEFAULT_RETRY_DELAY;
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofHours(1);
     public static final Duration DEFAULT_MAX_LIFETIME = Duration.ofDays(5);
+    public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
 
     /** What the relay does when recipients fail permanently (5xx or expiry). */
     public enum BounceMode {
@@ -44,11 +48,12 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
                 : DEFAULT_MAX_BACKOFF) : maxBackoff;
         maxLifetime = maxLifetime == null ? DEFAULT_MAX_LIFETIME : maxLifetime;
         bounces = bounces == null ? BounceMode.SEND : bounces;
+        failedRetention = failedRetention == null ? DEFAULT_FAILED_RETENTION : failedRetention;
     }
 
     /** The previous form: a fixed retry delay, now the minimum backoff; the other values take their defaults. */
     public QueueConfig(Duration retryDelay) {
-        this(retryDelay, null, null, null);
+        this(retryDelay, null, null, null, null);
     }
 
     /** The old name of {@link #minBackoff()} ({@code queue.retry-delay}). */
@@ -57,6 +62,7 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
     }
 
     public static QueueConfig defaults() {
-        return new QueueConfig(DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_LIFETIME, BounceMode.SEND);
+        return new QueueConfig(DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_LIFETIME, BounceMode.SEND,
+                DEFAULT_FAILED_RETENTION);
     }
 }

@@ -37,7 +37,7 @@ final class Schema {
             .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false)).build())
             .obj("spool", obj().leaf("dir").build())
             .obj("queue", obj().leaf("retry-delay").leaf("min-backoff").leaf("max-backoff").leaf("max-lifetime")
-                    .leaf("bounces").build())
+                    .leaf("bounces").leaf("failed-retention").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").build())
             .obj("admin", obj().leaf("bind").secret("token").build())

@@ -39,6 +39,7 @@ final class Validator {
         boolean minOk = positive(queue.minBackoff(), "queue.min-backoff", "1m", p);
         boolean maxOk = positive(queue.maxBackoff(), "queue.max-backoff", "1h", p);
         positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
+        positive(queue.failedRetention(), "queue.failed-retention", "7d", p);
         if (minOk && maxOk && queue.maxBackoff().compareTo(queue.minBackoff()) < 0) {
             p.error("queue.max-backoff", Durations.format(queue.maxBackoff()), "the maximum backoff is shorter "
                     + "than queue.min-backoff (" + Durations.format(queue.minBackoff()) + "): make it at least as long, "

@@ -33,14 +33,21 @@ class QueueAndAdminKeysTest {
         assertThat(q.maxBackoff()).isEqualTo(Duration.ofHours(1));
         assertThat(q.maxLifetime()).isEqualTo(Duration.ofDays(5));
         assertThat(q.bounces()).isEqualTo(QueueConfig.BounceMode.SEND);
+        assertThat(q.failedRetention()).isEqualTo(Duration.ofDays(7));
+    }
+
+    @Test
+    void failedRetentionMustBePositive() {
+        assertThat(problems("queue: { failed-retention: 0s }\n")).singleElement()
+                .satisfies(p -> assertThat(p.key()).isEqualTo("queue.failed-retention"));
     }
 
     @Test
     void everyQueueKeyIsReadFromFileAndEnvironment() {
-        QueueConfig q = load("queue: { min-backoff: 30s, max-backoff: 2h, max-lifetime: 3d, bounces: log }\n",
-                Map.of("RELAY_QUEUE_MAX_LIFETIME", "1d")).queue();
+        QueueConfig q = load("queue: { min-backoff: 30s, max-backoff: 2h, max-lifetime: 3d, bounces: log, "
+                + "failed-retention: 30d }\n", Map.of("RELAY_QUEUE_MAX_LIFETIME", "1d")).queue();
         assertThat(q).isEqualTo(new QueueConfig(Duration.ofSeconds(30), Duration.ofHours(2), Duration.ofDays(1),
-                QueueConfig.BounceMode.LOG));
+                QueueConfig.BounceMode.LOG, Duration.ofDays(30)));
     }
 
     @Test

@@ -85,7 +85,8 @@ public final class RelayServer implements AutoCloseable {
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
-                metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()));
+                metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
+                qc.failedRetention());
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
         metrics.bindQueue(queue.admin(), InstantSource.system());

@@ -43,6 +43,8 @@ public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
     /** Longest wait of the scheduler without a wake-up: bounds how late a clock change is noticed. */
     private static final long MAX_IDLE_MILLIS = 1000;
+    public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
+    static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
 
     /**
      * What happens to permanent failures.
@@ -63,6 +65,7 @@ public final class QueueManager implements AutoCloseable {
     private final int maxConcurrent;
     private final QueueListener listener;
     private final Bounces bounces;
+    private final Duration failedRetention;
     private final Semaphore slots;
     private final AtomicInteger queued = new AtomicInteger();
     private final ExecutorService outcomes = Executors.newVirtualThreadPerTaskExecutor();
@@ -77,6 +80,7 @@ public final class QueueManager implements AutoCloseable {
 
     private volatile boolean running;
     private Thread scheduler;
+    private Thread sweeper;
 
     /** The previous form: a fixed retry delay, the default lifetime, bounces only logged. */
     public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, Duration retryDelay,
@@ -84,8 +88,18 @@ public final class QueueManager implements AutoCloseable {
         this(spool, engine, clock, RetryPolicy.fixed(retryDelay), maxConcurrent, listener, Bounces.logOnly());
     }
 
+    /** Failed messages are kept for {@link #DEFAULT_FAILED_RETENTION}. */
     public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
                         int maxConcurrent, QueueListener listener, Bounces bounces) {
+        this(spool, engine, clock, retry, maxConcurrent, listener, bounces, DEFAULT_FAILED_RETENTION);
+    }
+
+    /**
+     * @param failedRetention how long a failed message stays in failed/ (after its last attempt) before it is
+     *                        removed; swept at start and every {@link #SWEEP_INTERVAL}
+     */
+    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
+                        int maxConcurrent, QueueListener listener, Bounces bounces, Duration failedRetention) {
         if (maxConcurrent < 1) {
             throw new IllegalArgumentException("maxConcurrent must be at least 1");
         }
@@ -97,6 +111,7 @@ public final class QueueManager implements AutoCloseable {
         this.slots = new Semaphore(maxConcurrent);
         this.listener = listener;
         this.bounces = bounces;
+        this.failedRetention = failedRetention;
     }
 
     /** Schedules what the spool holds (incoming now, deferred at their time) and starts delivering. */
@@ -117,6 +132,41 @@ public final class QueueManager implements AutoCloseable {
         }
         running = true;
         scheduler = Thread.ofPlatform().name("relay-scheduler").daemon().start(this::schedule);
+        sweeper = Thread.ofVirtual().name("relay-failed-sweeper").start(() -> {
+            while (running) {
+                sweepFailed();
+                try {
+                    Thread.sleep(SWEEP_INTERVAL);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /** Removes dead letters older than the retention (their last attempt, the envelope's next-attempt time). */
+    int sweepFailed() {
+        Instant limit = clock.instant().minus(failedRetention);
+        int removed = 0;
+        try {
+            for (QueueId id : spool.list(QueueState.FAILED)) {
+                Optional<Spool.Stored> s = spool.peek(QueueState.FAILED, id);
+                if (s.isPresent() && !s.get().envelope().nextAttempt().isAfter(limit)) {
+                    synchronized (lock) { // an operator may be requeueing it right now
+                        if (owned.get(id) == null && spool.stateOf(id).orElse(null) == QueueState.FAILED) {
+                            spool.remove(id, QueueState.FAILED);
+                            removed++;
+                        }
+                    }
+                }
+            }
+        } catch (SpoolException e) {
+            log.warn("queue: cannot sweep failed/: {}", e.getMessage());
+        }
+        if (removed > 0) {
+            log.info("queue: {} failed messages older than {} removed", removed, Dsn.human(failedRetention));
+        }
+        return removed;
     }
 
     /**
@@ -506,6 +556,9 @@ public final class QueueManager implements AutoCloseable {
         running = false;
         if (scheduler != null) {
             scheduler.interrupt();
+        }
+        if (sweeper != null) {
+            sweeper.interrupt();
         }
         try {
             if (slots.tryAcquire(maxConcurrent, grace.toMillis(), TimeUnit.MILLISECONDS)) {

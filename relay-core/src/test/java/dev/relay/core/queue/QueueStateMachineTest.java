@@ -264,6 +264,20 @@ class QueueStateMachineTest {
     }
 
     @Test
+    void failedMessagesAreRemovedAfterTheRetention() throws Exception {
+        Engine engine = new Engine(r -> new Outcome.PermanentFailure("550 5.1.1 no such user"));
+        start(engine, 4, false);
+        QueueId id = submit(SENDER, "gone@y.org");
+        await().until(() -> spool.list(QueueState.FAILED).contains(id) && q.queued() == 0);
+        advance(QueueManager.DEFAULT_FAILED_RETENTION.minusMinutes(1));
+        assertThat(q.sweepFailed()).isZero();
+        advance(Duration.ofMinutes(1));
+        assertThat(q.sweepFailed()).isEqualTo(1);
+        assertThat(spool.list(QueueState.FAILED)).isEmpty();
+        assertThat(spool.bodyPath(id)).doesNotExist();
+    }
+
+    @Test
     void newMailIsNotStarvedByABacklogOfDueDeferredMail() throws Exception {
         Engine engine = new Engine(r -> busy());
         start(engine, 1, true);
