@@ -353,7 +353,8 @@ class InboundSubmissionTest {
     void noEndOfDataLookAlikeCanSmuggleASecondMessage(String fakeEnd) throws Exception {
         start(SHARED_LIMITS);
         double before = relay.registry().get("relay.messages.received").counter().count();
-        String marker = "outer " + fakeEnd.replace("\r", "CR").replace("\n", "LF");
+        // bracketed: "LF.CR" must not match inside another variant's "LF.CRLF"
+        String marker = "outer [" + fakeEnd.replace("\r", "CR").replace("\n", "LF") + "]";
         try (RawSmtp c = authenticated()) {
             c.command("MAIL FROM:<app@example.com>");
             c.command("RCPT TO:<a@example.net>");

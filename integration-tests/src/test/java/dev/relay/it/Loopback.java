@@ -31,6 +31,12 @@ final class Loopback {
     /** Submits one message with AUTH over STARTTLS or implicit TLS, trusting the relay's self-signed cert. */
     static void submit(int port, Tls tls, String user, String password, String from, String to, String subject,
                        String text) throws MessagingException {
+        submit(port, tls, user, password, from, java.util.List.of(to), subject, text);
+    }
+
+    /** The same, to several recipients in one transaction. */
+    static void submit(int port, Tls tls, String user, String password, String from, java.util.List<String> to,
+                       String subject, String text) throws MessagingException {
         Properties p = new Properties();
         String proto = tls == Tls.IMPLICIT ? "smtps" : "smtp";
         p.put("mail." + proto + ".host", HOST);
@@ -47,7 +53,7 @@ final class Loopback {
         Session session = Session.getInstance(p);
         MimeMessage m = new MimeMessage(session);
         m.setFrom(new InternetAddress(from));
-        m.setRecipient(Message.RecipientType.TO, new InternetAddress(to));
+        m.setRecipients(Message.RecipientType.TO, InternetAddress.parse(String.join(",", to)));
         m.setSubject(subject);
         m.setText(text);
         try (Transport t = session.getTransport(proto)) {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -28,10 +29,11 @@ final class Binder {
         TlsConfig tls = b.tls(b.section(root, "tls"));
         AuthConfig auth = b.auth(b.section(root, "auth"));
         SpoolConfig spool = b.spool(b.section(root, "spool"));
-        QueueConfig queue = new QueueConfig(
-                b.value(b.section(root, "queue"), "queue", "retry-delay", Durations::parse));
+        QueueConfig queue = b.queue(b.section(root, "queue"));
         List<UpstreamConfig> upstreams = b.list(root, "", "upstreams", b::upstream);
-        AdminConfig admin = new AdminConfig(b.value(b.section(root, "admin"), "admin", "bind", HostPort::parse));
+        Node.MapNode adminNode = b.section(root, "admin");
+        AdminConfig admin = new AdminConfig(b.value(adminNode, "admin", "bind", HostPort::parse),
+                adminNode == null ? null : b.secret(adminNode, "admin", "token"));
         LimitsConfig limits = b.limits(b.section(root, "limits"));
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -55,6 +57,25 @@ final class Binder {
         Long reserve = value(m, "spool", "min-free-space", Sizes::parse);
         return new SpoolConfig(value(m, "spool", "dir", Path::of),
                 reserve == null ? SpoolConfig.DEFAULT_MIN_FREE_SPACE : reserve);
+    }
+
+    /** {@code retry-delay} is the old name of {@code min-backoff}: either may be set, not both. */
+    private QueueConfig queue(Node.MapNode m) {
+        Duration retryDelay = value(m, "queue", "retry-delay", Durations::parse);
+        Duration minBackoff = value(m, "queue", "min-backoff", Durations::parse);
+        if (retryDelay != null && minBackoff != null) {
+            problems.error("queue.retry-delay", Durations.format(retryDelay), "queue.retry-delay is the old name "
+                    + "of queue.min-backoff and both are set: keep min-backoff only");
+        } else if (retryDelay != null && (retryDelay.isNegative() || retryDelay.isZero())) {
+            problems.error("queue.retry-delay", Durations.format(retryDelay),
+                    "the retry delay must be positive, e.g. 1m");
+        } else if (retryDelay != null) {
+            minBackoff = retryDelay;
+        }
+        return new QueueConfig(minBackoff, value(m, "queue", "max-backoff", Durations::parse),
+                value(m, "queue", "max-lifetime", Durations::parse),
+                value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
+                value(m, "queue", "failed-retention", Durations::parse));
     }
 
     private TlsConfig tls(Node.MapNode m) {

@@ -59,7 +59,13 @@ final class ConfigPrinter {
         spool.put("dir", c.spool().dir().toString());
         spool.put("min-free-space", Sizes.format(c.spool().minFreeSpace()));
         root.put("spool", spool);
-        root.put("queue", Map.of("retry-delay", Durations.format(c.queue().retryDelay())));
+        Map<String, Object> queue = new LinkedHashMap<>();
+        queue.put("min-backoff", Durations.format(c.queue().minBackoff()));
+        queue.put("max-backoff", Durations.format(c.queue().maxBackoff()));
+        queue.put("max-lifetime", Durations.format(c.queue().maxLifetime()));
+        queue.put("bounces", c.queue().bounces().key());
+        queue.put("failed-retention", Durations.format(c.queue().failedRetention()));
+        root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -76,7 +82,12 @@ final class ConfigPrinter {
             upstreams.add(m);
         }
         root.put("upstreams", upstreams);
-        root.put("admin", Map.of("bind", c.admin().bind().toString()));
+        Map<String, Object> admin = new LinkedHashMap<>();
+        admin.put("bind", c.admin().bind().toString());
+        if (c.admin().token() != null) {
+            admin.put("token", Problems.MASK);
+        }
+        root.put("admin", admin);
         if (!c.routes().isEmpty()) {
             root.put("routes", routes(c.routes()));
         }

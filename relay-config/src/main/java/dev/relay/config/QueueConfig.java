@@ -2,17 +2,67 @@ package dev.relay.config;
 
 import java.time.Duration;
 
-/** @param retryDelay the fixed delay before a deferred message is tried again; positive, default 1 minute */
-public record QueueConfig(Duration retryDelay) {
+/**
+ * Retry timing and bounces of the queue.
+ *
+ * @param minBackoff  the delay before the first retry; doubles at each attempt up to {@code maxBackoff}; positive,
+ *                    default 1 minute. The old key {@code queue.retry-delay} is an alias of it.
+ * @param maxBackoff  the longest delay between two attempts; at least {@code minBackoff}, default 1 hour
+ * @param maxLifetime how long a message is retried after its receipt before it expires and bounces; default 5 days
+ * @param bounces     what happens when recipients fail permanently: send a DSN to the sender, or only log it
+ * @param failedRetention how long a failed message (dead letter) is kept in failed/ for inspection and requeue;
+ *                    default 7 days
+ */
+public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
+                          Duration failedRetention) {
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMinutes(1);
+    public static final Duration DEFAULT_MIN_BACKOFF = DEFAULT_RETRY_DELAY;
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofHours(1);
+    public static final Duration DEFAULT_MAX_LIFETIME = Duration.ofDays(5);
+    public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
 
-    public QueueConfig {
-        if (retryDelay == null) {
-            retryDelay = DEFAULT_RETRY_DELAY;
+    /** What the relay does when recipients fail permanently (5xx or expiry). */
+    public enum BounceMode {
+        /** Queue an RFC 3464 delivery status notification to the envelope sender. */
+        SEND,
+        /** Only log and count the failure. */
+        LOG;
+
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static BounceMode parse(String value) {
+            for (BounceMode m : values()) {
+                if (m.key().equalsIgnoreCase(value.trim())) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("unknown bounce mode '" + value + "': use send or log");
         }
     }
 
+    public QueueConfig {
+        minBackoff = minBackoff == null ? DEFAULT_MIN_BACKOFF : minBackoff;
+        maxBackoff = maxBackoff == null ? (minBackoff.compareTo(DEFAULT_MAX_BACKOFF) > 0 ? minBackoff
+                : DEFAULT_MAX_BACKOFF) : maxBackoff;
+        maxLifetime = maxLifetime == null ? DEFAULT_MAX_LIFETIME : maxLifetime;
+        bounces = bounces == null ? BounceMode.SEND : bounces;
+        failedRetention = failedRetention == null ? DEFAULT_FAILED_RETENTION : failedRetention;
+    }
+
+    /** The previous form: a fixed retry delay, now the minimum backoff; the other values take their defaults. */
+    public QueueConfig(Duration retryDelay) {
+        this(retryDelay, null, null, null, null);
+    }
+
+    /** The old name of {@link #minBackoff()} ({@code queue.retry-delay}). */
+    public Duration retryDelay() {
+        return minBackoff;
+    }
+
     public static QueueConfig defaults() {
-        return new QueueConfig(DEFAULT_RETRY_DELAY);
+        return new QueueConfig(DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_LIFETIME, BounceMode.SEND,
+                DEFAULT_FAILED_RETENTION);
     }
 }

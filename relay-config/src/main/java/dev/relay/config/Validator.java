@@ -25,11 +25,45 @@ final class Validator {
         checkListeners(listeners, tls, admin, p);
         checkAuth(auth, p);
         checkSpool(spool, p);
-        if (queue.retryDelay().isNegative() || queue.retryDelay().isZero()) {
-            p.error("queue.retry-delay", Durations.format(queue.retryDelay()),
-                    "the retry delay must be positive, e.g. 1m");
-        }
+        checkQueue(queue, p);
         checkUpstreams(upstreams, p);
+        checkAdmin(admin, p);
+    }
+
+    private static void checkQueue(QueueConfig queue, Problems p) {
+        if (p.hasErrorAt("queue.retry-delay")) {
+            return;
+        }
+        boolean minOk = positive(queue.minBackoff(), "queue.min-backoff", "1m", p);
+        boolean maxOk = positive(queue.maxBackoff(), "queue.max-backoff", "1h", p);
+        positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
+        positive(queue.failedRetention(), "queue.failed-retention", "7d", p);
+        if (minOk && maxOk && queue.maxBackoff().compareTo(queue.minBackoff()) < 0) {
+            p.error("queue.max-backoff", Durations.format(queue.maxBackoff()), "the maximum backoff is shorter "
+                    + "than queue.min-backoff (" + Durations.format(queue.minBackoff()) + "): make it at least as long, "
+                    + "e.g. 1h");
+        }
+    }
+
+    private static boolean positive(java.time.Duration d, String key, String example, Problems p) {
+        if (d.isNegative() || d.isZero()) {
+            p.error(key, Durations.format(d), "the duration must be positive, e.g. " + example);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * The queue API can delete mail: off loopback it is served only with a token. Metrics and probes must reach a
+     * pod's address (Kubernetes, Prometheus), so an open admin bind without a token is fine: the API is off.
+     */
+    private static void checkAdmin(AdminConfig admin, Problems p) {
+        if (admin.bind() != null && !admin.bind().isLoopback() && admin.token() == null
+                && !p.hasErrorAt("admin.token") && !p.hasErrorAt("admin.token-file")) {
+            p.warn("admin.bind " + admin.bind() + " is not a loopback address and admin.token is not set: the queue "
+                    + "API (/api/queue) is off; /metrics, /healthz and /readyz are served. Set admin.token-file "
+                    + "(e.g. a Kubernetes secret) or admin.token to turn the queue API on");
+        }
     }
 
     private static void checkSpool(SpoolConfig spool, Problems p) {

@@ -40,7 +40,7 @@ class MaskingTest {
 
         assertThat(reloaded).usingRecursiveComparison().ignoringFields("upstreams.password").isEqualTo(c);
         assertThat(reloaded.upstreams()).extracting(UpstreamConfig::password).containsOnly("****");
-        assertThat(yaml).contains("hostname: relay.example.com", "retry-delay: 30s", "bind: \"[::1]:2525\"");
+        assertThat(yaml).contains("hostname: relay.example.com", "min-backoff: 30s", "bind: \"[::1]:2525\"");
     }
 
     @Test

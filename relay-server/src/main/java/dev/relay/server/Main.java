@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "relay", mixinStandardHelpOptions = true, version = "relay 0.1.0",
         description = "An authenticated SMTP relay: submission in, durable spool, smarthost out.",
         subcommands = {ServeCommand.class, SinkCommand.class, PasswdCommand.class, CheckConfigCommand.class,
-                dev.relay.server.doctor.DoctorCommand.class})
+                QueueCommand.class, dev.relay.server.doctor.DoctorCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -2,6 +2,7 @@ package dev.relay.server;
 
 import dev.relay.config.LimitsConfig;
 import dev.relay.config.ListenerConfig;
+import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
@@ -14,6 +15,7 @@ import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.routing.RoutingEngine;
+import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
@@ -86,8 +88,11 @@ public final class RelayServer implements AutoCloseable {
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
         engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u)),
                 spool.root().resolve("tmp"), InstantSource.system(), metrics);
-        queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
-                MAX_CONCURRENT_DELIVERIES, metrics);
+        QueueConfig qc = config.queue();
+        queue = new QueueManager(spool, engine, InstantSource.system(),
+                RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
+                metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
+                qc.failedRetention());
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry.days", tls,
                             t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
@@ -100,6 +105,7 @@ public final class RelayServer implements AutoCloseable {
         FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
                 .description("Group-commit batches; relay.messages.received over this is the mean batch size")
                 .register(registry);
+        metrics.bindQueue(queue.admin(), InstantSource.system());
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -115,7 +121,8 @@ public final class RelayServer implements AutoCloseable {
             listeners.add(l);
             l.start();
         }
-        admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks);
+        admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),
+                config.admin().token());
         admin.start();
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),

@@ -118,4 +118,22 @@ class CommandLineTest {
         assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA", "/usr/bin/java", "HOME", "/root")))
                 .isFalse();
     }
+
+    @Test
+    void queueCommandSaysClearlyWhenTheRelayIsNotRunning() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Run r = run("", "queue", "--admin", "http://127.0.0.1:" + port, "list");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("cannot connect to http://127.0.0.1:" + port, "is the relay running?");
+    }
+
+    @Test
+    void queueRetryNeedsAnIdOrAll() {
+        Run r = run("", "queue", "retry");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("give either an ID or --all");
+    }
 }

@@ -31,6 +31,15 @@ public record QueueId(String value) {
         return value != null && value.matches("[0-9A-Z]{10}-[0-9A-Z]{8}");
     }
 
+    /** The time the id was made (to the millisecond), read back from its first ten characters. */
+    public Instant time() {
+        long ms = 0;
+        for (int i = 0; i < 10; i++) {
+            ms = (ms << 5) | Math.max(0, new String(ALPHABET).indexOf(value.charAt(i)));
+        }
+        return Instant.ofEpochMilli(ms);
+    }
+
     private static void append(StringBuilder sb, long v, int digits) {
         char[] out = new char[digits];
         for (int i = digits - 1; i >= 0; i--) {

@@ -22,6 +22,18 @@ public interface QueueListener {
     /** Recipients that failed transiently and will be retried. */
     default void deferred(Envelope envelope, List<MailAddress> recipients, String detail) {}
 
-    /** Recipients that failed permanently. */
+    /** Recipients that failed permanently (5xx). */
     default void failed(Envelope envelope, List<MailAddress> recipients, String detail) {}
+
+    /** A delivery attempt starts ({@code attempt} counts from 1). */
+    default void attempted(Envelope envelope, int attempt) {}
+
+    /** Recipients still pending when the message reached its maximum lifetime: they fail permanently. */
+    default void expired(Envelope envelope, List<MailAddress> recipients, Duration age) {}
+
+    /**
+     * The sender of {@code envelope} is notified that {@code recipients} failed: a DSN was queued ({@code sent}),
+     * or only logged because {@code queue.bounces} is {@code log}. Never called for a message with a null sender.
+     */
+    default void bounced(Envelope envelope, List<MailAddress> recipients, boolean sent) {}
 }

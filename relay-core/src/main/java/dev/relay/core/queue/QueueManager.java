@@ -9,14 +9,19 @@ import dev.relay.core.model.QueueId;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.DelayQueue;
-import java.util.concurrent.Delayed;
+import java.util.PriorityQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -26,53 +31,100 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stage: commit and schedule. {@link #submit} commits a received message to the spool (the receive stage answers
- * 250 only after it returns) and wakes the scheduler at once; the scheduler hands due messages to the delivery
- * engine, at most {@code maxConcurrent} at a time, and applies each report: delivered recipients are done,
- * transiently failed ones are deferred by the retry delay, permanently failed ones are kept in failed/.
+ * Stage: commit and schedule (Postfix's qmgr). {@link #submit} commits a received message to the spool (the
+ * receive stage answers 250 only after it returns) and wakes the scheduler at once. The scheduler keeps a bounded
+ * active window of at most {@code maxConcurrent} deliveries and fills it fairly: it alternates between new mail (a
+ * FIFO of incoming messages) and deferred mail that is due (a heap ordered by due time), so a backlog of either
+ * never starves the other. Each report is applied per recipient: delivered ones are done, transient failures are
+ * deferred by the {@link RetryPolicy} (or expire at the end of the lifetime), permanent failures go to failed/ and
+ * their sender gets a delivery status notification (unless the sender is null: a bounce never bounces).
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
+    /** Longest wait of the scheduler without a wake-up: bounds how late a clock change is noticed. */
+    private static final long MAX_IDLE_MILLIS = 1000;
+    public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
+    static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
+
+    /**
+     * What happens to permanent failures.
+     *
+     * @param send         queue a DSN to the sender (true) or only log it
+     * @param reportingMta the host name in the DSN ({@code MAILER-DAEMON@<it>}, Reporting-MTA)
+     */
+    public record Bounces(boolean send, String reportingMta) {
+        public static Bounces logOnly() {
+            return new Bounces(false, "localhost");
+        }
+    }
 
     private final Spool spool;
     private final DeliveryEngine engine;
     private final InstantSource clock;
-    private final Duration retryDelay;
+    private final RetryPolicy retry;
     private final int maxConcurrent;
     private final QueueListener listener;
-    private final DelayQueue<Due> due = new DelayQueue<>();
+    private final Bounces bounces;
+    private final Duration failedRetention;
     private final Semaphore slots;
     private final AtomicInteger queued = new AtomicInteger();
     private final ExecutorService outcomes = Executors.newVirtualThreadPerTaskExecutor();
+
+    // the scheduler's state, guarded by itself
+    private final Object lock = new Object();
+    private final ArrayDeque<QueueId> fresh = new ArrayDeque<>();
+    private final PriorityQueue<Due> waiting = new PriorityQueue<>();
+    /** Where each message the scheduler owns is: INCOMING (in fresh), DEFERRED (in waiting) or ACTIVE. */
+    private final Map<QueueId, QueueState> owned = new HashMap<>();
+    private boolean freshTurn = true;
+
     private volatile boolean running;
     private Thread scheduler;
+    private Thread sweeper;
 
+    /** The previous form: a fixed retry delay, the default lifetime, bounces only logged. */
     public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, Duration retryDelay,
                         int maxConcurrent, QueueListener listener) {
+        this(spool, engine, clock, RetryPolicy.fixed(retryDelay), maxConcurrent, listener, Bounces.logOnly());
+    }
+
+    /** Failed messages are kept for {@link #DEFAULT_FAILED_RETENTION}. */
+    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
+                        int maxConcurrent, QueueListener listener, Bounces bounces) {
+        this(spool, engine, clock, retry, maxConcurrent, listener, bounces, DEFAULT_FAILED_RETENTION);
+    }
+
+    /**
+     * @param failedRetention how long a failed message stays in failed/ (after its last attempt) before it is
+     *                        removed; swept at start and every {@link #SWEEP_INTERVAL}
+     */
+    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
+                        int maxConcurrent, QueueListener listener, Bounces bounces, Duration failedRetention) {
         if (maxConcurrent < 1) {
             throw new IllegalArgumentException("maxConcurrent must be at least 1");
         }
         this.spool = spool;
         this.engine = engine;
         this.clock = clock;
-        this.retryDelay = retryDelay;
+        this.retry = retry;
         this.maxConcurrent = maxConcurrent;
         this.slots = new Semaphore(maxConcurrent);
         this.listener = listener;
+        this.bounces = bounces;
+        this.failedRetention = failedRetention;
     }
 
     /** Schedules what the spool holds (incoming now, deferred at their time) and starts delivering. */
-    public synchronized void start() throws SpoolException {
-        Instant now = clock.instant();
-        for (QueueId id : spool.list(QueueState.INCOMING)) {
-            due.add(new Due(id, QueueState.INCOMING, now));
-            queued.incrementAndGet();
-        }
-        for (QueueId id : spool.list(QueueState.DEFERRED)) {
-            Optional<Spool.Stored> s = spool.load(QueueState.DEFERRED, id);
-            if (s.isPresent()) {
-                due.add(new Due(id, QueueState.DEFERRED, s.get().envelope().nextAttempt()));
-                queued.incrementAndGet();
+    public void start() throws SpoolException {
+        synchronized (lock) {
+            for (QueueId id : spool.list(QueueState.INCOMING)) {
+                enqueueFresh(id);
+            }
+            for (QueueId id : spool.list(QueueState.DEFERRED)) {
+                Optional<Spool.Stored> s = spool.load(QueueState.DEFERRED, id);
+                if (s.isPresent()) {
+                    enqueueDeferred(id, s.get().envelope().nextAttempt());
+                }
             }
         }
         if (queued.get() > 0) {
@@ -80,6 +132,41 @@ public final class QueueManager implements AutoCloseable {
         }
         running = true;
         scheduler = Thread.ofPlatform().name("relay-scheduler").daemon().start(this::schedule);
+        sweeper = Thread.ofVirtual().name("relay-failed-sweeper").start(() -> {
+            while (running) {
+                sweepFailed();
+                try {
+                    Thread.sleep(SWEEP_INTERVAL);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /** Removes dead letters older than the retention (their last attempt, the envelope's next-attempt time). */
+    int sweepFailed() {
+        Instant limit = clock.instant().minus(failedRetention);
+        int removed = 0;
+        try {
+            for (QueueId id : spool.list(QueueState.FAILED)) {
+                Optional<Spool.Stored> s = spool.peek(QueueState.FAILED, id);
+                if (s.isPresent() && !s.get().envelope().nextAttempt().isAfter(limit)) {
+                    synchronized (lock) { // an operator may be requeueing it right now
+                        if (owned.get(id) == null && spool.stateOf(id).orElse(null) == QueueState.FAILED) {
+                            spool.remove(id, QueueState.FAILED);
+                            removed++;
+                        }
+                    }
+                }
+            }
+        } catch (SpoolException e) {
+            log.warn("queue: cannot sweep failed/: {}", e.getMessage());
+        }
+        if (removed > 0) {
+            log.info("queue: {} failed messages older than {} removed", removed, Dsn.human(failedRetention));
+        }
+        return removed;
     }
 
     /**
@@ -91,48 +178,129 @@ public final class QueueManager implements AutoCloseable {
         Instant now = clock.instant();
         Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter);
         long size = spool.store(envelope, body);
-        queued.incrementAndGet();
         log.info("{}: received from=<{}> nrcpt={} size={} user={}", envelope.id(), sender, recipients.size(), size,
                 submitter.isEmpty() ? "-" : submitter);
         listener.received(envelope, size);
-        due.add(new Due(envelope.id(), QueueState.INCOMING, now)); // wake the scheduler: no polling delay
+        synchronized (lock) {
+            enqueueFresh(envelope.id()); // wakes the scheduler: no polling delay
+        }
         return envelope.id();
     }
 
-    /** Messages waiting or being delivered (incoming, active and deferred). */
+    /** Messages waiting or being delivered (incoming, active and deferred; not hold or failed). */
     public int queued() {
         return queued.get();
     }
 
+    /** The operator's view and controls of this queue. */
+    public QueueAdmin admin() {
+        return new QueueAdmin(spool, this, clock);
+    }
+
+    InstantSource clock() {
+        return clock;
+    }
+
+    /** Wakes the scheduler to look at the clock again (tests with a fake clock call it after advancing). */
+    void wake() {
+        synchronized (lock) {
+            lock.notifyAll();
+        }
+    }
+
+    // --- scheduling -------------------------------------------------------------------------------------------
+
+    private void enqueueFresh(QueueId id) { // holds lock
+        if (owned.put(id, QueueState.INCOMING) == null) {
+            queued.incrementAndGet();
+        }
+        fresh.add(id);
+        lock.notifyAll();
+    }
+
+    private void enqueueDeferred(QueueId id, Instant at) { // holds lock
+        if (owned.put(id, QueueState.DEFERRED) == null) {
+            queued.incrementAndGet();
+        }
+        waiting.add(new Due(id, at));
+        lock.notifyAll();
+    }
+
+    private void forget(QueueId id) { // holds lock
+        if (owned.remove(id) != null) {
+            queued.decrementAndGet();
+        }
+    }
+
+    private record Pick(QueueId id, QueueState from) {}
+
     private void schedule() {
         while (running) {
-            Due next;
+            Pick pick;
             try {
-                next = due.take();
-                slots.acquire();
+                slots.acquire(); // the bounded active window
             } catch (InterruptedException e) {
                 return;
             }
             try {
-                dispatch(next);
+                synchronized (lock) {
+                    while ((pick = next()) == null) {
+                        lock.wait(idleMillis());
+                    }
+                    owned.put(pick.id, QueueState.ACTIVE);
+                }
+            } catch (InterruptedException e) {
+                slots.release();
+                return;
+            }
+            try {
+                dispatch(pick);
             } catch (RuntimeException | SpoolException e) {
                 slots.release();
-                log.error("{}: cannot start delivery: {}", next.id, e.toString());
+                synchronized (lock) {
+                    forget(pick.id);
+                }
+                log.error("{}: cannot start delivery, retried at next start: {}", pick.id, e.toString());
             }
         }
     }
 
-    private void dispatch(Due d) throws SpoolException {
-        spool.move(d.id, d.state, QueueState.ACTIVE);
-        Optional<Spool.Stored> stored = spool.load(QueueState.ACTIVE, d.id);
+    /** Fair pick: new mail and due deferred mail take turns; either one alone takes every turn. */
+    private Pick next() { // holds lock
+        boolean deferredDue = !waiting.isEmpty() && !waiting.peek().at.isAfter(clock.instant());
+        if (!fresh.isEmpty() && (freshTurn || !deferredDue)) {
+            freshTurn = false;
+            return new Pick(fresh.poll(), QueueState.INCOMING);
+        }
+        if (deferredDue) {
+            freshTurn = true;
+            return new Pick(waiting.poll().id, QueueState.DEFERRED);
+        }
+        return null;
+    }
+
+    private long idleMillis() { // holds lock
+        if (waiting.isEmpty()) {
+            return MAX_IDLE_MILLIS;
+        }
+        long ms = Duration.between(clock.instant(), waiting.peek().at).toMillis();
+        return Math.max(1, Math.min(ms, MAX_IDLE_MILLIS));
+    }
+
+    private void dispatch(Pick p) throws SpoolException {
+        spool.move(p.id, p.from, QueueState.ACTIVE);
+        Optional<Spool.Stored> stored = spool.load(QueueState.ACTIVE, p.id);
         if (stored.isEmpty()) { // quarantined: logged by the spool
-            queued.decrementAndGet();
+            synchronized (lock) {
+                forget(p.id);
+            }
             slots.release();
             return;
         }
         Envelope envelope = stored.get().envelope();
         long size = stored.get().bodySize();
-        engine.deliver(envelope, spool.bodyPath(d.id))
+        listener.attempted(envelope, envelope.attempts() + 1);
+        engine.deliver(envelope, spool.bodyPath(p.id))
                 .whenCompleteAsync((report, error) -> {
                     try {
                         if (error != null) { // the engine's contract says never; be safe anyway
@@ -161,32 +329,223 @@ public final class QueueManager implements AutoCloseable {
                     delivered, report.upstream(), detail(report, delivered), delay.toMillis(), attempt, size);
             listener.delivered(envelope, delivered, report.upstream(), size, delay);
         }
+        List<Dsn.Failure> permanent = new ArrayList<>();
         if (!failed.isEmpty()) {
             log.info("{}: failed to={} upstream={} reply=\"{}\" attempt={}", envelope.id(), failed, report.upstream(),
                     detail(report, failed), attempt);
             listener.failed(envelope, failed, detail(report, failed));
+            failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
+        }
+        Instant next = null;
+        if (!pending.isEmpty()) {
+            String reason = detail(report, pending);
+            switch (retry.afterTransientFailure(envelope.receivedAt(), attempt, now)) {
+                case RetryPolicy.Decision.Retry r -> next = r.at();
+                case RetryPolicy.Decision.Expire e -> {
+                    log.info("{}: expired to={} age={} attempt={} last=\"{}\"", envelope.id(), pending,
+                            Dsn.human(e.age()), attempt, reason);
+                    listener.expired(envelope, pending, e.age());
+                    pending.forEach(r -> permanent.add(new Dsn.Failure(r,
+                            Dsn.expiredReason(retry.maxLifetime(), report.byRecipient().get(r).detail()), true)));
+                    pending = List.of();
+                }
+            }
+        }
+        if (!permanent.isEmpty()) {
+            bounce(envelope, permanent, now); // before the original leaves active/: a crash repeats, never loses it
         }
         if (!pending.isEmpty()) {
-            Instant next = now.plus(retryDelay);
             String reason = detail(report, pending);
             spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred to={} upstream={} reason=\"{}\" attempt={} next={}", envelope.id(), pending,
                     report.upstream(), reason, attempt, next);
             listener.deferred(envelope, pending, reason);
-            due.add(new Due(envelope.id(), QueueState.DEFERRED, next));
-        } else if (!failed.isEmpty()) {
-            // kept as a dead letter for inspection; bounces are the bounce stage's job
-            spool.update(envelope.deferred(failed, now, detail(report, failed)), size, QueueState.ACTIVE,
-                    QueueState.FAILED);
-            queued.decrementAndGet();
+            synchronized (lock) {
+                enqueueDeferred(envelope.id(), next);
+            }
+        } else if (!permanent.isEmpty()) {
+            // kept as a dead letter for inspection and requeue
+            spool.update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,
+                    permanent.get(0).detail()), size, QueueState.ACTIVE, QueueState.FAILED);
+            synchronized (lock) {
+                forget(envelope.id());
+            }
         } else {
             spool.remove(envelope.id(), QueueState.ACTIVE);
-            queued.decrementAndGet();
+            synchronized (lock) {
+                forget(envelope.id());
+            }
+        }
+    }
+
+    /** Notifies the sender of permanent failures: a DSN queued like any message, or a log line. */
+    private void bounce(Envelope original, List<Dsn.Failure> failures, Instant now) {
+        List<MailAddress> recipients = failures.stream().map(Dsn.Failure::recipient).toList();
+        if (original.sender().isNullSender()) {
+            log.info("{}: no bounce for failed recipients {}: the sender is null (a bounce never bounces)",
+                    original.id(), recipients);
+            return;
+        }
+        if (!bounces.send()) {
+            log.info("{}: bounce not sent (queue.bounces=log) sender=<{}> failed={}", original.id(),
+                    original.sender(), recipients);
+            listener.bounced(original, recipients, false);
+            return;
+        }
+        try {
+            byte[] headers = Dsn.readHeaders(spool.bodyPath(original.id()));
+            QueueId dsnId = QueueId.next(now);
+            byte[] dsn = Dsn.build(bounces.reportingMta(), dsnId, original, failures, headers, now);
+            Envelope env = Envelope.received(dsnId, MailAddress.NULL_SENDER, List.of(original.sender()), now, "");
+            spool.store(env, new ByteArrayInputStream(dsn));
+            log.info("{}: bounce {} queued to=<{}> failed={}", original.id(), dsnId, original.sender(), recipients);
+            listener.bounced(original, recipients, true);
+            synchronized (lock) {
+                enqueueFresh(dsnId);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the original stays in failed/ with its reason: nothing is lost, the sender is just not told
+            log.error("{}: cannot queue a bounce to <{}>: {}", original.id(), original.sender(), e.toString());
         }
     }
 
     private static String detail(DeliveryReport report, List<MailAddress> recipients) {
         return report.byRecipient().get(recipients.get(0)).detail();
+    }
+
+    // --- operator actions (through QueueAdmin) -----------------------------------------------------------------
+
+    /** Thrown when an action does not apply to the message as it is now. */
+    static final class Refused extends Exception {
+        final boolean notFound;
+
+        Refused(boolean notFound, String message) {
+            super(message);
+            this.notFound = notFound;
+        }
+    }
+
+    private QueueState locate(QueueId id) throws Refused { // holds lock
+        QueueState s = owned.get(id);
+        if (s == null) {
+            s = spool.stateOf(id).orElseThrow(() -> new Refused(true, "no message " + id + " in the queue"));
+        }
+        if (s == QueueState.ACTIVE) {
+            throw new Refused(false, id + " is being delivered right now: try again in a moment");
+        }
+        if (owned.get(id) == null && (s == QueueState.INCOMING || s == QueueState.DEFERRED)) {
+            throw new Refused(false, id + " is being scheduled: try again in a moment");
+        }
+        return s;
+    }
+
+    private void unschedule(QueueId id, QueueState s) { // holds lock
+        if (s == QueueState.INCOMING) {
+            fresh.remove(id);
+        } else if (s == QueueState.DEFERRED) {
+            waiting.removeIf(d -> d.id.equals(id));
+        }
+        forget(id);
+    }
+
+    QueueState hold(QueueId id) throws Refused, SpoolException {
+        synchronized (lock) {
+            QueueState s = locate(id);
+            if (s != QueueState.INCOMING && s != QueueState.DEFERRED) {
+                throw new Refused(false, id + " is in " + s.key() + ": only incoming and deferred messages can be "
+                        + "held");
+            }
+            unschedule(id, s);
+            try {
+                spool.move(id, s, QueueState.HOLD);
+            } catch (SpoolException e) {
+                reschedule(id, s);
+                throw e;
+            }
+            log.info("{}: held (was {})", id, s.key());
+            return s;
+        }
+    }
+
+    private void reschedule(QueueId id, QueueState s) throws SpoolException { // holds lock
+        if (s == QueueState.INCOMING) {
+            enqueueFresh(id);
+        } else {
+            Instant at = spool.peek(s, id).map(st -> st.envelope().nextAttempt()).orElse(clock.instant());
+            enqueueDeferred(id, at);
+        }
+    }
+
+    void release(QueueId id) throws Refused, SpoolException {
+        synchronized (lock) {
+            QueueState s = locate(id);
+            if (s != QueueState.HOLD) {
+                throw new Refused(false, id + " is in " + s.key() + ", not hold");
+            }
+            spool.move(id, QueueState.HOLD, QueueState.INCOMING);
+            enqueueFresh(id);
+            log.info("{}: released to incoming", id);
+        }
+    }
+
+    void retryNow(QueueId id) throws Refused {
+        synchronized (lock) {
+            QueueState s = locate(id);
+            switch (s) {
+                case INCOMING -> { } // due already
+                case DEFERRED -> {
+                    waiting.removeIf(d -> d.id.equals(id));
+                    waiting.add(new Due(id, clock.instant()));
+                    lock.notifyAll();
+                    log.info("{}: retry now (operator)", id);
+                }
+                case HOLD -> throw new Refused(false, id + " is held: release it to deliver it");
+                case FAILED -> throw new Refused(false, id + " failed: requeue it to try again");
+                default -> throw new Refused(false, id + " is in " + s.key() + " and cannot be retried");
+            }
+        }
+    }
+
+    int retryAllNow() {
+        synchronized (lock) {
+            Instant now = clock.instant();
+            List<Due> all = new ArrayList<>(waiting);
+            waiting.clear();
+            all.forEach(d -> waiting.add(new Due(d.id, now)));
+            lock.notifyAll();
+            if (!all.isEmpty()) {
+                log.info("queue: {} deferred messages retried now (operator)", all.size());
+            }
+            return all.size();
+        }
+    }
+
+    QueueState delete(QueueId id) throws Refused, SpoolException {
+        synchronized (lock) {
+            QueueState s = locate(id);
+            unschedule(id, s);
+            spool.remove(id, s);
+            log.info("{}: deleted from {} (operator)", id, s.key());
+            return s;
+        }
+    }
+
+    /** A failed message back to incoming with its failed recipients, as if just received (a new lifetime). */
+    void requeue(QueueId id) throws Refused, SpoolException {
+        synchronized (lock) {
+            QueueState s = locate(id);
+            if (s != QueueState.FAILED) {
+                throw new Refused(false, id + " is in " + s.key() + ": only failed messages can be requeued");
+            }
+            Spool.Stored st = spool.peek(QueueState.FAILED, id)
+                    .orElseThrow(() -> new Refused(true, "no readable message " + id + " in failed"));
+            Envelope e = st.envelope();
+            Instant now = clock.instant();
+            spool.update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, ""),
+                    st.bodySize(), QueueState.FAILED, QueueState.INCOMING);
+            enqueueFresh(id);
+            log.info("{}: requeued from failed to={}", id, e.recipients());
+        }
     }
 
     /**
@@ -197,6 +556,9 @@ public final class QueueManager implements AutoCloseable {
         running = false;
         if (scheduler != null) {
             scheduler.interrupt();
+        }
+        if (sweeper != null) {
+            sweeper.interrupt();
         }
         try {
             if (slots.tryAcquire(maxConcurrent, grace.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -215,25 +577,11 @@ public final class QueueManager implements AutoCloseable {
         stop(Duration.ofSeconds(10));
     }
 
-    private final class Due implements Delayed {
-        final QueueId id;
-        final QueueState state;
-        final Instant at;
-
-        Due(QueueId id, QueueState state, Instant at) {
-            this.id = id;
-            this.state = state;
-            this.at = at;
-        }
-
+    private record Due(QueueId id, Instant at) implements Comparable<Due> {
         @Override
-        public long getDelay(TimeUnit unit) {
-            return unit.convert(Duration.between(clock.instant(), at));
-        }
-
-        @Override
-        public int compareTo(Delayed o) {
-            return at.compareTo(((Due) o).at);
+        public int compareTo(Due o) {
+            int c = at.compareTo(o.at);
+            return c != 0 ? c : id.value().compareTo(o.id.value());
         }
     }
 }

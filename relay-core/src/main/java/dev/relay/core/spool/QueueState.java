@@ -13,6 +13,8 @@ public enum QueueState {
     ACTIVE,
     /** A delivery attempt failed transiently; due again at the envelope's next-attempt time. */
     DEFERRED,
+    /** Put aside by an operator: never scheduled until released (back to incoming). */
+    HOLD,
     /** Delivery failed permanently; kept for inspection (dead letters). */
     FAILED,
     /** A file that could not be read back; quarantined, never deleted silently. */

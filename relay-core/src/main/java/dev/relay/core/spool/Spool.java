@@ -138,7 +138,7 @@ public final class Spool implements AutoCloseable {
             removedTmp++;
         }
         Set<String> known = new HashSet<>();
-        for (QueueState s : List.of(QueueState.INCOMING, QueueState.DEFERRED, QueueState.FAILED,
+        for (QueueState s : List.of(QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD, QueueState.FAILED,
                 QueueState.CORRUPT)) {
             for (Path p : entries(states.get(s))) {
                 known.add(p.getFileName().toString());
@@ -322,6 +322,40 @@ public final class Spool implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads the envelope of {@code id} in {@code state} for display, without side effects: a missing, changing or
+     * unreadable file is simply empty (it is never quarantined from here; {@link #load} does that).
+     */
+    public Optional<Stored> peek(QueueState state, QueueId id) {
+        try {
+            EnvelopeCodec.Decoded d = EnvelopeCodec.decode(Files.readAllBytes(states.get(state).resolve(id.value())));
+            return d.envelope().id().equals(id) ? Optional.of(new Stored(d.envelope(), d.bodySize()))
+                    : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The state whose directory holds {@code id}'s envelope, if any (active checked first). */
+    public Optional<QueueState> stateOf(QueueId id) {
+        for (QueueState s : QueueState.values()) {
+            if (Files.exists(states.get(s).resolve(id.value()))) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The size of the file of {@code id} in {@code state} (the body; for corrupt/, the quarantined body), or 0. */
+    public long bodySize(QueueState state, QueueId id) {
+        Path p = state == QueueState.CORRUPT ? states.get(state).resolve(id.value() + ".body") : bodyPath(id);
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     /** The ids in {@code state}, oldest first (ids are time-ordered). */
     public List<QueueId> list(QueueState state) throws SpoolException {
         try {
@@ -375,6 +409,9 @@ public final class Spool implements AutoCloseable {
             Files.deleteIfExists(states.get(from).resolve(id.value()));
             syncDirectory(states.get(from)); // a removed message must not come back after a crash
             Files.deleteIfExists(bodyPath(id));
+            if (from == QueueState.CORRUPT) { // an operator deleting a quarantined message: its body too
+                Files.deleteIfExists(states.get(from).resolve(id.value() + ".body"));
+            }
         } catch (IOException e) {
             throw new SpoolException(id + ": cannot remove: " + e, e);
         }

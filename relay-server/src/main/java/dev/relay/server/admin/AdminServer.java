@@ -3,16 +3,21 @@ package dev.relay.server.admin;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.relay.config.HostPort;
+import dev.relay.core.queue.QueueAdmin;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
-/** The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}. */
+/**
+ * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}, and the queue
+ * API under {@code /api/queue} (see {@link QueueApi}).
+ */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer http;
 
@@ -21,6 +26,15 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness)
             throws IOException {
+        this(bind, registry, readiness, null, null);
+    }
+
+    /**
+     * @param queue the queue API's backing ({@code /api/queue}), or null for none
+     * @param token the bearer token the queue API requires, or null (loopback binds only)
+     */
+    public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
+                       QueueAdmin queue, String token) throws IOException {
         try {
             http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
         } catch (IOException e) {
@@ -29,6 +43,13 @@ public final class AdminServer implements AutoCloseable {
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape()));
+        if (queue != null && queueApiServed(bind, token)) {
+            http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system()));
+        } else if (queue != null) { // off loopback without a token: deleting mail must not be open to the network
+            http.createContext(QueueApi.PREFIX, ex -> respond(ex, 403, "application/json",
+                    "{\"error\":\"the queue API is off: admin.bind is not a loopback address and admin.token is "
+                            + "not set\"}\n"));
+        }
         http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n"));
         http.createContext("/readyz", ex -> {
             Map<String, String> failing = readiness.get();
@@ -42,6 +63,11 @@ public final class AdminServer implements AutoCloseable {
             json.append("}}\n");
             respond(ex, failing.isEmpty() ? 200 : 503, "application/json", json.toString());
         });
+    }
+
+    /** The queue API can delete mail: it is served on loopback, or anywhere with a bearer token. */
+    static boolean queueApiServed(HostPort bind, String token) {
+        return token != null || bind.isLoopback();
     }
 
     public void start() {

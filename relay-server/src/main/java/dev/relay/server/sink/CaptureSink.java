@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.MessageHandler;
@@ -36,6 +37,7 @@ public final class CaptureSink implements AutoCloseable {
     private final SMTPServer server;
     private final Path dir;
     private final AtomicLong count = new AtomicLong();
+    private final Function<String, String> rejection;
     private final ExecutorService sessions = Executors.newVirtualThreadPerTaskExecutor();
 
     /**
@@ -44,7 +46,17 @@ public final class CaptureSink implements AutoCloseable {
      * @param tls      the STARTTLS certificate, or null for no STARTTLS
      */
     public CaptureSink(HostPort bind, Path dir, String user, String password, ServerTls tls) throws IOException {
+        this(bind, dir, user, password, tls, recipient -> null);
+    }
+
+    /**
+     * @param rejection for each RCPT address, null to accept it or the reply that refuses it, e.g.
+     *                  {@code "550 5.1.1 no such user"} (for tests of failures and bounces)
+     */
+    public CaptureSink(HostPort bind, Path dir, String user, String password, ServerTls tls,
+                       Function<String, String> rejection) throws IOException {
         this.dir = Files.createDirectories(dir);
+        this.rejection = rejection;
         SMTPServer.Builder b = SMTPServer.port(bind.port())
                 .bindAddress(InetAddress.getByName(bind.host()))
                 .hostName("relay-sink")
@@ -99,7 +111,11 @@ public final class CaptureSink implements AutoCloseable {
         }
 
         @Override
-        public void recipient(String recipient) {
+        public void recipient(String recipient) throws RejectException {
+            String refusal = rejection.apply(recipient);
+            if (refusal != null) {
+                throw new RejectException(Integer.parseInt(refusal.substring(0, 3)), refusal.substring(4));
+            }
             to.add(recipient);
         }
 

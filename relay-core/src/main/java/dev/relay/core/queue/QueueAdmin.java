@@ -1,0 +1,216 @@
+package dev.relay.core.queue;
+
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.Spool;
+import dev.relay.core.spool.SpoolException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The operator's view and controls of the queue (the {@code relay queue} commands and {@code /api/queue}): list,
+ * show, retry now, hold, release, delete and requeue. Reads go to the spool; every change goes through the queue
+ * manager, so an operator never races the scheduler (a message being delivered right now is refused, not torn).
+ */
+public final class QueueAdmin {
+    private final Spool spool;
+    private final QueueManager queue;
+    private final InstantSource clock;
+
+    QueueAdmin(Spool spool, QueueManager queue, InstantSource clock) {
+        this.spool = spool;
+        this.queue = queue;
+        this.clock = clock;
+    }
+
+    /** Why an action was refused: the message does not exist, or it is not in a state the action applies to. */
+    public static final class ActionException extends Exception {
+        private final boolean notFound;
+
+        ActionException(QueueManager.Refused r) {
+            super(r.getMessage());
+            this.notFound = r.notFound;
+        }
+
+        public boolean notFound() {
+            return notFound;
+        }
+    }
+
+    /**
+     * One message as an operator sees it. For a corrupt message only id, state and size are known (the other
+     * fields are null, 0 or "").
+     */
+    public record Message(QueueId id, QueueState state, MailAddress sender, List<MailAddress> recipients,
+                          Instant receivedAt, String submitter, int attempts, Instant nextAttempt, String lastError,
+                          long size) {
+        public Duration age(Instant now) {
+            return Duration.between(receivedAt == null ? id.time() : receivedAt, now);
+        }
+    }
+
+    /**
+     * Which messages to list; null or empty parts match everything.
+     *
+     * @param states             the states (all when empty)
+     * @param senderContains     a case-insensitive part of the sender
+     * @param recipientContains  a case-insensitive part of any recipient
+     * @param minAge             only messages at least this old
+     */
+    public record Filter(Set<QueueState> states, String senderContains, String recipientContains, Duration minAge) {
+        public static final Filter ALL = new Filter(Set.of(), null, null, null);
+
+        public Filter {
+            states = states == null ? Set.of() : Set.copyOf(states);
+        }
+
+        boolean matches(Message m, Instant now) {
+            if (!states.isEmpty() && !states.contains(m.state())) {
+                return false;
+            }
+            if (minAge != null && m.age(now).compareTo(minAge) < 0) {
+                return false;
+            }
+            if (senderContains != null && !senderContains.isEmpty() && (m.sender() == null
+                    || !lower(m.sender().value()).contains(lower(senderContains)))) {
+                return false;
+            }
+            return recipientContains == null || recipientContains.isEmpty() || m.recipients().stream()
+                    .anyMatch(r -> lower(r.value()).contains(lower(recipientContains)));
+        }
+
+        private static String lower(String s) {
+            return s.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The messages matching {@code filter}, by state then oldest first. */
+    public List<Message> list(Filter filter) throws SpoolException {
+        Instant now = clock.instant();
+        List<Message> out = new ArrayList<>();
+        for (QueueState s : QueueState.values()) {
+            if (!filter.states().isEmpty() && !filter.states().contains(s)) {
+                continue;
+            }
+            for (QueueId id : spool.list(s)) {
+                read(s, id).filter(m -> filter.matches(m, now)).ifPresent(out::add);
+            }
+        }
+        return out;
+    }
+
+    /** One message, wherever it is. */
+    public Optional<Message> show(QueueId id) {
+        for (int i = 0; i < 3; i++) { // it may move between the look-up and the read: look again
+            Optional<QueueState> s = spool.stateOf(id);
+            if (s.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<Message> m = read(s.get(), id);
+            if (m.isPresent()) {
+                return m;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<Message> read(QueueState s, QueueId id) {
+        if (s == QueueState.CORRUPT) {
+            return Optional.of(new Message(id, s, null, List.of(), null, "", 0, null, "", spool.bodySize(s, id)));
+        }
+        return spool.peek(s, id).map(st -> {
+            Envelope e = st.envelope();
+            return new Message(id, s, e.sender(), e.recipients(), e.receivedAt(), e.submitter(), e.attempts(),
+                    e.nextAttempt(), e.lastError(), st.bodySize());
+        });
+    }
+
+    /** A deferred message is tried now (incoming ones are due already). */
+    public void retry(QueueId id) throws ActionException {
+        try {
+            queue.retryNow(id);
+        } catch (QueueManager.Refused r) {
+            throw new ActionException(r);
+        }
+    }
+
+    /** Every deferred message is due now; returns how many. */
+    public int retryAll() {
+        return queue.retryAllNow();
+    }
+
+    /** Puts an incoming or deferred message aside: never scheduled until released. Returns its former state. */
+    public QueueState hold(QueueId id) throws ActionException, SpoolException {
+        try {
+            return queue.hold(id);
+        } catch (QueueManager.Refused r) {
+            throw new ActionException(r);
+        }
+    }
+
+    /** A held message back to incoming, due now. */
+    public void release(QueueId id) throws ActionException, SpoolException {
+        try {
+            queue.release(id);
+        } catch (QueueManager.Refused r) {
+            throw new ActionException(r);
+        }
+    }
+
+    /** Removes a message (envelope and body) from any state but active. Returns the state it was in. */
+    public QueueState delete(QueueId id) throws ActionException, SpoolException {
+        try {
+            return queue.delete(id);
+        } catch (QueueManager.Refused r) {
+            throw new ActionException(r);
+        }
+    }
+
+    /** A failed message back to incoming for its failed recipients, with a new lifetime. */
+    public void requeue(QueueId id) throws ActionException, SpoolException {
+        try {
+            queue.requeue(id);
+        } catch (QueueManager.Refused r) {
+            throw new ActionException(r);
+        }
+    }
+
+    /**
+     * Figures for metrics: messages and body bytes per state, and the receipt time of the oldest message waiting
+     * for delivery (incoming, active, deferred or hold), from the ids (time-ordered) and file sizes only.
+     */
+    public record Stats(Map<QueueState, Long> messages, Map<QueueState, Long> bytes, Optional<Instant> oldest) {}
+
+    public Stats stats() throws SpoolException {
+        Map<QueueState, Long> messages = new EnumMap<>(QueueState.class);
+        Map<QueueState, Long> bytes = new EnumMap<>(QueueState.class);
+        Instant oldest = null;
+        Set<QueueState> waiting = EnumSet.of(QueueState.INCOMING, QueueState.ACTIVE, QueueState.DEFERRED,
+                QueueState.HOLD);
+        for (QueueState s : QueueState.values()) {
+            List<QueueId> ids = spool.list(s);
+            messages.put(s, (long) ids.size());
+            long sum = 0;
+            for (QueueId id : ids) {
+                sum += spool.bodySize(s, id);
+            }
+            bytes.put(s, sum);
+            if (waiting.contains(s) && !ids.isEmpty()) {
+                Instant t = ids.get(0).time(); // ids are time-ordered: the first is the oldest
+                oldest = oldest == null || t.isBefore(oldest) ? t : oldest;
+            }
+        }
+        return new Stats(messages, bytes, Optional.ofNullable(oldest));
+    }
+}

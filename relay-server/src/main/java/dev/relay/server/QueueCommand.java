@@ -1,0 +1,279 @@
+package dev.relay.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code relay queue ...}: lists, shows and steers the queue of a running relay through its admin API
+ * ({@code /api/queue}). Exit status 0 on success, 1 when the relay refused the action (no such message, wrong
+ * state), 2 when the relay could not be reached or the request was invalid.
+ */
+@Command(name = "queue", mixinStandardHelpOptions = true,
+        description = {"Lists, shows and steers the queue of a running relay through its admin API."},
+        subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Retry.class,
+                QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Delete.class,
+                QueueCommand.Requeue.class})
+final class QueueCommand implements Runnable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--admin", paramLabel = "URL", defaultValue = "http://127.0.0.1:9090",
+            description = "The relay's admin endpoint (default: ${DEFAULT-VALUE}).")
+    String admin;
+
+    @Option(names = "--token", paramLabel = "TOKEN",
+            description = "Bearer token (admin.token); default: the file of --token-file, else $RELAY_ADMIN_TOKEN.")
+    String token;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "A file holding the bearer token.")
+    Path tokenFile;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    private String token() throws IOException {
+        if (token != null) {
+            return token;
+        }
+        if (tokenFile != null) {
+            return Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+        }
+        String env = System.getenv("RELAY_ADMIN_TOKEN");
+        return env == null || env.isEmpty() ? null : env;
+    }
+
+    /** Sends one request and prints the answer; returns the exit status. */
+    int call(CommandSpec sub, String method, String path, Printer printer) {
+        PrintWriter out = sub.commandLine().getOut();
+        PrintWriter err = sub.commandLine().getErr();
+        try {
+            String base = admin.endsWith("/") ? admin.substring(0, admin.length() - 1) : admin;
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/api/queue" + path))
+                    .timeout(Duration.ofSeconds(30)).method(method, HttpRequest.BodyPublishers.noBody());
+            String t = token();
+            if (t != null) {
+                b.header("Authorization", "Bearer " + t);
+            }
+            HttpResponse<String> r;
+            try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
+                r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            }
+            JsonNode body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            if (r.statusCode() == 200) {
+                printer.print(body, out);
+                out.flush();
+                return 0;
+            }
+            err.println("relay queue: " + (body.has("error") ? body.get("error").asText() : "HTTP " + r.statusCode()));
+            err.flush();
+            return r.statusCode() == 404 || r.statusCode() == 409 ? 1 : 2;
+        } catch (ConnectException e) {
+            err.println("relay queue: cannot connect to " + admin + ": is the relay running? (--admin URL)");
+        } catch (IOException | IllegalArgumentException e) {
+            err.println("relay queue: " + admin + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        err.flush();
+        return 2;
+    }
+
+    interface Printer {
+        void print(JsonNode body, PrintWriter out);
+    }
+
+    static final Printer MESSAGE = (body, out) -> out.println(body.get("message").asText());
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists queued messages.")
+    static final class ListMessages implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--state", paramLabel = "STATE", split = ",",
+                description = "incoming, active, deferred, hold, failed, corrupt (default: all).")
+        List<String> states = new ArrayList<>();
+
+        @Option(names = "--sender", paramLabel = "TEXT", description = "Sender contains TEXT.")
+        String sender;
+
+        @Option(names = "--recipient", paramLabel = "TEXT", description = "A recipient contains TEXT.")
+        String recipient;
+
+        @Option(names = "--min-age", paramLabel = "DURATION", description = "At least this old (30s, 10m, 2h, 1d).")
+        String minAge;
+
+        @Option(names = "--json", description = "Print the API's JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            List<String> q = new ArrayList<>();
+            if (!states.isEmpty()) {
+                q.add("state=" + enc(String.join(",", states)));
+            }
+            if (sender != null) {
+                q.add("sender=" + enc(sender));
+            }
+            if (recipient != null) {
+                q.add("recipient=" + enc(recipient));
+            }
+            if (minAge != null) {
+                q.add("min-age=" + enc(minAge));
+            }
+            return parent.call(spec, "GET", q.isEmpty() ? "" : "?" + String.join("&", q), (body, out) -> {
+                if (json) {
+                    out.println(body.toPrettyString());
+                    return;
+                }
+                out.printf("%-19s %-8s %8s %9s %3s  %-30s %s%n", "ID", "STATE", "AGE", "SIZE", "TRY", "SENDER",
+                        "RECIPIENTS / LAST ERROR");
+                for (JsonNode m : body.get("messages")) {
+                    List<String> rcpts = new ArrayList<>();
+                    m.get("recipients").forEach(r -> rcpts.add(r.asText()));
+                    String sender = m.get("sender").isNull() ? "?" : "<" + m.get("sender").asText() + ">";
+                    out.printf("%-19s %-8s %8s %9d %3d  %-30s %s%n", m.get("id").asText(), m.get("state").asText(),
+                            age(m.get("age_seconds").asLong()), m.get("size").asLong(), m.get("attempts").asInt(),
+                            sender, String.join(", ", rcpts));
+                    if (!m.get("last_error").asText().isEmpty()) {
+                        out.printf("%66s %s%n", "", m.get("last_error").asText());
+                    }
+                }
+                out.println(body.get("count").asInt() + " messages");
+            });
+        }
+
+        private static String age(long s) {
+            return s >= 86_400 ? s / 86_400 + "d" : s >= 3600 ? s / 3600 + "h" : s >= 60 ? s / 60 + "m" : s + "s";
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "Shows one message: envelope, state, attempts, last error, size.")
+    static final class Show implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            return parent.call(spec, "GET", "/" + enc(id), (body, out) -> out.println(body.toPrettyString()));
+        }
+    }
+
+    @Command(name = "retry", mixinStandardHelpOptions = true,
+            description = "Tries a deferred message now, or every deferred message with --all.")
+    static final class Retry implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "ID", arity = "0..1")
+        String id;
+        @Option(names = "--all", description = "Every deferred message.")
+        boolean all;
+
+        @Override
+        public Integer call() {
+            if (all == (id != null)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give either an ID or --all");
+            }
+            return all ? parent.call(spec, "POST", "/retry-all", MESSAGE)
+                    : parent.call(spec, "POST", "/" + enc(id) + "/retry", MESSAGE);
+        }
+    }
+
+    /** The commands that act on one message by POST /api/queue/ID/ACTION. */
+    abstract static class Action implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        abstract String action();
+
+        @Override
+        public Integer call() {
+            return parent.call(spec, "POST", "/" + enc(id) + "/" + action(), MESSAGE);
+        }
+    }
+
+    @Command(name = "hold", mixinStandardHelpOptions = true,
+            description = "Puts an incoming or deferred message on hold: never delivered until released.")
+    static final class Hold extends Action {
+        @Override
+        String action() {
+            return "hold";
+        }
+    }
+
+    @Command(name = "release", mixinStandardHelpOptions = true,
+            description = "Releases a held message: back to incoming, delivered now.")
+    static final class Release extends Action {
+        @Override
+        String action() {
+            return "release";
+        }
+    }
+
+    @Command(name = "requeue", mixinStandardHelpOptions = true,
+            description = "Puts a failed message back to incoming for its failed recipients.")
+    static final class Requeue extends Action {
+        @Override
+        String action() {
+            return "requeue";
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Deletes a message (envelope and body) from any state but active.")
+    static final class Delete implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            return parent.call(spec, "DELETE", "/" + enc(id), MESSAGE);
+        }
+    }
+}

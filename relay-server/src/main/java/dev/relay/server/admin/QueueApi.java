@@ -1,0 +1,277 @@
+package dev.relay.server.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import dev.relay.core.model.QueueId;
+import dev.relay.core.queue.QueueAdmin;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.SpoolException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The queue's JSON API under {@code /api/queue} (what {@code relay queue} calls):
+ * <pre>
+ * GET    /api/queue?state=deferred,hold&amp;sender=..&amp;recipient=..&amp;min-age=10m   list
+ * GET    /api/queue/&lt;id&gt;                                                   show
+ * POST   /api/queue/&lt;id&gt;/retry | hold | release | requeue                   act
+ * DELETE /api/queue/&lt;id&gt;                                                   delete
+ * POST   /api/queue/retry-all                                              every deferred message now
+ * </pre>
+ * With a token, every request needs {@code Authorization: Bearer <token>} (compared in constant time).
+ */
+final class QueueApi implements HttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(QueueApi.class);
+    static final String PREFIX = "/api/queue";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern DURATION = Pattern.compile("([0-9]{1,12})\\s*(ms|s|m|h|d)");
+
+    private final QueueAdmin admin;
+    private final byte[] token;
+    private final InstantSource clock;
+
+    QueueApi(QueueAdmin admin, String token, InstantSource clock) {
+        this.admin = admin;
+        this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.clock = clock;
+    }
+
+    @Override
+    public void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!authorized(ex)) {
+                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"relay\"");
+                send(ex, 401, error("a bearer token is required: --token, or Authorization: Bearer <admin.token>"));
+                return;
+            }
+            String rest = ex.getRequestURI().getPath().substring(PREFIX.length());
+            List<String> parts = new ArrayList<>();
+            for (String p : rest.split("/")) {
+                if (!p.isEmpty()) {
+                    parts.add(p);
+                }
+            }
+            String method = ex.getRequestMethod();
+            try {
+                route(ex, method, parts);
+            } catch (QueueAdmin.ActionException e) {
+                send(ex, e.notFound() ? 404 : 409, error(e.getMessage()));
+            } catch (IllegalArgumentException e) {
+                send(ex, 400, error(e.getMessage()));
+            } catch (SpoolException e) {
+                log.error("queue API: {} {}: {}", method, ex.getRequestURI().getPath(), e.getMessage());
+                send(ex, 500, error("spool error: " + e.getMessage()));
+            }
+        }
+    }
+
+    private void route(HttpExchange ex, String method, List<String> parts)
+            throws IOException, QueueAdmin.ActionException, SpoolException {
+        if (parts.isEmpty()) {
+            if (!method.equals("GET")) {
+                notAllowed(ex, "GET");
+                return;
+            }
+            Instant now = clock.instant();
+            List<Object> out = new ArrayList<>();
+            for (QueueAdmin.Message m : admin.list(filter(ex.getRequestURI().getRawQuery()))) {
+                out.add(json(m, now));
+            }
+            send(ex, 200, Map.of("messages", out, "count", out.size()));
+            return;
+        }
+        if (parts.size() == 1 && parts.get(0).equals("retry-all")) {
+            if (!method.equals("POST")) {
+                notAllowed(ex, "POST");
+                return;
+            }
+            int n = admin.retryAll();
+            send(ex, 200, Map.of("retried", n, "message", n + " deferred messages are due now"));
+            return;
+        }
+        QueueId id = id(parts.get(0));
+        if (parts.size() == 1) {
+            switch (method) {
+                case "GET" -> {
+                    var m = admin.show(id);
+                    if (m.isPresent()) {
+                        send(ex, 200, json(m.get(), clock.instant()));
+                    } else {
+                        send(ex, 404, error("no message " + id + " in the queue"));
+                    }
+                }
+                case "DELETE" -> {
+                    QueueState was = admin.delete(id);
+                    send(ex, 200, result(id, "deleted", "deleted from " + was.key()));
+                }
+                default -> notAllowed(ex, "GET, DELETE");
+            }
+            return;
+        }
+        if (parts.size() != 2) {
+            send(ex, 404, error("no such resource: see GET " + PREFIX));
+            return;
+        }
+        if (!method.equals("POST")) {
+            notAllowed(ex, "POST");
+            return;
+        }
+        switch (parts.get(1)) {
+            case "retry" -> {
+                admin.retry(id);
+                send(ex, 200, result(id, "retried", "due now"));
+            }
+            case "hold" -> {
+                QueueState was = admin.hold(id);
+                send(ex, 200, result(id, "held", "moved from " + was.key() + " to hold"));
+            }
+            case "release" -> {
+                admin.release(id);
+                send(ex, 200, result(id, "released", "moved from hold to incoming"));
+            }
+            case "requeue" -> {
+                admin.requeue(id);
+                send(ex, 200, result(id, "requeued", "moved from failed to incoming"));
+            }
+            default -> send(ex, 404, error("unknown action '" + parts.get(1)
+                    + "': use retry, hold, release or requeue"));
+        }
+    }
+
+    private boolean authorized(HttpExchange ex) {
+        if (token == null) {
+            return true; // loopback only: the configuration refuses an off-loopback bind without a token
+        }
+        String h = ex.getRequestHeaders().getFirst("Authorization");
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        return MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+    }
+
+    static QueueAdmin.Filter filter(String rawQuery) {
+        Set<QueueState> states = EnumSet.noneOf(QueueState.class);
+        String sender = null;
+        String recipient = null;
+        Duration minAge = null;
+        if (rawQuery != null) {
+            for (String pair : rawQuery.split("&")) {
+                int eq = pair.indexOf('=');
+                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                switch (key) {
+                    case "state" -> {
+                        for (String s : value.split(",")) {
+                            if (!s.isBlank()) {
+                                states.add(state(s.trim()));
+                            }
+                        }
+                    }
+                    case "sender" -> sender = value;
+                    case "recipient" -> recipient = value;
+                    case "min-age" -> minAge = duration(value);
+                    case "" -> { }
+                    default -> throw new IllegalArgumentException("unknown filter '" + key
+                            + "': use state, sender, recipient or min-age");
+                }
+            }
+        }
+        return new QueueAdmin.Filter(states, sender, recipient, minAge);
+    }
+
+    static QueueState state(String s) {
+        for (QueueState q : QueueState.values()) {
+            if (q.key().equals(s.toLowerCase(Locale.ROOT))) {
+                return q;
+            }
+        }
+        throw new IllegalArgumentException("unknown state '" + s + "': use incoming, active, deferred, hold, "
+                + "failed or corrupt");
+    }
+
+    static Duration duration(String s) {
+        Matcher m = DURATION.matcher(s.trim().toLowerCase(Locale.ROOT));
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        }
+        try {
+            return Duration.parse(s.trim().toUpperCase(Locale.ROOT));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("min-age '" + s + "' is not a duration: write e.g. 30s, 10m, 2h, 1d");
+        }
+    }
+
+    private static QueueId id(String s) {
+        if (!QueueId.isValid(s)) {
+            throw new IllegalArgumentException("'" + s + "' is not a queue id (like 01JD4X3K8M-7Q2ZK9MB)");
+        }
+        return new QueueId(s);
+    }
+
+    static Map<String, Object> json(QueueAdmin.Message m, Instant now) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("id", m.id().value());
+        o.put("state", m.state().key());
+        o.put("sender", m.sender() == null ? null : m.sender().value());
+        o.put("recipients", m.recipients().stream().map(r -> r.value()).toList());
+        o.put("received", m.receivedAt() == null ? null : m.receivedAt().toString());
+        o.put("age_seconds", m.age(now).toSeconds());
+        o.put("submitter", m.submitter());
+        o.put("attempts", m.attempts());
+        o.put("next_attempt", m.nextAttempt() == null ? null : m.nextAttempt().toString());
+        o.put("last_error", m.lastError());
+        o.put("size", m.size());
+        return o;
+    }
+
+    private static Map<String, Object> result(QueueId id, String result, String message) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("id", id.value());
+        o.put("result", result);
+        o.put("message", id.value() + ": " + message);
+        return o;
+    }
+
+    private static Map<String, Object> error(String message) {
+        return Map.of("error", message);
+    }
+
+    private static void notAllowed(HttpExchange ex, String allow) throws IOException {
+        ex.getResponseHeaders().set("Allow", allow);
+        send(ex, 405, error("method not allowed here: use " + allow));
+    }
+
+    private static void send(HttpExchange ex, int status, Object body) throws IOException {
+        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package dev.relay.server.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.relay.config.HostPort;
+import dev.relay.core.delivery.DeliveryEngine;
+import dev.relay.core.delivery.DeliveryReport;
+import dev.relay.core.delivery.Outcome;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import dev.relay.core.queue.QueueListener;
+import dev.relay.core.queue.QueueManager;
+import dev.relay.core.queue.RetryPolicy;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.Spool;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayInputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The HTTP surface of /api/queue: routing, methods, errors and the token. */
+class QueueApiTest {
+    @TempDir
+    Path dir;
+
+    Spool spool;
+    QueueManager queue;
+    AdminServer admin;
+    String base;
+    final HttpClient http = HttpClient.newHttpClient();
+
+    private void start(String token) throws Exception {
+        spool = Spool.open(dir);
+        DeliveryEngine down = new DeliveryEngine() {
+            @Override
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+                return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                        new Outcome.TransientFailure("connection refused")));
+            }
+
+            @Override
+            public void close() {}
+        };
+        queue = new QueueManager(spool, down, InstantSource.system(), RetryPolicy.fixed(Duration.ofHours(1)), 2,
+                QueueListener.NONE, QueueManager.Bounces.logOnly());
+        queue.start();
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        admin = new AdminServer(new HostPort("127.0.0.1", port), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                Map::of, queue.admin(), token);
+        admin.start();
+        base = "http://127.0.0.1:" + port + "/api/queue";
+    }
+
+    @AfterEach
+    void stop() {
+        if (admin != null) {
+            admin.close();
+        }
+        if (queue != null) {
+            queue.stop(Duration.ofSeconds(1));
+        }
+        if (spool != null) {
+            spool.close();
+        }
+    }
+
+    private HttpResponse<String> send(String method, String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private QueueId deferred() throws Exception {
+        QueueId id = queue.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "app",
+                new ByteArrayInputStream("Subject: s\r\n\r\nb\r\n".getBytes()));
+        await().until(() -> spool.list(QueueState.DEFERRED).contains(id));
+        return id;
+    }
+
+    @Test
+    void withoutATokenOnLoopbackTheApiAnswersAndRoutesEveryAction() throws Exception {
+        start(null);
+        QueueId id = deferred();
+        assertThat(send("GET", "", null).body()).contains("\"count\" : 1", id.value());
+        assertThat(send("GET", "/" + id, null).body()).contains("\"state\" : \"deferred\"",
+                "\"last_error\" : \"connection refused\"");
+        assertThat(send("POST", "/" + id + "/hold", null).body()).contains("moved from deferred to hold");
+        assertThat(send("POST", "/" + id + "/hold", null).statusCode()).isEqualTo(409);
+        assertThat(send("POST", "/" + id + "/release", null).statusCode()).isEqualTo(200);
+        await().until(() -> spool.peek(QueueState.DEFERRED, id).map(s -> s.envelope().attempts() == 2)
+                .orElse(false));
+        assertThat(send("POST", "/" + id + "/retry", null).statusCode()).isEqualTo(200);
+        await().until(() -> spool.peek(QueueState.DEFERRED, id).map(s -> s.envelope().attempts() == 3)
+                .orElse(false));
+        assertThat(send("DELETE", "/" + id, null).body()).contains("deleted from deferred");
+        assertThat(send("GET", "/" + id, null).statusCode()).isEqualTo(404);
+        assertThat(send("GET", "?state=deferred,hold", null).body()).contains("\"count\" : 0");
+    }
+
+    @Test
+    void badRequestsGetAClearStatusAndMessage() throws Exception {
+        start(null);
+        QueueId id = deferred();
+        assertThat(send("GET", "/not-an-id", null)).satisfies(r -> {
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(r.body()).contains("is not a queue id");
+        });
+        assertThat(send("POST", "/" + id + "/explode", null).body()).contains("unknown action 'explode'");
+        assertThat(send("PUT", "/" + id, null).statusCode()).isEqualTo(405);
+        assertThat(send("GET", "/retry-all", null).statusCode()).isEqualTo(405);
+        assertThat(send("GET", "?colour=red", null).body()).contains("unknown filter 'colour'");
+        assertThat(send("GET", "?min-age=soon", null).body()).contains("min-age 'soon' is not a duration");
+        assertThat(send("GET", "?min-age=1h", null).body()).contains("\"count\" : 0");
+        assertThat(send("POST", "/" + id + "/requeue", null).statusCode()).isEqualTo(409);
+    }
+
+    @Test
+    void withATokenEveryRequestMustCarryIt() throws Exception {
+        start("s3cret-token");
+        assertThat(send("GET", "", null).statusCode()).isEqualTo(401);
+        assertThat(send("GET", "", "wrong").statusCode()).isEqualTo(401);
+        assertThat(send("POST", "/retry-all", null).statusCode()).isEqualTo(401);
+        HttpResponse<String> ok = send("GET", "", "s3cret-token");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(send("POST", "/retry-all", "s3cret-token").body()).contains("\"retried\" : 0");
+    }
+
+    @Test
+    void offLoopbackTheApiIsServedOnlyWithAToken() {
+        assertThat(AdminServer.queueApiServed(new dev.relay.config.HostPort("127.0.0.1", 9090), null)).isTrue();
+        assertThat(AdminServer.queueApiServed(new dev.relay.config.HostPort("::1", 9090), null)).isTrue();
+        assertThat(AdminServer.queueApiServed(new dev.relay.config.HostPort("0.0.0.0", 9090), null)).isFalse();
+        assertThat(AdminServer.queueApiServed(new dev.relay.config.HostPort("0.0.0.0", 9090), "t")).isTrue();
+    }
+
+    @Test
+    void filterParsingNamesWhatIsWrong() {
+        assertThat(QueueApi.filter("state=hold,failed&sender=a%40x&recipient=b&min-age=90s"))
+                .satisfies(f -> {
+                    assertThat(f.states()).containsExactlyInAnyOrder(QueueState.HOLD, QueueState.FAILED);
+                    assertThat(f.senderContains()).isEqualTo("a@x");
+                    assertThat(f.minAge()).isEqualTo(Duration.ofSeconds(90));
+                });
+        assertThatThrownBy(() -> QueueApi.filter("state=lost")).hasMessageContaining("incoming, active, deferred");
+        assertThat(QueueApi.duration("PT2H")).isEqualTo(Duration.ofHours(2));
+    }
+}
