@@ -1,22 +1,18 @@
 package dev.relay.core.delivery;
 
 import dev.relay.core.model.Envelope;
-import io.netty.handler.ssl.SslContext;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Everything one connection needs to deliver one message.
+ * One message waiting for, or in, a transaction with the upstream.
  *
- * @param heloName the name for EHLO/HELO, or null for the address literal of the local socket
- * @param tls      the client TLS context, or null when the target's mode is none
- * @param result   completed (never exceptionally) once every recipient's outcome is decided
+ * @param result completed (never exceptionally) once every recipient's outcome is decided
  */
-record DeliveryJob(UpstreamTarget target, Envelope envelope, Path body, BodyScan scan, String heloName,
-                   SslContext tls, CompletableFuture<DeliveryReport> result) {
+record DeliveryJob(Envelope envelope, Path body, BodyScan scan, CompletableFuture<DeliveryReport> result) {
 
-    String hostPort() {
-        return hostPort(target);
+    String id() {
+        return envelope.id().value();
     }
 
     static String hostPort(UpstreamTarget target) {

@@ -252,8 +252,8 @@ class NettyDeliveryEngineTest {
                 throw new AssertionError("content differs");
             }
             c.reply("250 2.0.0 queued as 12345");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB, CAROL, DAVE), body(BODY))
                     .get(10, TimeUnit.SECONDS);
@@ -282,8 +282,8 @@ class NettyDeliveryEngineTest {
             c.reply("354 go ahead");
             c.readData();
             c.reply(reply);
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect(expected.equals("TRANSIENT") ? "QUIT" : "RSET"); // no reuse after a 4xx
+            c.reply(expected.equals("TRANSIENT") ? "221 bye" : "250 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
 
@@ -377,8 +377,8 @@ class NettyDeliveryEngineTest {
             c.reply("354 go ahead");
             c.readData();
             c.reply("250 ok");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
 
@@ -391,8 +391,8 @@ class NettyDeliveryEngineTest {
     void nonAsciiAddressWithoutSmtpUtf8IsPermanent() throws Throwable {
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("8BITMIME");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             MailAddress jose = MailAddress.of("josé@example.net");
             DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -424,8 +424,8 @@ class NettyDeliveryEngineTest {
                 throw new AssertionError("content differs");
             }
             c.reply("250 2.0.0 ok");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB), file).get(10, TimeUnit.SECONDS);
 
@@ -438,8 +438,8 @@ class NettyDeliveryEngineTest {
     void messageOverTheUpstreamsSizeLimitIsPermanent() throws Throwable {
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("SIZE 10");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
 
@@ -488,8 +488,8 @@ class NettyDeliveryEngineTest {
             c.reply("354 go ahead");
             c.readData();
             c.reply("250 ok");
-            c.expect("QUIT");
-            c.reply("221 bye");
+            c.expect("RSET"); // the connection stays open for the next message
+            c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
 
