@@ -38,7 +38,15 @@ final class Schema {
             .obj("spool", obj().leaf("dir").build())
             .obj("queue", obj().leaf("retry-delay").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
-                    .leaf("trust").build())
+                    .leaf("trust")
+                    .leaf("auth")
+                    .obj("oauth2", obj().leaf("token-url").leaf("client-id").secret("client-secret").leaf("scope")
+                            .secret("refresh-token").build())
+                    .leaf("max-connections").leaf("max-messages-per-connection").leaf("idle-timeout")
+                    .obj("timeouts", obj().leaf("connect").leaf("greeting").leaf("command").leaf("data-block")
+                            .leaf("data-end").build())
+                    .obj("rate", obj().leaf("per-second").leaf("per-day").build())
+                    .build())
             .obj("admin", obj().leaf("bind").build())
             .build();
 

@@ -74,12 +74,12 @@ public final class RelayServer implements AutoCloseable {
                 config.tls().key())) : null;
 
         spool = Spool.open(config.spool().dir());
-        engine = new NettyDeliveryEngine(target(config.upstreams().get(0)));
+        RelayMetrics metrics = new RelayMetrics(registry);
+        engine = new NettyDeliveryEngine(target(config.upstreams().get(0)), metrics);
         if (config.upstreams().size() > 1) {
             log.warn("{} upstreams configured: this version delivers through the first ({}) only",
                     config.upstreams().size(), config.upstreams().get(0).name());
         }
-        RelayMetrics metrics = new RelayMetrics(registry);
         queue = new QueueManager(spool, engine, InstantSource.system(), config.queue().retryDelay(),
                 MAX_CONCURRENT_DELIVERIES, metrics);
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
@@ -111,8 +111,14 @@ public final class RelayServer implements AutoCloseable {
     }
 
     static UpstreamTarget target(UpstreamConfig u) {
+        UpstreamConfig.Timeouts t = u.timeouts();
+        UpstreamConfig.OAuth2 o = u.oauth2();
         return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
-                UpstreamTarget.Timeouts.rfc5321());
+                new UpstreamTarget.Timeouts(t.connect(), t.greeting(), t.command(), t.dataBlock(), t.dataEnd()),
+                new UpstreamTarget.Pool(u.maxConnections(), u.maxMessagesPerConnection(), u.idleTimeout()),
+                new UpstreamTarget.Rate(u.rate().perSecond(), u.rate().perDay()), u.auth(),
+                o == null ? null : new UpstreamTarget.OAuth2(o.tokenUrl(), o.clientId(), o.clientSecret(), o.scope(),
+                        o.refreshToken()));
     }
 
     private Map<String, String> failingReadinessChecks() {

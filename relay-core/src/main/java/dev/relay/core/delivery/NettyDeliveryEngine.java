@@ -50,6 +50,11 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
         this(target, null, defaultHeloName());
     }
 
+    /** An engine with its own small event loop group, reporting pool events to {@code listener}. */
+    public NettyDeliveryEngine(UpstreamTarget target, DeliveryListener listener) {
+        this(target, null, defaultHeloName(), listener);
+    }
+
     /**
      * An engine on {@code group} (a NIO group, e.g. {@code MultiThreadIoEventLoopGroup(NioIoHandler.newFactory())}),
      * which {@link #close} leaves running; null for an own group.

@@ -1,5 +1,6 @@
 package dev.relay.server.admin;
 
+import dev.relay.core.delivery.DeliveryListener;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.queue.QueueListener;
@@ -14,7 +15,8 @@ import java.util.List;
  * The relay's metrics (catalogue in docs/metrics.md). Names are under {@code relay.}; tags are low-cardinality
  * (never an address).
  */
-public final class RelayMetrics implements QueueListener {
+public final class RelayMetrics implements QueueListener, DeliveryListener {
+    private final MeterRegistry registry;
     private final Counter received;
     private final DistributionSummary receivedBytes;
     private final Counter delivered;
@@ -23,6 +25,7 @@ public final class RelayMetrics implements QueueListener {
     private final Timer endToEnd;
 
     public RelayMetrics(MeterRegistry registry) {
+        this.registry = registry;
         received = Counter.builder("relay.messages.received")
                 .description("Messages committed to the spool and acknowledged with 250").register(registry);
         receivedBytes = DistributionSummary.builder("relay.messages.received.size").baseUnit("bytes")
@@ -60,5 +63,38 @@ public final class RelayMetrics implements QueueListener {
     @Override
     public void failed(Envelope envelope, List<MailAddress> recipients, String detail) {
         failed.increment();
+    }
+
+    // ---- delivery engine events (per upstream) -------------------------------------------------------------------
+
+    @Override
+    public void connectionOpened(String upstream) {
+        upstreamCounter("relay.upstream.connections.opened", "Connections opened to the upstream", upstream)
+                .increment();
+    }
+
+    @Override
+    public void connectionReused(String upstream) {
+        upstreamCounter("relay.upstream.connections.reused",
+                "Messages sent over an already open connection instead of a new one", upstream).increment();
+    }
+
+    @Override
+    public void rateLimited(String upstream) {
+        upstreamCounter("relay.upstream.rate.limited",
+                "Times messages waited for the upstream's rate limit or a back-pressure pause", upstream)
+                .increment();
+    }
+
+    @Override
+    public void throttled(String upstream, String reply) {
+        upstreamCounter("relay.upstream.throttled",
+                "Throttling replies (421, 451 4.7.x, 454 Throttling failure) that slowed the upstream down",
+                upstream).increment();
+    }
+
+    /** Registered on first use; the registry returns the same counter afterwards. */
+    private Counter upstreamCounter(String name, String description, String upstream) {
+        return Counter.builder(name).description(description).tag("upstream", upstream).register(registry);
     }
 }
