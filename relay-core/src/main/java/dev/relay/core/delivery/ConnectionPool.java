@@ -54,7 +54,6 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     private final ArrayDeque<DeliveryJob> waiting = new ArrayDeque<>();
     private final ArrayDeque<SmtpClientHandler> idle = new ArrayDeque<>();
     private final Set<SmtpClientHandler> busy = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Set<SmtpClientHandler> resetting = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<SmtpClientHandler> all = Collections.newSetFromMap(new IdentityHashMap<>());
     private int open;
     private boolean closed;
@@ -120,9 +119,6 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                     return;
                 }
                 SmtpClientHandler connection = pollIdle();
-                if (connection == null && !resetting.isEmpty()) {
-                    return; // one will be idle as soon as its RSET is answered: better than opening another
-                }
                 DeliveryJob job = waiting.poll();
                 if (connection != null) {
                     busy.add(connection);
@@ -230,7 +226,6 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
             return;
         }
         busy.remove(connection);
-        resetting.remove(connection);
         idle.remove(connection);
         open--;
         notify(() -> listener.connectionClosed(target.name()));
@@ -238,15 +233,8 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     }
 
     @Override
-    public void resetting(SmtpClientHandler connection) {
-        busy.remove(connection);
-        resetting.add(connection);
-    }
-
-    @Override
     public void idle(SmtpClientHandler connection) {
         busy.remove(connection);
-        resetting.remove(connection);
         long now = nanoTime.getAsLong();
         if (closed || open > pressure.concurrency(target.pool().maxConnections(), now)) {
             connection.retire(); // fewer connections while the upstream asks us to slow down

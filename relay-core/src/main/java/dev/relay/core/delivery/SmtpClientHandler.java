@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One connection to the upstream, as a state machine driven by its replies: the session (greeting, EHLO,
- * STARTTLS, AUTH) once, then one mail transaction after another ({@link SmtpTransaction}), each followed by RSET
- * before the connection goes back to its {@link ConnectionOwner} as idle. With PIPELINING (RFC 2920) MAIL, every
+ * STARTTLS, AUTH) once, then one mail transaction after another ({@link SmtpTransaction}), the connection going
+ * back to its {@link ConnectionOwner} as idle in between and each later transaction starting with RSET. With PIPELINING (RFC 2920) MAIL, every
  * RCPT and DATA go in one flight and the replies are matched in order; otherwise it is lockstep. Runs on the
  * channel's event loop only, so it needs no locking.
  *
@@ -93,9 +93,6 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         /** The connection finished a transaction (or its session) cleanly and can take another message. */
         void idle(SmtpClientHandler connection);
 
-        /** The connection's transaction is decided and RSET is on its way: it will be idle in a moment. */
-        void resetting(SmtpClientHandler connection);
-
         /** The upstream answered with a throttling reply ({@link SmtpReply#isThrottling}). */
         void throttled(SmtpReply reply);
     }
@@ -113,6 +110,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
     private boolean utf8Addresses;
     private int transactions;
     private boolean reusable = true;
+    private boolean needsReset;
     private String token;
     private ScheduledFuture<?> timer;
 
@@ -522,8 +520,18 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         }
         String mailLine = "MAIL FROM:" + sender.bracketed() + (params.isEmpty() ? "" : " " + String.join(" ", params));
         pipelined.clear();
+        boolean reset = needsReset;
+        needsReset = false;
+        if (reset && !extensions.pipelining()) {
+            send(SmtpRequests.rset(), "RSET", Step.RSET, target.timeouts().command()); // then sendTransaction again
+            return;
+        }
         if (extensions.pipelining()) {
-            // RFC 2920: MAIL, every RCPT and DATA in one flight; the replies come back in the same order
+            // RFC 2920: [RSET,] MAIL, every RCPT and DATA in one flight; the replies come back in the same order
+            if (reset) {
+                write(SmtpRequests.rset(), "RSET");
+                pipelined.add(Step.MAIL);
+            }
             write(mailRequest(sender, params, mailLine), mailLine);
             for (MailAddress r : envelope.recipients()) {
                 write(rcptRequest(r), "RCPT TO:" + r.bracketed());
@@ -531,7 +539,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             }
             write(SmtpRequests.data(), "DATA");
             pipelined.add(Step.DATA);
-            step = Step.MAIL;
+            step = reset ? Step.RSET : Step.MAIL;
             arm(target.timeouts().command());
             ctx.flush();
         } else {
@@ -684,20 +692,23 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         if (trouble || !reusable || transactions >= target.pool().maxMessagesPerConnection()) {
             quit();
         } else {
-            send(SmtpRequests.rset(), "RSET", Step.RSET, target.timeouts().command());
-            owner.resetting(this);
+            // idle now; the next transaction starts with RSET (in its flight, with PIPELINING), so a message
+            // never waits for an extra round trip and the upstream starts every transaction from a clean state
+            needsReset = true;
+            step = Step.IDLE;
+            arm(target.pool().idleTimeout());
+            owner.idle(this);
         }
     }
 
     private void onRset(SmtpReply reply) {
         if (!reply.isPositive()) {
-            LOG.debug("-: RSET refused by {}: {}", hostPort, reply);
-            quit();
+            fail("RSET refused by " + hostPort + ": " + reply);
             return;
         }
-        step = Step.IDLE;
-        arm(target.pool().idleTimeout());
-        owner.idle(this);
+        if (!nextPipelined()) {
+            sendTransaction();
+        }
     }
 
     // ---- sending, timing, finishing ----------------------------------------------------------------------------

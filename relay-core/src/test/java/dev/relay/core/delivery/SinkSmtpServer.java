@@ -81,6 +81,7 @@ final class SinkSmtpServer implements AutoCloseable {
     private void session(Socket socket) {
         try (socket) {
             socket.setSoTimeout(20_000);
+            socket.setTcpNoDelay(true); // else Nagle holds a second small reply for the client's delayed ACK
             InputStream in = new BufferedInputStream(socket.getInputStream());
             OutputStream out = socket.getOutputStream();
             write(out, "220 sink.test ESMTP");

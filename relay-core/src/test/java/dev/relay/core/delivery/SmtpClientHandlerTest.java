@@ -41,10 +41,6 @@ class SmtpClientHandlerTest {
         }
 
         @Override
-        public void resetting(SmtpClientHandler connection) {
-        }
-
-        @Override
         public void throttled(SmtpReply reply) {
             throttles.add(reply);
         }
@@ -76,9 +72,17 @@ class SmtpClientHandlerTest {
         assertThat(result.getNow(null).byRecipient()).containsExactly(
                 java.util.Map.entry(BOB, new Delivered("250 2.0.0 queued")),
                 java.util.Map.entry(CAROL, new PermanentFailure("550 5.1.1 carol unknown")));
-        assertThat(out(ch)).isEqualTo("RSET\r\n");
-        in(ch, "250 2.0.0 reset\r\n");
+        assertThat(out(ch)).isEmpty(); // idle at once; RSET goes out with the next message's flight
         assertThat(idles).hasSize(1);
+
+        CompletableFuture<DeliveryReport> next = new CompletableFuture<>();
+        assertThat(idles.get(0).start(job("y\r\n", next, CAROL))).isTrue();
+        assertThat(out(ch)).isEqualTo("RSET\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.net>\r\n"
+                + "DATA\r\n");
+        in(ch, "250 2.0.0 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+        assertThat(out(ch)).isEqualTo("y\r\n.\r\n");
+        in(ch, "250 2.0.0 queued again\r\n");
+        assertThat(next.getNow(null).byRecipient().get(CAROL)).isEqualTo(new Delivered("250 2.0.0 queued again"));
     }
 
     @Test
@@ -94,7 +98,8 @@ class SmtpClientHandlerTest {
         assertThat(result.getNow(null).byRecipient()).containsExactly(
                 java.util.Map.entry(BOB, new PermanentFailure("550 5.1.1 bob unknown")),
                 java.util.Map.entry(CAROL, new TransientFailure("450 4.2.1 carol busy")));
-        assertThat(out(ch)).isEqualTo("RSET\r\n");
+        assertThat(out(ch)).isEmpty();
+        assertThat(idles).hasSize(1); // a 5xx leaves the connection usable; the next flight starts with RSET
     }
 
     @Test
