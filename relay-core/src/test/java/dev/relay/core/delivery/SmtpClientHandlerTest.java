@@ -175,6 +175,25 @@ class SmtpClientHandlerTest {
         assertThat(ch.isOpen()).isFalse();
     }
 
+    @Test
+    void credentialsAreNeverSentWithoutTlsToAPeerThatIsNotLoopback() throws Exception {
+        // an EmbeddedChannel's peer is no loopback address: like a tls: none upstream off loopback
+        UpstreamTarget withUser = new UpstreamTarget("embedded", "127.0.0.1", 2525, TlsMode.NONE, "relay",
+                "s3cret-Pa55", null, UpstreamTarget.Timeouts.rfc5321());
+        CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
+        EmbeddedChannel ch = new EmbeddedChannel(new SmtpResponseDecoder(NettyDeliveryEngine.MAX_REPLY_LINE),
+                new SmtpRequestEncoder(), new ChunkedWriteHandler(), new SmtpClientHandler(
+                new ConnectionSettings(withUser, "relay.test", null, null), owner, job("x\r\n", result, BOB)));
+        in(ch, "220 fake\r\n");
+        out(ch);
+
+        in(ch, "250-fake\r\n250 AUTH PLAIN LOGIN\r\n");
+
+        assertThat(out(ch)).isEqualTo("QUIT\r\n");
+        assertThat(result.getNow(null).byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
+        assertThat(result.getNow(null).byRecipient().get(BOB).detail()).contains("without TLS");
+    }
+
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     private DeliveryJob job(String content, CompletableFuture<DeliveryReport> result, MailAddress... rcpts)
