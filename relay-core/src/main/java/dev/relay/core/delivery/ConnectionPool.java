@@ -245,6 +245,12 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     }
 
     @Override
+    public void retry(DeliveryJob job) {
+        waiting.addFirst(job);
+        // dispatch runs when the connection's close is seen, freeing its place
+    }
+
+    @Override
     public void throttled(SmtpReply reply) {
         long now = nanoTime.getAsLong();
         pressure.throttled(now);

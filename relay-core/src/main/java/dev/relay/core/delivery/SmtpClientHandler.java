@@ -93,6 +93,12 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         /** The connection finished a transaction (or its session) cleanly and can take another message. */
         void idle(SmtpClientHandler connection);
 
+        /**
+         * A reused connection died before the upstream answered anything of {@code job}'s transaction (the
+         * upstream had closed it meanwhile): nothing was delivered, so the job goes to another connection.
+         */
+        void retry(DeliveryJob job);
+
         /** The upstream answered with a throttling reply ({@link SmtpReply#isThrottling}). */
         void throttled(SmtpReply reply);
     }
@@ -759,6 +765,15 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
 
     /** Something went wrong on the connection: every recipient not yet decided is deferred; close. */
     private void fail(String detail) {
+        if (tx != null && !tx.isDone() && step == Step.RSET && !tx.job().retried()) {
+            LOG.debug("{}: reused connection to {} failed before any reply ({}); another connection takes it",
+                    tx.id(), hostPort, detail);
+            DeliveryJob job = tx.job();
+            tx = null;
+            close();
+            owner.retry(job.asRetry());
+            return;
+        }
         if (tx != null && !tx.isDone()) {
             tx.failAll(detail);
             tx.complete();

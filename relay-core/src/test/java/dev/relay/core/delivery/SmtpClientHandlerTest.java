@@ -34,10 +34,16 @@ class SmtpClientHandlerTest {
 
     private final List<SmtpReply> throttles = new CopyOnWriteArrayList<>();
     private final List<SmtpClientHandler> idles = new CopyOnWriteArrayList<>();
+    private final List<DeliveryJob> retries = new CopyOnWriteArrayList<>();
     private final SmtpClientHandler.ConnectionOwner owner = new SmtpClientHandler.ConnectionOwner() {
         @Override
         public void idle(SmtpClientHandler connection) {
             idles.add(connection);
+        }
+
+        @Override
+        public void retry(DeliveryJob job) {
+            retries.add(job);
         }
 
         @Override
@@ -173,6 +179,26 @@ class SmtpClientHandlerTest {
 
         assertThat(result.getNow(null).byRecipient().get(BOB).detail()).startsWith("protocol error");
         assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void reusedConnectionThatDiesBeforeAnyReplyHandsTheMessageToAnotherConnectionOnce() throws Exception {
+        CompletableFuture<DeliveryReport> first = new CompletableFuture<>();
+        EmbeddedChannel ch = pipelinedSession(job("x\r\n", first, BOB));
+        in(ch, "250 ok\r\n250 ok\r\n354 go\r\n");
+        out(ch);
+        in(ch, "250 queued\r\n");
+        CompletableFuture<DeliveryReport> second = new CompletableFuture<>();
+        assertThat(idles.get(0).start(job("y\r\n", second, CAROL))).isTrue();
+        assertThat(out(ch)).startsWith("RSET\r\nMAIL FROM:");
+
+        ch.close(); // the upstream had closed the idle connection
+
+        assertThat(second).isNotDone();
+        assertThat(retries).singleElement().satisfies(j -> {
+            assertThat(j.result()).isSameAs(second);
+            assertThat(j.retried()).isTrue();
+        });
     }
 
     @Test
