@@ -148,6 +148,31 @@ class NettyDeliveryEngineTest {
     }
 
     @Test
+    void twentyMessagesOverStartTlsWithAuthShareTwoConnections() throws Exception {
+        List<Received> inbox = new CopyOnWriteArrayList<>();
+        SMTPServer server = subetha(inbox, false, false);
+        UpstreamTarget target = new UpstreamTarget("test-upstream", "127.0.0.1", server.getPortAllocated(),
+                TlsMode.STARTTLS, "relay", PASSWORD, cert.writePem(dir), FAST,
+                new UpstreamTarget.Pool(2, 100, Duration.ofSeconds(30)), UpstreamTarget.Rate.UNLIMITED, null, null);
+        try (NettyDeliveryEngine engine = engine(target)) {
+            Path body = body(BODY);
+            List<java.util.concurrent.CompletableFuture<DeliveryReport>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                all.add(engine.deliver(envelope(BOB), body));
+            }
+            for (var f : all) {
+                assertThat(f.get(20, TimeUnit.SECONDS).byRecipient().get(BOB)).isInstanceOf(Delivered.class);
+            }
+
+            assertThat(inbox).hasSize(20).allSatisfy(r -> assertThat(r.data()).isEqualTo(BODY));
+            assertThat(engine.stats().connectionsOpened()).isBetween(1L, 2L);
+            assertThat(engine.stats().connectionsReused()).isEqualTo(20 - engine.stats().connectionsOpened());
+        } finally {
+            server.stop();
+        }
+    }
+
+    @Test
     void untrustedCertificateIsTransientAndNothingIsSent() throws Exception {
         List<Received> inbox = new CopyOnWriteArrayList<>();
         SMTPServer server = subetha(inbox, false, false);
