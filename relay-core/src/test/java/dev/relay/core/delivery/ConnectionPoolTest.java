@@ -36,7 +36,7 @@ class ConnectionPoolTest {
     private static final MailAddress CAROL = MailAddress.of("carol@example.net");
     private static final UpstreamTarget.Timeouts FAST = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
             Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2));
-    private static final Backpressure QUICK = new Backpressure(Duration.ofMillis(500), Duration.ofMillis(500),
+    private static final Backpressure QUICK = new Backpressure(Duration.ofSeconds(1), Duration.ofSeconds(1),
             Duration.ofHours(1));
     private static EventLoopGroup group;
 

@@ -79,6 +79,7 @@ final class SinkSmtpServer implements AutoCloseable {
     }
 
     private void session(Socket socket) {
+        boolean ended = false;
         try (socket) {
             socket.setSoTimeout(20_000);
             socket.setTcpNoDelay(true); // else Nagle holds a second small reply for the client's delayed ACK
@@ -118,6 +119,9 @@ final class SinkSmtpServer implements AutoCloseable {
                     write(out, "250 2.0.0 ok");
                 } else if (upper.equals("QUIT")) {
                     quits.incrementAndGet();
+                    // no longer counted as open before the 221: the client may open the next one once it has it
+                    current.decrementAndGet();
+                    ended = true;
                     write(out, "221 2.0.0 bye");
                     return;
                 } else if (upper.equals("NOOP")) {
@@ -129,7 +133,9 @@ final class SinkSmtpServer implements AutoCloseable {
         } catch (IOException e) {
             // the client went away
         } finally {
-            current.decrementAndGet();
+            if (!ended) {
+                current.decrementAndGet();
+            }
         }
     }
 
