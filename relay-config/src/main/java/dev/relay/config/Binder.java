@@ -147,9 +147,74 @@ final class Binder {
     }
 
     private UpstreamConfig upstream(Node.MapNode m, String at) {
+        Node.MapNode timeouts = child(m, "timeouts");
+        String tAt = KeyPath.child(at, "timeouts");
+        Node.MapNode rate = child(m, "rate");
+        String rAt = KeyPath.child(at, "rate");
+        Integer maxConnections = value(m, at, "max-connections", Binder::count);
+        Integer maxMessages = value(m, at, "max-messages-per-connection", Binder::count);
+        Double perSecond = value(rate, rAt, "per-second", Binder::decimal);
+        Long perDay = value(rate, rAt, "per-day", s -> (long) count(s));
         return new UpstreamConfig(orDefault(text(m, at, "name"), "upstream-" + index(at)), value(m, at, "url", UpstreamUrl::parse),
                 text(m, at, "username"), secret(m, at, "password"), value(m, at, "tls", TlsMode::parse),
-                value(m, at, "trust", Path::of));
+                value(m, at, "trust", Path::of), value(m, at, "auth", UpstreamAuth::parse),
+                oauth2(child(m, "oauth2"), KeyPath.child(at, "oauth2")),
+                maxConnections == null ? UpstreamConfig.DEFAULT_MAX_CONNECTIONS : maxConnections,
+                maxMessages == null ? UpstreamConfig.DEFAULT_MAX_MESSAGES_PER_CONNECTION : maxMessages,
+                value(m, at, "idle-timeout", Durations::parse),
+                new UpstreamConfig.Timeouts(value(timeouts, tAt, "connect", Durations::parse),
+                        value(timeouts, tAt, "greeting", Durations::parse),
+                        value(timeouts, tAt, "command", Durations::parse),
+                        value(timeouts, tAt, "data-block", Durations::parse),
+                        value(timeouts, tAt, "data-end", Durations::parse)),
+                new UpstreamConfig.Rate(perSecond == null ? 0 : perSecond, perDay == null ? 0 : perDay));
+    }
+
+    private UpstreamConfig.OAuth2 oauth2(Node.MapNode m, String at) {
+        if (m == null) {
+            return null;
+        }
+        return new UpstreamConfig.OAuth2(value(m, at, "token-url", Binder::uri), text(m, at, "client-id"),
+                secret(m, at, "client-secret"), text(m, at, "scope"), secret(m, at, "refresh-token"));
+    }
+
+    private static Node.MapNode child(Node.MapNode m, String key) {
+        return m != null && m.entries().get(key) instanceof Node.MapNode c ? c : null;
+    }
+
+    /** A whole number (negative ones too: the validator says what range is allowed). */
+    static int count(String s) {
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number: write e.g. 10");
+        }
+    }
+
+    static double decimal(String s) {
+        try {
+            double d = Double.parseDouble(s.trim());
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a number: write e.g. 14 or 0.5");
+        }
+    }
+
+    static java.net.URI uri(String s) {
+        try {
+            java.net.URI uri = new java.net.URI(s.trim());
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (!scheme.equals("https") && !scheme.equals("http") || uri.getHost() == null) {
+                throw new java.net.URISyntaxException(s, "not http(s)");
+            }
+            return uri;
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("not an https URL: write e.g. "
+                    + "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token");
+        }
     }
 
     private RouteConfig route(Node.MapNode m, String at) {

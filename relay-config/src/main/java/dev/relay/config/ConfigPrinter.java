@@ -79,6 +79,7 @@ final class ConfigPrinter {
             }
             put(m, "tls", u.tls() == null ? null : u.tls().key());
             put(m, "trust", u.trust());
+            putDelivery(m, u);
             upstreams.add(m);
         }
         root.put("upstreams", upstreams);
@@ -133,6 +134,40 @@ final class ConfigPrinter {
             out.add(m);
         }
         return out;
+    }
+
+    /** The delivery keys of an upstream: auth, oauth2 (secrets masked), pool, timeouts, rate. */
+    private static void putDelivery(Map<String, Object> m, UpstreamConfig u) {
+        m.put("auth", u.auth().key());
+        if (u.oauth2() != null) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            put(o, "token-url", u.oauth2().tokenUrl());
+            put(o, "client-id", u.oauth2().clientId());
+            if (u.oauth2().clientSecret() != null) {
+                o.put("client-secret", Problems.MASK);
+            }
+            put(o, "scope", u.oauth2().scope());
+            if (u.oauth2().refreshToken() != null) {
+                o.put("refresh-token", Problems.MASK);
+            }
+            m.put("oauth2", o);
+        }
+        m.put("max-connections", Integer.toString(u.maxConnections()));
+        m.put("max-messages-per-connection", Integer.toString(u.maxMessagesPerConnection()));
+        m.put("idle-timeout", Durations.format(u.idleTimeout()));
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("connect", Durations.format(u.timeouts().connect()));
+        t.put("greeting", Durations.format(u.timeouts().greeting()));
+        t.put("command", Durations.format(u.timeouts().command()));
+        t.put("data-block", Durations.format(u.timeouts().dataBlock()));
+        t.put("data-end", Durations.format(u.timeouts().dataEnd()));
+        m.put("timeouts", t);
+        Map<String, Object> r = new LinkedHashMap<>();
+        double perSecond = u.rate().perSecond();
+        r.put("per-second", perSecond == Math.rint(perSecond) ? Long.toString((long) perSecond)
+                : Double.toString(perSecond));
+        r.put("per-day", Long.toString(u.rate().perDay()));
+        m.put("rate", r);
     }
 
     private static void put(Map<String, Object> m, String key, Object value) {

@@ -1,21 +1,35 @@
 package dev.relay.config;
 
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * One smarthost the relay delivers through. The values are the effective ones: {@code username} falls back to
  * the user in the URL, {@code tls} to the URL's scheme, and {@code password} is the secret itself (already read
- * from its file if it was given as {@code password-file}). {@link #toString()} never shows the password.
+ * from its file if it was given as {@code password-file}). {@link #toString()} never shows a secret.
  *
- * @param name     a unique name, for logs and metrics
- * @param url      where: scheme, host, port and optionally the user
- * @param username AUTH user, or null for no AUTH
- * @param password AUTH password (required with a username), or null
- * @param tls      how the connection is protected; default from the scheme
- * @param trust    an extra PEM CA bundle (not read here), or null
+ * @param name                     a unique name, for logs and metrics
+ * @param url                      where: scheme, host, port and optionally the user
+ * @param username                 AUTH user (for XOAUTH2 the mailbox), or null for no AUTH
+ * @param password                 AUTH password (required with a username, except with XOAUTH2), or null
+ * @param tls                      how the connection is protected; default from the scheme
+ * @param trust                    an extra PEM CA bundle (not read here), or null
+ * @param auth                     the SASL mechanism; default {@code auto} (PLAIN or LOGIN as offered)
+ * @param oauth2                   the token endpoint for {@code auth: xoauth2}, else null
+ * @param maxConnections           connections open at once (the concurrency limit); default 10
+ * @param maxMessagesPerConnection messages sent over one connection before it is replaced; default 100
+ * @param idleTimeout              an unused connection is closed after this; default 30s
+ * @param timeouts                 per-step limits; defaults from RFC 5321 section 4.5.3.2
+ * @param rate                     messages per second and per day; default unlimited
  */
 public record UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls,
-                             Path trust) {
+                             Path trust, UpstreamAuth auth, OAuth2 oauth2, int maxConnections,
+                             int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate) {
+    public static final int DEFAULT_MAX_CONNECTIONS = 10;
+    public static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+
     public UpstreamConfig {
         if (username == null && url != null) {
             username = url.username();
@@ -23,6 +37,16 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
         if (tls == null && url != null) {
             tls = url.defaultTls();
         }
+        auth = auth == null ? UpstreamAuth.AUTO : auth;
+        idleTimeout = idleTimeout == null ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
+        timeouts = timeouts == null ? Timeouts.DEFAULT : timeouts;
+        rate = rate == null ? Rate.UNLIMITED : rate;
+    }
+
+    /** The previous shape: default pool, RFC 5321 timeouts, no rate limit, AUTH PLAIN or LOGIN. */
+    public UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls, Path trust) {
+        this(name, url, username, password, tls, trust, UpstreamAuth.AUTO, null, DEFAULT_MAX_CONNECTIONS,
+                DEFAULT_MAX_MESSAGES_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT, Timeouts.DEFAULT, Rate.UNLIMITED);
     }
 
     /** The smarthost's host, or null if no URL is set. */
@@ -39,6 +63,41 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
     public String toString() {
         return "UpstreamConfig[name=" + name + ", url=" + url + ", username=" + username
                 + ", password=" + (password == null ? "null" : Problems.MASK) + ", tls=" + (tls == null ? null : tls.key())
-                + ", trust=" + trust + "]";
+                + ", trust=" + trust + ", auth=" + auth.key() + ", oauth2=" + oauth2
+                + ", max-connections=" + maxConnections + ", max-messages-per-connection=" + maxMessagesPerConnection
+                + ", idle-timeout=" + Durations.format(idleTimeout) + ", timeouts=" + timeouts + ", rate=" + rate + "]";
+    }
+
+    /** Per-step limits of the SMTP client; a null component takes its RFC 5321 (section 4.5.3.2) default. */
+    public record Timeouts(Duration connect, Duration greeting, Duration command, Duration dataBlock,
+                           Duration dataEnd) {
+        public static final Timeouts DEFAULT = new Timeouts(Duration.ofSeconds(30), Duration.ofMinutes(5),
+                Duration.ofMinutes(5), Duration.ofMinutes(3), Duration.ofMinutes(10));
+
+        public Timeouts {
+            connect = connect == null ? Duration.ofSeconds(30) : connect;
+            greeting = greeting == null ? Duration.ofMinutes(5) : greeting;
+            command = command == null ? Duration.ofMinutes(5) : command;
+            dataBlock = dataBlock == null ? Duration.ofMinutes(3) : dataBlock;
+            dataEnd = dataEnd == null ? Duration.ofMinutes(10) : dataEnd;
+        }
+    }
+
+    /** Messages per second (may be fractional) and per day; 0 means unlimited. */
+    public record Rate(double perSecond, long perDay) {
+        public static final Rate UNLIMITED = new Rate(0, 0);
+    }
+
+    /**
+     * An OAuth2 token endpoint for XOAUTH2. With {@code refreshToken} the refresh-token grant (Google), else the
+     * client-credentials grant (Microsoft 365, scope {@code https://outlook.office365.com/.default}).
+     */
+    public record OAuth2(URI tokenUrl, String clientId, String clientSecret, String scope, String refreshToken) {
+        @Override
+        public String toString() {
+            return "OAuth2[token-url=" + tokenUrl + ", client-id=" + clientId + ", client-secret="
+                    + (clientSecret == null ? "null" : Problems.MASK) + ", scope=" + scope + ", refresh-token="
+                    + (refreshToken == null ? "null" : Problems.MASK) + "]";
+        }
     }
 }

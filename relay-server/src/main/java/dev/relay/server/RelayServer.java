@@ -86,7 +86,7 @@ public final class RelayServer implements AutoCloseable {
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         RelayMetrics metrics = new RelayMetrics(registry);
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
-        engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u)),
+        engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u), metrics),
                 spool.root().resolve("tmp"), InstantSource.system(), metrics);
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
@@ -147,8 +147,14 @@ public final class RelayServer implements AutoCloseable {
     }
 
     public static UpstreamTarget target(UpstreamConfig u) {
+        UpstreamConfig.Timeouts t = u.timeouts();
+        UpstreamConfig.OAuth2 o = u.oauth2();
         return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
-                UpstreamTarget.Timeouts.rfc5321());
+                new UpstreamTarget.Timeouts(t.connect(), t.greeting(), t.command(), t.dataBlock(), t.dataEnd()),
+                new UpstreamTarget.Pool(u.maxConnections(), u.maxMessagesPerConnection(), u.idleTimeout()),
+                new UpstreamTarget.Rate(u.rate().perSecond(), u.rate().perDay()), u.auth(),
+                o == null ? null : new UpstreamTarget.OAuth2(o.tokenUrl(), o.clientId(), o.clientSecret(), o.scope(),
+                        o.refreshToken()));
     }
 
     private Map<String, String> failingReadinessChecks() {

@@ -1,22 +1,29 @@
 package dev.relay.core.delivery;
 
 import dev.relay.core.model.Envelope;
-import io.netty.handler.ssl.SslContext;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Everything one connection needs to deliver one message.
+ * One message waiting for, or in, a transaction with the upstream.
  *
- * @param heloName the name for EHLO/HELO, or null for the address literal of the local socket
- * @param tls      the client TLS context, or null when the target's mode is none
- * @param result   completed (never exceptionally) once every recipient's outcome is decided
+ * @param result  completed (never exceptionally) once every recipient's outcome is decided
+ * @param retried whether a reused connection already failed under it (it is moved to another one only once)
  */
-record DeliveryJob(UpstreamTarget target, Envelope envelope, Path body, BodyScan scan, String heloName,
-                   SslContext tls, CompletableFuture<DeliveryReport> result) {
+record DeliveryJob(Envelope envelope, Path body, BodyScan scan, CompletableFuture<DeliveryReport> result,
+                   boolean retried) {
 
-    String hostPort() {
-        return hostPort(target);
+    DeliveryJob(Envelope envelope, Path body, BodyScan scan, CompletableFuture<DeliveryReport> result) {
+        this(envelope, body, scan, result, false);
+    }
+
+    /** The same job, handed to another connection once after a reused one died before any reply. */
+    DeliveryJob asRetry() {
+        return new DeliveryJob(envelope, body, scan, result, true);
+    }
+
+    String id() {
+        return envelope.id().value();
     }
 
     static String hostPort(UpstreamTarget target) {

@@ -1,32 +1,19 @@
 package dev.relay.core.delivery;
 
 import dev.relay.config.TlsMode;
+import dev.relay.config.UpstreamAuth;
 import dev.relay.core.delivery.Outcome.TransientFailure;
 import dev.relay.core.model.Envelope;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.smtp.SmtpRequestEncoder;
-import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.stream.ChunkedWriteHandler;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.time.InstantSource;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -35,10 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers messages to one upstream smarthost over Netty: one connection per message (lockstep SMTP, STARTTLS or
- * implicit TLS, AUTH PLAIN or LOGIN), every step timed. See {@link SmtpClientHandler} for the conversation.
+ * Delivers messages to one upstream smarthost over Netty, through a pool of reused connections (STARTTLS or
+ * implicit TLS, AUTH PLAIN, LOGIN or XOAUTH2, PIPELINING when offered, RSET between messages), every step timed,
+ * the message rate and the concurrency limited per upstream and lowered when the upstream throttles. See
+ * {@link ConnectionPool} for the pool and {@link SmtpClientHandler} for the conversation.
  *
- * <p>{@link #deliver} never blocks and its future never completes exceptionally. The engine is thread-safe.
+ * <p>{@link #deliver} never blocks (a message that finds no free connection waits in a queue, not on a thread)
+ * and its future never completes exceptionally. The engine is thread-safe. All connections of one engine share
+ * one event loop of the group.
  */
 public final class NettyDeliveryEngine implements DeliveryEngine {
     private static final Logger LOG = LoggerFactory.getLogger(NettyDeliveryEngine.class);
@@ -50,14 +41,18 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     private final UpstreamTarget target;
     private final EventLoopGroup group;
     private final boolean ownGroup;
-    private final String heloName;
-    private final SslContext tls;
-    private final ChannelGroup channels = new DefaultChannelGroup("delivery", GlobalEventExecutor.INSTANCE);
+    private final ConnectionSettings settings;
+    private final ConnectionPool pool;
     private volatile boolean closed;
 
     /** An engine with its own small event loop group, shut down by {@link #close}. */
     public NettyDeliveryEngine(UpstreamTarget target) {
         this(target, null, defaultHeloName());
+    }
+
+    /** An engine with its own small event loop group, reporting pool events to {@code listener}. */
+    public NettyDeliveryEngine(UpstreamTarget target, DeliveryListener listener) {
+        this(target, null, defaultHeloName(), listener);
     }
 
     /**
@@ -75,11 +70,27 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
      * @throws IllegalArgumentException if the target's trust bundle cannot be loaded
      */
     public NettyDeliveryEngine(UpstreamTarget target, EventLoopGroup group, String heloName) {
+        this(target, group, heloName, DeliveryListener.NONE);
+    }
+
+    /** As above, reporting connection, rate-limit and throttling events to {@code listener}. */
+    public NettyDeliveryEngine(UpstreamTarget target, EventLoopGroup group, String heloName,
+                               DeliveryListener listener) {
+        this(target, group, heloName, listener, InstantSource.system(), new Backpressure());
+    }
+
+    /** For tests: the clock of the OAuth2 token cache and the back-pressure timings. */
+    NettyDeliveryEngine(UpstreamTarget target, EventLoopGroup group, String heloName, DeliveryListener listener,
+                        InstantSource clock, Backpressure backpressure) {
         this.target = Objects.requireNonNull(target, "target");
         this.ownGroup = group == null;
-        this.group = ownGroup ? new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory()) : group;
-        this.heloName = heloName;
-        this.tls = target.tls() == TlsMode.NONE ? null : tlsContext(target);
+        this.group = ownGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : group;
+        SslContext tls = target.tls() == TlsMode.NONE ? null : tlsContext(target);
+        OAuth2TokenSource tokens = target.auth() == UpstreamAuth.XOAUTH2
+                ? new OAuth2TokenSource(target.name(), target.oauth2(), clock, target.timeouts().command()) : null;
+        this.settings = new ConnectionSettings(target, heloName, tls, tokens);
+        this.pool = new ConnectionPool(settings, this.group.next(), listener == null ? DeliveryListener.NONE
+                : listener, System::nanoTime, backpressure);
     }
 
     private static SslContext tlsContext(UpstreamTarget target) {
@@ -130,7 +141,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                     LOG.warn("{}: {}", envelope.id(), detail);
                     result.complete(report(envelope, detail));
                 } else {
-                    connect(new DeliveryJob(target, envelope, body, scan, heloName, tls, result));
+                    pool.submit(new DeliveryJob(envelope, body, scan, result));
                 }
             });
         } catch (RuntimeException | Error e) {
@@ -140,44 +151,14 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
         return result;
     }
 
-    private void connect(DeliveryJob job) {
-        try {
-            Bootstrap bootstrap = new Bootstrap()
-                    .group(group)
-                    .channel(NioSocketChannel.class)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                            (int) Math.min(Integer.MAX_VALUE, target.timeouts().connect().toMillis()))
-                    .handler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            ChannelPipeline p = ch.pipeline();
-                            if (target.tls() == TlsMode.IMPLICIT) {
-                                p.addLast("tls", ClientTlsContexts.newHandler(tls, ch.alloc(), target.host(),
-                                        target.port()));
-                            }
-                            p.addLast(DECODER, new SmtpResponseDecoder(MAX_REPLY_LINE));
-                            p.addLast("smtp-encoder", new SmtpRequestEncoder());
-                            p.addLast("chunked", new ChunkedWriteHandler());
-                            p.addLast("smtp-client", new SmtpClientHandler(job));
-                        }
-                    });
-            ChannelFuture connect = bootstrap.connect(target.host(), target.port());
-            Channel channel = connect.channel();
-            channels.add(channel);
-            connect.addListener(f -> {
-                if (!f.isSuccess()) {
-                    String detail = f.cause() instanceof ConnectTimeoutException
-                            ? "timeout connecting to " + job.hostPort()
-                            : "cannot connect to " + job.hostPort() + ": " + SmtpClientHandler.describe(f.cause());
-                    job.result().complete(report(job.envelope(), detail));
-                    LOG.info("{}: to={} via {} ({}) deferred: {}", job.envelope().id(), job.envelope().recipients(),
-                            target.name(), job.hostPort(), detail);
-                }
-            });
-        } catch (RuntimeException e) {
-            LOG.warn("{}: cannot start a connection to {}", job.envelope().id(), job.hostPort(), e);
-            job.result().complete(report(job.envelope(), "cannot start a connection to " + job.hostPort() + ": " + e));
-        }
+    /** The pool's counters and gauges now. */
+    public UpstreamStats stats() {
+        return pool.stats();
+    }
+
+    /** Requests made to the OAuth2 token endpoint (0 without XOAUTH2). For tests. */
+    long tokenFetches() {
+        return settings.tokens() == null ? 0 : settings.tokens().fetches();
     }
 
     private CompletableFuture<DeliveryReport> done(Envelope envelope, String detail) {
@@ -188,14 +169,17 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
         return DeliveryReport.all(target.name(), envelope.recipients(), new TransientFailure(detail));
     }
 
-    /** Closes the connections in progress (their recipients are deferred) and, if it is our own, the group. */
+    /**
+     * Defers the waiting messages, closes the connections (messages in flight are deferred) and, if it is our own,
+     * the group.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        pool.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         if (ownGroup) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         }

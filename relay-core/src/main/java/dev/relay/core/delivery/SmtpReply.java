@@ -48,6 +48,25 @@ record SmtpReply(int code, List<String> lines) {
         return code >= 500 && code <= 599;
     }
 
+    /**
+     * A reply that says "slow down" rather than "no": {@code 421} (service closing, often "too many
+     * connections"), a 4xx with enhanced code {@code 4.7.x} ({@code 451 4.7.0 rate limit}), or a 4xx whose text
+     * speaks of throttling or rate limits ({@code 454 Throttling failure} from Amazon SES).
+     */
+    boolean isThrottling() {
+        if (code == 421) {
+            return true;
+        }
+        if (!isTransient()) {
+            return false;
+        }
+        if (enhancedCode().startsWith("4.7.")) {
+            return true;
+        }
+        String text = String.join(" ", lines).toLowerCase(java.util.Locale.ROOT);
+        return text.contains("throttl") || text.contains("rate limit") || text.contains("too many");
+    }
+
     /** The RFC 3463 enhanced status code at the start of the first line ({@code 5.1.1}), or "". */
     String enhancedCode() {
         if (lines.isEmpty()) {

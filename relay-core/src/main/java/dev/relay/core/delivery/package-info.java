@@ -10,5 +10,12 @@
  * limit), is permanent. With STARTTLS configured nothing is sent in plaintext after EHLO; TLS is 1.2 or 1.3 with
  * the chain and host name verified; port 25 is never used; the AUTH password never appears in a log or detail.
  * The DATA content is streamed from the file, dot-stuffed, never held whole in memory.
+ *
+ * <p>Connections to an upstream are pooled ({@code ConnectionPool}: one event loop, no locks, a queue instead of
+ * blocked threads) and reused with RSET; one that saw a 4xx or a protocol error is never reused. The rate limit
+ * ({@code RateLimiter}) and the back-pressure after throttling replies ({@code Backpressure}) are pure functions
+ * of the time. Credentials are never sent before TLS unless the upstream is {@code tls: none} on loopback; XOAUTH2
+ * tokens ({@code OAuth2TokenSource}) never appear in a log line. Pool events reach metrics through
+ * {@link dev.relay.core.delivery.DeliveryListener}.
  */
 package dev.relay.core.delivery;

@@ -1,6 +1,7 @@
 package dev.relay.server.admin;
 
 import dev.relay.core.auth.AuthListener;
+import dev.relay.core.delivery.DeliveryListener;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.queue.QueueListener;
@@ -26,7 +27,7 @@ import java.util.Optional;
  * The relay's metrics (catalogue in docs/metrics.md). Names are under {@code relay.}; tags are low-cardinality
  * (never an address).
  */
-public final class RelayMetrics implements QueueListener, CircuitListener, AuthListener {
+public final class RelayMetrics implements QueueListener, CircuitListener, AuthListener, DeliveryListener {
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> circuits = new ConcurrentHashMap<>();
     private final Counter received;
@@ -195,5 +196,38 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
             }
             return last;
         }
+    }
+
+    // ---- delivery engine events (per upstream) -------------------------------------------------------------------
+
+    @Override
+    public void connectionOpened(String upstream) {
+        upstreamCounter("relay.upstream.connections.opened", "Connections opened to the upstream", upstream)
+                .increment();
+    }
+
+    @Override
+    public void connectionReused(String upstream) {
+        upstreamCounter("relay.upstream.connections.reused",
+                "Messages sent over an already open connection instead of a new one", upstream).increment();
+    }
+
+    @Override
+    public void rateLimited(String upstream) {
+        upstreamCounter("relay.upstream.rate.limited",
+                "Times messages waited for the upstream's rate limit or a back-pressure pause", upstream)
+                .increment();
+    }
+
+    @Override
+    public void throttled(String upstream, String reply) {
+        upstreamCounter("relay.upstream.throttled",
+                "Throttling replies (421, 451 4.7.x, 454 Throttling failure) that slowed the upstream down",
+                upstream).increment();
+    }
+
+    /** Registered on first use; the registry returns the same counter afterwards. */
+    private Counter upstreamCounter(String name, String description, String upstream) {
+        return Counter.builder(name).description(description).tag("upstream", upstream).register(registry);
     }
 }

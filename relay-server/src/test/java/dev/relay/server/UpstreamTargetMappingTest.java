@@ -1,0 +1,35 @@
+package dev.relay.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.relay.config.TlsMode;
+import dev.relay.config.UpstreamAuth;
+import dev.relay.config.UpstreamConfig;
+import dev.relay.config.UpstreamUrl;
+import dev.relay.core.delivery.UpstreamTarget;
+import java.net.URI;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class UpstreamTargetMappingTest {
+    @Test
+    void everyDeliveryKeyReachesTheEngine() {
+        UpstreamConfig.OAuth2 oauth2 = new UpstreamConfig.OAuth2(URI.create("https://login.example.com/token"),
+                "app", "secret", "https://outlook.office365.com/.default", null);
+        UpstreamConfig u = new UpstreamConfig("m365", UpstreamUrl.parse("smtp://smtp.office365.com:587"),
+                "relay@example.com", null, TlsMode.STARTTLS, null, UpstreamAuth.XOAUTH2, oauth2, 4, 50,
+                Duration.ofSeconds(20), new UpstreamConfig.Timeouts(Duration.ofSeconds(10), null, null, null,
+                Duration.ofMinutes(2)), new UpstreamConfig.Rate(0.5, 1000));
+
+        UpstreamTarget t = RelayServer.target(u);
+
+        assertThat(t.pool()).isEqualTo(new UpstreamTarget.Pool(4, 50, Duration.ofSeconds(20)));
+        assertThat(t.rate()).isEqualTo(new UpstreamTarget.Rate(0.5, 1000));
+        assertThat(t.timeouts()).isEqualTo(new UpstreamTarget.Timeouts(Duration.ofSeconds(10),
+                Duration.ofMinutes(5), Duration.ofMinutes(5), Duration.ofMinutes(3), Duration.ofMinutes(2)));
+        assertThat(t.auth()).isEqualTo(UpstreamAuth.XOAUTH2);
+        assertThat(t.oauth2()).isEqualTo(new UpstreamTarget.OAuth2(URI.create("https://login.example.com/token"),
+                "app", "secret", "https://outlook.office365.com/.default", null));
+        assertThat(t.toString()).doesNotContain("secret");
+    }
+}
