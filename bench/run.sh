@@ -51,6 +51,10 @@ spool: { dir: "$WORK/spool" }
 upstreams:
   - { name: sink, url: "smtp://127.0.0.1:$SINK_PORT", tls: none }
 admin: { bind: "127.0.0.1:$RELAY_ADMIN" }
+limits:                               # the load generator is one client keeping its sessions open, like Postfix allows
+  max-connections: 1000
+  max-connections-per-client: 1000
+  max-messages-per-connection: 1000000
 YAML
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null

@@ -59,7 +59,7 @@ public final class LoadGenerator {
             return String.format(Locale.ROOT,
                     "accepted=%d failed=%d seconds=%.3f msg/s=%.1f p50=%.2fms p99=%.2fms max=%.2fms errors=%s",
                     accepted, failed, seconds, perSecond(), percentileMillis(50), percentileMillis(99),
-                    percentileMillis(100), errors);
+                    percentileMillis(100), errors.toString().replace(" ", ""));
         }
     }
 
@@ -108,7 +108,7 @@ public final class LoadGenerator {
                     try {
                         latencies[index] = new Session(o, body, accepted, failed, errors).call();
                     } catch (Exception e) {
-                        errors.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1L, Long::sum);
+                        errors.merge((e.getClass().getSimpleName() + ":" + e.getMessage()).replace(' ', '_'), 1L, Long::sum);
                         latencies[index] = new long[0];
                     } finally {
                         done.countDown();
@@ -223,7 +223,8 @@ public final class LoadGenerator {
 
         private void fail(String reply) {
             failed.increment();
-            String key = reply.length() >= 3 ? reply.substring(0, Math.min(reply.length(), 9)).strip() : reply;
+            String key = (reply.length() >= 3 ? reply.substring(0, Math.min(reply.length(), 9)).strip() : reply)
+                    .replace(' ', '_');
             errors.merge(key, 1L, Long::sum);
         }
 

@@ -47,10 +47,24 @@ final class SessionLimits implements SessionHandler {
                     listener, mine);
             return reject(SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT);
         }
+        noDelay(session);
         perClient.put(client, mine + 1);
         total++;
         states.put(session, new State());
         return SessionAcceptance.success();
+    }
+
+    /**
+     * Replies go out as soon as they are written. With Nagle's algorithm on, the second of two pipelined replies
+     * (250 to MAIL, then 250 to RCPT) waits for the ACK of the first, which the client delays by up to 40 ms: that
+     * capped one pipelining session at about 20 messages per second.
+     */
+    private static void noDelay(Session session) {
+        try {
+            session.getSocket().setTcpNoDelay(true);
+        } catch (java.io.IOException | RuntimeException e) {
+            log.debug("cannot set TCP_NODELAY: {}", e.toString());
+        }
     }
 
     @Override
