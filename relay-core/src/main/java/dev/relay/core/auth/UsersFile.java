@@ -27,7 +27,13 @@ public final class UsersFile {
     /** Checked against when the user is unknown, so unknown and known users take the same time. */
     private static final String DUMMY_HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
 
+    /** A random key per process: the verified-credentials cache holds HMACs under it, never a password. */
+    private static final javax.crypto.spec.SecretKeySpec CACHE_KEY = cacheKey();
+
     private final Map<String, String> hashes;
+    /** user -> HMAC of the password last verified for that user (bcrypt once per credential, not per session). */
+    private final Map<String, byte[]> verified = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong bcryptChecks = new java.util.concurrent.atomic.AtomicLong();
 
     private UsersFile(Map<String, String> hashes) {
         this.hashes = Collections.unmodifiableMap(hashes);
@@ -77,8 +83,43 @@ public final class UsersFile {
             return false;
         }
         String hash = hashes.get(user);
+        byte[] mac = hash == null ? null : mac(user, password);
+        byte[] known = hash == null ? null : verified.get(user);
+        if (known != null && java.security.MessageDigest.isEqual(known, mac)) {
+            // bcrypt is deliberately slow (tens of ms of CPU); a credential already verified against this file's
+            // hash is recognised by its HMAC instead, so many sessions of one application do not each pay it.
+            // Failures are never cached: a wrong password always costs the full bcrypt (and the AUTH throttle).
+            return true;
+        }
+        bcryptChecks.incrementAndGet();
         boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? DUMMY_HASH : hash, password.toCharArray());
+        if (ok && hash != null) {
+            verified.put(user, mac);
+        }
         return ok && hash != null;
+    }
+
+    /** How many checks ran bcrypt (for tests: the cache must not hide a wrong password). */
+    long bcryptChecks() {
+        return bcryptChecks.get();
+    }
+
+    private static byte[] mac(String user, String password) {
+        try {
+            javax.crypto.Mac m = javax.crypto.Mac.getInstance("HmacSHA256");
+            m.init(CACHE_KEY);
+            m.update(user.getBytes(StandardCharsets.UTF_8));
+            m.update((byte) 0);
+            return m.doFinal(password.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+    }
+
+    private static javax.crypto.spec.SecretKeySpec cacheKey() {
+        byte[] key = new byte[32];
+        RANDOM.nextBytes(key);
+        return new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256");
     }
 
     public Set<String> users() {

@@ -48,6 +48,26 @@ class UsersFileTest {
     }
 
     @Test
+    void aVerifiedCredentialSkipsBcryptButAWrongPasswordNeverDoes() throws Exception {
+        Path f = dir.resolve("users");
+        Files.writeString(f, UsersFile.line("alice", "s3cret".toCharArray()) + "\n");
+        UsersFile users = UsersFile.load(f);
+        assertThat(users.authenticate("alice", "s3cret")).isTrue();
+        assertThat(users.authenticate("alice", "s3cret")).isTrue();
+        assertThat(users.authenticate("alice", "s3cret")).isTrue();
+        assertThat(users.bcryptChecks()).isEqualTo(1);
+        assertThat(users.authenticate("alice", "s3cret ")).isFalse();
+        assertThat(users.authenticate("alice", "wrong")).isFalse();
+        assertThat(users.bcryptChecks()).isEqualTo(3);
+        assertThat(users.authenticate("bob", "s3cret")).isFalse();
+        // a new file (a changed password) starts without cache: the old password is checked against the new hash
+        Files.writeString(f, UsersFile.line("alice", "n3w".toCharArray()) + "\n");
+        UsersFile reloaded = UsersFile.load(f);
+        assertThat(reloaded.authenticate("alice", "s3cret")).isFalse();
+        assertThat(reloaded.authenticate("alice", "n3w")).isTrue();
+    }
+
+    @Test
     void duplicateUserIsAnError() throws Exception {
         Path f = dir.resolve("users");
         String line = UsersFile.line("alice", "x".toCharArray());
