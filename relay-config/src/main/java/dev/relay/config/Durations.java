@@ -7,13 +7,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as written in the configuration: {@code 500ms}, {@code 30s}, {@code 1m}, {@code 2h}, {@code 1d}, ISO-8601. */
-final class Durations {
+public final class Durations {
     private static final Pattern SHORT = Pattern.compile("([0-9]{1,12})\\s*(ms|s|m|h|d)");
 
     private Durations() {
     }
 
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         String s = text.trim().toLowerCase(Locale.ROOT);
         Matcher m = SHORT.matcher(s);
         if (m.matches()) {
@@ -38,7 +38,7 @@ final class Durations {
     }
 
     /** The shortest exact spelling that {@link #parse} reads back. */
-    static String format(Duration d) {
+    public static String format(Duration d) {
         long ms = d.toMillis();
         if (!d.equals(Duration.ofMillis(ms)) || ms <= 0) {
             return d.toString();

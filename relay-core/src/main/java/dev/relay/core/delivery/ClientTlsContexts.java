@@ -8,11 +8,8 @@ import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
-import java.util.List;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * The client side of TLS towards an upstream: TLS 1.2 and 1.3 only, the chain verified against the system trust
@@ -27,15 +24,10 @@ final class ClientTlsContexts {
 
     /** A client context trusting the system store plus, when {@code trust} is not null, that PEM bundle. */
     static SslContext create(Path trust) throws IOException, GeneralSecurityException {
-        List<X509ExtendedTrustManager> managers = new ArrayList<>(2);
-        managers.add(TrustBundle.systemDefault());
-        if (trust != null) {
-            managers.add(TrustBundle.of(TrustBundle.readPem(trust)));
-        }
         return SslContextBuilder.forClient()
                 .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOLS)
-                .trustManager(new EitherTrustManager(managers))
+                .trustManager(UpstreamTrust.trustManager(trust))
                 .endpointIdentificationAlgorithm("HTTPS")
                 .build();
     }

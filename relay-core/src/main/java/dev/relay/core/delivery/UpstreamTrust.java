@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.core.tls.Pem;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -23,7 +24,7 @@ public final class UpstreamTrust {
         List<X509ExtendedTrustManager> managers = new ArrayList<>(2);
         managers.add(TrustBundle.systemDefault());
         if (trust != null) {
-            managers.add(TrustBundle.of(TrustBundle.readPem(trust)));
+            managers.add(TrustBundle.of(Pem.readCertificates(trust)));
         }
         return new EitherTrustManager(managers);
     }

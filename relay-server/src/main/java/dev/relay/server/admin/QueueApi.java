@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +40,6 @@ final class QueueApi implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(QueueApi.class);
     static final String PREFIX = "/api/queue";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern DURATION = Pattern.compile("([0-9]{1,12})\\s*(ms|s|m|h|d)");
 
     private final QueueAdmin admin;
     private final byte[] token;
@@ -207,21 +204,11 @@ final class QueueApi implements HttpHandler {
                 + "failed or corrupt");
     }
 
+    /** The same duration spellings as the configuration (30s, 10m, 2h, 1d, ISO-8601). */
     static Duration duration(String s) {
-        Matcher m = DURATION.matcher(s.trim().toLowerCase(Locale.ROOT));
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            return switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
-        }
         try {
-            return Duration.parse(s.trim().toUpperCase(Locale.ROOT));
-        } catch (RuntimeException e) {
+            return dev.relay.config.Durations.parse(s);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("min-age '" + s + "' is not a duration: write e.g. 30s, 10m, 2h, 1d");
         }
     }
