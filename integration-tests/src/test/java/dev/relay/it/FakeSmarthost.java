@@ -140,6 +140,11 @@ final class FakeSmarthost implements AutoCloseable {
         int dropAfterDataLines = -1;
         /** After STARTTLS's 220, send bytes that are no TLS handshake and close. */
         boolean breakHandshake;
+        /**
+         * After STARTTLS's 220, answer the client's hello with a hand-made TLS 1.1 ServerHello and record what the
+         * client sends back (a line "TLS-REPLY: alert" or "TLS-REPLY: other" or "TLS-REPLY: closed").
+         */
+        boolean offerOnlyTls11;
         /** The context used for STARTTLS; the fake's own by default (another one serves another certificate). */
         SSLContext startTlsContext = tls;
 
@@ -224,6 +229,10 @@ final class FakeSmarthost implements AutoCloseable {
                             out.flush();
                             return;
                         }
+                        if (offerOnlyTls11) {
+                            tls11ServerHello();
+                            return;
+                        }
                         SSLSocket s = (SSLSocket) startTlsContext.getSocketFactory().createSocket(socket,
                                 socket.getInetAddress().getHostAddress(), socket.getPort(), true);
                         s.setUseClientMode(false);
@@ -299,6 +308,27 @@ final class FakeSmarthost implements AutoCloseable {
                     default -> reply("502 5.5.2 Command not recognized");
                 }
             }
+        }
+
+        private void tls11ServerHello() throws IOException {
+            byte[] header = in.readNBytes(5); // the client's hello record: type, version, length
+            in.readNBytes(((header[3] & 0xff) << 8) | (header[4] & 0xff));
+            ByteArrayOutputStream hello = new ByteArrayOutputStream();
+            hello.write(new byte[] {0x03, 0x02}); // TLS 1.1
+            hello.write(new byte[32]); // server random
+            hello.write(0); // no session id
+            hello.write(new byte[] {0x00, 0x2f}); // TLS_RSA_WITH_AES_128_CBC_SHA
+            hello.write(0); // no compression
+            byte[] body = hello.toByteArray();
+            ByteArrayOutputStream record = new ByteArrayOutputStream();
+            record.write(new byte[] {0x16, 0x03, 0x02, 0, (byte) (body.length + 4)});
+            record.write(new byte[] {0x02, 0, 0, (byte) body.length});
+            record.write(body);
+            out.write(record.toByteArray());
+            out.flush();
+            int first = in.read();
+            String what = first == 0x15 ? "alert" : first < 0 ? "closed" : "other";
+            lines.add(new Line(number, false, "TLS-REPLY: " + what));
         }
 
         private static String address(String line) {

@@ -335,4 +335,38 @@ class UpstreamFaultTest {
         deliveredOnceEach("down then back", "a@example.net");
         assertThat(counter("relay.messages.bounced")).isZero();
     }
+
+    @Test
+    void anUpstreamOfferingOnlyTls11IsRefusedAndTheMessageDeferredUntilTls12() throws Exception {
+        start((n, c) -> {
+            if (n == 1) {
+                FAULTS.incrementAndGet();
+                c.offerOnlyTls11 = true;
+            }
+            c.serve();
+        });
+        submit("tls 1.1 upstream", "a@example.net");
+        deliveredOnceEach("tls 1.1 upstream", "a@example.net");
+        assertThat(counter("relay.messages.deferred")).isGreaterThanOrEqualTo(1.0);
+        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(FakeSmarthost.Line::text)
+                .as("the relay answered the TLS 1.1 ServerHello with an alert, then nothing")
+                .contains("TLS-REPLY: alert").noneMatch(t -> t.startsWith("AUTH") || t.startsWith("MAIL"));
+    }
+
+    @Test
+    void credentialsAreNeverSentToAnUpstreamThatDoesNotOfferStartTls() throws Exception {
+        start((n, c) -> {
+            if (n == 1) {
+                FAULTS.incrementAndGet();
+                c.offerStartTls = false; // but AUTH is offered in the clear
+            }
+            c.serve();
+        });
+        submit("no starttls", "a@example.net");
+        deliveredOnceEach("no starttls", "a@example.net");
+        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(FakeSmarthost.Line::text)
+                .noneMatch(t -> t.startsWith("AUTH") || t.startsWith("MAIL"));
+        assertThat(fake.lines()).filteredOn(l -> l.text().startsWith("AUTH")).isNotEmpty()
+                .allMatch(FakeSmarthost.Line::tls);
+    }
 }
