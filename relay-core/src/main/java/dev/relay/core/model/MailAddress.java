@@ -35,6 +35,18 @@ public record MailAddress(String value) {
         return value.isEmpty();
     }
 
+    /**
+     * Whether the address names one domain: a second, unquoted {@code @} in the local part
+     * ({@code ceo@other.example@example.com}) is invalid (RFC 5321 section 4.1.2) and would let a policy that reads
+     * the domain after the last {@code @} judge a different address than a server further on might deliver to.
+     * A quoted local part ({@code "a@b"@example.com}) is fine.
+     */
+    public boolean hasSingleDomain() {
+        int at = value.lastIndexOf('@');
+        String local = at < 0 ? value : value.substring(0, at);
+        return local.indexOf('@') < 0 || local.length() >= 2 && local.startsWith("\"") && local.endsWith("\"");
+    }
+
     /** The address in angle brackets, as SMTP commands carry it. */
     public String bracketed() {
         return "<" + value + ">";

@@ -216,6 +216,9 @@ public final class RoutingEngine implements DeliveryEngine {
                 case Outcome.TransientFailure t -> {
                     stillPending.add(r);
                     lastTransient = t.detail();
+                    // a 4xx reply other than 421 (greylisting, mailbox busy) comes from a working upstream: counting
+                    // it as a failure opened the circuit on one slow recipient and blocked (and expired) other mail
+                    answered |= t.detail().matches("4[0-9][0-9][ -].*") && !t.detail().startsWith("421");
                 }
                 case Outcome.Delivered d -> answered = true;
                 case Outcome.PermanentFailure p -> answered = true;

@@ -54,6 +54,9 @@ final class SubmissionHandler implements MessageHandler {
         }
         try {
             sender = new MailAddress(from);
+            if (!sender.hasSingleDomain()) {
+                throw new IllegalArgumentException("two domains in one address");
+            }
         } catch (IllegalArgumentException e) {
             throw SmtpReplies.BAD_SENDER_SYNTAX.reject();
         }
@@ -69,8 +72,8 @@ final class SubmissionHandler implements MessageHandler {
         MailAddress r;
         try {
             r = new MailAddress(recipient);
-            if (r.isNullSender()) {
-                throw new IllegalArgumentException("empty recipient");
+            if (r.isNullSender() || !r.hasSingleDomain()) {
+                throw new IllegalArgumentException("empty recipient or two domains in one address");
             }
         } catch (IllegalArgumentException e) {
             throw SmtpReplies.BAD_RECIPIENT_SYNTAX.reject();
