@@ -79,7 +79,13 @@ final class Binder {
     }
 
     private TlsConfig tls(Node.MapNode m) {
-        return new TlsConfig(value(m, "tls", "cert", Path::of), value(m, "tls", "key", Path::of));
+        return new TlsConfig(value(m, "tls", "cert", Path::of), value(m, "tls", "key", Path::of),
+                m == null ? List.of() : list(m, "tls", "sni", this::sni));
+    }
+
+    private TlsConfig.SniCertificate sni(Node.MapNode m, String at) {
+        return new TlsConfig.SniCertificate(strings(m, at, "names"), value(m, at, "cert", Path::of),
+                value(m, at, "key", Path::of));
     }
 
     private AuthConfig auth(Node.MapNode m) {

@@ -36,6 +36,17 @@ final class ConfigPrinter {
         Map<String, Object> tls = new LinkedHashMap<>();
         put(tls, "cert", c.tls().cert());
         put(tls, "key", c.tls().key());
+        if (!c.tls().sni().isEmpty()) {
+            List<Object> sni = new ArrayList<>();
+            for (TlsConfig.SniCertificate sc : c.tls().sni()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("names", sc.names());
+                put(m, "cert", sc.cert());
+                put(m, "key", sc.key());
+                sni.add(m);
+            }
+            tls.put("sni", sni);
+        }
         if (!tls.isEmpty()) {
             root.put("tls", tls);
         }

@@ -24,6 +24,7 @@ import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
 import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.inbound.ServerCertificates;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -80,8 +81,12 @@ public final class RelayServer implements AutoCloseable {
 
     private void startAll() throws Exception {
         SubmissionPolicy policy = policy();
-        ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
-                config.tls().key())) : null;
+        ServerTls tls = null;
+        if (needsTls(config)) {
+            ServerCertificates certificates = ServerCertificates.load(config.tls());
+            files.watch("certificates", certificates::reloadIfChanged);
+            tls = new ServerTls(certificates);
+        }
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         RelayMetrics metrics = new RelayMetrics(registry);
@@ -96,7 +101,8 @@ public final class RelayServer implements AutoCloseable {
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry.days", tls,
                             t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
-                    .description("Days until the listeners' certificate expires").register(registry);
+                    .description("Days until the first of the certificates the listeners serve now expires")
+                    .register(registry);
         }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
@@ -217,7 +223,7 @@ public final class RelayServer implements AutoCloseable {
         }
         if (needsTls(config)) {
             try {
-                Pem.readKeyMaterial(config.tls().cert(), config.tls().key());
+                ServerCertificates.load(config.tls());
             } catch (IOException e) {
                 problems.add("tls: " + e.getMessage());
             }
