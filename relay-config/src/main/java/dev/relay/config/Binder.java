@@ -114,7 +114,14 @@ final class Binder {
                         d.maxMessagesPerConnection()),
                 orDefault(value(m, "limits", "auth-max-failures", Binder::integer), d.authMaxFailures()),
                 orDefault(value(m, "limits", "auth-lockout", Durations::parse), d.authLockout()),
-                orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()));
+                orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()),
+                orDefault(value(m, "limits", "data-timeout", Durations::parse), d.dataTimeout()),
+                orDefault(value(m, "limits", "max-commands-before-mail", Binder::integer),
+                        d.maxCommandsBeforeMail()),
+                orDefault(value(m, "limits", "user-messages-per-minute", Binder::integer),
+                        d.userMessagesPerMinute()),
+                orDefault(value(m, "limits", "user-recipients-per-day", s -> (long) integer(s)),
+                        d.userRecipientsPerDay()));
     }
 
     private static int integer(String text) {

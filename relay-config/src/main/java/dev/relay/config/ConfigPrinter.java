@@ -114,6 +114,10 @@ final class ConfigPrinter {
         limits.put("auth-max-failures", l.authMaxFailures());
         limits.put("auth-lockout", Durations.format(l.authLockout()));
         limits.put("auth-failure-delay", Durations.format(l.authFailureDelay()));
+        limits.put("data-timeout", Durations.format(l.dataTimeout()));
+        limits.put("max-commands-before-mail", l.maxCommandsBeforeMail());
+        limits.put("user-messages-per-minute", l.userMessagesPerMinute());
+        limits.put("user-recipients-per-day", l.userRecipientsPerDay());
         root.put("limits", limits);
         try {
             return YAML.writeValueAsString(root);

@@ -59,7 +59,9 @@ final class Schema {
                     .leaf("reply-to-original").list("strip-headers", new Leaf(false)).build())
             .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
                     .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
-                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").build())
+                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").leaf("data-timeout")
+                    .leaf("max-commands-before-mail").leaf("user-messages-per-minute")
+                    .leaf("user-recipients-per-day").build())
             .build();
 
     private Schema() {

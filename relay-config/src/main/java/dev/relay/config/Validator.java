@@ -339,8 +339,26 @@ final class Validator {
 
     private static final String DOMAIN = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*";
 
+    /** The data timeout, the command limit and the per-user quotas. */
+    private static void checkAbuseLimits(LimitsConfig limits, Problems p) {
+        if (limits.dataTimeout().toSeconds() < 1 || limits.dataTimeout().compareTo(Duration.ofDays(1)) > 0) {
+            p.error("limits.data-timeout", Durations.format(limits.dataTimeout()),
+                    "the data timeout must be between 1s and 1d: use e.g. 10m (the default)");
+        }
+        positive("limits.max-commands-before-mail", limits.maxCommandsBeforeMail(), "50", p);
+        if (limits.userMessagesPerMinute() < 0) {
+            p.error("limits.user-messages-per-minute", Integer.toString(limits.userMessagesPerMinute()),
+                    "must not be negative: use 0 (no limit, the default) or e.g. 60");
+        }
+        if (limits.userRecipientsPerDay() < 0) {
+            p.error("limits.user-recipients-per-day", Long.toString(limits.userRecipientsPerDay()),
+                    "must not be negative: use 0 (no limit, the default) or e.g. 10000");
+        }
+    }
+
     /** The rules of the {@code auth} policies and of the {@code limits} section. */
     static void checkInbound(AuthConfig auth, LimitsConfig limits, Problems p) {
+        checkAbuseLimits(limits, p);
         for (int i = 0; i < auth.trustedSenders().size(); i++) {
             checkSenderPattern("auth.trusted-senders[" + i + "]", auth.trustedSenders().get(i), p);
         }

@@ -8,6 +8,7 @@ import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
 import dev.relay.core.auth.ReloadingUsersFile;
+import dev.relay.core.auth.UserQuotas;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
 import dev.relay.core.delivery.DeliveryEngine;
@@ -24,9 +25,11 @@ import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
 import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.inbound.Refusal;
 import dev.relay.server.inbound.ServerCertificates;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -39,6 +42,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,7 +125,9 @@ public final class RelayServer implements AutoCloseable {
         LimitsConfig limits = config.limits();
         AuthThrottle throttle = new AuthThrottle(InstantSource.system(), limits.authMaxFailures(),
                 limits.authLockout(), limits.authFailureDelay(), metrics);
-        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue);
+        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
+                new UserQuotas(InstantSource.system(), limits.userMessagesPerMinute(), limits.userRecipientsPerDay()),
+                refusals());
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
@@ -133,6 +139,16 @@ public final class RelayServer implements AutoCloseable {
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
                 config.routes().size());
+    }
+
+    /** Counters of {@code relay.inbound.refused}, one per reason, registered at zero so that rates start at once. */
+    private Refusal.Listener refusals() {
+        Map<Refusal, Counter> counters = new EnumMap<>(Refusal.class);
+        for (Refusal r : Refusal.values()) {
+            counters.put(r, Counter.builder("relay.inbound.refused").tag("reason", r.tag())
+                    .description("Clients, commands and messages refused by a limit or a policy").register(registry));
+        }
+        return r -> counters.get(r).increment();
     }
 
     static UsersFile loadUsers(RelayConfig config) throws UsersFileException {
