@@ -79,7 +79,13 @@ final class Binder {
     }
 
     private TlsConfig tls(Node.MapNode m) {
-        return new TlsConfig(value(m, "tls", "cert", Path::of), value(m, "tls", "key", Path::of));
+        return new TlsConfig(value(m, "tls", "cert", Path::of), value(m, "tls", "key", Path::of),
+                m == null ? List.of() : list(m, "tls", "sni", this::sni));
+    }
+
+    private TlsConfig.SniCertificate sni(Node.MapNode m, String at) {
+        return new TlsConfig.SniCertificate(strings(m, at, "names"), value(m, at, "cert", Path::of),
+                value(m, at, "key", Path::of));
     }
 
     private AuthConfig auth(Node.MapNode m) {
@@ -108,7 +114,14 @@ final class Binder {
                         d.maxMessagesPerConnection()),
                 orDefault(value(m, "limits", "auth-max-failures", Binder::integer), d.authMaxFailures()),
                 orDefault(value(m, "limits", "auth-lockout", Durations::parse), d.authLockout()),
-                orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()));
+                orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()),
+                orDefault(value(m, "limits", "data-timeout", Durations::parse), d.dataTimeout()),
+                orDefault(value(m, "limits", "max-commands-before-mail", Binder::integer),
+                        d.maxCommandsBeforeMail()),
+                orDefault(value(m, "limits", "user-messages-per-minute", Binder::integer),
+                        d.userMessagesPerMinute()),
+                orDefault(value(m, "limits", "user-recipients-per-day", s -> (long) integer(s)),
+                        d.userRecipientsPerDay()));
     }
 
     private static int integer(String text) {

@@ -36,6 +36,17 @@ final class ConfigPrinter {
         Map<String, Object> tls = new LinkedHashMap<>();
         put(tls, "cert", c.tls().cert());
         put(tls, "key", c.tls().key());
+        if (!c.tls().sni().isEmpty()) {
+            List<Object> sni = new ArrayList<>();
+            for (TlsConfig.SniCertificate sc : c.tls().sni()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("names", sc.names());
+                put(m, "cert", sc.cert());
+                put(m, "key", sc.key());
+                sni.add(m);
+            }
+            tls.put("sni", sni);
+        }
         if (!tls.isEmpty()) {
             root.put("tls", tls);
         }
@@ -103,6 +114,10 @@ final class ConfigPrinter {
         limits.put("auth-max-failures", l.authMaxFailures());
         limits.put("auth-lockout", Durations.format(l.authLockout()));
         limits.put("auth-failure-delay", Durations.format(l.authFailureDelay()));
+        limits.put("data-timeout", Durations.format(l.dataTimeout()));
+        limits.put("max-commands-before-mail", l.maxCommandsBeforeMail());
+        limits.put("user-messages-per-minute", l.userMessagesPerMinute());
+        limits.put("user-recipients-per-day", l.userRecipientsPerDay());
         root.put("limits", limits);
         try {
             return YAML.writeValueAsString(root);

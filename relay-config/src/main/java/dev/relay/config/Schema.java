@@ -33,7 +33,8 @@ final class Schema {
     static final Obj ROOT = obj()
             .leaf("hostname")
             .list("listeners", obj().leaf("name").leaf("bind").leaf("tls").build())
-            .obj("tls", obj().leaf("cert").leaf("key").build())
+            .obj("tls", obj().leaf("cert").leaf("key")
+                    .list("sni", obj().list("names", new Leaf(false)).leaf("cert").leaf("key").build()).build())
             .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false))
                     .list("trusted-senders", new Leaf(false))
                     .list("policies", obj().leaf("user").list("senders", new Leaf(false))
@@ -58,7 +59,9 @@ final class Schema {
                     .leaf("reply-to-original").list("strip-headers", new Leaf(false)).build())
             .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
                     .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
-                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").build())
+                    .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").leaf("data-timeout")
+                    .leaf("max-commands-before-mail").leaf("user-messages-per-minute")
+                    .leaf("user-recipients-per-day").build())
             .build();
 
     private Schema() {

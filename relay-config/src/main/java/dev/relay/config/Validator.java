@@ -22,6 +22,7 @@ final class Validator {
                     + "e.g. relay.example.com");
         }
         checkTls(tls, p);
+        checkSni(tls, p);
         checkListeners(listeners, tls, admin, p);
         checkAuth(auth, p);
         checkSpool(spool, p);
@@ -83,6 +84,46 @@ final class Validator {
         }
         if (tls.key() != null && tls.cert() == null) {
             p.missing("tls.cert", "tls.key is set but tls.cert is not: set both (PEM files) or neither");
+        }
+    }
+
+    /** Each {@code tls.sni} entry: names, both files, and a default pair for clients whose name matches none. */
+    private static void checkSni(TlsConfig tls, Problems p) {
+        Map<String, String> seen = new HashMap<>();
+        for (int i = 0; i < tls.sni().size(); i++) {
+            String at = "tls.sni[" + i + "]";
+            TlsConfig.SniCertificate sc = tls.sni().get(i);
+            if (sc == null) {
+                continue;
+            }
+            if (!tls.isConfigured() && i == 0) {
+                p.missing("tls.cert", "tls.sni is set but tls.cert and tls.key are not: set them too, they are "
+                        + "served to clients that ask for no name or for a name no sni entry has");
+            }
+            if (sc.cert() == null) {
+                p.missing(at + ".cert", "every sni entry needs its certificate: set " + at + ".cert (a PEM file)");
+            }
+            if (sc.key() == null) {
+                p.missing(at + ".key", "every sni entry needs its private key: set " + at + ".key (a PEM file)");
+            }
+            if (sc.names().isEmpty()) {
+                p.missing(at + ".names", "every sni entry needs the names it is served for, e.g. "
+                        + "names: [mail.example.com, \"*.example.org\"]");
+            }
+            for (int j = 0; j < sc.names().size(); j++) {
+                String name = sc.names().get(j);
+                if (!name.matches("(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*"
+                        + "[A-Za-z0-9])?)*")) {
+                    p.error(at + ".names[" + j + "]", name, "not a host name or a wildcard for one label: write "
+                            + "e.g. mail.example.com or *.example.org");
+                    continue;
+                }
+                String before = seen.putIfAbsent(name.toLowerCase(java.util.Locale.ROOT), at);
+                if (before != null) {
+                    p.error(at + ".names[" + j + "]", name, "already served by " + before + ": name each host "
+                            + "in one entry only");
+                }
+            }
         }
     }
 
@@ -298,8 +339,26 @@ final class Validator {
 
     private static final String DOMAIN = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*";
 
+    /** The data timeout, the command limit and the per-user quotas. */
+    private static void checkAbuseLimits(LimitsConfig limits, Problems p) {
+        if (limits.dataTimeout().toSeconds() < 1 || limits.dataTimeout().compareTo(Duration.ofDays(1)) > 0) {
+            p.error("limits.data-timeout", Durations.format(limits.dataTimeout()),
+                    "the data timeout must be between 1s and 1d: use e.g. 10m (the default)");
+        }
+        positive("limits.max-commands-before-mail", limits.maxCommandsBeforeMail(), "50", p);
+        if (limits.userMessagesPerMinute() < 0) {
+            p.error("limits.user-messages-per-minute", Integer.toString(limits.userMessagesPerMinute()),
+                    "must not be negative: use 0 (no limit, the default) or e.g. 60");
+        }
+        if (limits.userRecipientsPerDay() < 0) {
+            p.error("limits.user-recipients-per-day", Long.toString(limits.userRecipientsPerDay()),
+                    "must not be negative: use 0 (no limit, the default) or e.g. 10000");
+        }
+    }
+
     /** The rules of the {@code auth} policies and of the {@code limits} section. */
     static void checkInbound(AuthConfig auth, LimitsConfig limits, Problems p) {
+        checkAbuseLimits(limits, p);
         for (int i = 0; i < auth.trustedSenders().size(); i++) {
             checkSenderPattern("auth.trusted-senders[" + i + "]", auth.trustedSenders().get(i), p);
         }

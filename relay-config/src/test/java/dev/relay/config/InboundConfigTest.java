@@ -22,6 +22,30 @@ class InboundConfigTest {
         assertThat(c.limits().idleTimeout()).isEqualTo(Duration.ofMinutes(5));
         assertThat(c.auth().policies()).isEmpty();
         assertThat(c.auth().trustedSenders()).containsExactly("*");
+        assertThat(c.limits().dataTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.limits().maxCommandsBeforeMail()).isEqualTo(50);
+        assertThat(c.limits().userMessagesPerMinute()).isZero();
+        assertThat(c.limits().userRecipientsPerDay()).isZero();
+    }
+
+    @Test
+    void abuseLimitsAreReadPrintedBackAndValidated() throws Exception {
+        String yaml = Fixtures.MINIMAL + "limits: { data-timeout: 2m, max-commands-before-mail: 20, "
+                + "user-messages-per-minute: 30 }\n";
+        RelayConfig c = ConfigLoader.load(Fixtures.write(dir, yaml),
+                Map.of("RELAY_LIMITS_USER_RECIPIENTS_PER_DAY", "5000")).config();
+        assertThat(c.limits().dataTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(c.limits().maxCommandsBeforeMail()).isEqualTo(20);
+        assertThat(c.limits().userMessagesPerMinute()).isEqualTo(30);
+        assertThat(c.limits().userRecipientsPerDay()).isEqualTo(5000);
+        assertThat(ConfigLoader.load(Fixtures.write(dir, c.toMaskedYaml()), Map.of()).config().limits())
+                .isEqualTo(c.limits());
+        String bad = Fixtures.MINIMAL + "limits: { data-timeout: 0s, max-commands-before-mail: 0, "
+                + "user-messages-per-minute: -1, user-recipients-per-day: -2 }\n";
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> ConfigLoader.load(Fixtures.write(dir, bad), Map.of()));
+        assertThat(e.problems()).extracting(ConfigProblem::key).containsExactlyInAnyOrder("limits.data-timeout",
+                "limits.max-commands-before-mail", "limits.user-messages-per-minute", "limits.user-recipients-per-day");
     }
 
     @Test

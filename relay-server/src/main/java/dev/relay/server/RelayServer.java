@@ -8,6 +8,7 @@ import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
 import dev.relay.core.auth.ReloadingUsersFile;
+import dev.relay.core.auth.UserQuotas;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
 import dev.relay.core.delivery.DeliveryEngine;
@@ -24,8 +25,11 @@ import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
 import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.inbound.Refusal;
+import dev.relay.server.inbound.ServerCertificates;
 import dev.relay.server.inbound.ServerTls;
 import dev.relay.server.inbound.SubmissionPolicy;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -38,6 +42,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,8 +85,12 @@ public final class RelayServer implements AutoCloseable {
 
     private void startAll() throws Exception {
         SubmissionPolicy policy = policy();
-        ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
-                config.tls().key())) : null;
+        ServerTls tls = null;
+        if (needsTls(config)) {
+            ServerCertificates certificates = ServerCertificates.load(config.tls());
+            files.watch("certificates", certificates::reloadIfChanged);
+            tls = new ServerTls(certificates);
+        }
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         RelayMetrics metrics = new RelayMetrics(registry);
@@ -96,7 +105,8 @@ public final class RelayServer implements AutoCloseable {
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry.days", tls,
                             t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
-                    .description("Days until the listeners' certificate expires").register(registry);
+                    .description("Days until the first of the certificates the listeners serve now expires")
+                    .register(registry);
         }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
@@ -115,7 +125,9 @@ public final class RelayServer implements AutoCloseable {
         LimitsConfig limits = config.limits();
         AuthThrottle throttle = new AuthThrottle(InstantSource.system(), limits.authMaxFailures(),
                 limits.authLockout(), limits.authFailureDelay(), metrics);
-        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue);
+        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
+                new UserQuotas(InstantSource.system(), limits.userMessagesPerMinute(), limits.userRecipientsPerDay()),
+                refusals());
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
@@ -127,6 +139,16 @@ public final class RelayServer implements AutoCloseable {
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
                 config.routes().size());
+    }
+
+    /** Counters of {@code relay.inbound.refused}, one per reason, registered at zero so that rates start at once. */
+    private Refusal.Listener refusals() {
+        Map<Refusal, Counter> counters = new EnumMap<>(Refusal.class);
+        for (Refusal r : Refusal.values()) {
+            counters.put(r, Counter.builder("relay.inbound.refused").tag("reason", r.tag())
+                    .description("Clients, commands and messages refused by a limit or a policy").register(registry));
+        }
+        return r -> counters.get(r).increment();
     }
 
     static UsersFile loadUsers(RelayConfig config) throws UsersFileException {
@@ -217,7 +239,7 @@ public final class RelayServer implements AutoCloseable {
         }
         if (needsTls(config)) {
             try {
-                Pem.readKeyMaterial(config.tls().cert(), config.tls().key());
+                ServerCertificates.load(config.tls());
             } catch (IOException e) {
                 problems.add("tls: " + e.getMessage());
             }

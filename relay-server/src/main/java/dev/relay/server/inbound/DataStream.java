@@ -11,8 +11,16 @@ import java.io.InputStream;
  * {@code <LF>.<CR><LF>}, {@code <CR>.<CR>}, {@code <CR><LF>.<LF>}, ...) ends the message: what follows them stays
  * content, and since the stored content has CRLF line endings only, delivery's dot-stuffing keeps it content on
  * the way out too. Nothing is buffered beyond one byte of look-ahead.
+ *
+ * <p>A line longer than {@link #MAX_LINE} characters (RFC 5322's limit; RFC 5321's 1000 octets less CRLF) fails
+ * the read once with {@link LineTooLongException}, so nothing is queued; the caller drains the rest and refuses the
+ * message. Upstreams refuse or fold such lines (folding breaks DKIM signatures and can change the content), so
+ * the sender learns it at submission rather than from a bounce. The whole data must also arrive before a deadline
+ * ({@link #expire}): a client that trickles bytes cannot hold a session for ever.
  */
 final class DataStream extends InputStream {
+    /** The longest line of the message content, in octets, CRLF not counted. */
+    static final int MAX_LINE = 998;
     private static final int NONE = -2;
 
     private final InputStream in;
@@ -22,6 +30,10 @@ final class DataStream extends InputStream {
     private boolean end;
     private long bytes;
     private boolean bareLineEndings;
+    private int lineLength;
+    private boolean lineTooLong;
+    private final java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean timedOut;
 
     DataStream(InputStream in) {
         this.in = in;
@@ -47,6 +59,9 @@ final class DataStream extends InputStream {
                     int d = next();
                     if (d == '\n') {
                         end = true;
+                        if (!settled.compareAndSet(false, true)) {
+                            throw new EOFException("the data timed out"); // the deadline came first
+                        }
                         return -1;
                     }
                     pushback = d; // ".<CR>x": a stuffed dot, then a bare CR
@@ -70,8 +85,28 @@ final class DataStream extends InputStream {
         if (b == '\n') {
             return bareLineEnding();
         }
+        if (++lineLength > MAX_LINE && !lineTooLong) {
+            lineTooLong = true; // once: the drain that follows reads on
+            throw new LineTooLongException();
+        }
         bytes++;
         return b;
+    }
+
+    /**
+     * At the data deadline: unless the end of the data has been read already, marks the data as timed out and
+     * returns true; reads then fail, and the caller closes the connection.
+     */
+    boolean expire() {
+        if (!settled.compareAndSet(false, true)) {
+            return false;
+        }
+        timedOut = true;
+        return true;
+    }
+
+    boolean timedOut() {
+        return timedOut;
     }
 
     @Override
@@ -115,7 +150,14 @@ final class DataStream extends InputStream {
             pushback = NONE;
             return p;
         }
-        return in.read();
+        try {
+            return in.read();
+        } catch (IOException e) {
+            if (timedOut) {
+                throw new EOFException("the data timed out"); // the socket was closed at the deadline
+            }
+            throw e;
+        }
     }
 
     private int bareLineEnding() {
@@ -124,6 +166,7 @@ final class DataStream extends InputStream {
     }
 
     private int lineEnding() {
+        lineLength = 0;
         pending = '\n';
         bytes++;
         return '\r';

@@ -5,9 +5,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -23,23 +21,27 @@ public final class ServerTls {
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
     private final SSLContext context;
-    private final java.time.Instant notAfter;
+    private final ServerCertificates certificates;
 
+    /** A fixed certificate. */
     public ServerTls(KeyMaterial material) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        char[] pass = "relay".toCharArray(); // in-memory store only
-        ks.setKeyEntry("relay", material.key(), pass, material.chain().toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, pass);
-        context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), null, null);
-        notAfter = material.leaf().getNotAfter().toInstant();
+        this(ServerCertificates.fixed(material));
     }
 
-    /** When the served certificate expires. */
+    /** The certificates of {@code certificates}, whichever they are at each handshake (reload, SNI). */
+    public ServerTls(ServerCertificates certificates) throws GeneralSecurityException {
+        this.certificates = certificates;
+        context = SSLContext.getInstance("TLS");
+        context.init(new KeyManager[] {certificates.keyManager()}, null, null);
+    }
+
+    /** When the first of the served certificates expires. */
     public java.time.Instant notAfter() {
-        return notAfter;
+        return certificates.notAfter();
+    }
+
+    public ServerCertificates certificates() {
+        return certificates;
     }
 
     /** For STARTTLS: wraps the accepted plain socket as the server side of a TLS connection. */

@@ -19,6 +19,7 @@ final class SessionLimits implements SessionHandler {
     /** Per-session state the commands need beyond subethasmtp's. */
     static final class State {
         int messages;
+        int commandsBeforeMail;
     }
 
     private final String listener;
@@ -28,8 +29,11 @@ final class SessionLimits implements SessionHandler {
     private final Map<InetAddress, Integer> perClient = new HashMap<>();
     private int total;
 
-    SessionLimits(String listener, int maxTotal, int maxPerClient) {
+    private final Refusal.Listener refusals;
+
+    SessionLimits(String listener, int maxTotal, int maxPerClient, Refusal.Listener refusals) {
         this.listener = listener;
+        this.refusals = refusals;
         this.maxTotal = maxTotal;
         this.maxPerClient = maxPerClient;
     }
@@ -39,12 +43,14 @@ final class SessionLimits implements SessionHandler {
         InetAddress client = session.getRealRemoteAddress().getAddress();
         if (total >= maxTotal) {
             log.info("connection from {} on {} refused: {} connections already", client, listener, total);
+            refusals.refused(Refusal.TOO_MANY_CONNECTIONS);
             return reject(SmtpReplies.TOO_MANY_CONNECTIONS);
         }
         int mine = perClient.getOrDefault(client, 0);
         if (mine >= maxPerClient) {
             log.info("connection from {} on {} refused: {} connections from that address already", client,
                     listener, mine);
+            refusals.refused(Refusal.TOO_MANY_CONNECTIONS_FROM_CLIENT);
             return reject(SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT);
         }
         noDelay(session);

@@ -8,6 +8,10 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +31,9 @@ import org.subethamail.smtp.server.Session;
  */
 final class SmtpCommands {
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
+    /** Data deadlines of every listener: one timer thread, a task per message in progress, cancelled at its end. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("relay-data-deadline").daemon().factory());
 
     private final String listener;
     private final TlsMode tls;
@@ -50,7 +57,7 @@ final class SmtpCommands {
     }
 
     void install(CommandHandler handler) {
-        handler.addCommand(new AuthCommand(this, inbound));
+        handler.addCommand(counted(new AuthCommand(this, inbound)));
         handler.addCommand(command("EHLO", this::ehlo));
         handler.addCommand(command("HELO", this::helo));
         handler.addCommand(command("STARTTLS", this::startTls));
@@ -76,11 +83,36 @@ final class SmtpCommands {
         void run(String commandString, Session sess) throws IOException;
     }
 
-    private static BaseCommand command(String verb, Action action) {
-        return new BaseCommand(verb, verb) {
+    private BaseCommand command(String verb, Action action) {
+        return counted(new BaseCommand(verb, verb) {
             @Override
             public void execute(String commandString, Session sess) throws IOException {
                 action.run(commandString, sess);
+            }
+        });
+    }
+
+    /**
+     * Counts the commands a session sends outside a mail transaction (QUIT aside) since its last accepted MAIL,
+     * and closes the session with {@code 421 4.7.0} past {@code limits.max-commands-before-mail}: a client that
+     * only talks (NOOP, RSET, EHLO, refused MAILs) is not a submitter. Unknown verbs are answered by subethasmtp
+     * (500) and bounded by the idle timeout only.
+     */
+    private BaseCommand counted(BaseCommand inner) {
+        return new BaseCommand(inner.getName(), inner.getName()) {
+            @Override
+            public void execute(String commandString, Session sess)
+                    throws IOException, org.subethamail.smtp.DropConnectionException {
+                if (!inner.getName().equals("QUIT") && !sess.isMailTransactionInProgress()
+                        && ++sessions.state(sess).commandsBeforeMail > inbound.limits().maxCommandsBeforeMail()) {
+                    log.info("session from {} on {} closed: more than {} commands before MAIL",
+                            sess.getRemoteAddress().getAddress(), listener, inbound.limits().maxCommandsBeforeMail());
+                    inbound.refusals().refused(Refusal.TOO_MANY_COMMANDS);
+                    sess.sendResponse(SmtpReplies.TOO_MANY_COMMANDS.line());
+                    sess.quit();
+                    return;
+                }
+                inner.execute(commandString, sess);
             }
         };
     }
@@ -161,6 +193,7 @@ final class SmtpCommands {
     private void mail(String commandString, Session sess) throws IOException {
         SessionLimits.State state = sessions.state(sess);
         if (state.messages >= inbound.limits().maxMessagesPerConnection()) {
+            inbound.refusals().refused(Refusal.TOO_MANY_MESSAGES);
             sess.sendResponse(SmtpReplies.TOO_MANY_MESSAGES.line());
             sess.quit();
             return;
@@ -191,6 +224,7 @@ final class SmtpCommands {
             }
         }
         if (size > inbound.limits().maxMessageSize()) {
+            inbound.refusals().refused(Refusal.MESSAGE_TOO_BIG);
             sess.sendResponse(SmtpReplies.MESSAGE_TOO_BIG.line());
             return;
         }
@@ -203,6 +237,7 @@ final class SmtpCommands {
             sess.sendResponse(e.getErrorResponse());
             return;
         }
+        state.commandsBeforeMail = 0;
         sess.sendResponse(SmtpReplies.MAIL_OK.line());
     }
 
@@ -212,6 +247,7 @@ final class SmtpCommands {
             return;
         }
         if (sess.getRecipientCount() >= inbound.limits().maxRecipients()) {
+            inbound.refusals().refused(Refusal.TOO_MANY_RECIPIENTS);
             sess.sendResponse(SmtpReplies.TOO_MANY_RECIPIENTS.line());
             return;
         }
@@ -249,6 +285,8 @@ final class SmtpCommands {
         }
         sess.sendResponse(SmtpReplies.START_DATA.line());
         DataStream data = new DataStream(sess.getRawInput());
+        ScheduledFuture<?> deadline = DEADLINES.schedule(() -> expire(data, sess),
+                inbound.limits().dataTimeout().toMillis(), TimeUnit.MILLISECONDS);
         MessageHandler handler = sess.getMessageHandler();
         String reply;
         try {
@@ -257,25 +295,57 @@ final class SmtpCommands {
             data.drain();
             reply = "250 " + text;
             sessions.state(sess).messages++;
-        } catch (RejectException e) {
+        } catch (RejectException | LineTooLongException e) {
+            if (e instanceof LineTooLongException) {
+                log.info("message from {} on {} refused: a line longer than {} characters",
+                        sess.getRemoteAddress().getAddress(), listener, DataStream.MAX_LINE);
+                inbound.refusals().refused(Refusal.LINE_TOO_LONG);
+            }
             try {
                 data.drain(); // never reject before the end of the data: the rest would be read as commands
             } catch (EOFException eof) {
-                closedDuringData(sess);
+                closedDuringData(sess, data);
                 return;
             }
-            reply = e.getErrorResponse();
+            reply = e instanceof RejectException r ? r.getErrorResponse() : SmtpReplies.LINE_TOO_LONG.line();
         } catch (EOFException e) {
-            closedDuringData(sess);
+            closedDuringData(sess, data);
             return;
+        } finally {
+            deadline.cancel(false);
         }
         sess.resetMailTransaction(); // after 250 and after a reject alike: the next MAIL starts afresh
         sess.sendResponse(reply);
     }
 
-    private void closedDuringData(Session sess) {
-        log.info("connection from {} on {} closed during the data: nothing queued",
-                sess.getRemoteAddress().getAddress(), listener);
+    /**
+     * The data deadline ({@code limits.data-timeout}): unless the final dot has come, the client gets
+     * {@code 421 4.4.2} and the connection is closed, which ends the session thread's read; nothing is queued.
+     */
+    private void expire(DataStream data, Session sess) {
+        if (!data.expire()) {
+            return; // the end of the data came first
+        }
+        log.info("session from {} on {} closed: the message data took longer than {}",
+                sess.getRemoteAddress().getAddress(), listener, inbound.limits().dataTimeout());
+        inbound.refusals().refused(Refusal.DATA_TIMEOUT);
+        try {
+            sess.sendResponse(SmtpReplies.DATA_TIMEOUT.line()); // the session thread is reading, not writing
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot send the data timeout reply: {}", e.toString());
+        }
+        try {
+            sess.getSocket().close();
+        } catch (IOException e) {
+            log.debug("closing after the data timeout: {}", e.toString());
+        }
+    }
+
+    private void closedDuringData(Session sess, DataStream data) {
+        if (!data.timedOut()) {
+            log.info("connection from {} on {} closed during the data: nothing queued",
+                    sess.getRemoteAddress().getAddress(), listener);
+        }
         sess.resetMailTransaction();
         sess.quit();
     }

@@ -15,6 +15,8 @@ public enum SmtpReplies {
     TOO_MANY_CONNECTIONS(421, "4.7.0 Too many connections, try again later"),
     TOO_MANY_CONNECTIONS_FROM_CLIENT(421, "4.7.0 Too many connections from your address, try again later"),
     TOO_MANY_MESSAGES(421, "4.7.0 Too many messages in one connection, reconnect to send more"),
+    TOO_MANY_COMMANDS(421, "4.7.0 Too many commands before MAIL, closing connection"),
+    DATA_TIMEOUT(421, "4.4.2 Timeout: the message data took too long, closing connection"),
     SHUTTING_DOWN(421, "4.3.2 Service shutting down, try again later"),
     OK(250, "2.0.0 Ok"),
     BYE(221, "2.0.0 Bye"),
@@ -60,9 +62,13 @@ public enum SmtpReplies {
     SENDER_NOT_TRUSTED(553, "5.7.1 Sender address rejected: not allowed from this network"),
     RECIPIENT_NOT_ALLOWED(550, "5.7.1 Recipient address rejected: user %s may not send to this domain"),
     TOO_MANY_RECIPIENTS(452, "4.5.3 Too many recipients"),
+    USER_MESSAGE_RATE(450, "4.7.1 Too many messages from user %s in the last minute, try again later"),
+    USER_RECIPIENT_QUOTA(450, "4.7.1 Recipient quota of user %s for 24 hours reached, try again later"),
     // data
     START_DATA(354, "End data with <CR><LF>.<CR><LF>"),
     MESSAGE_TOO_BIG(552, "5.3.4 Message size exceeds fixed limit"),
+    LINE_TOO_LONG(500, "5.5.2 Line too long: message lines may have at most 998 characters (RFC 5322), "
+            + "encode long lines as quoted-printable or base64"),
     NOT_QUEUED(451, "4.3.0 Local error in processing: message not queued, try again later"),
     INSUFFICIENT_STORAGE(452, "4.3.1 Insufficient system storage"),
     QUEUED(250, "2.0.0 Ok: queued as %s");

@@ -50,6 +50,7 @@ final class SubmissionHandler implements MessageHandler {
         if (identity != null) {
             user = identity.toString();
         } else if (!inbound.policy().isTrusted(client())) {
+            inbound.refusals().refused(Refusal.AUTH_REQUIRED);
             throw SmtpReplies.AUTH_REQUIRED.reject();
         }
         try {
@@ -63,7 +64,14 @@ final class SubmissionHandler implements MessageHandler {
         if (!inbound.policy().senderAllowed(user, sender.value())) {
             log.info("sender <{}> refused for {} from {} on {}", sender, user == null ? "trusted client" : "user "
                     + user, client(), listener);
+            inbound.refusals().refused(Refusal.SENDER_NOT_ALLOWED);
             throw user == null ? SmtpReplies.SENDER_NOT_TRUSTED.reject() : SmtpReplies.SENDER_NOT_OWNED.reject(user);
+        }
+        if (user != null && !inbound.quotas().mayStartMessage(user)) {
+            log.info("message of user {} from {} on {} refused: limits.user-messages-per-minute reached", user,
+                    client(), listener);
+            inbound.refusals().refused(Refusal.USER_MESSAGE_RATE);
+            throw SmtpReplies.USER_MESSAGE_RATE.reject(user);
         }
     }
 
@@ -80,7 +88,14 @@ final class SubmissionHandler implements MessageHandler {
         }
         if (!inbound.policy().recipientAllowed(user, r.value())) {
             log.info("recipient <{}> refused for user {} from {} on {}", r, user, client(), listener);
+            inbound.refusals().refused(Refusal.RECIPIENT_NOT_ALLOWED);
             throw SmtpReplies.RECIPIENT_NOT_ALLOWED.reject(user);
+        }
+        if (user != null && !inbound.quotas().mayAddRecipient(user, recipients.size())) {
+            log.info("recipient of user {} from {} on {} refused: limits.user-recipients-per-day reached", user,
+                    client(), listener);
+            inbound.refusals().refused(Refusal.USER_RECIPIENT_QUOTA);
+            throw SmtpReplies.USER_RECIPIENT_QUOTA.reject(user);
         }
         recipients.add(r);
     }
@@ -90,6 +105,9 @@ final class SubmissionHandler implements MessageHandler {
         SizeLimit limited = new SizeLimit(data, inbound.limits().maxMessageSize());
         try {
             QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, limited);
+            if (user != null) {
+                inbound.quotas().queued(user, recipients.size());
+            }
             return SmtpReplies.QUEUED.text(id);
         } catch (InsufficientStorageException e) {
             // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452
@@ -97,7 +115,11 @@ final class SubmissionHandler implements MessageHandler {
             data.transferTo(OutputStream.nullOutputStream());
             throw SmtpReplies.INSUFFICIENT_STORAGE.reject();
         } catch (SpoolException e) {
+            if (e.getCause() instanceof LineTooLongException tooLong) {
+                throw tooLong; // refused by the caller, after the end of the data
+            }
             if (limited.exceeded) {
+                inbound.refusals().refused(Refusal.MESSAGE_TOO_BIG);
                 log.info("message from {} on {} refused: larger than {} bytes", client(), listener,
                         inbound.limits().maxMessageSize());
                 throw SmtpReplies.MESSAGE_TOO_BIG.reject();
