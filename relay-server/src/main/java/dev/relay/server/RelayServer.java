@@ -20,6 +20,7 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
+import dev.relay.server.admin.PrometheusConventions;
 import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
@@ -84,6 +85,7 @@ public final class RelayServer implements AutoCloseable {
                 config.tls().key())) : null;
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
+        PrometheusConventions.apply(registry);
         RelayMetrics metrics = new RelayMetrics(registry);
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
         engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u), metrics),
@@ -94,9 +96,10 @@ public final class RelayServer implements AutoCloseable {
                 metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
                 qc.failedRetention());
         if (tls != null) {
-            Gauge.builder("relay.tls.certificate.expiry.days", tls,
-                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
-                    .description("Days until the listeners' certificate expires").register(registry);
+            Gauge.builder("relay.tls.certificate.expiry", tls,
+                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds())
+                    .baseUnit("seconds") // Prometheus wants base units: days would fail promtool check metrics
+                    .description("Seconds until the listeners' certificate expires").register(registry);
         }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
                 .description("Messages in the spool waiting for or in delivery").register(registry);
