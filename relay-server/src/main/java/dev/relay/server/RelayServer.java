@@ -184,14 +184,23 @@ public final class RelayServer implements AutoCloseable {
         return List.copyOf(listeners);
     }
 
-    /** Graceful stop: listeners, then deliveries (up to the grace period), then the spool. */
+    /**
+     * Graceful stop within {@code grace} in all: listeners stop accepting (so a load balancer moves new clients
+     * elsewhere) and their sessions end, then deliveries in flight get what is left of the grace period, then the
+     * delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in the spool.
+     */
     public void stop(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
         files.close();
         for (InboundListener l : listeners) {
-            l.stop(grace);
+            l.stop(remaining(deadline));
+        }
+        if (!listeners.isEmpty()) {
+            log.info("listeners closed: no new connections");
         }
         if (queue != null) {
-            queue.stop(grace);
+            queue.stop(remaining(deadline));
+            log.info("deliveries stopped");
         }
         if (engine != null) {
             engine.close();
@@ -201,8 +210,13 @@ public final class RelayServer implements AutoCloseable {
         }
         if (spool != null) {
             spool.close();
+            log.info("spool closed");
         }
         registry.close();
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     @Override
