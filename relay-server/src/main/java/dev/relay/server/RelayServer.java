@@ -62,6 +62,7 @@ public final class RelayServer implements AutoCloseable {
     private DeliveryEngine engine;
     private QueueManager queue;
     private AdminServer admin;
+    private ReloadingUsersFile users;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -137,12 +138,25 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private SubmissionPolicy policy() throws UsersFileException {
-        ReloadingUsersFile users = null;
         if (config.auth().usersFile() != null) {
             users = new ReloadingUsersFile(config.auth().usersFile());
             files.watch("users file", users::reloadIfChanged);
         }
         return new SubmissionPolicy(config.auth(), users);
+    }
+
+    /**
+     * An operator's reload (SIGHUP): reads the users file again now, without touching a connection (it is also
+     * re-read by itself within seconds of a change). Everything else in the configuration applies at the next
+     * start; documented in README.md ("Reloading").
+     */
+    public void reload() {
+        if (users == null) {
+            log.info("reload: no users file configured; other settings apply at the next start");
+            return;
+        }
+        log.info("reload: reading users file {}; other settings apply at the next start", users.file());
+        users.reload();
     }
 
     static boolean needsTls(RelayConfig config) {

@@ -85,6 +85,35 @@ public final class UsersFile {
         return hashes.keySet();
     }
 
+    /**
+     * What changed from {@code before} to this file, by user name (never a hash): for the reload log line, e.g.
+     * {@code added [bob], removed [carol], password changed [app]}, or {@code no change}.
+     */
+    String changesSince(UsersFile before) {
+        List<String> added = new ArrayList<>();
+        List<String> changed = new ArrayList<>();
+        for (Map.Entry<String, String> e : hashes.entrySet()) {
+            String old = before.hashes.get(e.getKey());
+            if (old == null) {
+                added.add(e.getKey());
+            } else if (!old.equals(e.getValue())) {
+                changed.add(e.getKey());
+            }
+        }
+        List<String> removed = before.hashes.keySet().stream().filter(u -> !hashes.containsKey(u)).toList();
+        List<String> parts = new ArrayList<>();
+        if (!added.isEmpty()) {
+            parts.add("added " + added);
+        }
+        if (!removed.isEmpty()) {
+            parts.add("removed " + removed);
+        }
+        if (!changed.isEmpty()) {
+            parts.add("password changed " + changed);
+        }
+        return parts.isEmpty() ? "no change" : String.join(", ", parts);
+    }
+
     /** A users-file line for {@code user} with a fresh bcrypt ($2y$, cost 10) hash of {@code password}. */
     public static String line(String user, char[] password) {
         if (!USER.matcher(user).matches()) {
