@@ -77,4 +77,46 @@ class ReadinessTest {
     private static HttpResponse<String> get(HttpClient http, URI uri) throws Exception {
         return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void withRequireUpstreamTheRelayIsUnreadyWhileEveryCircuitIsOpenAndOtherwiseKeepsQueueing(boolean require)
+            throws Exception {
+        int port = Loopback.freePort();
+        int adminPort = Loopback.freePort();
+        String yaml = """
+                listeners:
+                  - { name: local, bind: "127.0.0.1:%d", tls: none }
+                auth: { trusted-networks: ["127.0.0.1/32"] }
+                spool: { dir: "%s", min-free-space: 0 }
+                queue: { retry-delay: 100ms }
+                upstreams:
+                  - { name: down, url: "smtp://127.0.0.1:%d", tls: none }
+                admin: { bind: "127.0.0.1:%d" }
+                readiness: { require-upstream: %s }
+                """.formatted(port, dir.resolve("spool"), Loopback.freePort(), adminPort, require);
+        RelayConfig config = ConfigLoader.load(Files.writeString(dir.resolve("relay.yaml"), yaml), Map.of())
+                .config();
+        HttpClient http = HttpClient.newHttpClient();
+        URI readyz = URI.create("http://127.0.0.1:" + adminPort + "/readyz");
+        try (RelayServer relay = RelayServer.start(config)) {
+            assertThat(get(http, readyz).statusCode()).isEqualTo(200);
+            try (SimpleSmtpClient smtp = new SimpleSmtpClient(port, 10_000)) {
+                for (int i = 0; i < 5; i++) { // five refused connections open the circuit
+                    assertThat(smtp.send("app@example.com", "b@example.org", "Subject: x\r\n\r\nx"))
+                            .startsWith("250");
+                }
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> relay.registry().get("relay.upstream.circuit.state")
+                    .tag("upstream", "down").gauge().value() == 2.0);
+            HttpResponse<String> r = get(http, readyz);
+            if (require) {
+                assertThat(r.statusCode()).isEqualTo(503);
+                assertThat(r.body()).contains("\"upstreams\":\"the circuit of every upstream is open [down]");
+            } else {
+                assertThat(r.statusCode()).as("an outage queues mail instead of turning clients away")
+                        .isEqualTo(200);
+            }
+        }
+    }
 }

@@ -104,6 +104,8 @@ final class ConfigPrinter {
         limits.put("auth-lockout", Durations.format(l.authLockout()));
         limits.put("auth-failure-delay", Durations.format(l.authFailureDelay()));
         root.put("limits", limits);
+        root.put("readiness", Map.of("require-upstream", c.readiness().requireUpstream()));
+        root.put("logging", Map.of("mask-addresses", c.logging().maskAddresses()));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

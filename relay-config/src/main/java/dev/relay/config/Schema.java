@@ -59,6 +59,8 @@ final class Schema {
             .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
                     .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
                     .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").build())
+            .obj("readiness", obj().leaf("require-upstream").build())
+            .obj("logging", obj().leaf("mask-addresses").build())
             .build();
 
     private Schema() {

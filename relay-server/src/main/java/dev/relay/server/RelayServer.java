@@ -14,6 +14,7 @@ import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
 import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Spool;
@@ -21,6 +22,7 @@ import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.PrometheusConventions;
+import dev.relay.server.logging.AddressMask;
 import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
@@ -59,7 +61,7 @@ public final class RelayServer implements AutoCloseable {
     private final List<InboundListener> listeners = new ArrayList<>();
     private final FileWatch files = new FileWatch(FileWatch.DEFAULT_INTERVAL);
     private Spool spool;
-    private DeliveryEngine engine;
+    private RoutingEngine engine;
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
@@ -81,6 +83,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void startAll() throws Exception {
+        AddressMask.enable(config.logging().maskAddresses());
         SubmissionPolicy policy = policy();
         ServerTls tls = needsTls(config) ? new ServerTls(Pem.readKeyMaterial(config.tls().cert(),
                 config.tls().key())) : null;
@@ -182,6 +185,13 @@ public final class RelayServer implements AutoCloseable {
             }
         }
         spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
+        if (config.readiness().requireUpstream() && engine != null) {
+            List<String> names = config.upstreams().stream().map(UpstreamConfig::name).toList();
+            if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN)) {
+                failing.put("upstreams", "the circuit of every upstream is open " + names
+                        + " (readiness.require-upstream is on)");
+            }
+        }
         return failing;
     }
 
