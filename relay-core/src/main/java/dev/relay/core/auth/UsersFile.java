@@ -24,8 +24,14 @@ public final class UsersFile {
     private static final Pattern USER = Pattern.compile("[^\\s:]{1,256}");
     private static final int COST = 10;
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** Checked against when the user is unknown, so unknown and known users take the same time. */
-    private static final String DUMMY_HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
+
+    /**
+     * Checked against when the user is unknown, so unknown and known users take the same time. Made on first use,
+     * not when the class loads: a bcrypt hash at cost 10 is tens of milliseconds of start-up otherwise.
+     */
+    private static final class Dummy {
+        static final String HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
+    }
 
     private final Map<String, String> hashes;
 
@@ -77,7 +83,7 @@ public final class UsersFile {
             return false;
         }
         String hash = hashes.get(user);
-        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? DUMMY_HASH : hash, password.toCharArray());
+        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? Dummy.HASH : hash, password.toCharArray());
         return ok && hash != null;
     }
 
