@@ -10,7 +10,6 @@ import dev.relay.core.auth.AuthThrottle;
 import dev.relay.core.auth.ReloadingUsersFile;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
-import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
