@@ -73,6 +73,9 @@ class LogEventsTest {
             assertThat(events).anySatisfy(e -> assertThat(e).matches(Pattern.quote(id)
                     + ": deferred from=<j\\*\\*\\*@example\\.com> to=<b\\*\\*\\*@example\\.org> upstream=sink "
                     + "reply=\".+\" delay=\\d+ms size=\\d+ attempt=1 next=\\S+"));
+            assertThat(events).anySatisfy(e -> assertThat(e).matches(Pattern.quote(id)
+                    + ": attempt to=<b\\*\\*\\*@example\\.org> upstream=sink host=\\S+ result=delivered "
+                    + "reply=\"250[^\"]*\""));
             assertThat(events.get(events.size() - 1)).matches(Pattern.quote(id)
                     + ": delivered from=<j\\*\\*\\*@example\\.com> to=<b\\*\\*\\*@example\\.org> upstream=sink "
                     + "reply=\"250[^\"]*\" delay=\\d+ms size=\\d+ attempt=\\d+");
