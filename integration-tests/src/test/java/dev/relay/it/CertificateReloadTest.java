@@ -125,7 +125,7 @@ class CertificateReloadTest {
     }
 
     double expiryDays() {
-        return relay.registry().get("relay.tls.certificate.expiry.days").gauge().value();
+        return relay.registry().get("relay.tls.certificate.expiry").gauge().value() / 86400.0; // the gauge is in seconds
     }
 
     @Test

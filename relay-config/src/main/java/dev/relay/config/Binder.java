@@ -39,12 +39,16 @@ final class Binder {
             hostname = LocalHost.name();
         }
         List<RouteConfig> routes = b.list(root, "", "routes", b::route);
+        Boolean requireUpstream = b.value(b.section(root, "readiness"), "readiness", "require-upstream",
+                Binder::bool);
+        Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Binder::bool);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
-                routes, limits);
+                routes, limits, new ReadinessConfig(requireUpstream != null && requireUpstream),
+                new LoggingConfig(mask != null && mask));
         return new LoadedConfig(config, problems.warnings());
     }
 

@@ -119,6 +119,8 @@ final class ConfigPrinter {
         limits.put("user-messages-per-minute", l.userMessagesPerMinute());
         limits.put("user-recipients-per-day", l.userRecipientsPerDay());
         root.put("limits", limits);
+        root.put("readiness", Map.of("require-upstream", c.readiness().requireUpstream()));
+        root.put("logging", Map.of("mask-addresses", c.logging().maskAddresses()));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

@@ -20,10 +20,13 @@ import java.util.List;
  * @param routes    which upstreams a message tries, in order, by sender (and user); empty: every upstream in
  *                  configuration order
  * @param limits    the listeners' limits against mistakes and abuse
+ * @param readiness what {@code /readyz} requires beyond listeners and spool
+ * @param logging   what the logs show (address masking)
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                           SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
-                          List<RouteConfig> routes, LimitsConfig limits) {
+                          List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
+                          LoggingConfig logging) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -37,11 +40,20 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         admin = admin == null ? AdminConfig.defaults() : admin;
         routes = copy(routes);
         limits = limits == null ? LimitsConfig.defaults() : limits;
+        readiness = readiness == null ? ReadinessConfig.defaults() : readiness;
+        logging = logging == null ? LoggingConfig.defaults() : logging;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
+    }
+
+    /** The previous form: default readiness and logging. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       List<RouteConfig> routes, LimitsConfig limits) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, null, null);
     }
 
     /** A configuration without routes (every message tries every upstream in order) and default limits. */
@@ -82,7 +94,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
     public String toString() { // UpstreamConfig.toString masks the passwords
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
                 + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin
-                + ", routes=" + routes + ", limits=" + limits + "]";
+                + ", routes=" + routes + ", limits=" + limits + ", readiness=" + readiness + ", logging=" + logging + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

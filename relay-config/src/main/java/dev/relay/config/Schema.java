@@ -62,6 +62,8 @@ final class Schema {
                     .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").leaf("data-timeout")
                     .leaf("max-commands-before-mail").leaf("user-messages-per-minute")
                     .leaf("user-recipients-per-day").build())
+            .obj("readiness", obj().leaf("require-upstream").build())
+            .obj("logging", obj().leaf("mask-addresses").build())
             .build();
 
     private Schema() {

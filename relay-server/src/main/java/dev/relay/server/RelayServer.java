@@ -11,16 +11,18 @@ import dev.relay.core.auth.ReloadingUsersFile;
 import dev.relay.core.auth.UserQuotas;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
-import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
 import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolSettings;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
+import dev.relay.server.admin.PrometheusConventions;
+import dev.relay.server.logging.AddressMask;
 import dev.relay.server.admin.RelayMetrics;
 import dev.relay.server.inbound.FileWatch;
 import dev.relay.server.inbound.Inbound;
@@ -63,9 +65,10 @@ public final class RelayServer implements AutoCloseable {
     private final List<InboundListener> listeners = new ArrayList<>();
     private final FileWatch files = new FileWatch(FileWatch.DEFAULT_INTERVAL);
     private Spool spool;
-    private DeliveryEngine engine;
+    private RoutingEngine engine;
     private QueueManager queue;
     private AdminServer admin;
+    private ReloadingUsersFile users;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -84,6 +87,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void startAll() throws Exception {
+        AddressMask.enable(config.logging().maskAddresses());
         SubmissionPolicy policy = policy();
         ServerTls tls = null;
         if (needsTls(config)) {
@@ -93,6 +97,7 @@ public final class RelayServer implements AutoCloseable {
         }
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
+        PrometheusConventions.apply(registry);
         RelayMetrics metrics = new RelayMetrics(registry);
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
         engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u), metrics),
@@ -103,9 +108,10 @@ public final class RelayServer implements AutoCloseable {
                 metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
                 qc.failedRetention());
         if (tls != null) {
-            Gauge.builder("relay.tls.certificate.expiry.days", tls,
-                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds() / 86400.0)
-                    .description("Days until the first of the certificates the listeners serve now expires")
+            Gauge.builder("relay.tls.certificate.expiry", tls,
+                            t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds())
+                    .baseUnit("seconds") // Prometheus wants base units: days would fail promtool check metrics
+                    .description("Seconds until the first of the certificates the listeners serve now expires")
                     .register(registry);
         }
         Gauge.builder("relay.queue.messages", queue, QueueManager::queued)
@@ -156,12 +162,25 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private SubmissionPolicy policy() throws UsersFileException {
-        ReloadingUsersFile users = null;
         if (config.auth().usersFile() != null) {
             users = new ReloadingUsersFile(config.auth().usersFile());
             files.watch("users file", users::reloadIfChanged);
         }
         return new SubmissionPolicy(config.auth(), users);
+    }
+
+    /**
+     * An operator's reload (SIGHUP): reads the users file again now, without touching a connection (it is also
+     * re-read by itself within seconds of a change). Everything else in the configuration applies at the next
+     * start; documented in README.md ("Reloading").
+     */
+    public void reload() {
+        if (users == null) {
+            log.info("reload: no users file configured; other settings apply at the next start");
+            return;
+        }
+        log.info("reload: reading users file {}; other settings apply at the next start", users.file());
+        users.reload();
     }
 
     static boolean needsTls(RelayConfig config) {
@@ -187,6 +206,13 @@ public final class RelayServer implements AutoCloseable {
             }
         }
         spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
+        if (config.readiness().requireUpstream() && engine != null) {
+            List<String> names = config.upstreams().stream().map(UpstreamConfig::name).toList();
+            if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN)) {
+                failing.put("upstreams", "the circuit of every upstream is open " + names
+                        + " (readiness.require-upstream is on)");
+            }
+        }
         return failing;
     }
 
@@ -203,14 +229,23 @@ public final class RelayServer implements AutoCloseable {
         return List.copyOf(listeners);
     }
 
-    /** Graceful stop: listeners, then deliveries (up to the grace period), then the spool. */
+    /**
+     * Graceful stop within {@code grace} in all: listeners stop accepting (so a load balancer moves new clients
+     * elsewhere) and their sessions end, then deliveries in flight get what is left of the grace period, then the
+     * delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in the spool.
+     */
     public void stop(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
         files.close();
         for (InboundListener l : listeners) {
-            l.stop(grace);
+            l.stop(remaining(deadline));
+        }
+        if (!listeners.isEmpty()) {
+            log.info("listeners closed: no new connections");
         }
         if (queue != null) {
-            queue.stop(grace);
+            queue.stop(remaining(deadline));
+            log.info("deliveries stopped");
         }
         if (engine != null) {
             engine.close();
@@ -220,8 +255,13 @@ public final class RelayServer implements AutoCloseable {
         }
         if (spool != null) {
             spool.close();
+            log.info("spool closed");
         }
         registry.close();
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     @Override

@@ -49,6 +49,26 @@ public final class ServeCommand implements Callable<Integer> {
                 && !ConfigLoader.NON_CONFIG_VARIABLES.contains(k));
     }
 
+    /**
+     * SIGHUP runs {@code reload} (on the JDK's signal thread; a reload never throws). {@code sun.misc.Signal} is
+     * the only way to catch it in Java; where it is missing or the signal is taken (e.g. by {@code -Xrs}) the
+     * relay runs without it, and the files it reloads are still re-read when they change.
+     */
+    static void onSighup(Runnable reload) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                log.info("SIGHUP: reloading");
+                try {
+                    reload.run();
+                } catch (RuntimeException e) {
+                    log.warn("reload failed: {}", e.toString());
+                }
+            });
+        } catch (IllegalArgumentException | LinkageError e) {
+            log.info("SIGHUP reload not available here: {}", e.toString());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> env = System.getenv();
@@ -100,6 +120,7 @@ public final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
             log.info("stopped; queued messages stay in {}", effective.spool().dir());
         }, "relay-shutdown"));
+        onSighup(server::reload);
         if (demo != null) {
             System.out.println(demo.banner());
             System.out.flush();

@@ -46,13 +46,30 @@ public final class ReloadingUsersFile {
             return false; // unreadable for a moment (being replaced), or unchanged
         }
         fingerprint = now;
+        return load();
+    }
+
+    /**
+     * Loads the file again now, changed or not (an operator's reload, e.g. SIGHUP), and logs what changed by user
+     * name. A file that does not load is logged and the users loaded before are kept.
+     *
+     * @return true if the file was loaded
+     */
+    public synchronized boolean reload() {
+        fingerprint = fingerprint(file);
+        return load();
+    }
+
+    private boolean load() {
         try {
             UsersFile loaded = UsersFile.load(file);
+            UsersFile before = current;
             current = loaded;
-            log.info("users file {} reloaded: {} users", file, loaded.users().size());
+            log.info("users file {} reloaded: {} users ({})", file, loaded.users().size(),
+                    loaded.changesSince(before));
             return true;
         } catch (UsersFileException e) {
-            log.error("users file {} changed but cannot be used, keeping the {} users loaded before: {}", file,
+            log.error("users file {} cannot be used, keeping the {} users loaded before: {}", file,
                     current.users().size(), e.getMessage());
             return false;
         }

@@ -24,8 +24,14 @@ public final class UsersFile {
     private static final Pattern USER = Pattern.compile("[^\\s:]{1,256}");
     private static final int COST = 10;
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** Checked against when the user is unknown, so unknown and known users take the same time. */
-    private static final String DUMMY_HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
+
+    /**
+     * Checked against when the user is unknown, so unknown and known users take the same time. Made on first use,
+     * not when the class loads: a bcrypt hash at cost 10 is tens of milliseconds of start-up otherwise.
+     */
+    private static final class Dummy {
+        static final String HASH = OpenBSDBCrypt.generate("2y", "dummy".toCharArray(), salt(), COST);
+    }
 
     /** A random key per process: the verified-credentials cache holds HMACs under it, never a password. */
     private static final javax.crypto.spec.SecretKeySpec CACHE_KEY = cacheKey();
@@ -92,7 +98,7 @@ public final class UsersFile {
             return true;
         }
         bcryptChecks.incrementAndGet();
-        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? DUMMY_HASH : hash, password.toCharArray());
+        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? Dummy.HASH : hash, password.toCharArray());
         if (ok && hash != null) {
             verified.put(user, mac);
         }
@@ -124,6 +130,35 @@ public final class UsersFile {
 
     public Set<String> users() {
         return hashes.keySet();
+    }
+
+    /**
+     * What changed from {@code before} to this file, by user name (never a hash): for the reload log line, e.g.
+     * {@code added [bob], removed [carol], password changed [app]}, or {@code no change}.
+     */
+    String changesSince(UsersFile before) {
+        List<String> added = new ArrayList<>();
+        List<String> changed = new ArrayList<>();
+        for (Map.Entry<String, String> e : hashes.entrySet()) {
+            String old = before.hashes.get(e.getKey());
+            if (old == null) {
+                added.add(e.getKey());
+            } else if (!old.equals(e.getValue())) {
+                changed.add(e.getKey());
+            }
+        }
+        List<String> removed = before.hashes.keySet().stream().filter(u -> !hashes.containsKey(u)).toList();
+        List<String> parts = new ArrayList<>();
+        if (!added.isEmpty()) {
+            parts.add("added " + added);
+        }
+        if (!removed.isEmpty()) {
+            parts.add("removed " + removed);
+        }
+        if (!changed.isEmpty()) {
+            parts.add("password changed " + changed);
+        }
+        return parts.isEmpty() ? "no change" : String.join(", ", parts);
     }
 
     /** A users-file line for {@code user} with a fresh bcrypt ($2y$, cost 10) hash of {@code password}. */

@@ -150,7 +150,8 @@ final class SmtpTransaction {
                 case TransientFailure t -> "deferred";
                 case PermanentFailure p -> "refused";
             };
-            LOG.info("{}: to={} via {} ({}) {}: {}", id(), e.getKey(), upstream, hostPort, what, o.detail());
+            LOG.info("{}: attempt to=<{}> upstream={} host={} result={} reply=\"{}\"", id(), e.getKey(), upstream,
+                    hostPort, what, o.detail());
         }
         job.result().complete(report);
     }

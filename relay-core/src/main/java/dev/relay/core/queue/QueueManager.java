@@ -178,8 +178,8 @@ public final class QueueManager implements AutoCloseable {
         Instant now = clock.instant();
         Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter);
         long size = spool.store(envelope, body);
-        log.info("{}: received from=<{}> nrcpt={} size={} user={}", envelope.id(), sender, recipients.size(), size,
-                submitter.isEmpty() ? "-" : submitter);
+        log.info("{}: received from=<{}> to={} nrcpt={} size={} user={}", envelope.id(), sender,
+                addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
         listener.received(envelope, size);
         synchronized (lock) {
             enqueueFresh(envelope.id()); // wakes the scheduler: no polling delay
@@ -325,14 +325,16 @@ public final class QueueManager implements AutoCloseable {
         Duration delay = Duration.between(envelope.receivedAt(), now);
         int attempt = envelope.attempts() + 1;
         if (!delivered.isEmpty()) {
-            log.info("{}: delivered to={} upstream={} reply=\"{}\" delay={}ms attempt={} size={}", envelope.id(),
-                    delivered, report.upstream(), detail(report, delivered), delay.toMillis(), attempt, size);
+            log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
+                    envelope.id(), envelope.sender(), addresses(delivered), report.upstream(),
+                    detail(report, delivered), delay.toMillis(), size, attempt);
             listener.delivered(envelope, delivered, report.upstream(), size, delay);
         }
         List<Dsn.Failure> permanent = new ArrayList<>();
         if (!failed.isEmpty()) {
-            log.info("{}: failed to={} upstream={} reply=\"{}\" attempt={}", envelope.id(), failed, report.upstream(),
-                    detail(report, failed), attempt);
+            log.info("{}: failed from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
+                    envelope.id(), envelope.sender(), addresses(failed), report.upstream(), detail(report, failed),
+                    delay.toMillis(), size, attempt);
             listener.failed(envelope, failed, detail(report, failed));
             failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
         }
@@ -342,8 +344,9 @@ public final class QueueManager implements AutoCloseable {
             switch (retry.afterTransientFailure(envelope.receivedAt(), attempt, now)) {
                 case RetryPolicy.Decision.Retry r -> next = r.at();
                 case RetryPolicy.Decision.Expire e -> {
-                    log.info("{}: expired to={} age={} attempt={} last=\"{}\"", envelope.id(), pending,
-                            Dsn.human(e.age()), attempt, reason);
+                    log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
+                                    + "age={}", envelope.id(), envelope.sender(), addresses(pending),
+                            report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
                     listener.expired(envelope, pending, e.age());
                     pending.forEach(r -> permanent.add(new Dsn.Failure(r,
                             Dsn.expiredReason(retry.maxLifetime(), report.byRecipient().get(r).detail()), true)));
@@ -357,8 +360,9 @@ public final class QueueManager implements AutoCloseable {
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
-            log.info("{}: deferred to={} upstream={} reason=\"{}\" attempt={} next={}", envelope.id(), pending,
-                    report.upstream(), reason, attempt, next);
+            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
+                    envelope.id(), envelope.sender(), addresses(pending), report.upstream(), reason,
+                    delay.toMillis(), size, attempt, next);
             listener.deferred(envelope, pending, reason);
             synchronized (lock) {
                 enqueueDeferred(envelope.id(), next);
@@ -378,17 +382,26 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** Addresses for a key=value log line: {@code <a@x>,<b@y>}, no spaces. */
+    private static String addresses(List<MailAddress> list) {
+        StringBuilder b = new StringBuilder();
+        for (MailAddress a : list) {
+            b.append(b.isEmpty() ? "" : ",").append('<').append(a).append('>');
+        }
+        return b.toString();
+    }
+
     /** Notifies the sender of permanent failures: a DSN queued like any message, or a log line. */
     private void bounce(Envelope original, List<Dsn.Failure> failures, Instant now) {
         List<MailAddress> recipients = failures.stream().map(Dsn.Failure::recipient).toList();
         if (original.sender().isNullSender()) {
-            log.info("{}: no bounce for failed recipients {}: the sender is null (a bounce never bounces)",
-                    original.id(), recipients);
+            log.info("{}: no bounce for failed to={}: the sender is null (a bounce never bounces)",
+                    original.id(), addresses(recipients));
             return;
         }
         if (!bounces.send()) {
-            log.info("{}: bounce not sent (queue.bounces=log) sender=<{}> failed={}", original.id(),
-                    original.sender(), recipients);
+            log.info("{}: bounce not sent (queue.bounces=log) from=<{}> failed={}", original.id(),
+                    original.sender(), addresses(recipients));
             listener.bounced(original, recipients, false);
             return;
         }
@@ -398,7 +411,8 @@ public final class QueueManager implements AutoCloseable {
             byte[] dsn = Dsn.build(bounces.reportingMta(), dsnId, original, failures, headers, now);
             Envelope env = Envelope.received(dsnId, MailAddress.NULL_SENDER, List.of(original.sender()), now, "");
             spool.store(env, new ByteArrayInputStream(dsn));
-            log.info("{}: bounce {} queued to=<{}> failed={}", original.id(), dsnId, original.sender(), recipients);
+            log.info("{}: bounced dsn={} to=<{}> failed={}", original.id(), dsnId, original.sender(),
+                    addresses(recipients));
             listener.bounced(original, recipients, true);
             synchronized (lock) {
                 enqueueFresh(dsnId);

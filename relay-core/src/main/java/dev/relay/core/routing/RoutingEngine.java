@@ -237,8 +237,8 @@ public final class RoutingEngine implements DeliveryEngine {
             });
         }
         if (!stillPending.isEmpty() && more) {
-            LOG.info("{}: {} recipient(s) failed transiently via {} ({}): failing over on route {}",
-                    a.envelope.id(), stillPending.size(), name, lastTransient, a.route.name());
+            LOG.info("{}: failover nrcpt={} upstream={} reply=\"{}\" route={}", a.envelope.id(),
+                    stillPending.size(), name, lastTransient, a.route.name());
         }
     }
 

@@ -38,4 +38,26 @@ class ReloadingUsersFileTest {
         assertThat(users.reloadIfChanged()).isTrue();
         assertThat(users.current().authenticate("app", "pw2")).isTrue();
     }
+
+    @Test
+    void reloadReadsTheFileEvenUnchangedAndNamesWhatChanged() throws Exception {
+        Path file = Files.writeString(dir.resolve("users"), UsersFile.line("app", "pw1".toCharArray()) + "\n"
+                + UsersFile.line("carol", "pw".toCharArray()) + "\n");
+        ReloadingUsersFile users = new ReloadingUsersFile(file);
+        UsersFile first = users.current();
+        assertThat(users.reload()).as("an operator's reload reads the file even when unchanged").isTrue();
+        assertThat(users.current().changesSince(first)).isEqualTo("no change");
+
+        Files.writeString(file, UsersFile.line("app", "pw2".toCharArray()) + "\n"
+                + UsersFile.line("bob", "pw".toCharArray()) + "\n");
+        UsersFile before = users.current();
+        assertThat(users.reload()).isTrue();
+        assertThat(users.current().changesSince(before))
+                .isEqualTo("added [bob], removed [carol], password changed [app]");
+        assertThat(users.current().authenticate("bob", "pw")).isTrue();
+
+        Files.writeString(file, "bob:plaintext\n");
+        assertThat(users.reload()).as("a broken file keeps the users loaded before").isFalse();
+        assertThat(users.current().authenticate("bob", "pw")).isTrue();
+    }
 }
