@@ -7,8 +7,6 @@ import dev.relay.config.HostPort;
 import dev.relay.server.sink.CaptureSink;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +76,7 @@ class CrashTest {
             Process relay = null;
             try {
                 for (int kill = 0; kill < KILLS; kill++) {
-                    relay = start(config, log, port);
+                    relay = RelayProcess.start(config, log, port);
                     int before = acknowledged.size();
                     // a random moment, but only once this incarnation has taken some load
                     Thread.sleep(200 + random.nextInt(800));
@@ -86,7 +84,7 @@ class CrashTest {
                     relay.destroyForcibly(); // SIGKILL: no shutdown hook, no flush, no graceful stop
                     assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
                 }
-                relay = start(config, log, port);
+                relay = RelayProcess.start(config, log, port);
                 await().atMost(Duration.ofSeconds(90)).until(() -> acknowledged.size() >= MESSAGES);
                 sending.set(false);
                 for (Thread t : clients) {
@@ -119,32 +117,9 @@ class CrashTest {
                 }
             }
         } catch (AssertionError | RuntimeException e) {
-            System.out.println("relay log (tail):\n" + tail(log));
+            System.out.println("relay log (tail):\n" + RelayProcess.tail(log));
             throw e;
         }
-    }
-
-    /** A relay as a child process, as operators run it; returns once it accepts connections. */
-    private static Process start(Path config, Path log, int port) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), "dev.relay.server.Main", "serve", "--config",
-                config.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            if (!p.isAlive()) {
-                throw new IllegalStateException("relay exited with " + p.exitValue() + ":\n" + tail(log));
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(Loopback.HOST, port), 1000);
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        });
-        return p;
     }
 
     /** Sends messages until told to stop, reconnecting after every failure as an application would. */
@@ -201,14 +176,5 @@ class CrashTest {
             }
         }
         return true;
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
     }
 }

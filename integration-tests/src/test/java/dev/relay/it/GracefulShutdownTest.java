@@ -7,8 +7,6 @@ import dev.relay.config.HostPort;
 import dev.relay.server.sink.CaptureSink;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +63,7 @@ class GracefulShutdownTest {
         Path log = dir.resolve("relay.log");
         try (CaptureSink sink = new CaptureSink(new HostPort(Loopback.HOST, sinkPort), outbox, null, null, null)) {
             sink.start();
-            Process relay = start(config, log, port);
+            Process relay = RelayProcess.start(config, log, port, "--grace", GRACE.toString());
             List<Thread> clients = new ArrayList<>();
             for (int c = 0; c < CLIENTS; c++) {
                 clients.add(Thread.ofPlatform().name("term-client-" + c).daemon().start(() -> client(port)));
@@ -92,7 +90,7 @@ class GracefulShutdownTest {
                 assertThat(listenersClosed).as("order of the stop").isPositive().isLessThan(deliveriesStopped);
                 assertThat(deliveriesStopped).isLessThan(spoolClosed);
 
-                next = start(config, log, port); // drains what the first process left in the spool
+                next = RelayProcess.start(config, log, port, "--grace", GRACE.toString()); // drains what the first process left in the spool
                 Set<String> delivered = new HashSet<>();
                 Set<String> read = new HashSet<>();
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
@@ -109,31 +107,9 @@ class GracefulShutdownTest {
                 }
             }
         } catch (AssertionError | RuntimeException e) {
-            System.out.println("relay log (tail):\n" + tail(log));
+            System.out.println("relay log (tail):\n" + RelayProcess.tail(log));
             throw e;
         }
-    }
-
-    private static Process start(Path config, Path log, int port) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), "dev.relay.server.Main", "serve", "--config",
-                config.toString(), "--grace", GRACE.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            if (!p.isAlive()) {
-                throw new IllegalStateException("relay exited with " + p.exitValue() + ":\n" + tail(log));
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(Loopback.HOST, port), 1000);
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        });
-        return p;
     }
 
     private void client(int port) {
@@ -175,15 +151,6 @@ class GracefulShutdownTest {
                     delivered.add(m.group(1));
                 }
             }
-        }
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
         }
     }
 }
