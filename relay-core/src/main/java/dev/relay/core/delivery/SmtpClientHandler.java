@@ -501,9 +501,12 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         Envelope envelope = tx.job().envelope();
         BodyScan scan = tx.job().scan();
         MailAddress sender = envelope.sender();
-        utf8Addresses = !isAscii(sender.value()) || envelope.recipients().stream().anyMatch(r -> !isAscii(r.value()));
+        boolean nonAsciiAddresses = !isAscii(sender.value())
+                || envelope.recipients().stream().anyMatch(r -> !isAscii(r.value()));
+        utf8Addresses = nonAsciiAddresses || envelope.smtputf8();
         if (utf8Addresses && !extensions.smtpUtf8()) {
-            tx.decideAll(new PermanentFailure("the envelope has non-ASCII addresses and upstream " + hostPort
+            tx.decideAll(new PermanentFailure((nonAsciiAddresses ? "the envelope has non-ASCII addresses"
+                    : "the message was submitted with SMTPUTF8") + " and upstream " + hostPort
                     + " does not offer SMTPUTF8 (RFC 6531)"));
             finishTransaction();
             return;

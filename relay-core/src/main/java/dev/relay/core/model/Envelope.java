@@ -16,9 +16,12 @@ import java.util.Objects;
  * @param attempts    delivery attempts made so far
  * @param nextAttempt earliest time of the next attempt
  * @param lastError   the reason of the last failed attempt, or "" (for logs and the queue listing)
+ * @param smtputf8    the client asked for SMTPUTF8 (RFC 6531) on MAIL FROM: the message may carry UTF-8 headers,
+ *                    so it can only be relayed to an upstream that offers SMTPUTF8
  */
 public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant receivedAt,
-                       String submitter, int attempts, Instant nextAttempt, String lastError) {
+                       String submitter, int attempts, Instant nextAttempt, String lastError,
+                       boolean smtputf8) {
     public Envelope {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sender, "sender");
@@ -35,13 +38,24 @@ public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipie
         Objects.requireNonNull(lastError, "lastError");
     }
 
+    /** An envelope without the SMTPUTF8 need (the signature before {@code smtputf8} existed). */
+    public Envelope(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant receivedAt,
+                    String submitter, int attempts, Instant nextAttempt, String lastError) {
+        this(id, sender, recipients, receivedAt, submitter, attempts, nextAttempt, lastError, false);
+    }
+
     public static Envelope received(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant now,
                                     String submitter) {
-        return new Envelope(id, sender, recipients, now, submitter, 0, now, "");
+        return received(id, sender, recipients, now, submitter, false);
+    }
+
+    public static Envelope received(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant now,
+                                    String submitter, boolean smtputf8) {
+        return new Envelope(id, sender, recipients, now, submitter, 0, now, "", smtputf8);
     }
 
     /** This envelope after a failed attempt, due again at {@code next}, for the {@code remaining} recipients. */
     public Envelope deferred(List<MailAddress> remaining, Instant next, String error) {
-        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts + 1, next, error);
+        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts + 1, next, error, smtputf8);
     }
 }

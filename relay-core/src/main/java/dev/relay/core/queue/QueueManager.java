@@ -175,8 +175,17 @@ public final class QueueManager implements AutoCloseable {
      */
     public QueueId submit(MailAddress sender, List<MailAddress> recipients, String submitter, InputStream body)
             throws SpoolException {
+        return submit(sender, recipients, submitter, false, body);
+    }
+
+    /**
+     * As {@link #submit(MailAddress, List, String, InputStream)}, for a client that asked for SMTPUTF8 on MAIL FROM
+     * when {@code smtputf8}: the message is then only relayed to an upstream offering SMTPUTF8.
+     */
+    public QueueId submit(MailAddress sender, List<MailAddress> recipients, String submitter, boolean smtputf8,
+                          InputStream body) throws SpoolException {
         Instant now = clock.instant();
-        Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter);
+        Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter, smtputf8);
         long size = spool.store(envelope, body);
         log.info("{}: received from=<{}> to={} nrcpt={} size={} user={}", envelope.id(), sender,
                 addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
@@ -555,7 +564,7 @@ public final class QueueManager implements AutoCloseable {
                     .orElseThrow(() -> new Refused(true, "no readable message " + id + " in failed"));
             Envelope e = st.envelope();
             Instant now = clock.instant();
-            spool.update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, ""),
+            spool.update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, "", e.smtputf8()),
                     st.bodySize(), QueueState.FAILED, QueueState.INCOMING);
             enqueueFresh(id);
             log.info("{}: requeued from failed to={}", id, e.recipients());

@@ -165,7 +165,7 @@ public final class RoutingEngine implements DeliveryEngine {
         Envelope outgoing() {
             Envelope e = envelope;
             return new Envelope(e.id(), sender, pending, e.receivedAt(), e.submitter(), e.attempts(),
-                    e.nextAttempt(), e.lastError());
+                    e.nextAttempt(), e.lastError(), e.smtputf8());
         }
     }
 

@@ -31,6 +31,9 @@ final class EnvelopeCodec {
         line(sb, "attempts", Integer.toString(e.attempts()));
         line(sb, "next", Long.toString(e.nextAttempt().toEpochMilli()));
         line(sb, "error", e.lastError());
+        if (e.smtputf8()) {
+            line(sb, "smtputf8", "true"); // only when set: files without it read as false, as older ones do
+        }
         line(sb, "size", Long.toString(bodySize));
         byte[] content = sb.toString().getBytes(StandardCharsets.UTF_8);
         byte[] end = ("end " + Long.toHexString(crc(content, content.length)) + "\n")
@@ -66,6 +69,7 @@ final class EnvelopeCodec {
         String id = null, sender = null, submitter = "", error = "";
         long received = -1, next = -1, size = -1;
         int attempts = 0;
+        boolean smtputf8 = false;
         List<MailAddress> rcpts = new ArrayList<>();
         try {
             for (int i = 1; i < lines.length; i++) {
@@ -82,6 +86,7 @@ final class EnvelopeCodec {
                     case "attempts" -> attempts = Integer.parseInt(value);
                     case "next" -> next = Long.parseLong(value);
                     case "error" -> error = value;
+                    case "smtputf8" -> smtputf8 = Boolean.parseBoolean(value);
                     case "size" -> size = Long.parseLong(value);
                     default -> { } // written by a newer version: ignore what we do not know
                 }
@@ -90,7 +95,7 @@ final class EnvelopeCodec {
                 throw new SpoolException("envelope lacks a required field");
             }
             Envelope e = new Envelope(new QueueId(id), new MailAddress(sender), rcpts,
-                    Instant.ofEpochMilli(received), submitter, attempts, Instant.ofEpochMilli(next), error);
+                    Instant.ofEpochMilli(received), submitter, attempts, Instant.ofEpochMilli(next), error, smtputf8);
             return new Decoded(e, size);
         } catch (IllegalArgumentException ex) {
             throw new SpoolException("envelope field invalid: " + ex.getMessage());

@@ -425,6 +425,40 @@ class NettyDeliveryEngineTest {
     }
 
     @Test
+    void smtputf8SubmissionWithAsciiAddressesAsksForSmtpUtf8OnMailFrom() throws Throwable {
+        String content = "Subject: gr\u00fc\u00dfe\r\nFrom: Jos\u00e9 <alice@example.org>\r\n\r\nhi\r\n";
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SMTPUTF8", "8BITMIME");
+            c.expect("MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8");
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            c.readData();
+            c.reply("250 ok");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(utf8Envelope(BOB), body(content)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 ok"));
+            server.awaitScript();
+        }
+    }
+
+    @Test
+    void smtputf8SubmissionToAnUpstreamWithoutSmtpUtf8IsPermanent() throws Throwable {
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("8BITMIME");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
+            DeliveryReport report = engine.deliver(utf8Envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isInstanceOf(PermanentFailure.class);
+            assertThat(report.byRecipient().get(BOB).detail()).contains("submitted with SMTPUTF8");
+            server.awaitScript();
+        }
+    }
+
+    @Test
     void largeEightBitBodyIsStreamedInChunksWithSizeAndBodyParameters() throws Throwable {
         StringBuilder sb = new StringBuilder("Subject: gro\u00dfe Nachricht\r\n\r\n");
         for (int i = 0; sb.length() < 3 * DotStuffedBody.CHUNK; i++) {
@@ -543,6 +577,11 @@ class NettyDeliveryEngineTest {
 
     private static Envelope envelope(MailAddress... recipients) {
         return Envelope.received(QueueId.next(Instant.now()), SENDER, List.of(recipients), Instant.now(), "alice");
+    }
+
+    private static Envelope utf8Envelope(MailAddress... recipients) {
+        return Envelope.received(QueueId.next(Instant.now()), SENDER, List.of(recipients), Instant.now(), "alice",
+                true);
     }
 
     private Path body(String content) throws Exception {

@@ -208,16 +208,19 @@ final class SmtpCommands {
             return;
         }
         long size = 0;
+        boolean smtputf8 = false;
         for (String param : path.params()) {
             String upper = param.toUpperCase(Locale.ROOT);
-            if (upper.startsWith("SIZE=")) {
+            if (upper.equals("SMTPUTF8")) {
+                smtputf8 = true;
+            } else if (upper.startsWith("SIZE=")) {
                 try {
                     size = Long.parseLong(param.substring(5));
                 } catch (NumberFormatException e) {
                     sess.sendResponse(SmtpReplies.MAIL_SYNTAX.line());
                     return;
                 }
-            } else if (!(upper.equals("BODY=7BIT") || upper.equals("BODY=8BITMIME") || upper.equals("SMTPUTF8")
+            } else if (!(upper.equals("BODY=7BIT") || upper.equals("BODY=8BITMIME")
                     || upper.startsWith("AUTH="))) {
                 sess.sendResponse(SmtpReplies.UNSUPPORTED_PARAMETER.line(param.split("=", 2)[0]));
                 return;
@@ -230,6 +233,9 @@ final class SmtpCommands {
         }
         sess.setDeclaredMessageSize((int) size);
         sess.startMailTransaction();
+        if (sess.getMessageHandler() instanceof SubmissionHandler submission) {
+            submission.smtputf8(smtputf8); // RFC 6531: the message may carry UTF-8 headers
+        }
         try {
             sess.getMessageHandler().from(path.address());
         } catch (RejectException e) {

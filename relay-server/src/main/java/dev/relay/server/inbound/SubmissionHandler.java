@@ -33,6 +33,7 @@ final class SubmissionHandler implements MessageHandler {
     private MailAddress sender;
     private final List<MailAddress> recipients = new ArrayList<>();
     private String user; // null: a client of a trusted network
+    private boolean smtputf8; // the client gave SMTPUTF8 on MAIL FROM
 
     SubmissionHandler(MessageContext context, Inbound inbound, String listener) {
         this.context = context;
@@ -42,6 +43,11 @@ final class SubmissionHandler implements MessageHandler {
 
     private InetAddress client() {
         return ((java.net.InetSocketAddress) context.getRemoteAddress()).getAddress();
+    }
+
+    /** Records whether the MAIL command carried the SMTPUTF8 parameter (RFC 6531), before {@link #from}. */
+    void smtputf8(boolean requested) {
+        this.smtputf8 = requested;
     }
 
     @Override
@@ -104,7 +110,8 @@ final class SubmissionHandler implements MessageHandler {
     public String data(InputStream data) throws RejectException, IOException {
         SizeLimit limited = new SizeLimit(data, inbound.limits().maxMessageSize());
         try {
-            QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, limited);
+            QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, smtputf8,
+                    limited);
             if (user != null) {
                 inbound.quotas().queued(user, recipients.size());
             }
