@@ -134,6 +134,8 @@ final class FakeSmarthost implements AutoCloseable {
         boolean offerStartTls = true;
         /** Offer AUTH (also before TLS, to see whether the client uses it there). */
         boolean offerAuth = true;
+        /** Offer SMTPUTF8 (RFC 6531). */
+        boolean offerSmtpUtf8;
         /** The command (e.g. "EHLO", "MAIL", "DATA-END") at which the server goes silent and only reads. */
         String stallAt;
         /** Close the connection after this many lines of message data. */
@@ -215,6 +217,9 @@ final class FakeSmarthost implements AutoCloseable {
                         }
                         if (offerAuth) {
                             ext.add("AUTH PLAIN LOGIN");
+                        }
+                        if (offerSmtpUtf8) {
+                            ext.add("SMTPUTF8");
                         }
                         String[] r = new String[ext.size()];
                         for (int i = 0; i < r.length; i++) {

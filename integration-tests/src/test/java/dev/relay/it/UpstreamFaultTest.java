@@ -90,14 +90,20 @@ class UpstreamFaultTest {
 
     /** Submits one message (trusted client, no AUTH); asserts the 250. */
     void submit(String subject, String... to) throws Exception {
+        submitWith("", "Subject: " + subject, to);
+    }
+
+    /** Submits one message with these MAIL parameters and this Subject header line; asserts the 250. */
+    void submitWith(String mailParams, String subjectLine, String... to) throws Exception {
+        String subject = subjectLine.substring("Subject: ".length());
         try (RawSmtp c = new RawSmtp(Loopback.HOST, submission, false)) {
             c.command("EHLO client.test");
-            assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
+            assertThat(c.command("MAIL FROM:<app@example.com>" + mailParams)).startsWith("250");
             for (String r : to) {
                 assertThat(c.command("RCPT TO:<" + r + ">")).startsWith("250");
             }
             assertThat(c.command("DATA")).startsWith("354");
-            assertThat(c.command("Subject: " + subject + "\r\nMessage-ID: <" + subject.replace(' ', '-')
+            assertThat(c.command(subjectLine + "\r\nMessage-ID: <" + subject.replace(' ', '-')
                     + "@example.com>\r\n\r\nhello\r\n.")).startsWith("250 2.0.0 Ok: queued as");
         }
     }
@@ -299,6 +305,32 @@ class UpstreamFaultTest {
         assertThat(counter("relay.messages.failed")).isZero();
         assertThat(counter("relay.messages.bounced")).isZero();
         assertThat(relay.registry().scrape()).containsPattern("relay_messages_deferred_total [2-9]\\.0");
+    }
+
+    @Test
+    void aMessageSubmittedWithSmtpUtf8AsksTheSmarthostForIt() throws Exception {
+        start((n, c) -> {
+            c.offerSmtpUtf8 = true;
+            c.serve();
+        });
+        submitWith(" SMTPUTF8", "Subject: gr\u00fc\u00dfe", "a@example.net");
+        deliveredOnceEach("gr\u00fc\u00dfe", "a@example.net");
+        assertThat(fake.lines()).filteredOn(l -> l.text().startsWith("MAIL FROM:<app@example.com>")).singleElement()
+                .satisfies(l -> assertThat(l.text()).endsWith(" SMTPUTF8"));
+    }
+
+    @Test
+    void aMessageSubmittedWithSmtpUtf8FailsAtASmarthostWithoutItAndBounces() throws Exception {
+        start((n, c) -> c.serve());
+        submitWith(" SMTPUTF8", "Subject: gr\u00fc\u00dfe ohne", "a@example.net");
+        await().atMost(Duration.ofSeconds(20)).until(() -> counter("relay.messages.bounced") == 1.0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> fake.mails().size() == 1);
+        assertThat(fake.mails()).singleElement().satisfies(dsn -> {
+            assertThat(dsn.from()).as("only the bounce went out").isEmpty();
+            assertThat(dsn.data()).contains("Final-Recipient: rfc822; a@example.net", "SMTPUTF8");
+        });
+        assertThat(fake.lines()).noneMatch(l -> l.text().startsWith("MAIL FROM:<app@example.com>"));
+        assertThat(counter("relay.messages.deferred")).isZero();
     }
 
     @Test
