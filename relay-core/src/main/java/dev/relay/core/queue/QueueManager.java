@@ -269,7 +269,13 @@ public final class QueueManager implements AutoCloseable {
                 synchronized (lock) {
                     forget(pick.id);
                 }
-                log.error("{}: cannot start delivery, retried at next start: {}", pick.id, e.toString());
+                if (!running) {
+                    // stop() interrupted the scheduler in the middle of a move: the spool puts the message back
+                    // at the next start, which is the documented outcome of a stop, not an error
+                    log.info("{}: delivery not started, stopping; retried at next start", pick.id);
+                } else {
+                    log.error("{}: cannot start delivery, retried at next start: {}", pick.id, e.toString());
+                }
             }
         }
     }
