@@ -108,6 +108,7 @@ class InboundSubmissionTest {
                   policies:
                     - { user: app, senders: ["@example.com"] }
                     - { user: narrow, senders: ["*"], recipient-domains: [example.com] }
+                    - { user: strict, senders: ["@example.com"], check-header-from: true }
                 spool: { dir: "%s" }
                 queue: { retry-delay: 1s }
                 upstreams:
@@ -118,7 +119,8 @@ class InboundSubmissionTest {
                 dir.resolve("spool"), sink.port(), dir.resolve("upstream-password"), setup.cert, setup.adminPort,
                 limits);
         Files.writeString(dir.resolve("users"), UsersFile.line(TestRelay.USER, TestRelay.PASSWORD.toCharArray())
-                + "\n" + UsersFile.line("narrow", "narrow-pw".toCharArray()) + "\n");
+                + "\n" + UsersFile.line("narrow", "narrow-pw".toCharArray())
+                + "\n" + UsersFile.line("strict", "strict-pw".toCharArray()) + "\n");
         relay = RelayServer.start(ConfigLoader.load(Files.writeString(dir.resolve("relay.yaml"), yaml), Map.of())
                 .config());
     }
@@ -276,6 +278,31 @@ class InboundSubmissionTest {
             assertThat(c.command("RCPT TO:<a@gmail.example>"))
                     .isEqualTo("550 5.7.1 Recipient address rejected: user narrow may not send to this domain");
         }
+    }
+
+    @Test
+    void aHeaderFromTheUserDoesNotOwnIsRefusedAfterTheDataAndNothingIsQueued() throws Exception {
+        start(SHARED_LIMITS);
+        double before = count("relay.inbound.refused", "reason", "header_from_not_allowed");
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain("strict", "strict-pw")).startsWith("235");
+            for (String from : List.of("From: \"The CEO\" <ceo@other.example>", "From: app@example.com,\r\n"
+                    + " ceo@other.example", "X-No-From: at all")) {
+                assertThat(c.command("MAIL FROM:<app@example.com>")).isEqualTo("250 2.1.0 Ok");
+                assertThat(c.command("RCPT TO:<ops@example.net>")).isEqualTo("250 2.1.5 Ok");
+                assertThat(c.command("DATA")).startsWith("354");
+                assertThat(c.command(from + "\r\nSubject: forged header from\r\n\r\nhello\r\n."))
+                        .isEqualTo("553 5.7.1 Header From not owned by user strict");
+            }
+            assertThat(c.command("MAIL FROM:<app@example.com>")).isEqualTo("250 2.1.0 Ok");
+            assertThat(c.command("RCPT TO:<ops@example.net>")).isEqualTo("250 2.1.5 Ok");
+            assertThat(c.command("DATA")).startsWith("354");
+            assertThat(c.command("From: App (the app) <App@Example.com>\r\nSubject: own header from\r\n\r\n"
+                    + "hello\r\n.")).startsWith("250 2.0.0 Ok: queued as");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: own header from").size() == 1);
+        assertThat(withText("Subject: forged header from")).isEmpty();
+        assertThat(count("relay.inbound.refused", "reason", "header_from_not_allowed")).isEqualTo(before + 3);
     }
 
     @Test

@@ -101,8 +101,10 @@ final class Binder {
     }
 
     private UserPolicy policy(Node.MapNode m, String at) {
+        Boolean checkHeaderFrom = value(m, at, "check-header-from", Binder::bool);
         return new UserPolicy(text(m, at, "user"), values(m, at, "senders", Function.identity()),
-                values(m, at, "recipient-domains", Function.identity()));
+                values(m, at, "recipient-domains", Function.identity()),
+                checkHeaderFrom != null && checkHeaderFrom);
     }
 
     private LimitsConfig limits(Node.MapNode m) {

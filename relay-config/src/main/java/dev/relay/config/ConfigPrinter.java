@@ -61,6 +61,7 @@ final class ConfigPrinter {
                 m.put("user", up.user());
                 m.put("senders", up.senders());
                 m.put("recipient-domains", up.recipientDomains());
+                m.put("check-header-from", up.checkHeaderFrom());
                 policies.add(m);
             }
             auth.put("policies", policies);

@@ -38,7 +38,7 @@ final class Schema {
             .obj("auth", obj().leaf("users-file").list("trusted-networks", new Leaf(false))
                     .list("trusted-senders", new Leaf(false))
                     .list("policies", obj().leaf("user").list("senders", new Leaf(false))
-                            .list("recipient-domains", new Leaf(false)).build())
+                            .list("recipient-domains", new Leaf(false)).leaf("check-header-from").build())
                     .build())
             .obj("spool", obj().leaf("dir").leaf("min-free-space").build())
             .obj("queue", obj().leaf("retry-delay").leaf("min-backoff").leaf("max-backoff").leaf("max-lifetime")

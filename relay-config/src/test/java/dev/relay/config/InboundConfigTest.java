@@ -55,7 +55,8 @@ class InboundConfigTest {
                   users-file: /etc/relay/users
                   trusted-senders: "@example.com, ops@example.org"
                   policies:
-                    - { user: app, senders: ["@example.com"], recipient-domains: [example.com] }
+                    - { user: app, senders: ["@example.com"], recipient-domains: [example.com],
+                        check-header-from: true }
                     - { user: "*", senders: ["noreply@example.com"] }
                 limits: { max-message-size: 10MiB, max-recipients: 50, auth-lockout: 5m }
                 """);
@@ -69,7 +70,7 @@ class InboundConfigTest {
         assertThat(c.limits().authMaxFailures()).isEqualTo(5);
         assertThat(c.auth().trustedSenders()).containsExactly("@example.com", "ops@example.org");
         assertThat(c.auth().policies()).containsExactly(
-                new UserPolicy("app", List.of("a@example.com"), List.of("example.com")),
+                new UserPolicy("app", List.of("a@example.com"), List.of("example.com"), true),
                 new UserPolicy("*", List.of("noreply@example.com"), List.of()));
         RelayConfig again = ConfigLoader.load(Fixtures.write(dir, c.toMaskedYaml()), Map.of()).config();
         assertThat(again.limits()).isEqualTo(c.limits());
@@ -84,7 +85,7 @@ class InboundConfigTest {
                   trusted-senders: ["example.com"]
                   policies:
                     - { user: app, senders: ["*@example.com"], recipient-domains: ["@example.com"] }
-                    - { user: app }
+                    - { user: app, check-header-from: maybe }
                 limits: { max-message-size: 12, max-recipients: 0, max-connections: 5,
                           max-connections-per-client: 6, auth-failure-delay: 2m, max-messages-per-connection: x }
                 """);
@@ -92,7 +93,7 @@ class InboundConfigTest {
                 () -> ConfigLoader.load(Fixtures.write(dir, yaml), Map.of()));
         assertThat(e.problems()).extracting(ConfigProblem::key).containsExactlyInAnyOrder(
                 "limits.max-messages-per-connection", "auth.trusted-senders[0]", "auth.policies[0].senders[0]",
-                "auth.policies[0].recipient-domains[0]", "auth.policies[1].user", "limits.max-message-size",
+                "auth.policies[0].recipient-domains[0]", "auth.policies[1].user", "auth.policies[1].check-header-from", "limits.max-message-size",
                 "limits.max-recipients", "limits.max-connections-per-client", "limits.auth-failure-delay");
         assertThat(e.problems()).filteredOn(pr -> pr.key().equals("auth.policies[0].senders[0]"))
                 .extracting(ConfigProblem::message).first().asString().contains("write @example.com");

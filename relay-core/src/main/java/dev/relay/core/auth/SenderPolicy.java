@@ -15,10 +15,10 @@ import java.util.Map;
 public final class SenderPolicy {
     public static final String ANY = "*";
 
-    private record Rules(List<String> senders, List<String> recipientDomains) {
+    private record Rules(List<String> senders, List<String> recipientDomains, boolean checkHeaderFrom) {
     }
 
-    private static final Rules OPEN = new Rules(List.of(ANY), List.of());
+    private static final Rules OPEN = new Rules(List.of(ANY), List.of(), false);
 
     private final Map<String, Rules> users = new HashMap<>();
     private final Rules trusted;
@@ -29,14 +29,25 @@ public final class SenderPolicy {
     }
 
     public SenderPolicy(List<String> trustedSenders) {
-        this.trusted = new Rules(normalise(trustedSenders), List.of());
+        this.trusted = new Rules(normalise(trustedSenders), List.of(), false);
     }
 
     /** Adds the rules of {@code user} (or of {@link #ANY} user); an empty list allows anything. */
     public SenderPolicy user(String user, List<String> senders, List<String> recipientDomains) {
+        return user(user, senders, recipientDomains, false);
+    }
+
+    /** As {@link #user(String, List, List)}; {@code checkHeaderFrom}: the header From must be an allowed sender. */
+    public SenderPolicy user(String user, List<String> senders, List<String> recipientDomains,
+                             boolean checkHeaderFrom) {
         users.put(user, new Rules(normalise(senders.isEmpty() ? List.of(ANY) : senders),
-                normalise(recipientDomains)));
+                normalise(recipientDomains), checkHeaderFrom));
         return this;
+    }
+
+    /** True if the header From of {@code user}'s messages must be one of the user's senders (never for null). */
+    public boolean checksHeaderFrom(String user) {
+        return user != null && rules(user).checkHeaderFrom();
     }
 
     /** True if {@code user} (null: a client of a trusted network) may use {@code sender} ("" is the null sender). */

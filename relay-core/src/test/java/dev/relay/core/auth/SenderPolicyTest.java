@@ -28,6 +28,17 @@ class SenderPolicyTest {
     }
 
     @Test
+    void theHeaderFromIsCheckedOnlyForUsersWhosePolicySaysSo() {
+        SenderPolicy p = new SenderPolicy(List.of("*"))
+                .user("strict", List.of("@example.com"), List.of(), true)
+                .user("*", List.of("@example.com"), List.of());
+        assertThat(p.checksHeaderFrom("strict")).isTrue();
+        assertThat(p.checksHeaderFrom("alice")).isFalse();
+        assertThat(p.checksHeaderFrom(null)).as("trusted networks have no user policy").isFalse();
+        assertThat(policy.checksHeaderFrom("bob")).isFalse();
+    }
+
+    @Test
     void usersWithoutAnEntryGetTheStarEntry() {
         assertThat(policy.senderAllowed("carol", "noreply@example.com")).isTrue();
         assertThat(policy.senderAllowed("carol", "carol@example.com")).isFalse();

@@ -12,6 +12,7 @@ public enum Refusal {
     DATA_TIMEOUT("data_timeout"),
     AUTH_REQUIRED("auth_required"),
     SENDER_NOT_ALLOWED("sender_not_allowed"),
+    HEADER_FROM_NOT_ALLOWED("header_from_not_allowed"),
     RECIPIENT_NOT_ALLOWED("recipient_not_allowed"),
     TOO_MANY_RECIPIENTS("too_many_recipients"),
     MESSAGE_TOO_BIG("message_too_big"),

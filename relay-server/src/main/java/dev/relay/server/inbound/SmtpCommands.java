@@ -3,6 +3,7 @@ package dev.relay.server.inbound;
 import dev.relay.config.TlsMode;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
@@ -296,8 +297,13 @@ final class SmtpCommands {
         MessageHandler handler = sess.getMessageHandler();
         String reply;
         try {
-            String text = handler.data(SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
-                    ZonedDateTime.now()));
+            List<String> from = new ArrayList<>();
+            InputStream content = SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
+                    ZonedDateTime.now(), from::addAll);
+            if (handler instanceof SubmissionHandler submission) {
+                submission.checkHeaderFrom(from);
+            }
+            String text = handler.data(content);
             data.drain();
             reply = "250 " + text;
             sessions.state(sess).messages++;

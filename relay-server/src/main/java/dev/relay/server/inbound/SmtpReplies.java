@@ -59,6 +59,7 @@ public enum SmtpReplies {
     BAD_SENDER_SYNTAX(501, "5.1.7 Bad sender address syntax"),
     BAD_RECIPIENT_SYNTAX(501, "5.1.3 Bad recipient address syntax"),
     SENDER_NOT_OWNED(553, "5.7.1 Sender address rejected: not owned by user %s"),
+    HEADER_FROM_NOT_OWNED(553, "5.7.1 Header From not owned by user %s"),
     SENDER_NOT_TRUSTED(553, "5.7.1 Sender address rejected: not allowed from this network"),
     RECIPIENT_NOT_ALLOWED(550, "5.7.1 Recipient address rejected: user %s may not send to this domain"),
     TOO_MANY_RECIPIENTS(452, "4.5.3 Too many recipients"),

@@ -106,6 +106,16 @@ final class SubmissionHandler implements MessageHandler {
         recipients.add(r);
     }
 
+    /** Refuses the message if the user's policy checks the header From and it is not one of the user's senders. */
+    void checkHeaderFrom(List<String> fromAddresses) throws RejectException {
+        if (!inbound.policy().headerFromAllowed(user, fromAddresses)) {
+            log.info("message of user {} from {} on {} refused: header From not among its senders", user,
+                    client(), listener);
+            inbound.refusals().refused(Refusal.HEADER_FROM_NOT_ALLOWED);
+            throw SmtpReplies.HEADER_FROM_NOT_OWNED.reject(user);
+        }
+    }
+
     @Override
     public String data(InputStream data) throws RejectException, IOException {
         SizeLimit limited = new SizeLimit(data, inbound.limits().maxMessageSize());

@@ -21,7 +21,7 @@ public final class SubmissionPolicy {
         this.users = users;
         this.senders = new SenderPolicy(auth.trustedSenders());
         for (UserPolicy p : auth.policies()) {
-            senders.user(p.user(), p.senders(), p.recipientDomains());
+            senders.user(p.user(), p.senders(), p.recipientDomains(), p.checkHeaderFrom());
         }
     }
 
@@ -49,6 +49,20 @@ public final class SubmissionPolicy {
     /** @param user the authenticated user, or null for a client of a trusted network */
     public boolean senderAllowed(String user, String sender) {
         return senders.senderAllowed(user, sender);
+    }
+
+    /**
+     * True unless {@code user}'s policy has {@code check-header-from} and a header From address (none: null or
+     * empty list) is not one of the user's senders.
+     */
+    public boolean headerFromAllowed(String user, java.util.List<String> fromAddresses) {
+        if (!senders.checksHeaderFrom(user)) {
+            return true;
+        }
+        if (fromAddresses == null || fromAddresses.isEmpty()) {
+            return false;
+        }
+        return fromAddresses.stream().allMatch(a -> senders.senderAllowed(user, a));
     }
 
     /** @param user the authenticated user, or null for a client of a trusted network */
