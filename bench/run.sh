@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                      build, then measure both at 1, 32 and 128 connections
 #   CONNS="32" MESSAGES=4000 SIZE=2048 bench/run.sh
+#   PROFILE_OPTS="-XX:StartFlightRecording=filename=/tmp/relay.jfr,settings=profile" bench/run.sh   (JVM options for the relay only)
 #
 # Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
 # 127.0.0.1:10525 (started by the Postfix set-up script, POSTFIX_SCRIPT, default ../shared/bench/postfix-relay.sh;
@@ -41,7 +42,7 @@ else
 fi
 
 # the relay under test
-bin/relay passwd bench <<< benchpass > "$WORK/users"
+RELAY_JAVA_OPTS= bin/relay passwd bench <<< benchpass > "$WORK/users"
 cat > "$WORK/relay.yaml" <<YAML
 listeners:
   - { name: submission, bind: "127.0.0.1:$RELAY_SUB", tls: starttls }
@@ -58,7 +59,7 @@ limits:                               # the load generator is one client keeping
 YAML
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
-RELAY_LOG_LEVEL=WARN bin/relay serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
+RELAY_JAVA_OPTS="${PROFILE_OPTS:-${RELAY_JAVA_OPTS:-}}" RELAY_LOG_LEVEL=WARN bin/relay serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 cleanup() {
   kill "$RELAY_PID" 2>/dev/null || true

@@ -2,17 +2,18 @@ package dev.relay.core.delivery;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
+import dev.relay.core.spool.BodyInput;
 import java.nio.file.Path;
 
 /** What MAIL FROM needs to know about the content: its size and whether it has 8-bit bytes. */
 record BodyScan(long size, boolean eightBit) {
 
-    static BodyScan of(Path body) throws IOException {
+    /** Scans the first {@code length} bytes of {@code body} (all of it when negative). */
+    static BodyScan of(Path body, long length) throws IOException {
         long size = 0;
         boolean eightBit = false;
         byte[] buf = new byte[64 * 1024];
-        try (InputStream in = Files.newInputStream(body)) {
+        try (InputStream in = BodyInput.open(body, length)) {
             int n;
             while ((n = in.read(buf)) > 0) {
                 size += n;

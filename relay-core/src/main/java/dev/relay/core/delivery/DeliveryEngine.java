@@ -17,6 +17,15 @@ public interface DeliveryEngine extends AutoCloseable {
      */
     CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body);
 
+    /**
+     * Delivers the message whose content is the first {@code bodySize} bytes of the file {@code body} (a spool body
+     * file has the envelope's copy after the message). Engines that read the body must honour the size; the
+     * default, for engines that never read it, ignores it.
+     */
+    default CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        return deliver(envelope, body);
+    }
+
     @Override
     void close();
 }

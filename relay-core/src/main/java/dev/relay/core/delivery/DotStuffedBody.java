@@ -30,9 +30,10 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
     private long read;
     private boolean ended;
 
-    DotStuffedBody(Path body) throws IOException {
+    /** The first {@code length} bytes of {@code body} (a spool body file has the envelope's copy after them). */
+    DotStuffedBody(Path body, long length) throws IOException {
         this.file = FileChannel.open(body, StandardOpenOption.READ);
-        this.length = file.size();
+        this.length = Math.min(length, file.size());
     }
 
     @Override
@@ -56,7 +57,7 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
         if (ended) {
             return null;
         }
-        int n = file.read(ByteBuffer.wrap(in));
+        int n = read < length ? file.read(ByteBuffer.wrap(in, 0, (int) Math.min(CHUNK, length - read))) : -1;
         if (n > 0) {
             read += n;
             return new DefaultSmtpContent(encode(allocator, n));

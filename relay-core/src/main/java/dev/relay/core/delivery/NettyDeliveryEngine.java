@@ -115,6 +115,11 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
 
     @Override
     public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        return deliver(envelope, body, -1);
+    }
+
+    @Override
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
         CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
         try {
             if (closed) {
@@ -127,7 +132,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
             }
             CompletableFuture.supplyAsync(() -> {
                 try {
-                    return BodyScan.of(body);
+                    return BodyScan.of(body, bodySize);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }

@@ -646,7 +646,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
     private void sendBody() {
         DotStuffedBody body;
         try {
-            body = new DotStuffedBody(tx.job().body());
+            body = new DotStuffedBody(tx.job().body(), tx.job().scan().size());
         } catch (IOException e) {
             fail("cannot read the message content: " + describe(e));
             return;

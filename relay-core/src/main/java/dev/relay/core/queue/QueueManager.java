@@ -315,7 +315,7 @@ public final class QueueManager implements AutoCloseable {
         Envelope envelope = stored.get().envelope();
         long size = stored.get().bodySize();
         listener.attempted(envelope, envelope.attempts() + 1);
-        engine.deliver(envelope, spool.bodyPath(p.id))
+        engine.deliver(envelope, spool.bodyPath(p.id), size)
                 .whenCompleteAsync((report, error) -> {
                     try {
                         if (error != null) { // the engine's contract says never; be safe anyway
@@ -370,7 +370,7 @@ public final class QueueManager implements AutoCloseable {
             }
         }
         if (!permanent.isEmpty()) {
-            bounce(envelope, permanent, now); // before the original leaves active/: a crash repeats, never loses it
+            bounce(envelope, size, permanent, now); // before the original leaves active/: a crash repeats, never loses it
         }
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
@@ -407,7 +407,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Notifies the sender of permanent failures: a DSN queued like any message, or a log line. */
-    private void bounce(Envelope original, List<Dsn.Failure> failures, Instant now) {
+    private void bounce(Envelope original, long size, List<Dsn.Failure> failures, Instant now) {
         List<MailAddress> recipients = failures.stream().map(Dsn.Failure::recipient).toList();
         if (original.sender().isNullSender()) {
             log.info("{}: no bounce for failed to={}: the sender is null (a bounce never bounces)",
@@ -421,7 +421,7 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         try {
-            byte[] headers = Dsn.readHeaders(spool.bodyPath(original.id()));
+            byte[] headers = Dsn.readHeaders(spool.bodyPath(original.id()), size);
             QueueId dsnId = QueueId.next(now);
             byte[] dsn = Dsn.build(bounces.reportingMta(), dsnId, original, failures, headers, now);
             Envelope env = Envelope.received(dsnId, MailAddress.NULL_SENDER, List.of(original.sender()), now, "");

@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.relay.core.spool.BodyInput;
 import java.util.Locale;
 
 /**
@@ -38,8 +39,9 @@ final class HeaderRewriter {
         this.out = out;
     }
 
-    static void rewrite(Path source, Path target, Route.Rewrite rewrite) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(source), 64 * 1024);
+    /** Rewrites the first {@code length} bytes of {@code source} (all of it when negative) into {@code target}. */
+    static void rewrite(Path source, long length, Path target, Route.Rewrite rewrite) throws IOException {
+        try (InputStream in = new BufferedInputStream(BodyInput.open(source, length), 64 * 1024);
              OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 64 * 1024)) {
             rewrite(in, out, rewrite);
         }

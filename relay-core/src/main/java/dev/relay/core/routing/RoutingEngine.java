@@ -92,14 +92,19 @@ public final class RoutingEngine implements DeliveryEngine {
 
     @Override
     public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        return deliver(envelope, body, -1);
+    }
+
+    @Override
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
         try {
             Route route = routes.select(envelope);
             Route.Rewrite rw = route.rewrite();
             MailAddress sender = rw.sender(envelope.sender());
             if (!rw.changesContent()) {
-                return failover(new Attempt(envelope, route, sender, body));
+                return failover(new Attempt(envelope, route, sender, body, bodySize));
             }
-            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, rw), BLOCKING)
+            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, bodySize, rw), BLOCKING)
                     .handle((copy, error) -> {
                         if (error != null) {
                             String detail = "cannot prepare the outbound copy for route " + route.name() + ": "
@@ -108,7 +113,7 @@ public final class RoutingEngine implements DeliveryEngine {
                             return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
                                     new Outcome.TransientFailure(detail)));
                         }
-                        return failover(new Attempt(envelope, route, sender, copy))
+                        return failover(new Attempt(envelope, route, sender, copy, -1))
                                 .whenComplete((r, e) -> delete(envelope, copy));
                     })
                     .thenCompose(Function.identity());
@@ -119,12 +124,12 @@ public final class RoutingEngine implements DeliveryEngine {
         }
     }
 
-    private Path rewrittenCopy(Envelope envelope, Path body, Route.Rewrite rw) {
+    private Path rewrittenCopy(Envelope envelope, Path body, long bodySize, Route.Rewrite rw) {
         try {
             Files.createDirectories(workDir);
             Path copy = Files.createTempFile(workDir, envelope.id() + ".", ".outbound");
             try {
-                HeaderRewriter.rewrite(body, copy, rw);
+                HeaderRewriter.rewrite(body, bodySize, copy, rw);
             } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(copy);
                 throw e;
@@ -149,16 +154,18 @@ public final class RoutingEngine implements DeliveryEngine {
         final Route route;
         final MailAddress sender;
         final Path body;
+        final long bodySize; // negative: the whole file
         final Map<MailAddress, Outcome> outcomes = new LinkedHashMap<>();
         final List<String> used = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
         List<MailAddress> pending;
 
-        Attempt(Envelope envelope, Route route, MailAddress sender, Path body) {
+        Attempt(Envelope envelope, Route route, MailAddress sender, Path body, long bodySize) {
             this.envelope = envelope;
             this.route = route;
             this.sender = sender;
             this.body = body;
+            this.bodySize = bodySize;
             this.pending = envelope.recipients();
         }
 
@@ -188,7 +195,7 @@ public final class RoutingEngine implements DeliveryEngine {
         CompletableFuture<DeliveryReport> sent;
         Envelope outgoing = a.outgoing();
         try {
-            sent = engines.get(name).deliver(outgoing, a.body);
+            sent = engines.get(name).deliver(outgoing, a.body, a.bodySize);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }

@@ -48,6 +48,10 @@ final class EnvelopeCodec {
     record Decoded(Envelope envelope, long bodySize) {}
 
     static Decoded decode(byte[] bytes) throws SpoolException {
+        if (bytes.length < 2 || bytes[bytes.length - 1] != '\n') {
+            throw new SpoolException(bytes.length == 0 ? "envelope is empty (torn write?)"
+                    : "envelope has no end line (torn write?)");
+        }
         int endLine = lastLineStart(bytes);
         String tail = new String(bytes, endLine, bytes.length - endLine, StandardCharsets.UTF_8);
         if (!tail.startsWith("end ") || !tail.endsWith("\n")) {

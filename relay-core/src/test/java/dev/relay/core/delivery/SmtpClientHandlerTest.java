@@ -225,7 +225,7 @@ class SmtpClientHandlerTest {
     private DeliveryJob job(String content, CompletableFuture<DeliveryReport> result, MailAddress... rcpts)
             throws Exception {
         Path body = Files.write(Files.createTempFile(dir, "m", ".eml"), content.getBytes(StandardCharsets.UTF_8));
-        return new DeliveryJob(ConnectionPoolTest.envelope(rcpts), body, BodyScan.of(body), result);
+        return new DeliveryJob(ConnectionPoolTest.envelope(rcpts), body, BodyScan.of(body, -1), result);
     }
 
     private EmbeddedChannel channel(DeliveryJob job) {

@@ -139,7 +139,7 @@ class HeaderRewriterTest {
         }
         Path target = dir.resolve("target");
         long heapBefore = usedHeap();
-        HeaderRewriter.rewrite(source, target, strip("x-originating-ip"));
+        HeaderRewriter.rewrite(source, -1, target, strip("x-originating-ip"));
         assertThat(Files.size(target)).isEqualTo(size + head.length - "X-Originating-IP: [10.0.0.1]\r\n".length());
         MessageDigest actual = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(target)) {
