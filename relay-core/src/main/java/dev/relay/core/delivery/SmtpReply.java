@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
  */
 record SmtpReply(int code, List<String> lines) {
     private static final Pattern ENHANCED = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
     private static final int MAX_DETAIL = 512;
 
     SmtpReply {
@@ -86,7 +87,7 @@ record SmtpReply(int code, List<String> lines) {
         for (int i = 0; i < lines.size(); i++) {
             sb.append(i == 0 ? " " : " / ").append(lines.get(i));
         }
-        String s = sb.toString().replaceAll("\\p{Cntrl}", "?");
+        String s = CONTROL.matcher(sb).replaceAll("?");
         return s.length() <= MAX_DETAIL ? s : s.substring(0, MAX_DETAIL) + "...";
     }
 }

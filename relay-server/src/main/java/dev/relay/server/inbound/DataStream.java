@@ -10,7 +10,13 @@ import java.io.InputStream;
  * ending never starts a line that could end the data, so none of the SMTP smuggling variants ({@code <LF>.<LF>},
  * {@code <LF>.<CR><LF>}, {@code <CR>.<CR>}, {@code <CR><LF>.<LF>}, ...) ends the message: what follows them stays
  * content, and since the stored content has CRLF line endings only, delivery's dot-stuffing keeps it content on
- * the way out too. Nothing is buffered beyond one byte of look-ahead.
+ * the way out too.
+ *
+ * <p>Bytes are taken from the connection in blocks (a byte-at-a-time read through the session's buffered stream was
+ * the top self time of the receive stage). What follows the end of the data belongs to the next command (a
+ * pipelining client may have sent it already), so a block is read under a {@link InputStream#mark mark} of the
+ * session's stream, and at the end of the data the stream is reset and moved past exactly the bytes used. A
+ * stream without mark support is read one byte at a time.
  *
  * <p>A line longer than {@link #MAX_LINE} characters (RFC 5322's limit; RFC 5321's 1000 octets less CRLF) fails
  * the read once with {@link LineTooLongException}, so nothing is queued; the caller drains the rest and refuses the
@@ -22,8 +28,12 @@ final class DataStream extends InputStream {
     /** The longest line of the message content, in octets, CRLF not counted. */
     static final int MAX_LINE = 998;
     private static final int NONE = -2;
+    private static final int BLOCK = 4096;
 
     private final InputStream in;
+    private final byte[] block;
+    private int pos; // next unread byte of block
+    private int lim; // end of the bytes read into block
     private boolean lineStart = true; // at the start of the data or after a real CRLF
     private int pending = NONE; // the LF of a CRLF already returned in part
     private int pushback = NONE; // a raw byte read ahead
@@ -37,6 +47,7 @@ final class DataStream extends InputStream {
 
     DataStream(InputStream in) {
         this.in = in;
+        this.block = new byte[in.markSupported() ? BLOCK : 1];
     }
 
     @Override
@@ -59,6 +70,7 @@ final class DataStream extends InputStream {
                     int d = next();
                     if (d == '\n') {
                         end = true;
+                        giveBackUnread();
                         if (!settled.compareAndSet(false, true)) {
                             throw new EOFException("the data timed out"); // the deadline came first
                         }
@@ -121,7 +133,7 @@ final class DataStream extends InputStream {
                 return n == 0 ? -1 : n;
             }
             buf[off + n++] = (byte) b;
-            if (in.available() == 0 && pending == NONE && pushback == NONE) {
+            if (pos == lim && pending == NONE && pushback == NONE && in.available() == 0) {
                 break; // hand over what we have rather than block with bytes in hand
             }
         }
@@ -150,14 +162,46 @@ final class DataStream extends InputStream {
             pushback = NONE;
             return p;
         }
+        if (pos < lim) {
+            return block[pos++] & 0xff;
+        }
         try {
-            return in.read();
+            if (block.length > 1) {
+                in.mark(block.length); // the end of the data may be inside this block: see giveBackUnread
+            }
+            int n = in.read(block, 0, block.length);
+            if (n <= 0) {
+                return -1;
+            }
+            pos = 0;
+            lim = n;
+            return block[pos++] & 0xff;
         } catch (IOException e) {
             if (timedOut) {
                 throw new EOFException("the data timed out"); // the socket was closed at the deadline
             }
             throw e;
         }
+    }
+
+    /**
+     * Leaves the bytes read past the end of the data (the client's next commands) in the session's stream: back to
+     * the mark of the last block, then past the bytes of it that were used.
+     */
+    private void giveBackUnread() throws IOException {
+        if (pos == lim) {
+            return;
+        }
+        in.reset();
+        long left = pos;
+        while (left > 0) {
+            long skipped = in.skip(left);
+            if (skipped <= 0) {
+                throw new IOException("cannot return the bytes after the data to the session");
+            }
+            left -= skipped;
+        }
+        pos = lim = 0;
     }
 
     private int bareLineEnding() {

@@ -31,6 +31,8 @@ import org.subethamail.smtp.server.Session;
  * commands (RFC 2920) are answered in order.
  */
 final class SmtpCommands {
+    private static final java.util.regex.Pattern NOT_VISIBLE = java.util.regex.Pattern.compile("[^\\x21-\\x7e]");
+    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile("\\s+");
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
     /** Data deadlines of every listener: one timer thread, a task per message in progress, cancelled at its end. */
     private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
@@ -369,7 +371,7 @@ final class SmtpCommands {
         if (sess.getSocket() instanceof SSLSocket ssl) {
             tlsInfo = " (" + ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite() + ")";
         }
-        String helo = sess.getHelo().orElse("unknown").replaceAll("[^\\x21-\\x7e]", "?");
+        String helo = NOT_VISIBLE.matcher(sess.getHelo().orElse("unknown")).replaceAll("?");
         return "Received: from " + helo + " ([" + sess.getRemoteAddress().getAddress().getHostAddress() + "])\r\n"
                 + "\tby " + inbound.hostname() + " (relay) with " + protocol + tlsInfo + "\r\n"
                 + "\tid " + sess.getSessionId() + "; "
@@ -403,7 +405,7 @@ final class SmtpCommands {
                 }
             }
             List<String> params = new ArrayList<>();
-            for (String p : rest.strip().split("\\s+")) {
+            for (String p : SPACES.split(rest.strip())) {
                 if (!p.isEmpty()) {
                     params.add(p);
                 }
