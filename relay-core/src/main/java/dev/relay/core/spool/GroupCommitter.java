@@ -60,10 +60,14 @@ final class GroupCommitter implements AutoCloseable {
     private long committed;
 
     GroupCommitter(BatchWriter writer, long maxDelayNanos, int maxBatch) {
+        this("relay-spool-commit", writer, maxDelayNanos, maxBatch);
+    }
+
+    GroupCommitter(String threadName, BatchWriter writer, long maxDelayNanos, int maxBatch) {
         this.writer = writer;
         this.maxDelayNanos = maxDelayNanos;
         this.maxBatch = maxBatch;
-        this.thread = Thread.ofPlatform().name("relay-spool-commit").daemon().start(this::run);
+        this.thread = Thread.ofPlatform().name(threadName).daemon().start(this::run);
     }
 
     /** A session starts syncing its files; it will {@link #commit} or {@link #syncAbandoned} soon. */

@@ -75,6 +75,8 @@ public final class Spool implements AutoCloseable {
     private final AtomicLong fsyncs = new AtomicLong();
     private final StorageGuard storage;
     private final GroupCommitter committer;
+    /** Removals of delivered messages from active/: they share the fsync of active/ the same way. */
+    private final GroupCommitter remover;
 
     private Spool(Path root, FileChannel lockChannel, FileLock lock, SpoolSettings settings,
                   StorageGuard.SpaceProbe probe, LongSupplier nanoTime) {
@@ -88,6 +90,7 @@ public final class Spool implements AutoCloseable {
         this.lock = lock;
         this.storage = new StorageGuard(tmp, settings.minFreeSpace(), probe, nanoTime);
         this.committer = new GroupCommitter(this::commitBatch, MAX_COMMIT_DELAY_NANOS, MAX_BATCH);
+        this.remover = new GroupCommitter("relay-spool-remove", this::removeBatch, 0, MAX_BATCH);
     }
 
     /**
@@ -282,6 +285,30 @@ public final class Spool implements AutoCloseable {
         }
         for (GroupCommitter.Pending p : renamed) {
             p.succeed();
+        }
+    }
+
+    /**
+     * The remover's half of {@link #remove} for delivered messages: their envelopes are deleted from active/; one
+     * fsync of active/ makes that durable for the whole batch, and only then do their bodies go (a body deleted
+     * first could leave, after a crash, an envelope that refers to nothing).
+     */
+    private void removeBatch(List<GroupCommitter.Pending> batch) {
+        try {
+            syncDirectory(states.get(QueueState.ACTIVE)); // a removed message must not come back after a crash
+        } catch (IOException e) {
+            for (GroupCommitter.Pending p : batch) {
+                p.fail(e); // the body stays; an envelope that is really gone leaves an orphan, removed at start
+            }
+            return;
+        }
+        for (GroupCommitter.Pending p : batch) {
+            try {
+                Files.deleteIfExists(data.resolve(p.name));
+                p.succeed();
+            } catch (IOException e) {
+                p.fail(e);
+            }
         }
     }
 
@@ -493,10 +520,17 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Removes a finished message: the envelope first (the message is then gone), then its body. */
+    /**
+     * Removes a finished message: the envelope first (the message is then gone), then its body. Concurrent
+     * removals from active/ (delivered messages) share one fsync of active/.
+     */
     public void remove(QueueId id, QueueState from) throws SpoolException {
         try {
             Files.deleteIfExists(states.get(from).resolve(id.value()));
+            if (from == QueueState.ACTIVE) {
+                remover.commit(id.value()); // returns once the removal is durable and the body deleted
+                return;
+            }
             syncDirectory(states.get(from)); // a removed message must not come back after a crash
             Files.deleteIfExists(bodyPath(id));
             if (from == QueueState.CORRUPT) { // an operator deleting a quarantined message: its body too
@@ -611,6 +645,7 @@ public final class Spool implements AutoCloseable {
     @Override
     public void close() {
         committer.close();
+        remover.close();
         try {
             lock.release();
             lockChannel.close();

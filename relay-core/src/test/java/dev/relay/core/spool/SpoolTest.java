@@ -189,4 +189,37 @@ class SpoolTest {
             assertThat(spool.bodyPath(e.id())).doesNotExist();
         }
     }
+
+    @Test
+    void deliveredMessagesRemovedConcurrentlyAreGoneWithTheirBodies() throws Exception {
+        int n = 24;
+        List<Envelope> all = new java.util.ArrayList<>();
+        try (Spool spool = Spool.open(dir)) {
+            for (int i = 0; i < n; i++) {
+                Envelope e = envelope("r" + i + "@example.com");
+                spool.store(e, body("m" + i + "\r\n"));
+                spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
+                all.add(e);
+            }
+            long before = spool.fsyncCount();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+                for (Envelope e : all) {
+                    pool.submit(() -> {
+                        spool.remove(e.id(), QueueState.ACTIVE);
+                        return null;
+                    });
+                }
+            }
+            long fsyncs = spool.fsyncCount() - before;
+            assertThat(fsyncs).as("one directory fsync per removal batch, never more than one per message")
+                    .isBetween(1L, (long) n);
+            assertThat(spool.list(QueueState.ACTIVE)).isEmpty();
+            for (Envelope e : all) {
+                assertThat(spool.bodyPath(e.id())).doesNotExist(); // gone when remove returned
+            }
+        }
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.list(QueueState.INCOMING)).isEmpty();
+        }
+    }
 }
