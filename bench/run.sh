@@ -60,6 +60,7 @@ limits:                               # the load generator is one client keeping
 YAML
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+if [ -n "${PROFILE_OPTS:-}" ]; then export RELAY_CDS_ARCHIVE=; fi   # a profiler agent and CDS dumping do not mix
 RELAY_JAVA_OPTS="${PROFILE_OPTS:-${RELAY_JAVA_OPTS:-}}" RELAY_LOG_LEVEL=WARN bin/relay serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 cleanup() {

@@ -15,6 +15,8 @@ import java.util.zip.CRC32C;
  */
 final class EnvelopeCodec {
     private static final String MAGIC = "relay-envelope 1";
+    /** The first line of every envelope file, newline included. */
+    static final byte[] HEAD = (MAGIC + "\n").getBytes(StandardCharsets.UTF_8);
 
     private EnvelopeCodec() {}
 

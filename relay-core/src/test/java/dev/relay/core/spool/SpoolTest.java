@@ -95,16 +95,54 @@ class SpoolTest {
         }
     }
 
+    /** A spool as on a file system without hard links: new messages get an envelope file of their own. */
+    private Spool withoutLinks() throws SpoolException {
+        return Spool.open(dir, SpoolSettings.defaults(), () -> Long.MAX_VALUE, System::nanoTime, false);
+    }
+
+    @Test
+    void newMessagesEntryInIncomingIsALinkToItsBodyFile() throws Exception {
+        Envelope e = envelope("b@example.com", "c@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            long size = spool.store(e, body("Subject: x\r\n\r\nx\r\n"));
+            Path entry = dir.resolve("incoming").resolve(e.id().value());
+            assertThat(Files.isSameFile(entry, spool.bodyPath(e.id()))).isTrue();
+            assertThat(spool.load(QueueState.INCOMING, e.id()).orElseThrow())
+                    .isEqualTo(new Spool.Stored(e, size));
+            spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
+            Envelope later = e.deferred(List.of(MailAddress.of("c@example.com")), e.receivedAt().plusSeconds(60),
+                    "451 4.3.0 later");
+            spool.update(later, size, QueueState.ACTIVE, QueueState.DEFERRED); // now an envelope file of its own
+            assertThat(Files.isSameFile(dir.resolve("deferred").resolve(e.id().value()), spool.bodyPath(e.id())))
+                    .isFalse();
+            assertThat(spool.load(QueueState.DEFERRED, e.id()).orElseThrow().envelope()).isEqualTo(later);
+        }
+        try (Spool spool = Spool.open(dir)) { // recovery keeps it
+            assertThat(spool.list(QueueState.DEFERRED)).containsExactly(e.id());
+            assertThat(spool.bodySize(QueueState.DEFERRED, e.id())).isGreaterThan(17);
+        }
+    }
+
+    @Test
+    void aBodyThatLooksLikeAnEnvelopeIsStillReadFromItsTrailer() throws Exception {
+        Envelope e = envelope("b@example.com");
+        String forged = "relay-envelope 1\nid 0000000000-00000000\nsender x@evil.example\nsize 1\nend 0\n";
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(e, body(forged));
+            assertThat(spool.load(QueueState.INCOMING, e.id()).orElseThrow().envelope()).isEqualTo(e);
+        }
+    }
+
     @Test
     void tornEnvelopeInIncomingIsReadFromTheBodysTrailer() throws Exception {
         Envelope e = envelope("b@example.com", "c@example.com");
-        try (Spool spool = Spool.open(dir)) {
+        try (Spool spool = withoutLinks()) {
             spool.store(e, body("Subject: x\r\n\r\nx\r\n"));
         }
         // the envelope file is not fsynced at commit: after a power loss it may be empty or cut short
         Path env = dir.resolve("incoming").resolve(e.id().value());
         Files.write(env, new byte[0]);
-        try (Spool spool = Spool.open(dir)) {
+        try (Spool spool = withoutLinks()) {
             Spool.Stored s = spool.load(QueueState.INCOMING, e.id()).orElseThrow();
             assertThat(s.envelope()).isEqualTo(e);
             assertThat(s.bodySize()).isEqualTo(17);
@@ -147,7 +185,7 @@ class SpoolTest {
     @Test
     void tornEnvelopeWithoutAUsableTrailerIsQuarantinedNotDeleted() throws Exception {
         Envelope e = envelope("b@example.com");
-        try (Spool spool = Spool.open(dir)) {
+        try (Spool spool = withoutLinks()) {
             long size = spool.store(e, body("x\r\n"));
             Path env = dir.resolve("incoming").resolve(e.id().value());
             byte[] bytes = Files.readAllBytes(env);
