@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Commit order ({@link #store}): body to tmp followed by a copy of the envelope (the trailer), one fsync;
  * rename of the body into data/ (still invisible: no state entry refers to it); then the {@link GroupCommitter}
- * takes the messages of all sessions that are ready, fsyncs data/ once, makes each message's entry in incoming/ (a
- * hard link to the body file: the trailer is its envelope), and fsyncs incoming/ once. Only then does each caller
+ * takes the messages of all sessions that are ready, makes each message's entry in incoming/ (a hard link to the
+ * body file: the trailer is its envelope), and fsyncs incoming/ once. (data/ needs no fsync: the entry in incoming/
+ * reaches the body file by itself, and recovery restores a data/ name a crash lost. Without hard links, data/ is
+ * fsynced before the envelope files are renamed in.) Only then does each caller
  * answer 250. A crash at any point leaves either a visible, whole message or nothing visible (leftovers are
  * removed at the next open). One new file (one inode, one file fsync) per message is the cost Postfix pays too; a
  * second file for the envelope doubled it: a new-file fsync costs ~1.4 ms on the benchmark VM, and allocating an
@@ -205,6 +207,18 @@ public final class Spool implements AutoCloseable {
                 requeued++;
             }
         }
+        int relinked = 0;
+        for (QueueState s : List.of(QueueState.INCOMING, QueueState.HOLD)) {
+            for (Path p : entries(states.get(s))) {
+                Path body = data.resolve(p.getFileName().toString());
+                if (!Files.exists(body) && readStateFile(p) == null) {
+                    // a committed message whose body name in data/ was not yet durable (data/ is not fsynced at
+                    // commit when the entry is a link): the entry is the body file, so its name comes back
+                    Files.createLink(body, p);
+                    relinked++;
+                }
+            }
+        }
         for (Path p : entries(data)) {
             if (!known.contains(p.getFileName().toString())) {
                 // its envelope was never made visible, so the client never got 250
@@ -214,9 +228,10 @@ public final class Spool implements AutoCloseable {
         }
         syncDirectory(states.get(QueueState.INCOMING));
         syncDirectory(data);
-        if (removedTmp + requeued + orphans > 0) {
+        if (removedTmp + requeued + orphans + relinked > 0) {
             log.info("spool recovered: {} unfinished temp files removed, {} active messages back to incoming, "
-                    + "{} unacknowledged bodies removed", removedTmp, requeued, orphans);
+                    + "{} unacknowledged bodies removed, {} body names restored", removedTmp, requeued, orphans,
+                    relinked);
         }
     }
 
@@ -285,7 +300,9 @@ public final class Spool implements AutoCloseable {
      */
     private void commitBatch(List<GroupCommitter.Pending> batch) {
         try {
-            syncDirectory(data); // the bodies' names must be durable before the envelopes that refer to them
+            if (!links) { // the bodies' names must be durable before the envelopes that refer to them
+                syncDirectory(data);
+            } // with links the entry in incoming/ is the body file itself; recovery restores a lost data/ name
         } catch (IOException e) {
             for (GroupCommitter.Pending p : batch) {
                 p.fail(e);
@@ -408,14 +425,16 @@ public final class Spool implements AutoCloseable {
      * body's trailer when the file is torn: its bytes were not fsynced at commit, the trailer's were.
      */
     private EnvelopeCodec.Decoded decodeOrTrailer(QueueState state, QueueId id, byte[] bytes) throws IOException {
-        if (bytes == null) { // a new message's entry: a link to its body file, whose trailer is the envelope
-            if (state != QueueState.INCOMING && state != QueueState.ACTIVE) {
+        try {
+            if (bytes == null) {
+                if (isSameFile(states.get(state).resolve(id.value()), bodyPath(id))) {
+                    // a message not attempted yet (in incoming/, active/ or hold/): its entry is a link to its
+                    // body file, whose trailer is the envelope
+                    return checkId(id, readTrailer(bodyPath(id))
+                            .orElseThrow(() -> new SpoolException("body file has no whole envelope trailer")));
+                }
                 throw new SpoolException("not an envelope file");
             }
-            return checkId(id, readTrailer(bodyPath(id))
-                    .orElseThrow(() -> new SpoolException("body file has no whole envelope trailer")));
-        }
-        try {
             return checkId(id, EnvelopeCodec.decode(bytes));
         } catch (SpoolException torn) {
             if (state != QueueState.INCOMING && state != QueueState.ACTIVE) {
@@ -429,6 +448,14 @@ public final class Spool implements AutoCloseable {
             log.info("{}: envelope in {} was torn ({}); read from the body's trailer", id, state.key(),
                     torn.getMessage());
             return d;
+        }
+    }
+
+    private static boolean isSameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
         }
     }
 
