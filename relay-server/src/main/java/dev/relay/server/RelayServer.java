@@ -59,6 +59,7 @@ import org.slf4j.LoggerFactory;
 public final class RelayServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
     private static final int MAX_CONCURRENT_DELIVERIES = 16;
+    private static final Duration MAX_SESSION_RESERVE = Duration.ofSeconds(2);
 
     private final RelayConfig config;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -230,15 +231,19 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
-     * Graceful stop within {@code grace} in all: listeners stop accepting (so a load balancer moves new clients
-     * elsewhere) and their sessions end, then deliveries in flight get what is left of the grace period, then the
-     * delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in the spool.
+     * Graceful stop within {@code grace} in all: every listener stops accepting at once (connections are refused,
+     * so a load balancer moves new clients elsewhere; idle sessions get {@code 421 4.3.2}), sessions in a mail
+     * transaction may finish it within the grace period less a reserve, then deliveries in flight get what is
+     * left, then the delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in
+     * the spool.
      */
     public void stop(Duration grace) {
         long deadline = System.nanoTime() + grace.toNanos();
         files.close();
+        listeners.forEach(InboundListener::stopAccepting);
+        long sessionsDeadline = deadline - sessionReserve(grace).toNanos();
         for (InboundListener l : listeners) {
-            l.stop(remaining(deadline));
+            l.stop(remaining(sessionsDeadline));
         }
         if (!listeners.isEmpty()) {
             log.info("listeners closed: no new connections");
@@ -258,6 +263,12 @@ public final class RelayServer implements AutoCloseable {
             log.info("spool closed");
         }
         registry.close();
+    }
+
+    /** The part of the grace kept from sessions for stopping deliveries cleanly: a quarter, at most 2 seconds. */
+    static Duration sessionReserve(Duration grace) {
+        Duration quarter = grace.dividedBy(4);
+        return quarter.compareTo(MAX_SESSION_RESERVE) > 0 ? MAX_SESSION_RESERVE : quarter;
     }
 
     private static Duration remaining(long deadline) {
