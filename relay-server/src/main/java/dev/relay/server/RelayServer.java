@@ -70,9 +70,43 @@ public final class RelayServer implements AutoCloseable {
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
+    private Inbound inbound;
+    private ConfigReloader reloader;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
+    }
+
+    /**
+     * Starts a relay whose configuration came from {@code file} (null: the environment alone) and {@code env}:
+     * {@link #reload} reads them again, and a change of the file is reloaded within seconds.
+     */
+    public static RelayServer start(RelayConfig config, java.nio.file.Path file, Map<String, String> env)
+            throws Exception {
+        RelayServer server = start(config);
+        server.reloader = new ConfigReloader(file, env, config, server.new LiveParts(), server.registry);
+        if (file != null) {
+            server.files.watch("configuration file", server.reloader::reloadIfChanged);
+        }
+        return server;
+    }
+
+    /** What a configuration reload changes: the listeners' limits and the routes. */
+    private final class LiveParts implements ConfigReloader.Target {
+        @Override
+        public List<String> upstreams() {
+            return engine.upstreams();
+        }
+
+        @Override
+        public void limits(LimitsConfig limits) {
+            inbound.limits(limits);
+        }
+
+        @Override
+        public void routes(List<dev.relay.config.RouteConfig> routes) {
+            engine.replaceRoutes(routes);
+        }
     }
 
     /** Starts a relay; on any failure, what was started is stopped again and the error is thrown. */
@@ -132,7 +166,7 @@ public final class RelayServer implements AutoCloseable {
         LimitsConfig limits = config.limits();
         AuthThrottle throttle = new AuthThrottle(InstantSource.system(), limits.authMaxFailures(),
                 limits.authLockout(), limits.authFailureDelay(), metrics);
-        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
+        inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
                 new UserQuotas(InstantSource.system(), limits.userMessagesPerMinute(), limits.userRecipientsPerDay()),
                 refusals());
         for (ListenerConfig lc : config.listeners()) {
@@ -171,17 +205,22 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
-     * An operator's reload (SIGHUP): reads the users file again now, without touching a connection (it is also
-     * re-read by itself within seconds of a change). Everything else in the configuration applies at the next
-     * start; documented in README.md ("Reloading").
+     * An operator's reload (SIGHUP), without touching a connection: reads the users file again now, then the
+     * configuration (when the relay was started from one): limits and routes apply at once, other changed
+     * settings are named as needing a restart, an invalid configuration changes nothing. Documented in README.md
+     * ("Reloading").
      */
     public void reload() {
-        if (users == null) {
-            log.info("reload: no users file configured; other settings apply at the next start");
+        if (users != null) {
+            log.info("reload: reading users file {}", users.file());
+            users.reload();
+        }
+        if (reloader == null) {
+            log.info("reload: no configuration file or environment to re-read; other settings apply at the next "
+                    + "start");
             return;
         }
-        log.info("reload: reading users file {}; other settings apply at the next start", users.file());
-        users.reload();
+        reloader.reload();
     }
 
     static boolean needsTls(RelayConfig config) {

@@ -98,7 +98,7 @@ public final class ServeCommand implements Callable<Integer> {
         RelayServer server;
         try {
             sink = demo == null ? null : demo.startSink();
-            server = RelayServer.start(effective);
+            server = demo == null ? RelayServer.start(effective, config, env) : RelayServer.start(effective);
         } catch (Exception e) {
             if (sink != null) {
                 sink.close();

@@ -35,7 +35,7 @@ public final class InboundListener implements AutoCloseable {
     public InboundListener(ListenerConfig config, Inbound inbound) throws UnknownHostException {
         this.config = config;
         this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
-                inbound.limits().maxConnectionsPerClient(), inbound.refusals());
+                () -> inbound.limits().maxConnectionsPerClient(), inbound.refusals());
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
                 .hostName(inbound.hostname())

@@ -30,7 +30,7 @@ final class SessionLimits implements SessionHandler {
 
     private final String listener;
     private final int maxTotal;
-    private final int maxPerClient;
+    private final java.util.function.IntSupplier maxPerClient; // the limit now in force: reloads change it
     private final Map<Session, State> states = new ConcurrentHashMap<>();
     private final Map<InetAddress, Integer> perClient = new HashMap<>();
     private int total;
@@ -38,7 +38,8 @@ final class SessionLimits implements SessionHandler {
 
     private final Refusal.Listener refusals;
 
-    SessionLimits(String listener, int maxTotal, int maxPerClient, Refusal.Listener refusals) {
+    SessionLimits(String listener, int maxTotal, java.util.function.IntSupplier maxPerClient,
+                  Refusal.Listener refusals) {
         this.listener = listener;
         this.refusals = refusals;
         this.maxTotal = maxTotal;
@@ -58,7 +59,7 @@ final class SessionLimits implements SessionHandler {
             return reject(SmtpReplies.TOO_MANY_CONNECTIONS);
         }
         int mine = perClient.getOrDefault(client, 0);
-        if (mine >= maxPerClient) {
+        if (mine >= maxPerClient.getAsInt()) {
             log.info("connection from {} on {} refused: {} connections from that address already", client,
                     listener, mine);
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS_FROM_CLIENT);
