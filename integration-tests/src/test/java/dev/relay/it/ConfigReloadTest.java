@@ -89,4 +89,34 @@ class ConfigReloadTest {
             assertThat(session.command("EHLO client.test")).contains("SIZE 16384");
         }
     }
+
+    @Test
+    void reloadedUpstreamsTakeTheNextMessageWithoutDroppingTheSession() throws Exception {
+        port = Loopback.freePort();
+        sinkPort = Loopback.freePort();
+        adminPort = Loopback.freePort();
+        int newSinkPort = Loopback.freePort();
+        file = dir.resolve("relay.yaml");
+        write("max-message-size: 64KiB");
+        try (CaptureSink old = new CaptureSink(new HostPort(Loopback.HOST, sinkPort), dir.resolve("old"), null, null,
+                null);
+             CaptureSink replacement = new CaptureSink(new HostPort(Loopback.HOST, newSinkPort), dir.resolve("new"),
+                     null, null, null);
+             RelayServer relay = RelayServer.start(ConfigLoader.load(file, Map.of()).config(), file, Map.of());
+             RawSmtp session = new RawSmtp(Loopback.HOST, port, false)) {
+            old.start();
+            replacement.start();
+            session.command("EHLO client.test");
+            assertThat(send(session, 500)).startsWith("250");
+            await().atMost(Duration.ofSeconds(10)).until(() -> old.count() == 1);
+
+            sinkPort = newSinkPort; // the same upstream name, a new address
+            write("max-message-size: 64KiB");
+            relay.reload();
+
+            assertThat(send(session, 500)).startsWith("250");
+            await().atMost(Duration.ofSeconds(10)).until(() -> replacement.count() == 1);
+            assertThat(old.count()).isEqualTo(1);
+        }
+    }
 }

@@ -6,6 +6,7 @@ import dev.relay.config.LimitsConfig;
 import dev.relay.config.LoadedConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
+import dev.relay.config.UpstreamConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -28,12 +29,13 @@ final class ConfigReloader {
 
     /** The parts of the running relay a reload changes. */
     interface Target {
-        /** The names of the upstreams deliveries go through. */
-        List<String> upstreams();
-
         void limits(LimitsConfig limits);
 
+        /** New routes over the running upstreams. */
         void routes(List<RouteConfig> routes);
+
+        /** New upstreams (connections and circuit breakers start afresh) with these routes. */
+        void upstreams(List<UpstreamConfig> upstreams, List<RouteConfig> routes);
     }
 
     private final Path file;
@@ -96,17 +98,21 @@ final class ConfigReloader {
         }
         List<String> known = running.warnings(); // logged at start or at an earlier reload
         loaded.warnings().stream().filter(w -> !known.contains(w)).forEach(w -> log.warn("configuration: {}", w));
-        ReloadPlan plan = ReloadPlan.between(running, loaded.config(), target.upstreams());
+        ReloadPlan plan = ReloadPlan.between(running, loaded.config());
         try {
+            // the upstreams first: building them is what can fail (e.g. an OAuth2 setting), before anything changed
+            if (plan.upstreams() != null) {
+                target.upstreams(plan.upstreams(), plan.routes() != null ? plan.routes() : running.routes());
+            } else if (plan.routes() != null) {
+                target.routes(plan.routes());
+            }
             if (plan.limits() != null) {
                 target.limits(plan.limits());
             }
-            if (plan.routes() != null) {
-                target.routes(plan.routes());
-            }
-        } catch (RuntimeException e) { // validated above: a bug, not a configuration problem
+        } catch (RuntimeException e) {
             failed.increment();
-            log.error("reload: applying the configuration from {} failed", source, e);
+            log.warn("reload: applying the configuration from {} failed; the running configuration stays: {}",
+                    source, e.toString());
             return false;
         }
         running = plan.applyTo(running);

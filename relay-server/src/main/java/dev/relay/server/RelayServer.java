@@ -4,6 +4,7 @@ import dev.relay.config.LimitsConfig;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
+import dev.relay.config.RouteConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
@@ -66,12 +67,13 @@ public final class RelayServer implements AutoCloseable {
     private final List<InboundListener> listeners = new ArrayList<>();
     private final FileWatch files = new FileWatch(FileWatch.DEFAULT_INTERVAL);
     private Spool spool;
-    private RoutingEngine engine;
+    private SwappableEngine engine;
+    private RelayMetrics metrics;
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
     private Inbound inbound;
-    private ConfigReloader reloader;
+    private volatile ConfigReloader reloader;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -91,21 +93,21 @@ public final class RelayServer implements AutoCloseable {
         return server;
     }
 
-    /** What a configuration reload changes: the listeners' limits and the routes. */
+    /** What a configuration reload changes: the listeners' limits, the routes and the upstreams. */
     private final class LiveParts implements ConfigReloader.Target {
-        @Override
-        public List<String> upstreams() {
-            return engine.upstreams();
-        }
-
         @Override
         public void limits(LimitsConfig limits) {
             inbound.limits(limits);
         }
 
         @Override
-        public void routes(List<dev.relay.config.RouteConfig> routes) {
-            engine.replaceRoutes(routes);
+        public void routes(List<RouteConfig> routes) {
+            engine.current().replaceRoutes(routes);
+        }
+
+        @Override
+        public void upstreams(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
+            engine.replace(routingEngine(upstreams, routes));
         }
     }
 
@@ -133,10 +135,8 @@ public final class RelayServer implements AutoCloseable {
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         PrometheusConventions.apply(registry);
-        RelayMetrics metrics = new RelayMetrics(registry);
-        // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
-        engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u), metrics),
-                spool.root().resolve("tmp"), InstantSource.system(), metrics);
+        metrics = new RelayMetrics(registry);
+        engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
@@ -180,6 +180,18 @@ public final class RelayServer implements AutoCloseable {
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
                 config.routes().size());
+    }
+
+    private RoutingEngine routingEngine(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
+        // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
+        return RoutingEngine.create(upstreams, routes, u -> new NettyDeliveryEngine(target(u), metrics),
+                spool.root().resolve("tmp"), InstantSource.system(), metrics);
+    }
+
+    /** The configuration in force: the one started with, with what reloads applied. */
+    private RelayConfig current() {
+        ConfigReloader r = reloader;
+        return r == null ? config : r.running();
     }
 
     /** Counters of {@code relay.inbound.refused}, one per reason, registered at zero so that rates start at once. */
@@ -247,7 +259,7 @@ public final class RelayServer implements AutoCloseable {
         }
         spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
         if (config.readiness().requireUpstream() && engine != null) {
-            List<String> names = config.upstreams().stream().map(UpstreamConfig::name).toList();
+            List<String> names = current().upstreams().stream().map(UpstreamConfig::name).toList();
             if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN)) {
                 failing.put("upstreams", "the circuit of every upstream is open " + names
                         + " (readiness.require-upstream is on)");

@@ -3,31 +3,33 @@ package dev.relay.server;
 import dev.relay.config.LimitsConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
+import dev.relay.config.UpstreamConfig;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 
 /**
  * What a configuration reload changes in a running relay: the parts that apply live ({@code limits} except the
- * two that size the listeners, and {@code routes} as long as they name upstreams that are running), and the keys
- * that changed but need a restart. A pure function of the running and the new configuration.
+ * two that size the listeners, {@code routes}, {@code upstreams}), and the keys that changed but need a restart. A
+ * pure function of the running and the new configuration.
  *
  * @param limits       the limits to apply now, or null if unchanged
  * @param routes       the routes to apply now, or null if unchanged
+ * @param upstreams    the upstreams to deliver through from now on, or null if unchanged; when set, the routing
+ *                     engine is rebuilt with them and {@code routes} (or the running routes when null)
  * @param needsRestart the keys whose new values apply only at the next start, in configuration order
  */
-record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<String> needsRestart) {
+record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamConfig> upstreams,
+                  List<String> needsRestart) {
     ReloadPlan {
         needsRestart = List.copyOf(needsRestart);
     }
 
     /**
-     * @param running          the configuration in force
-     * @param next             the configuration just loaded and validated
-     * @param runningUpstreams the names of the upstreams the delivery engine has
+     * @param running the configuration in force
+     * @param next    the configuration just loaded and validated
      */
-    static ReloadPlan between(RelayConfig running, RelayConfig next, List<String> runningUpstreams) {
+    static ReloadPlan between(RelayConfig running, RelayConfig next) {
         List<String> restart = new ArrayList<>();
         differs(restart, "hostname", running.hostname(), next.hostname());
         differs(restart, "listeners", running.listeners(), next.listeners());
@@ -35,17 +37,11 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<String> ne
         differs(restart, "auth", running.auth(), next.auth());
         differs(restart, "spool", running.spool(), next.spool());
         differs(restart, "queue", running.queue(), next.queue());
-        differs(restart, "upstreams", running.upstreams(), next.upstreams());
         differs(restart, "admin", running.admin(), next.admin());
 
-        List<RouteConfig> routes = null;
-        if (!running.routes().equals(next.routes())) {
-            if (namesOnly(next.routes(), runningUpstreams)) {
-                routes = next.routes();
-            } else {
-                restart.add("routes (they name upstreams that are not running)");
-            }
-        }
+        // validated together: new routes may name new upstreams, which then come with them
+        List<RouteConfig> routes = running.routes().equals(next.routes()) ? null : next.routes();
+        List<UpstreamConfig> upstreams = running.upstreams().equals(next.upstreams()) ? null : next.upstreams();
 
         LimitsConfig was = running.limits();
         LimitsConfig now = next.limits();
@@ -59,12 +55,12 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<String> ne
 
         differs(restart, "readiness", running.readiness(), next.readiness());
         differs(restart, "logging", running.logging(), next.logging());
-        return new ReloadPlan(live.equals(was) ? null : live, routes, restart);
+        return new ReloadPlan(live.equals(was) ? null : live, routes, upstreams, restart);
     }
 
     /** True if nothing applies now (the restart-only keys may still have changed). */
     boolean appliesNothing() {
-        return limits == null && routes == null;
+        return limits == null && routes == null && upstreams == null;
     }
 
     /** {@code running} with what this plan applies. */
@@ -73,7 +69,7 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<String> ne
             return running;
         }
         return new RelayConfig(running.hostname(), running.listeners(), running.tls(), running.auth(),
-                running.spool(), running.queue(), running.upstreams(), running.admin(),
+                running.spool(), running.queue(), upstreams == null ? running.upstreams() : upstreams, running.admin(),
                 routes == null ? running.routes() : routes, limits == null ? running.limits() : limits,
                 running.readiness(), running.logging());
     }
@@ -87,12 +83,10 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<String> ne
         if (routes != null) {
             parts.add("routes (" + routes.size() + ")");
         }
+        if (upstreams != null) {
+            parts.add("upstreams " + upstreams.stream().map(UpstreamConfig::name).toList());
+        }
         return String.join(", ", parts);
-    }
-
-    private static boolean namesOnly(List<RouteConfig> routes, List<String> upstreams) {
-        HashSet<String> known = new HashSet<>(upstreams);
-        return routes.stream().allMatch(r -> known.containsAll(r.upstreams()));
     }
 
     private static void differs(List<String> restart, String key, Object was, Object now) {

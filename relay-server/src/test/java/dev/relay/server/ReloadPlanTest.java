@@ -6,14 +6,11 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.RelayConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ReloadPlanTest {
-    private static final List<String> RUNNING_UPSTREAMS = List.of("primary", "backup");
-
     @TempDir
     Path dir;
 
@@ -30,6 +27,7 @@ class ReloadPlanTest {
                   - { name: backup, url: "smtp://127.0.0.1:2601", tls: none }
                 %s
                 """.formatted(listen, dir.resolve("spool"), extra));
+        Files.copy(file, dir.resolve("base.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return ConfigLoader.load(file, Map.of()).config();
     }
 
@@ -39,7 +37,7 @@ class ReloadPlanTest {
 
     @Test
     void theSameConfigurationChangesNothing() throws Exception {
-        ReloadPlan plan = ReloadPlan.between(config(""), config(""), RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(config(""), config(""));
         assertThat(plan.appliesNothing()).isTrue();
         assertThat(plan.needsRestart()).isEmpty();
     }
@@ -49,7 +47,7 @@ class ReloadPlanTest {
         RelayConfig running = config("limits: { max-message-size: 1KiB, max-connections: 10, max-connections-per-client: 5 }");
         RelayConfig next = config("limits: { max-message-size: 1MiB, max-connections: 20, max-recipients: 7 }");
 
-        ReloadPlan plan = ReloadPlan.between(running, next, RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(running, next);
 
         assertThat(plan.limits().maxMessageSize()).isEqualTo(1L << 20);
         assertThat(plan.limits().maxRecipients()).isEqualTo(7);
@@ -61,7 +59,7 @@ class ReloadPlanTest {
 
     @Test
     void aChangeOfTheIdleTimeoutAloneAppliesNothingAndNeedsARestart() throws Exception {
-        ReloadPlan plan = ReloadPlan.between(config(""), config("limits: { idle-timeout: 1m }"), RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(config(""), config("limits: { idle-timeout: 1m }"));
         assertThat(plan.appliesNothing()).isTrue();
         assertThat(plan.needsRestart()).containsExactly("limits.idle-timeout");
     }
@@ -74,7 +72,7 @@ class ReloadPlanTest {
                   - { name: via-backup, senders: ["@example.com"], upstreams: [backup, primary] }
                 """);
 
-        ReloadPlan plan = ReloadPlan.between(running, next, RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(running, next);
 
         assertThat(plan.routes()).extracting(r -> r.name()).containsExactly("via-backup");
         assertThat(plan.limits()).isNull();
@@ -84,7 +82,7 @@ class ReloadPlanTest {
     }
 
     @Test
-    void routesThroughAnUpstreamThatIsNotRunningWaitForTheRestartLikeTheUpstream() throws Exception {
+    void newUpstreamsApplyLiveWithTheRoutesThatNameThem() throws Exception {
         Path next = Files.writeString(dir.resolve("next.yaml"), """
                 hostname: relay.test
                 listeners:
@@ -98,13 +96,34 @@ class ReloadPlanTest {
                 routes:
                   - { name: via-third, senders: ["*"], upstreams: [third] }
                 """.formatted(dir.resolve("spool")));
+        RelayConfig running = config("");
 
-        ReloadPlan plan = ReloadPlan.between(config(""), ConfigLoader.load(next, Map.of()).config(),
-                RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(running, ConfigLoader.load(next, Map.of()).config());
 
+        assertThat(plan.upstreams()).extracting(u -> u.name()).containsExactly("primary", "backup", "third");
+        assertThat(plan.routes()).extracting(r -> r.name()).containsExactly("via-third");
+        assertThat(plan.needsRestart()).isEmpty();
+        assertThat(plan.applied()).isEqualTo("routes (1), upstreams [primary, backup, third]");
+        assertThat(plan.applyTo(running).upstreams()).hasSize(3);
+    }
+
+    @Test
+    void aChangedUpstreamSettingAloneRebuildsTheUpstreamsAndKeepsTheRoutes() throws Exception {
+        String routes = """
+                routes:
+                  - { name: via-backup, senders: ["*"], upstreams: [backup] }
+                """;
+        RelayConfig running = config(routes);
+        RelayConfig next = ConfigLoader.load(Files.writeString(dir.resolve("rate.yaml"),
+                Files.readString(dir.resolve("base.yaml")).replace("url: \"smtp://127.0.0.1:2601\", tls: none",
+                        "url: \"smtp://127.0.0.1:2601\", tls: none, max-connections: 2")), Map.of()).config();
+
+        ReloadPlan plan = ReloadPlan.between(running, next);
+
+        assertThat(plan.upstreams()).isNotNull();
+        assertThat(plan.upstreams().get(1).maxConnections()).isEqualTo(2);
         assertThat(plan.routes()).isNull();
-        assertThat(plan.needsRestart()).containsExactly("upstreams",
-                "routes (they name upstreams that are not running)");
+        assertThat(plan.applyTo(running).routes()).isEqualTo(running.routes());
     }
 
     @Test
@@ -116,7 +135,7 @@ class ReloadPlanTest {
                 limits: { max-recipients: 3 }
                 """);
 
-        ReloadPlan plan = ReloadPlan.between(running, next, RUNNING_UPSTREAMS);
+        ReloadPlan plan = ReloadPlan.between(running, next);
 
         assertThat(plan.needsRestart()).containsExactly("listeners", "queue", "admin");
         assertThat(plan.limits().maxRecipients()).as("what can apply still does").isEqualTo(3);

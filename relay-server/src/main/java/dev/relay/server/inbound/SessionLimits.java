@@ -2,6 +2,7 @@ package dev.relay.server.inbound;
 
 import java.net.InetAddress;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -136,8 +137,12 @@ final class SessionLimits implements SessionHandler {
      * sessions in a command or a mail transaction when their transaction (or command) ends.
      */
     void drain() {
-        draining = true;
-        for (Map.Entry<Session, State> e : states.entrySet()) {
+        List<Map.Entry<Session, State>> open;
+        synchronized (this) { // with accept(): a session is either in this list or refused
+            draining = true;
+            open = List.copyOf(states.entrySet());
+        }
+        for (Map.Entry<Session, State> e : open) {
             closeIfIdle(e.getKey(), e.getValue());
         }
     }
