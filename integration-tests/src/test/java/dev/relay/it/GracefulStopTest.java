@@ -94,8 +94,10 @@ class GracefulStopTest {
     void aSessionInTheDataFinishesItsMessageWhileNewConnectionsAreRefusedAndIdleOnesClosed() throws Exception {
         Duration grace = Duration.ofSeconds(20);
         try (RawSmtp sending = inData("finished during the stop"); RawSmtp idle = new RawSmtp(Loopback.HOST, port,
-                false)) {
+                false); RawSmtp enveloped = new RawSmtp(Loopback.HOST, port, false)) {
             assertThat(idle.command("EHLO idle.test")).startsWith("250");
+            assertThat(enveloped.command("EHLO enveloped.test")).startsWith("250");
+            assertThat(enveloped.command("MAIL FROM:<app@example.com>")).startsWith("250");
             long t0 = System.nanoTime();
             CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> relay.stop(grace));
 
@@ -103,6 +105,15 @@ class GracefulStopTest {
             assertThat(idle.reply()).isEqualTo("421 4.3.2 Service shutting down, try again later");
             assertThat(idle.reply()).as("the idle session is closed").isNull();
             assertThat(stopping).as("waits for the session in the data").isNotDone();
+            assertThat(relay.listeners().get(0).isRunning()).as("unready: /readyz fails").isFalse();
+
+            // a transaction begun before the stop goes on: recipients, then the data
+            assertThat(enveloped.command("RCPT TO:<rcpt@example.org>")).startsWith("250 2.1.5");
+            assertThat(enveloped.command("DATA")).startsWith("354");
+            assertThat(enveloped.command("Subject: begun before the stop\r\n\r\nbody\r\n."))
+                    .startsWith("250 2.0.0 Ok: queued as ");
+            assertThat(enveloped.command("MAIL FROM:<app@example.com>")).as("but no new one")
+                    .isEqualTo("421 4.3.2 Service shutting down, try again later");
 
             sending.send("second part, sent after the stop began\r\n.\r\n");
             String queued = sending.reply();
