@@ -42,6 +42,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -74,6 +75,7 @@ public final class RelayServer implements AutoCloseable {
     private ReloadingUsersFile users;
     private Inbound inbound;
     private volatile ConfigReloader reloader;
+    private volatile boolean stopping;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -83,7 +85,7 @@ public final class RelayServer implements AutoCloseable {
      * Starts a relay whose configuration came from {@code file} (null: the environment alone) and {@code env}:
      * {@link #reload} reads them again, and a change of the file is reloaded within seconds.
      */
-    public static RelayServer start(RelayConfig config, java.nio.file.Path file, Map<String, String> env)
+    public static RelayServer start(RelayConfig config, Path file, Map<String, String> env)
             throws Exception {
         RelayServer server = start(config);
         server.reloader = new ConfigReloader(file, env, config, server.new LiveParts(), server.registry);
@@ -218,11 +220,15 @@ public final class RelayServer implements AutoCloseable {
 
     /**
      * An operator's reload (SIGHUP), without touching a connection: reads the users file again now, then the
-     * configuration (when the relay was started from one): limits and routes apply at once, other changed
+     * configuration (when the relay was started from one): limits, routes and upstreams apply at once, other changed
      * settings are named as needing a restart, an invalid configuration changes nothing. Documented in README.md
      * ("Reloading").
      */
     public void reload() {
+        if (stopping) {
+            log.info("reload: stopping; nothing reloaded");
+            return;
+        }
         if (users != null) {
             log.info("reload: reading users file {}", users.file());
             users.reload();
@@ -290,6 +296,7 @@ public final class RelayServer implements AutoCloseable {
      */
     public void stop(Duration grace) {
         long deadline = System.nanoTime() + grace.toNanos();
+        stopping = true;
         files.close();
         listeners.forEach(InboundListener::stopAccepting);
         long sessionsDeadline = deadline - sessionReserve(grace).toNanos();
