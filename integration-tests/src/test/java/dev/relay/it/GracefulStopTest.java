@@ -94,8 +94,10 @@ class GracefulStopTest {
     void aSessionInTheDataFinishesItsMessageWhileNewConnectionsAreRefusedAndIdleOnesClosed() throws Exception {
         Duration grace = Duration.ofSeconds(20);
         try (RawSmtp sending = inData("finished during the stop"); RawSmtp idle = new RawSmtp(Loopback.HOST, port,
-                false); RawSmtp enveloped = new RawSmtp(Loopback.HOST, port, false)) {
+                false); RawSmtp enveloped = new RawSmtp(Loopback.HOST, port, false);
+             RawSmtp idleTls = new RawSmtp(Loopback.HOST, implicitPort, true)) {
             assertThat(idle.command("EHLO idle.test")).startsWith("250");
+            assertThat(idleTls.command("EHLO idle.test")).startsWith("250");
             assertThat(enveloped.command("EHLO enveloped.test")).startsWith("250");
             assertThat(enveloped.command("MAIL FROM:<app@example.com>")).startsWith("250");
             long t0 = System.nanoTime();
@@ -104,6 +106,8 @@ class GracefulStopTest {
             await().atMost(Duration.ofSeconds(5)).until(this::refusesConnections);
             assertThat(idle.reply()).isEqualTo("421 4.3.2 Service shutting down, try again later");
             assertThat(idle.reply()).as("the idle session is closed").isNull();
+            assertThat(idleTls.reply()).isEqualTo("421 4.3.2 Service shutting down, try again later");
+            assertThat(closed(idleTls)).as("the idle TLS session is closed").isTrue();
             assertThat(stopping).as("waits for the session in the data").isNotDone();
             assertThat(relay.listeners().get(0).isRunning()).as("unready: /readyz fails").isFalse();
 
