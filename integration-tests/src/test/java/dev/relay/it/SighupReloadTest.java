@@ -14,7 +14,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** SIGHUP makes a running relay re-read its users file and log what changed; connections stay up. */
+/**
+ * SIGHUP makes a running relay re-read its users file and its configuration file and log what changed;
+ * connections stay up.
+ */
 class SighupReloadTest {
     @TempDir
     Path dir;
@@ -53,6 +56,8 @@ class SighupReloadTest {
                     assertThat(text.substring(hup)).containsPattern(
                             "users file .*users reloaded: 2 users \\((added \\[bob\\]|no change)\\)");
                     assertThat(text).contains("added [bob]");
+                    assertThat(text.substring(hup)).as("and the configuration file, unchanged")
+                            .contains("reload: configuration from " + config + " loaded: nothing to apply now");
                 });
                 assertThat(relay.isAlive()).as("SIGHUP's default action, exit, is replaced").isTrue();
                 assertThat(open.command("NOOP")).as("an open session survives the reload").startsWith("250");

@@ -4,6 +4,7 @@ import dev.relay.config.LimitsConfig;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
+import dev.relay.config.RouteConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
@@ -41,6 +42,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -59,19 +61,56 @@ import org.slf4j.LoggerFactory;
 public final class RelayServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
     private static final int MAX_CONCURRENT_DELIVERIES = 16;
+    private static final Duration MAX_SESSION_RESERVE = Duration.ofSeconds(2);
 
     private final RelayConfig config;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<InboundListener> listeners = new ArrayList<>();
     private final FileWatch files = new FileWatch(FileWatch.DEFAULT_INTERVAL);
     private Spool spool;
-    private RoutingEngine engine;
+    private SwappableEngine engine;
+    private RelayMetrics metrics;
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
+    private Inbound inbound;
+    private volatile ConfigReloader reloader;
+    private volatile boolean stopping;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
+    }
+
+    /**
+     * Starts a relay whose configuration came from {@code file} (null: the environment alone) and {@code env}:
+     * {@link #reload} reads them again, and a change of the file is reloaded within seconds.
+     */
+    public static RelayServer start(RelayConfig config, Path file, Map<String, String> env)
+            throws Exception {
+        RelayServer server = start(config);
+        server.reloader = new ConfigReloader(file, env, config, server.new LiveParts(), server.registry);
+        if (file != null) {
+            server.files.watch("configuration file", server.reloader::reloadIfChanged);
+        }
+        return server;
+    }
+
+    /** What a configuration reload changes: the listeners' limits, the routes and the upstreams. */
+    private final class LiveParts implements ConfigReloader.Target {
+        @Override
+        public void limits(LimitsConfig limits) {
+            inbound.limits(limits);
+        }
+
+        @Override
+        public void routes(List<RouteConfig> routes) {
+            engine.current().replaceRoutes(routes);
+        }
+
+        @Override
+        public void upstreams(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
+            engine.replace(routingEngine(upstreams, routes));
+        }
     }
 
     /** Starts a relay; on any failure, what was started is stopped again and the error is thrown. */
@@ -98,10 +137,8 @@ public final class RelayServer implements AutoCloseable {
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         PrometheusConventions.apply(registry);
-        RelayMetrics metrics = new RelayMetrics(registry);
-        // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
-        engine = RoutingEngine.create(config.upstreams(), config.routes(), u -> new NettyDeliveryEngine(target(u), metrics),
-                spool.root().resolve("tmp"), InstantSource.system(), metrics);
+        metrics = new RelayMetrics(registry);
+        engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
@@ -131,7 +168,7 @@ public final class RelayServer implements AutoCloseable {
         LimitsConfig limits = config.limits();
         AuthThrottle throttle = new AuthThrottle(InstantSource.system(), limits.authMaxFailures(),
                 limits.authLockout(), limits.authFailureDelay(), metrics);
-        Inbound inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
+        inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
                 new UserQuotas(InstantSource.system(), limits.userMessagesPerMinute(), limits.userRecipientsPerDay()),
                 refusals());
         for (ListenerConfig lc : config.listeners()) {
@@ -145,6 +182,18 @@ public final class RelayServer implements AutoCloseable {
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
                 config.routes().size());
+    }
+
+    private RoutingEngine routingEngine(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
+        // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
+        return RoutingEngine.create(upstreams, routes, u -> new NettyDeliveryEngine(target(u), metrics),
+                spool.root().resolve("tmp"), InstantSource.system(), metrics);
+    }
+
+    /** The configuration in force: the one started with, with what reloads applied. */
+    private RelayConfig current() {
+        ConfigReloader r = reloader;
+        return r == null ? config : r.running();
     }
 
     /** Counters of {@code relay.inbound.refused}, one per reason, registered at zero so that rates start at once. */
@@ -170,17 +219,26 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
-     * An operator's reload (SIGHUP): reads the users file again now, without touching a connection (it is also
-     * re-read by itself within seconds of a change). Everything else in the configuration applies at the next
-     * start; documented in README.md ("Reloading").
+     * An operator's reload (SIGHUP), without touching a connection: reads the users file again now, then the
+     * configuration (when the relay was started from one): limits, routes and upstreams apply at once, other changed
+     * settings are named as needing a restart, an invalid configuration changes nothing. Documented in README.md
+     * ("Reloading").
      */
     public void reload() {
-        if (users == null) {
-            log.info("reload: no users file configured; other settings apply at the next start");
+        if (stopping) {
+            log.info("reload: stopping; nothing reloaded");
             return;
         }
-        log.info("reload: reading users file {}; other settings apply at the next start", users.file());
-        users.reload();
+        if (users != null) {
+            log.info("reload: reading users file {}", users.file());
+            users.reload();
+        }
+        if (reloader == null) {
+            log.info("reload: no configuration file or environment to re-read; other settings apply at the next "
+                    + "start");
+            return;
+        }
+        reloader.reload();
     }
 
     static boolean needsTls(RelayConfig config) {
@@ -207,7 +265,7 @@ public final class RelayServer implements AutoCloseable {
         }
         spool.storageProblem().ifPresent(problem -> failing.put("spool", problem)); // cached: cheap per probe
         if (config.readiness().requireUpstream() && engine != null) {
-            List<String> names = config.upstreams().stream().map(UpstreamConfig::name).toList();
+            List<String> names = current().upstreams().stream().map(UpstreamConfig::name).toList();
             if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN)) {
                 failing.put("upstreams", "the circuit of every upstream is open " + names
                         + " (readiness.require-upstream is on)");
@@ -230,15 +288,20 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
-     * Graceful stop within {@code grace} in all: listeners stop accepting (so a load balancer moves new clients
-     * elsewhere) and their sessions end, then deliveries in flight get what is left of the grace period, then the
-     * delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in the spool.
+     * Graceful stop within {@code grace} in all: every listener stops accepting at once (connections are refused,
+     * so a load balancer moves new clients elsewhere; idle sessions get {@code 421 4.3.2}), sessions in a mail
+     * transaction may finish it within the grace period less a reserve, then deliveries in flight get what is
+     * left, then the delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in
+     * the spool.
      */
     public void stop(Duration grace) {
         long deadline = System.nanoTime() + grace.toNanos();
+        stopping = true;
         files.close();
+        listeners.forEach(InboundListener::stopAccepting);
+        long sessionsDeadline = deadline - sessionReserve(grace).toNanos();
         for (InboundListener l : listeners) {
-            l.stop(remaining(deadline));
+            l.stop(remaining(sessionsDeadline));
         }
         if (!listeners.isEmpty()) {
             log.info("listeners closed: no new connections");
@@ -258,6 +321,12 @@ public final class RelayServer implements AutoCloseable {
             log.info("spool closed");
         }
         registry.close();
+    }
+
+    /** The part of the grace kept from sessions for stopping deliveries cleanly: a quarter, at most 2 seconds. */
+    static Duration sessionReserve(Duration grace) {
+        Duration quarter = grace.dividedBy(4);
+        return quarter.compareTo(MAX_SESSION_RESERVE) > 0 ? MAX_SESSION_RESERVE : quarter;
     }
 
     private static Duration remaining(long deadline) {

@@ -37,7 +37,8 @@ public final class ServeCommand implements Callable<Integer> {
     String logFormat; // applied by Main before logging starts
 
     @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "PT20S",
-            description = "How long a stop waits for sessions and deliveries (ISO-8601, default ${DEFAULT-VALUE}).")
+            description = "How long a stop waits for sessions in a transaction and for deliveries (ISO-8601, "
+                    + "default ${DEFAULT-VALUE}).")
     Duration grace;
 
     /**
@@ -98,7 +99,7 @@ public final class ServeCommand implements Callable<Integer> {
         RelayServer server;
         try {
             sink = demo == null ? null : demo.startSink();
-            server = RelayServer.start(effective);
+            server = demo == null ? RelayServer.start(effective, config, env) : RelayServer.start(effective);
         } catch (Exception e) {
             if (sink != null) {
                 sink.close();

@@ -23,9 +23,9 @@ public final class AuthThrottle {
     private static final int MAX_DELAY_FACTOR = 16;
 
     private final InstantSource clock;
-    private final int maxFailures;
-    private final Duration lockout;
-    private final Duration baseDelay;
+    private volatile int maxFailures;
+    private volatile Duration lockout;
+    private volatile Duration baseDelay;
     private final AuthListener listener;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
 
@@ -42,6 +42,19 @@ public final class AuthThrottle {
         this.lockout = lockout;
         this.baseDelay = baseDelay;
         this.listener = listener;
+    }
+
+    /**
+     * Changes the settings (a configuration reload); failures counted so far and lockouts in force stay, and
+     * are judged by the new settings from now on.
+     */
+    public void settings(int maxFailures, Duration lockout, Duration baseDelay) {
+        if (maxFailures < 1) {
+            throw new IllegalArgumentException("maxFailures must be at least 1");
+        }
+        this.maxFailures = maxFailures;
+        this.lockout = lockout;
+        this.baseDelay = baseDelay;
     }
 
     /** How long the client address is still locked out, if it is. */

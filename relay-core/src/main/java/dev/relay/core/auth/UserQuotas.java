@@ -20,8 +20,8 @@ public final class UserQuotas {
     private static final int HOURS = 24;
 
     private final InstantSource clock;
-    private final int messagesPerMinute;
-    private final long recipientsPerDay;
+    private volatile int messagesPerMinute;
+    private volatile long recipientsPerDay;
     private final Map<String, Usage> users = new ConcurrentHashMap<>();
 
     private static final class Usage {
@@ -49,6 +49,18 @@ public final class UserQuotas {
         this.recipientsPerDay = recipientsPerDay;
     }
 
+    /**
+     * Changes the quotas (a configuration reload); what was counted so far still counts. Quotas that were off
+     * counted nothing, so turning one on counts from now.
+     */
+    public void limits(int messagesPerMinute, long recipientsPerDay) {
+        if (messagesPerMinute < 0 || recipientsPerDay < 0) {
+            throw new IllegalArgumentException("quotas must not be negative (0 is no limit)");
+        }
+        this.messagesPerMinute = messagesPerMinute;
+        this.recipientsPerDay = recipientsPerDay;
+    }
+
     /** True if quotas are configured at all. */
     public boolean enabled() {
         return messagesPerMinute > 0 || recipientsPerDay > 0;
@@ -56,6 +68,7 @@ public final class UserQuotas {
 
     /** True if {@code user} may start another message now. */
     public boolean mayStartMessage(String user) {
+        int messagesPerMinute = this.messagesPerMinute; // one value for the whole check (reloads change it)
         if (messagesPerMinute == 0) {
             return true;
         }
@@ -71,6 +84,7 @@ public final class UserQuotas {
 
     /** True if {@code user} may add a recipient to a message that has {@code pending} recipients already. */
     public boolean mayAddRecipient(String user, int pending) {
+        long recipientsPerDay = this.recipientsPerDay;
         if (recipientsPerDay == 0) {
             return true;
         }
@@ -86,7 +100,8 @@ public final class UserQuotas {
 
     /** Counts a message of {@code user} with {@code recipients} recipients, just queued. */
     public void queued(String user, int recipients) {
-        if (!enabled()) {
+        int messagesPerMinute = this.messagesPerMinute;
+        if (messagesPerMinute == 0 && recipientsPerDay == 0) {
             return;
         }
         Usage u = users.computeIfAbsent(user, k -> new Usage());

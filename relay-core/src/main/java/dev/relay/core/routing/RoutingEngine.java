@@ -39,7 +39,8 @@ public final class RoutingEngine implements DeliveryEngine {
     private static final Logger LOG = LoggerFactory.getLogger(RoutingEngine.class);
     private static final Executor BLOCKING = r -> Thread.ofVirtual().name("relay-rewrite").start(r);
 
-    private final RouteTable routes;
+    /** Swapped whole by {@link #replaceRoutes}; each delivery reads it once, so it finishes on the table it began with. */
+    private volatile RouteTable routes;
     private final Map<String, DeliveryEngine> engines;
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
     private final InstantSource clock;
@@ -82,6 +83,21 @@ public final class RoutingEngine implements DeliveryEngine {
             breakers.put(name, new CircuitBreaker(policy));
             listener.stateChanged(name, CircuitState.CLOSED);
         }
+    }
+
+    /**
+     * Replaces the routes (a configuration reload), keeping the upstreams, their connections and their circuit
+     * breakers. Deliveries in flight finish on the routes they started with; the next one uses the new routes.
+     *
+     * @throws IllegalArgumentException if a route names an upstream this engine does not have (nothing changes)
+     */
+    public void replaceRoutes(List<RouteConfig> configs) {
+        routes = RouteTable.of(configs, List.copyOf(engines.keySet()));
+    }
+
+    /** The names of the upstreams this engine delivers through, in configuration order. */
+    public List<String> upstreams() {
+        return List.copyOf(engines.keySet());
     }
 
     /** The upstream's breaker state as last changed by an attempt; null for an unknown name. */

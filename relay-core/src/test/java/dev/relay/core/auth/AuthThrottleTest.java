@@ -118,4 +118,14 @@ class AuthThrottleTest {
         }
         assertThat(t.size()).isLessThanOrEqualTo(AuthThrottle.MAX_ENTRIES);
     }
+
+    @Test
+    void newSettingsApplyToTheNextFailure() throws Exception {
+        InetAddress client = ip("192.0.2.1");
+        throttle.failed(client, "a");
+        throttle.settings(2, Duration.ofMinutes(1), Duration.ofMillis(100));
+        assertThat(throttle.failed(client, "b")).as("the second failure, at the new base delay")
+                .isEqualTo(Duration.ofMillis(200));
+        assertThat(throttle.addressLocked(client)).as("2 failures: the new maximum").contains(Duration.ofMinutes(1));
+    }
 }

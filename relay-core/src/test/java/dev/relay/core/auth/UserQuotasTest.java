@@ -61,4 +61,18 @@ class UserQuotasTest {
         clock.advance(Duration.ofMinutes(1));
         assertThat(q.mayStartMessage("app")).isTrue();
     }
+
+    @Test
+    void newLimitsApplyToTheNextCheckAndWhatWasCountedStillCounts() {
+        UserQuotas q = new UserQuotas(clock, 2, 0);
+        q.queued("app", 1);
+        q.queued("app", 1);
+        assertThat(q.mayStartMessage("app")).isFalse();
+        q.limits(3, 0);
+        assertThat(q.mayStartMessage("app")).as("2 of 3 used").isTrue();
+        q.queued("app", 1);
+        assertThat(q.mayStartMessage("app")).isFalse();
+        q.limits(0, 0);
+        assertThat(q.mayStartMessage("app")).as("0: no limit").isTrue();
+    }
 }

@@ -338,4 +338,33 @@ class RoutingEngineTest {
             assertThat(engine.circuitState("u2")).isEqualTo(CircuitState.CLOSED);
         }
     }
+
+    @Test
+    void replacedRoutesDecideTheNextDeliveryAndKeepTheUpstreams() throws Exception {
+        try (RoutingEngine engine = engine(List.of())) {
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            assertThat(first.seen).hasSize(1);
+
+            engine.replaceRoutes(List.of(new RouteConfig("second-only", List.of("*"), List.of(), List.of("second"))));
+            get(engine.deliver(envelope("app@customer.test", A), body));
+
+            assertThat(first.seen).as("the old route's upstream is not used any more").hasSize(1);
+            assertThat(second.seen).hasSize(1);
+            assertThat(engine.upstreams()).containsExactly("first", "second");
+            assertThat(first.closed).as("upstreams and their connections stay").isFalse();
+        }
+    }
+
+    @Test
+    void routesNamingAnUnknownUpstreamAreRefusedAndTheOldOnesStay() throws Exception {
+        try (RoutingEngine engine = engine(List.of(
+                new RouteConfig("second-only", List.of("*"), List.of(), List.of("second"))))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> engine.replaceRoutes(List.of(
+                            new RouteConfig("new", List.of("*"), List.of(), List.of("third")))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("third");
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            assertThat(second.seen).hasSize(1);
+            assertThat(first.seen).isEmpty();
+        }
+    }
 }

@@ -3,6 +3,7 @@ package dev.relay.server.inbound;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.TlsMode;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.smtp.server.ServerSocketCreator;
 
 /**
  * One SMTP listener (subethasmtp, one virtual thread per session, with the relay's own commands from
@@ -20,15 +22,20 @@ import org.subethamail.smtp.server.SMTPServer;
 public final class InboundListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InboundListener.class);
 
+    /** What the server's own stop gets after the grace: it only closes sockets and ends their threads. */
+    private static final Duration STOP_AT_LEAST = Duration.ofMillis(500);
+
     private final ListenerConfig config;
     private final SMTPServer server;
     private final SessionLimits sessions;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private volatile ListeningSocket listening;
+    private volatile boolean draining;
 
     public InboundListener(ListenerConfig config, Inbound inbound) throws UnknownHostException {
         this.config = config;
         this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
-                inbound.limits().maxConnectionsPerClient(), inbound.refusals());
+                () -> inbound.limits().maxConnectionsPerClient(), inbound.refusals());
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
                 .hostName(inbound.hostname())
@@ -40,11 +47,14 @@ public final class InboundListener implements AutoCloseable {
                 .insertReceivedHeaders(false) // DATA is ours: it adds its own, with the TLS details
                 .connectionTimeout((int) inbound.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .messageHandlerFactory(ctx -> new SubmissionHandler(ctx, inbound, config.name()));
+        ServerSocketCreator sockets = ServerSocket::new;
         switch (config.tls()) {
             case STARTTLS -> b.startTlsSocketFactory(inbound.tls().startTls());
-            case IMPLICIT -> b.serverSocketFactory(inbound.tls().implicitTls());
+            case IMPLICIT -> sockets = inbound.tls().implicitTls();
             case NONE -> { } // loopback only (validated): the sidecar case
         }
+        ServerSocketCreator creator = sockets;
+        b.serverSocketFactory(() -> listening = new ListeningSocket(creator.createServerSocket()));
         this.server = b.build();
         new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
     }
@@ -69,8 +79,9 @@ public final class InboundListener implements AutoCloseable {
         return config.tls();
     }
 
+    /** True while the listener accepts connections: false once a stop has begun. */
     public boolean isRunning() {
-        return server.isRunning();
+        return server.isRunning() && !draining;
     }
 
     /** The port actually bound (useful with port 0). */
@@ -83,11 +94,50 @@ public final class InboundListener implements AutoCloseable {
         return sessions.open();
     }
 
-    /** Stops accepting and waits up to {@code grace} for sessions to end. */
+    /**
+     * The first step of a graceful stop: closes the listening socket, so that connection attempts are refused
+     * (and a load balancer moves clients elsewhere), and closes idle sessions with {@code 421 4.3.2}. Sessions in a
+     * mail transaction go on until it ends; they are closed then. Returns at once.
+     */
+    public void stopAccepting() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        sessions.drain();
+        ListeningSocket socket = listening;
+        if (socket != null) {
+            try {
+                socket.stopAccepting();
+            } catch (java.io.IOException e) {
+                log.warn("closing the listening socket of {} failed: {}", config.name(), e.toString());
+            }
+        }
+        log.info("{}: stopped accepting; {} sessions finishing", config.name(), sessions.open());
+    }
+
+    /**
+     * Graceful stop: {@link #stopAccepting}, then waits up to {@code grace} for the sessions in a transaction to
+     * finish it, then closes whatever is still open (a message whose data has not ended is not queued; the
+     * client retries) and stops the server.
+     */
     public void stop(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        stopAccepting();
+        try {
+            if (!sessions.awaitEnd(grace)) {
+                log.info("{}: {} sessions still open after the grace period: closing them", config.name(),
+                        sessions.open());
+                sessions.endInput(); // their data ends as if the client had gone: nothing queued, logged at INFO
+                sessions.awaitEnd(STOP_AT_LEAST);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // closes the remaining sessions and waits for their threads (without a limit: bounded here)
         Thread stopper = Thread.ofVirtual().start(server::stop);
         try {
-            stopper.join(grace);
+            stopper.join(Duration.ofNanos(Math.max(deadline - System.nanoTime(), STOP_AT_LEAST.toNanos())));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

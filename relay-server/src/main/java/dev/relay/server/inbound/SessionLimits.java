@@ -2,6 +2,7 @@ package dev.relay.server.inbound;
 
 import java.net.InetAddress;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -11,7 +12,9 @@ import org.subethamail.smtp.server.SessionHandler;
 
 /**
  * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
- * and keeps each session's own state for the commands.
+ * and keeps each session's own state for the commands. For a graceful stop it also knows which sessions are idle
+ * (between commands and outside a mail transaction): {@link #drain} closes those with {@code 421 4.3.2} and every
+ * other one as soon as its transaction ends, so that sessions in the middle of a message can finish it.
  */
 final class SessionLimits implements SessionHandler {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -20,18 +23,24 @@ final class SessionLimits implements SessionHandler {
     static final class State {
         int messages;
         int commandsBeforeMail;
+        /** A command is running (guarded by the state's monitor). */
+        private boolean busy;
+        /** Closed by the drain: commands that still arrive are not run (guarded by the state's monitor). */
+        private boolean closed;
     }
 
     private final String listener;
     private final int maxTotal;
-    private final int maxPerClient;
+    private final java.util.function.IntSupplier maxPerClient; // the limit now in force: reloads change it
     private final Map<Session, State> states = new ConcurrentHashMap<>();
     private final Map<InetAddress, Integer> perClient = new HashMap<>();
     private int total;
+    private volatile boolean draining;
 
     private final Refusal.Listener refusals;
 
-    SessionLimits(String listener, int maxTotal, int maxPerClient, Refusal.Listener refusals) {
+    SessionLimits(String listener, int maxTotal, java.util.function.IntSupplier maxPerClient,
+                  Refusal.Listener refusals) {
         this.listener = listener;
         this.refusals = refusals;
         this.maxTotal = maxTotal;
@@ -41,13 +50,17 @@ final class SessionLimits implements SessionHandler {
     @Override
     public synchronized SessionAcceptance accept(Session session) {
         InetAddress client = session.getRealRemoteAddress().getAddress();
+        if (draining) {
+            log.info("connection from {} on {} refused: shutting down", client, listener);
+            return reject(SmtpReplies.SHUTTING_DOWN);
+        }
         if (total >= maxTotal) {
             log.info("connection from {} on {} refused: {} connections already", client, listener, total);
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS);
             return reject(SmtpReplies.TOO_MANY_CONNECTIONS);
         }
         int mine = perClient.getOrDefault(client, 0);
-        if (mine >= maxPerClient) {
+        if (mine >= maxPerClient.getAsInt()) {
             log.info("connection from {} on {} refused: {} connections from that address already", client,
                     listener, mine);
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS_FROM_CLIENT);
@@ -80,6 +93,105 @@ final class SessionLimits implements SessionHandler {
         }
         total--;
         perClient.computeIfPresent(session.getRealRemoteAddress().getAddress(), (a, n) -> n <= 1 ? null : n - 1);
+        notifyAll(); // awaitEnd
+    }
+
+    /**
+     * A command of {@code session} starts; false if the drain has closed the session, and the command must not run.
+     */
+    boolean enter(Session session) {
+        State s = states.get(session);
+        if (s == null) {
+            return true;
+        }
+        synchronized (s) {
+            if (s.closed) {
+                return false;
+            }
+            s.busy = true;
+            return true;
+        }
+    }
+
+    /** A command of {@code session} has ended; while draining, the session is closed unless in a transaction. */
+    void leave(Session session) {
+        State s = states.get(session);
+        if (s == null) {
+            return;
+        }
+        synchronized (s) {
+            s.busy = false;
+        }
+        if (draining) {
+            closeIfIdle(session, s);
+        }
+    }
+
+    /** True once {@link #drain} has begun: no new session, and no new transaction. */
+    boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Begins a graceful stop: new sessions are refused, idle sessions are closed now with {@code 421 4.3.2}, and
+     * sessions in a command or a mail transaction when their transaction (or command) ends.
+     */
+    void drain() {
+        List<Map.Entry<Session, State>> open;
+        synchronized (this) { // with accept(): a session is either in this list or refused
+            draining = true;
+            open = List.copyOf(states.entrySet());
+        }
+        for (Map.Entry<Session, State> e : open) {
+            closeIfIdle(e.getKey(), e.getValue());
+        }
+    }
+
+    /**
+     * Closes {@code session} with {@code 421 4.3.2} unless a command is running or a transaction is open. The
+     * transaction state is read under the state's monitor after the session thread left it, so it is current.
+     */
+    private void closeIfIdle(Session session, State s) {
+        synchronized (s) {
+            if (s.busy || s.closed || session.isMailTransactionInProgress()) {
+                return;
+            }
+            s.closed = true;
+        }
+        log.debug("session from {} on {} closed: shutting down", session.getRemoteAddress().getAddress(), listener);
+        try {
+            session.sendResponse(SmtpReplies.SHUTTING_DOWN.line()); // the session thread is reading, not writing
+        } catch (java.io.IOException | RuntimeException e) {
+            log.debug("cannot send the shutdown reply: {}", e.toString());
+        }
+        session.quit(); // closes the socket: the session thread's read ends, quietly
+    }
+
+    /**
+     * Ends the input of every open session, as if its client had closed the connection: a session in the middle
+     * of its data ends it as "closed during the data, nothing queued" rather than failing on a closed socket.
+     */
+    void endInput() {
+        for (Session session : states.keySet()) {
+            try {
+                session.getSocket().shutdownInput();
+            } catch (java.io.IOException | RuntimeException e) {
+                log.debug("cannot end the input of a session: {}", e.toString());
+            }
+        }
+    }
+
+    /** Waits until every session has ended or {@code timeout} has passed; true if none is left. */
+    synchronized boolean awaitEnd(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (total > 0) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
     }
 
     State state(Session session) {

@@ -99,14 +99,34 @@ final class SmtpCommands {
      * Counts the commands a session sends outside a mail transaction (QUIT aside) since its last accepted MAIL,
      * and closes the session with {@code 421 4.7.0} past {@code limits.max-commands-before-mail}: a client that
      * only talks (NOOP, RSET, EHLO, refused MAILs) is not a submitter. Unknown verbs are answered by subethasmtp
-     * (500) and bounded by the idle timeout only.
+     * (500) and bounded by the idle timeout only. While the listener drains for a stop, a command outside a
+     * transaction gets {@code 421 4.3.2} and the session closes (QUIT still gets its 221).
      */
     private BaseCommand counted(BaseCommand inner) {
         return new BaseCommand(inner.getName(), inner.getName()) {
             @Override
             public void execute(String commandString, Session sess)
                     throws IOException, org.subethamail.smtp.DropConnectionException {
-                if (!inner.getName().equals("QUIT") && !sess.isMailTransactionInProgress()
+                if (!sessions.enter(sess)) {
+                    return; // closed by a graceful stop while the command was on its way
+                }
+                try {
+                    limited(commandString, sess);
+                } finally {
+                    sessions.leave(sess);
+                }
+            }
+
+            private void limited(String commandString, Session sess)
+                    throws IOException, org.subethamail.smtp.DropConnectionException {
+                boolean quit = inner.getName().equals("QUIT");
+                if (!quit && !sess.isMailTransactionInProgress() && sessions.draining()) {
+                    // stopping: no new transaction; one in progress (RCPT, DATA) goes on to its end
+                    sess.sendResponse(SmtpReplies.SHUTTING_DOWN.line());
+                    sess.quit();
+                    return;
+                }
+                if (!quit && !sess.isMailTransactionInProgress()
                         && ++sessions.state(sess).commandsBeforeMail > inbound.limits().maxCommandsBeforeMail()) {
                     log.info("session from {} on {} closed: more than {} commands before MAIL",
                             sess.getRemoteAddress().getAddress(), listener, inbound.limits().maxCommandsBeforeMail());
