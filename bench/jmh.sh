@@ -4,7 +4,7 @@
 # message), dot-stuffing on the way out (DotStuffer, DotStuffedBody).
 #
 #   bench/jmh.sh                    short run: 1 fork, 2 x 1 s warm-up, 3 x 2 s measured per benchmark (~2 min)
-#   LONG=1 bench/jmh.sh             longer: 2 forks, 3 x 2 s warm-up, 5 x 5 s measured (~12 min)
+#   LONG=1 bench/jmh.sh             longer: 2 forks, 3 x 2 s warm-up, 5 x 5 s measured (~20 min)
 #   bench/jmh.sh Spool              only the benchmarks matching a regular expression
 #   bench/jmh.sh -f 3 -i 10 Spool   any JMH option, in place of the default (benchmarks.jar -h lists them)
 #   SKIP_BUILD=1 bench/jmh.sh       reuse relay-bench/target/benchmarks.jar

@@ -23,9 +23,9 @@ SIZE=${SIZE:-2048}
 HALF_LOAD=${HALF_LOAD:-1}
 POSTFIX_SCRIPT=${POSTFIX_SCRIPT:-$ROOT/../shared/bench/postfix-relay.sh}
 WORK=${WORK:-/tmp/relay-bench}
-SINK_PORT=10525
-RELAY_SUB=11587
-RELAY_ADMIN=11590
+SINK_PORT=${SINK_PORT:-10525}   # Postfix's smtp-sink (postfix-relay.sh reads SINK_PORT too) or the relay's own sink
+RELAY_SUB=${RELAY_SUB:-11587}
+RELAY_ADMIN=${RELAY_ADMIN:-11590}
 OUT=${OUT:-$ROOT/bench/results-$(date -u +%Y%m%d-%H%M).md}
 
 JAVA=$(bin/relay --find-java)
