@@ -24,8 +24,8 @@ HALF_LOAD=${HALF_LOAD:-1}
 POSTFIX_SCRIPT=${POSTFIX_SCRIPT:-$ROOT/../shared/bench/postfix-relay.sh}
 WORK=${WORK:-/tmp/relay-bench}
 SINK_PORT=${SINK_PORT:-10525}   # Postfix's smtp-sink (postfix-relay.sh reads SINK_PORT too) or the relay's own sink
-RELAY_SUB=${RELAY_SUB:-11587}
-RELAY_ADMIN=${RELAY_ADMIN:-11590}
+RELAY_SUB=${BENCH_RELAY_PORT:-11587}    # not RELAY_*: the relay reads those as configuration
+RELAY_ADMIN=${BENCH_ADMIN_PORT:-11590}
 OUT=${OUT:-$ROOT/bench/results-$(date -u +%Y%m%d-%H%M).md}
 
 JAVA=$(bin/relay --find-java)
