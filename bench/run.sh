@@ -4,6 +4,7 @@
 #   bench/run.sh                      build, then measure both at 1, 32 and 128 connections
 #   CONNS="32" MESSAGES=4000 SIZE=2048 bench/run.sh
 #   HALF_LOAD=0 bench/run.sh          without the half-load rows
+#   BENCH_RELAY_PORT=12587 BENCH_ADMIN_PORT=12590 WORK=/tmp/b2 bench/run.sh   other ports for the relay under test
 #
 # Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
 # 127.0.0.1:10525 (started by the Postfix set-up script, POSTFIX_SCRIPT, default ../shared/bench/postfix-relay.sh;
