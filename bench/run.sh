@@ -4,12 +4,17 @@
 #   bench/run.sh                      build, then measure both at 1, 32 and 128 connections
 #   CONNS="32" MESSAGES=4000 SIZE=2048 bench/run.sh
 #   PROFILE_OPTS="-XX:StartFlightRecording=filename=/tmp/relay.jfr,settings=profile" bench/run.sh   (JVM options for the relay only)
+#   HALF_LOAD=0 bench/run.sh          without the half-load rows
+#   BENCH_RELAY_PORT=12587 BENCH_ADMIN_PORT=12590 WORK=/tmp/b2 bench/run.sh   other ports for the relay under test
 #
 # Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
 # 127.0.0.1:10525 (started by the Postfix set-up script, POSTFIX_SCRIPT, default ../shared/bench/postfix-relay.sh;
 # without it only the relay is measured, against its own `relay sink`). For each run it reports: messages per
 # second accepted, acceptance latency (end of DATA to 250: p50, p99, max), end-to-end throughput (first
 # submission to last message at the sink), errors, and for the relay its RSS and CPU seconds per 1,000 messages.
+# Half load (HALF_LOAD=1, the default; needs 32 in CONNS): after the full-speed runs, both servers again at 32
+# connections, paced open loop (LoadGenerator --rate) at half of the lower of the two full-speed accepted rates
+# at 32 connections, in rows tagged "half load": the acceptance latency (p50, p99, max) at a load both sustain.
 # Needs root for Postfix (it configures this machine's Postfix: use a disposable machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +23,12 @@ CONNS=${CONNS:-"1 32 128"}
 MESSAGES=${MESSAGES:-2000}
 SIZE=${SIZE:-2048}
 WARMUP=${WARMUP:-2000}   # messages each server gets at 32 connections before the measured runs (0: none)
+HALF_LOAD=${HALF_LOAD:-1}
 POSTFIX_SCRIPT=${POSTFIX_SCRIPT:-$ROOT/../shared/bench/postfix-relay.sh}
 WORK=${WORK:-/tmp/relay-bench}
-SINK_PORT=10525
-RELAY_SUB=11587
-RELAY_ADMIN=11590
+SINK_PORT=${SINK_PORT:-10525}   # Postfix's smtp-sink (postfix-relay.sh reads SINK_PORT too) or the relay's own sink
+RELAY_SUB=${BENCH_RELAY_PORT:-11587}    # not RELAY_*: the relay reads those as configuration
+RELAY_ADMIN=${BENCH_ADMIN_PORT:-11590}
 OUT=${OUT:-$ROOT/bench/results-$(date -u +%Y%m%d-%H%M).md}
 
 JAVA=$(bin/relay --find-java)
@@ -82,16 +88,21 @@ IDLE_RSS=$(rss_mib)
 
 field() { sed -n "s|.*$1=\([^ ]*\).*|\1|p" <<< "$2"; }
 
-# run NAME PORT USER PASSWORD CONNECTIONS: prints one table row
+# run NAME PORT USER PASSWORD CONNECTIONS [RATE TAG]: prints one table row, sets LAST_RATE (accepted msg/s) and
+# LAST_OUT (the load generator's summary); with RATE the load is paced at RATE msg/s in total, the row tagged TAG
+LAST_RATE=0
+LAST_OUT=
 run() {
-  local name=$1 port=$2 user=$3 pass=$4 c=$5
+  local name=$1 port=$2 user=$3 pass=$4 c=$5 rate=${6:-0} tag=${7:-}
   local per=$(( (MESSAGES + c - 1) / c ))
   local before after t0 t1 out cpu0 cpu1 rss
   before=$(sink_count)
   [ "$name" = relay ] && cpu0=$(cpu_ticks)
   t0=$(date +%s.%N)
   out=$("${LOADGEN[@]}" --port "$port" --tls starttls --user "$user" --password "$pass" \
-        --connections "$c" --messages "$per" --size "$SIZE")
+        --connections "$c" --messages "$per" --size "$SIZE" --rate "$rate")
+  LAST_OUT=$out
+  LAST_RATE=$(field msg/s "$out")
   local accepted; accepted=$(field accepted "$out")
   local want=$(( before + accepted ))
   for _ in $(seq 1 1200); do
@@ -109,7 +120,7 @@ run() {
   else
     extra="- | -"
   fi
-  printf '| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$c" "$accepted" "$(field msg/s "$out")" \
+  printf '| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$name${tag:+, $tag}" "$c" "$accepted" "$(field msg/s "$out")" \
     "$e2e" "$(field p50 "$out")" "$(field p99 "$out")" "$(field max "$out")" "$(field errors "$out")" "$extra"
 }
 
@@ -136,9 +147,34 @@ fi
   echo
   echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | relay CPU s / 1000 msg | relay RSS MiB |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  relay32= postfix32=
   for c in $CONNS; do
     run relay $RELAY_SUB bench benchpass "$c"
-    [ "$have_postfix" = 1 ] && run postfix 10587 bench benchpass "$c"
+    [ "$c" = 32 ] && relay32=$LAST_RATE
+    if [ "$have_postfix" = 1 ]; then
+      run postfix 10587 bench benchpass "$c"
+      [ "$c" = 32 ] && postfix32=$LAST_RATE
+    fi
   done
+  notes=()
+  # half of the lower full-speed rate at 32 connections (the relay's alone without Postfix)
+  half=$(awk -v a="${relay32:-0}" -v b="${postfix32:-${relay32:-0}}" 'BEGIN { printf "%.1f", (a < b ? a : b) / 2 }')
+  if [ "$HALF_LOAD" = 1 ] && awk -v h="$half" 'BEGIN { exit !(h > 0) }'; then
+    run relay $RELAY_SUB bench benchpass 32 "$half" "half load ($half msg/s offered)"
+    notes+=("relay at half load: $LAST_OUT")
+    if [ "$have_postfix" = 1 ]; then
+      run postfix 10587 bench benchpass 32 "$half" "half load ($half msg/s offered)"
+      notes+=("postfix at half load: $LAST_OUT")
+    fi
+  elif [ "$HALF_LOAD" = 1 ]; then
+    notes+=("no half-load rows: they need a full-speed run at 32 connections (32 in CONNS) that accepted messages")
+  fi
+  if [ ${#notes[@]} -gt 0 ]; then
+    echo
+    echo "Half load = 32 connections paced open loop at half of the lower full-speed accepted rate at 32"
+    echo "connections; late_worst is how late the latest send was against its planned time."
+    echo
+    for n in "${notes[@]}"; do echo "- $n"; done
+  fi
 } | tee "$OUT"
 echo "bench: results written to $OUT" >&2

@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -23,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -34,15 +36,25 @@ import javax.net.ssl.X509TrustManager;
  * server offers PIPELINING. Reports messages per second accepted, the latency from the end of DATA to the 250
  * (p50, p99, max) and errors by reply. A benchmark tool: it trusts any server certificate.
  *
+ * <p>By default every session sends as fast as the server answers. With {@code --rate R} the run is paced open
+ * loop at R messages per second in total ({@link Pacing}): once every session is authenticated, each message is
+ * sent at its due time (or at once if its session is behind), so the offered load does not fall when the server
+ * slows down. The summary then adds the target rate, the achieved rate (accepted messages over the time from the
+ * first due time to the last reply) and how late the latest send was against its due time.
+ *
  * <pre>
  * java -cp relay-bench.jar dev.relay.bench.LoadGenerator --port 2587 --tls starttls --user demo --password X \
- *      --connections 32 --messages 100 --size 2048
+ *      --connections 32 --messages 100 --size 2048 [--rate 150]
  * </pre>
  */
 public final class LoadGenerator {
     /** What one run measured. */
     public record Result(long accepted, long failed, double seconds, long[] latenciesNanos,
-                         Map<String, Long> errors) {
+                         Map<String, Long> errors, double targetRate, long worstLateNanos) {
+        public Result(long accepted, long failed, double seconds, long[] latenciesNanos, Map<String, Long> errors) {
+            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0);
+        }
+
         public double perSecond() {
             return accepted / seconds;
         }
@@ -55,17 +67,28 @@ public final class LoadGenerator {
             return latenciesNanos[Math.max(0, Math.min(i, latenciesNanos.length - 1))] / 1e6;
         }
 
+        /** One line of {@code key=value} fields (bench/run.sh picks them by name). */
         public String summary() {
-            return String.format(Locale.ROOT,
+            String s = String.format(Locale.ROOT,
                     "accepted=%d failed=%d seconds=%.3f msg/s=%.1f p50=%.2fms p99=%.2fms max=%.2fms errors=%s",
                     accepted, failed, seconds, perSecond(), percentileMillis(50), percentileMillis(99),
                     percentileMillis(100), errors.toString().replace(" ", ""));
+            if (targetRate > 0) {
+                s += String.format(Locale.ROOT, " target=%.1f/s achieved=%.1f/s late_worst=%.2fms", targetRate,
+                        perSecond(), worstLateNanos / 1e6);
+            }
+            return s;
         }
     }
 
-    /** The load to apply. */
+    /** The load to apply; {@code rate} is messages per second in total, 0 for as fast as possible. */
     public record Options(String host, int port, String tls, String user, String password, int connections,
-                          int messages, int size, String from, String to) {}
+                          int messages, int size, String from, String to, double rate) {
+        public Options(String host, int port, String tls, String user, String password, int connections,
+                       int messages, int size, String from, String to) {
+            this(host, port, tls, user, password, connections, messages, size, from, to, 0);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new TreeMap<>();
@@ -82,14 +105,17 @@ public final class LoadGenerator {
                 a.getOrDefault("tls", "starttls"), a.get("user"), a.get("password"),
                 Integer.parseInt(a.getOrDefault("connections", "1")), Integer.parseInt(a.getOrDefault("messages", "100")),
                 Integer.parseInt(a.getOrDefault("size", "2048")), a.getOrDefault("from", "load@example.com"),
-                a.getOrDefault("to", "sink@example.net"));
+                a.getOrDefault("to", "sink@example.net"), Double.parseDouble(a.getOrDefault("rate", "0")));
+        if (o.rate() < 0 || Double.isNaN(o.rate()) || Double.isInfinite(o.rate())) {
+            usage("--rate must be a number of messages per second (0: as fast as possible), was " + o.rate());
+        }
         System.out.println(run(o).summary());
     }
 
     private static void usage(String problem) {
         System.err.println("load generator: " + problem);
         System.err.println("options: --host H --port P --tls starttls|implicit|none --user U --password P "
-                + "--connections N --messages M --size BYTES --from A --to A");
+                + "--connections N --messages M (per connection) --size BYTES --from A --to A [--rate MSGS_PER_SEC]");
         System.exit(2);
     }
 
@@ -100,26 +126,65 @@ public final class LoadGenerator {
         LongAdder failed = new LongAdder();
         Map<String, Long> errors = new ConcurrentHashMap<>();
         CountDownLatch done = new CountDownLatch(o.connections());
-        AtomicLong start = new AtomicLong(System.nanoTime());
+        long start = System.nanoTime();
+        Pacing pacing = o.rate() > 0 ? new Pacing(o.connections(), o.rate()) : null;
+        Start paced = new Start(o.connections());
+        AtomicLong worstLate = new AtomicLong();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < o.connections(); c++) {
                 int index = c;
                 pool.submit(() -> {
+                    Session session = new Session(o, body, accepted, failed, errors, pacing, index, paced, worstLate);
                     try {
-                        latencies[index] = new Session(o, body, accepted, failed, errors).call();
+                        latencies[index] = session.call();
                     } catch (Exception e) {
                         errors.merge((e.getClass().getSimpleName() + ":" + e.getMessage()).replace(' ', '_'), 1L, Long::sum);
                         latencies[index] = new long[0];
                     } finally {
+                        paced.leave(session); // a session that failed before the start must not hold the others
                         done.countDown();
                     }
                 });
             }
             done.await();
         }
-        double seconds = (System.nanoTime() - start.get()) / 1e9;
+        long end = System.nanoTime();
+        // paced: from the first due time, so session set-up (TLS, AUTH) is not counted against the rate
+        double seconds = (end - (pacing != null && paced.origin() != 0 ? paced.origin() : start)) / 1e9;
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
-        return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors));
+        return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors),
+                pacing == null ? 0 : o.rate(), worstLate.get());
+    }
+
+    /** Where a paced run starts: once every session is ready (or gone), the first to pass sets the origin. */
+    private static final class Start {
+        private final CountDownLatch ready;
+        private final Set<Session> arrived = ConcurrentHashMap.newKeySet();
+        private final AtomicLong origin = new AtomicLong();
+
+        Start(int sessions) {
+            ready = new CountDownLatch(sessions);
+        }
+
+        /** Called by a ready session: waits for the others, returns the origin of the schedule (nanoTime). */
+        long arrive(Session s) throws InterruptedException {
+            if (arrived.add(s)) {
+                ready.countDown();
+            }
+            ready.await();
+            origin.compareAndSet(0, System.nanoTime());
+            return origin.get();
+        }
+
+        void leave(Session s) {
+            if (arrived.add(s)) {
+                ready.countDown();
+            }
+        }
+
+        long origin() {
+            return origin.get();
+        }
     }
 
     private static byte[] body(int size) {
@@ -143,15 +208,24 @@ public final class LoadGenerator {
         private final LongAdder accepted;
         private final LongAdder failed;
         private final Map<String, Long> errors;
+        private final Pacing pacing; // null: as fast as possible
+        private final int index;
+        private final Start start;
+        private final AtomicLong worstLate;
         private InputStream in;
         private OutputStream out;
 
-        Session(Options o, byte[] body, LongAdder accepted, LongAdder failed, Map<String, Long> errors) {
+        Session(Options o, byte[] body, LongAdder accepted, LongAdder failed, Map<String, Long> errors,
+                Pacing pacing, int index, Start start, AtomicLong worstLate) {
             this.o = o;
             this.body = body;
             this.accepted = accepted;
             this.failed = failed;
             this.errors = errors;
+            this.pacing = pacing;
+            this.index = index;
+            this.start = start;
+            this.worstLate = worstLate;
         }
 
         long[] call() throws Exception {
@@ -179,7 +253,11 @@ public final class LoadGenerator {
                     }
                 }
                 boolean pipelining = ehlo.toUpperCase(Locale.ROOT).contains("PIPELINING");
+                long origin = pacing == null ? 0 : start.arrive(this);
                 for (int m = 0; m < o.messages(); m++) {
+                    if (pacing != null) {
+                        awaitDue(origin + pacing.dueNanos(index, m));
+                    }
                     String mail = "MAIL FROM:<" + o.from() + ">\r\n";
                     String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
                     String data = "DATA\r\n";
@@ -219,6 +297,16 @@ public final class LoadGenerator {
                 command("QUIT");
             }
             return lat.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late the send is. */
+        private void awaitDue(long due) {
+            long now;
+            while ((now = System.nanoTime()) < due) {
+                LockSupport.parkNanos(due - now);
+            }
+            long late = now - due;
+            worstLate.accumulateAndGet(late, Math::max);
         }
 
         private void fail(String reply) {
