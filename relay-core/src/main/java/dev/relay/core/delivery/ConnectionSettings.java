@@ -1,7 +1,5 @@
 package dev.relay.core.delivery;
 
-import io.netty.handler.ssl.SslContext;
-
 /**
  * What every connection to one upstream shares.
  *
@@ -9,7 +7,7 @@ import io.netty.handler.ssl.SslContext;
  * @param tls      the client TLS context, or null when the target's mode is none
  * @param tokens   the XOAUTH2 access tokens, or null unless the target uses XOAUTH2
  */
-record ConnectionSettings(UpstreamTarget target, String heloName, SslContext tls, OAuth2TokenSource tokens) {
+record ConnectionSettings(UpstreamTarget target, String heloName, ClientTlsContexts.Lazy tls, OAuth2TokenSource tokens) {
 
     String hostPort() {
         return DeliveryJob.hostPort(target);

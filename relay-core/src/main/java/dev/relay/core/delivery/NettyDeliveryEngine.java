@@ -7,7 +7,6 @@ import dev.relay.core.model.Envelope;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -85,7 +84,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
         this.target = Objects.requireNonNull(target, "target");
         this.ownGroup = group == null;
         this.group = ownGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : group;
-        SslContext tls = target.tls() == TlsMode.NONE ? null : tlsContext(target);
+        ClientTlsContexts.Lazy tls = target.tls() == TlsMode.NONE ? null : tlsContext(target);
         OAuth2TokenSource tokens = target.auth() == UpstreamAuth.XOAUTH2
                 ? new OAuth2TokenSource(target.name(), target.oauth2(), clock, target.timeouts().command()) : null;
         this.settings = new ConnectionSettings(target, heloName, tls, tokens);
@@ -93,7 +92,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                 : listener, System::nanoTime, backpressure);
     }
 
-    private static SslContext tlsContext(UpstreamTarget target) {
+    private static ClientTlsContexts.Lazy tlsContext(UpstreamTarget target) {
         try {
             return ClientTlsContexts.create(target.trust());
         } catch (IOException | GeneralSecurityException e) {

@@ -19,10 +19,13 @@ public final class UpstreamTrust {
 
     private UpstreamTrust() {}
 
-    /** Trusts a chain that the system store or, when {@code trust} is not null, that PEM bundle trusts. */
+    /**
+     * Trusts a chain that the system store or, when {@code trust} is not null, that PEM bundle trusts. The bundle
+     * is read now (a broken one stops the start); the system store at the first handshake that consults it.
+     */
     public static X509ExtendedTrustManager trustManager(Path trust) throws IOException, GeneralSecurityException {
         List<X509ExtendedTrustManager> managers = new ArrayList<>(2);
-        managers.add(TrustBundle.systemDefault());
+        managers.add(new LazyTrustManager("the system trust store", TrustBundle::systemDefault));
         if (trust != null) {
             managers.add(TrustBundle.of(Pem.readCertificates(trust)));
         }

@@ -19,12 +19,26 @@ import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 
-/** PEM files: certificate chains and private keys in PKCS#8, PKCS#1 (RSA) and SEC1 (EC) form. */
+/**
+ * PEM files: certificate chains and private keys in PKCS#8, PKCS#1 (RSA) and SEC1 (EC) form.
+ *
+ * <p>Plain certificates and unencrypted PKCS#8 or PKCS#1 keys, the usual files, are read with the JDK alone
+ * ({@link JdkPem}); anything else, and any file the JDK cannot read, goes through BouncyCastle as before, which
+ * gives the same objects and the error messages below. The reason is start-up time: BouncyCastle's jars are
+ * signed, so the first class loaded from them verifies the jar and none of their classes can be kept in a class
+ * data sharing archive; reading the relay's certificate through it cost a third of a second of every start.
+ */
 public final class Pem {
     private Pem() {}
 
     /** Every certificate in a PEM file, in file order. */
     public static List<X509Certificate> readCertificates(Path file) throws IOException {
+        List<X509Certificate> fast = JdkPem.certificates(Files.readString(file, StandardCharsets.ISO_8859_1));
+        return fast != null ? fast : bouncyCastleCertificates(file);
+    }
+
+    /** As {@link #readCertificates}, always through BouncyCastle. */
+    static List<X509Certificate> bouncyCastleCertificates(Path file) throws IOException {
         List<X509Certificate> out = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
              PEMParser parser = new PEMParser(r)) {
@@ -46,6 +60,12 @@ public final class Pem {
 
     /** The first private key in a PEM file. */
     public static PrivateKey readPrivateKey(Path file) throws IOException {
+        PrivateKey fast = JdkPem.privateKey(Files.readString(file, StandardCharsets.ISO_8859_1));
+        return fast != null ? fast : bouncyCastlePrivateKey(file);
+    }
+
+    /** As {@link #readPrivateKey}, always through BouncyCastle. */
+    static PrivateKey bouncyCastlePrivateKey(Path file) throws IOException {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
              PEMParser parser = new PEMParser(r)) {
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
