@@ -86,7 +86,7 @@ final class SwappableEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
         Generation g;
         while (true) {
             g = current;
@@ -98,7 +98,7 @@ final class SwappableEngine implements DeliveryEngine {
         }
         Generation started = g;
         try {
-            return g.engine.deliver(envelope, body).whenComplete((report, error) -> started.ended());
+            return g.engine.deliver(envelope, body, bodySize).whenComplete((report, error) -> started.ended());
         } catch (RuntimeException e) {
             started.ended();
             throw e;

@@ -41,7 +41,7 @@ class SwappableEngineTest {
         volatile boolean closed;
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
             delivered.incrementAndGet();
             return reply;
         }

@@ -12,18 +12,15 @@ import java.util.concurrent.CompletableFuture;
 public interface DeliveryEngine extends AutoCloseable {
 
     /**
-     * Delivers the message whose content is the file {@code body} (as stored: CRLF lines, not dot-stuffed) to the
-     * envelope's recipients.
+     * Delivers the message whose content is the first {@code bodySize} bytes of the file {@code body} (as stored:
+     * CRLF lines, not dot-stuffed; a spool body file has the envelope's copy after the message, so an engine that
+     * reads the body must stop there), or the whole file when {@code bodySize} is negative.
      */
-    CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body);
+    CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize);
 
-    /**
-     * Delivers the message whose content is the first {@code bodySize} bytes of the file {@code body} (a spool body
-     * file has the envelope's copy after the message). Engines that read the body must honour the size; the
-     * default, for engines that never read it, ignores it.
-     */
-    default CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
-        return deliver(envelope, body);
+    /** Delivers the whole file {@code body} as the message content. */
+    default CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        return deliver(envelope, body, -1);
     }
 
     @Override

@@ -113,11 +113,6 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
-        return deliver(envelope, body, -1);
-    }
-
-    @Override
     public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
         CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
         try {

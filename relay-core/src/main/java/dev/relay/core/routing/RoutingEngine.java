@@ -107,11 +107,6 @@ public final class RoutingEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
-        return deliver(envelope, body, -1);
-    }
-
-    @Override
     public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
         try {
             Route route = routes.select(envelope);

@@ -40,11 +40,6 @@ class QueueManagerTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
-            return deliver(envelope, body, -1);
-        }
-
-        @Override
         public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
             seen.add(envelope);
             try {

@@ -58,11 +58,6 @@ class QueueStateMachineTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
-            return deliver(envelope, body, -1);
-        }
-
-        @Override
         public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
             startedNanos.putIfAbsent(envelope.id(), System.nanoTime());
             seen.add(envelope);

@@ -57,11 +57,13 @@ class RoutingEngineTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
             seen.add(envelope);
             paths.add(body);
             try {
-                contents.add(Files.readString(body));
+                try (java.io.InputStream in = dev.relay.core.spool.BodyInput.open(body, bodySize)) {
+                    contents.add(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                }
             } catch (IOException e) {
                 throw new AssertionError(e);
             }
@@ -201,9 +203,9 @@ class RoutingEngineTest {
         List<Envelope> probes = new CopyOnWriteArrayList<>();
         DeliveryEngine slowFirst = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path content) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path content, long size) {
                 if (now.isBefore(Instant.parse("2025-01-01T00:00:30Z"))) {
-                    return first.deliver(envelope, content);
+                    return first.deliver(envelope, content, size);
                 }
                 probes.add(envelope);
                 return probeReply;

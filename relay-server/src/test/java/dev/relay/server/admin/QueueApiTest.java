@@ -50,7 +50,7 @@ class QueueApiTest {
         spool = Spool.open(dir);
         DeliveryEngine down = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
                 return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
                         new Outcome.TransientFailure("connection refused")));
             }
