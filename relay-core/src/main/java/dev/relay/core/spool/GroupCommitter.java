@@ -48,6 +48,7 @@ final class GroupCommitter implements AutoCloseable {
     }
 
     private final BatchWriter writer;
+    private final long pauseNanos;
     private final long maxDelayNanos;
     private final int maxBatch;
     private final ReentrantLock lock = new ReentrantLock();
@@ -60,10 +61,15 @@ final class GroupCommitter implements AutoCloseable {
     private long committed;
 
     GroupCommitter(BatchWriter writer, long maxDelayNanos, int maxBatch) {
-        this("relay-spool-commit", writer, maxDelayNanos, maxBatch);
+        this("relay-spool-commit", writer, maxDelayNanos, maxBatch, 0);
     }
 
-    GroupCommitter(String threadName, BatchWriter writer, long maxDelayNanos, int maxBatch) {
+    /**
+     * With {@code pauseNanos} above 0 the thread rests that long after each batch, so that the next one gathers
+     * what arrives meanwhile: for work nobody waits on urgently (removals of delivered messages).
+     */
+    GroupCommitter(String threadName, BatchWriter writer, long maxDelayNanos, int maxBatch, long pauseNanos) {
+        this.pauseNanos = pauseNanos;
         this.writer = writer;
         this.maxDelayNanos = maxDelayNanos;
         this.maxBatch = maxBatch;
@@ -133,6 +139,9 @@ final class GroupCommitter implements AutoCloseable {
                 for (Pending p : batch) {
                     p.fail(new IOException("spool commit failed: " + e, e));
                 }
+            }
+            if (pauseNanos > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos); // close() still drains the queue
             }
         }
     }

@@ -289,4 +289,53 @@ class SpoolTest {
             assertThat(spool.list(QueueState.INCOMING)).isEmpty();
         }
     }
+
+    @Test
+    void aDeliveredBodysFileIsReusedForTheNextMessageWithNothingOfTheOldOne() throws Exception {
+        Envelope first = envelope("b@example.com");
+        Envelope second = envelope("c@example.com");
+        String longBody = "Subject: old\r\n\r\n" + "secret old content\r\n".repeat(200);
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(first, body(longBody));
+            spool.move(first.id(), QueueState.INCOMING, QueueState.ACTIVE);
+            Object inode = Files.readAttributes(spool.bodyPath(first.id()),
+                    java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            spool.remove(first.id(), QueueState.ACTIVE);
+            assertThat(spool.bodyPath(first.id())).doesNotExist();
+
+            long size = spool.store(second, body("Subject: new\r\n\r\nshort\r\n"));
+            Path file = spool.bodyPath(second.id());
+            if (inode != null) { // the same file, overwritten (where the file system exposes a file key)
+                assertThat(Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey())
+                        .isEqualTo(inode);
+            }
+            assertThat(new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1)).doesNotContain("secret");
+            Spool.Stored s = spool.load(QueueState.INCOMING, second.id()).orElseThrow();
+            assertThat(s).isEqualTo(new Spool.Stored(second, size));
+            try (InputStream in = BodyInput.open(file, size)) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+                        .isEqualTo("Subject: new\r\n\r\nshort\r\n");
+            }
+            assertThat(Spool.readTrailer(file).orElseThrow().envelope()).isEqualTo(second);
+        }
+    }
+
+    @Test
+    void recycledFilesAreDroppedAtTheNextOpen() throws Exception {
+        Envelope e = envelope("b@example.com");
+        try (Spool spool = Spool.open(dir)) {
+            spool.store(e, body("x\r\n"));
+            spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
+            spool.remove(e.id(), QueueState.ACTIVE);
+        }
+        try (var files = Files.list(dir.resolve("recycle"))) {
+            assertThat(files.count()).isEqualTo(1);
+        }
+        try (Spool spool = Spool.open(dir)) {
+            try (var files = Files.list(dir.resolve("recycle"))) {
+                assertThat(files.count()).isZero();
+            }
+            assertThat(spool.list(QueueState.INCOMING)).isEmpty();
+        }
+    }
 }
