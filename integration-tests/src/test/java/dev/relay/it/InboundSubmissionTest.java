@@ -446,7 +446,9 @@ class InboundSubmissionTest {
 
     @Test
     void aChangedUsersFileIsUsedWithoutARestart() throws Exception {
-        start("idle-timeout: 5m"); // a relay of its own: the users file changes
+        // a relay of its own: the users file changes; the failures while the old file is in force must not lock
+        // the client out before the reload (within 3 s) makes the new password good
+        start("idle-timeout: 5m, auth-max-failures: 100");
         Files.writeString(dir.resolve("users"), UsersFile.line(TestRelay.USER, "rotated".toCharArray()) + "\n");
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).until(() -> {
             try (RawSmtp c = tlsSession()) {

@@ -15,12 +15,26 @@ import java.util.List;
 final class RelayProcess {
     private RelayProcess() {}
 
+    /** The heap the relay gets unless a test says otherwise. */
+    static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m");
+
     /** Starts `serve --config config` plus {@code args}, logging to {@code log}; returns once {@code port} accepts. */
     static Process start(Path config, Path log, int port, String... args) throws IOException {
+        return start(DEFAULT_JVM_OPTIONS, config, log, port, args);
+    }
+
+    /**
+     * The same with {@code jvmOptions} (e.g. a smaller {@code -Xmx}, a GC log) in place of
+     * {@link #DEFAULT_JVM_OPTIONS}; the relay runs with the serial collector and the C1 compiler either way.
+     */
+    static Process start(List<String> jvmOptions, Path config, Path log, int port, String... args)
+            throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "dev.relay.server.Main", "serve",
-                "--config", config.toString()));
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp",
+                System.getProperty("java.class.path"), "dev.relay.server.Main", "serve", "--config",
+                config.toString()));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true)
