@@ -300,9 +300,9 @@ public final class Spool implements AutoCloseable {
             if (!links) { // no fsync of its own: torn by a crash, it is read again from the body's trailer
                 writeUnsynced(envTmp, envelopeBytes);
             }
-            rename(bodyTmp, data.resolve(name)); // invisible until an envelope in incoming/ refers to it
+            rename(bodyTmp, data.resolve(name)); // invisible until an entry in incoming/ refers to it
             syncing = false;
-            committer.commit(name); // returns once data/ and incoming/ are fsynced with this message in them
+            committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
             return size;
         } catch (IOException e) {
