@@ -73,6 +73,11 @@ public final class QueueManager implements AutoCloseable {
     // the scheduler's state, guarded by itself
     private final Object lock = new Object();
     private final ArrayDeque<QueueId> fresh = new ArrayDeque<>();
+    /**
+     * What {@link #submit} just committed, so that its first dispatch need not read the envelope back from the
+     * spool (a few small reads per message); anything not here (after a restart, a bounce, a release) is loaded.
+     */
+    private final Map<QueueId, Spool.Stored> justCommitted = new java.util.concurrent.ConcurrentHashMap<>();
     private final PriorityQueue<Due> waiting = new PriorityQueue<>();
     /** Where each message the scheduler owns is: INCOMING (in fresh), DEFERRED (in waiting) or ACTIVE. */
     private final Map<QueueId, QueueState> owned = new HashMap<>();
@@ -190,6 +195,7 @@ public final class QueueManager implements AutoCloseable {
         log.info("{}: received from=<{}> to={} nrcpt={} size={} user={}", envelope.id(), sender,
                 addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
         listener.received(envelope, size);
+        justCommitted.put(envelope.id(), new Spool.Stored(envelope, size));
         synchronized (lock) {
             enqueueFresh(envelope.id()); // wakes the scheduler: no polling delay
         }
@@ -303,8 +309,9 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void dispatch(Pick p) throws SpoolException {
+        Spool.Stored known = justCommitted.remove(p.id);
         spool.move(p.id, p.from, QueueState.ACTIVE);
-        Optional<Spool.Stored> stored = spool.load(QueueState.ACTIVE, p.id);
+        Optional<Spool.Stored> stored = known != null ? Optional.of(known) : spool.load(QueueState.ACTIVE, p.id);
         if (stored.isEmpty()) { // quarantined: logged by the spool
             synchronized (lock) {
                 forget(p.id);
@@ -471,6 +478,7 @@ public final class QueueManager implements AutoCloseable {
     private void unschedule(QueueId id, QueueState s) { // holds lock
         if (s == QueueState.INCOMING) {
             fresh.remove(id);
+            justCommitted.remove(id);
         } else if (s == QueueState.DEFERRED) {
             waiting.removeIf(d -> d.id.equals(id));
         }
