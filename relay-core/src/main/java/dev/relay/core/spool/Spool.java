@@ -73,11 +73,6 @@ public final class Spool implements AutoCloseable {
     /** At most this many body files wait in recycle/, each at most RECYCLE_MAX_SIZE bytes: 64 MiB of disk. */
     private static final int RECYCLE_MAX = 256;
     private static final long RECYCLE_MAX_SIZE = 256 * 1024;
-    /** The footer of a body file: the length of the envelope copy before it, and a magic number. */
-    private static final int FOOTER_LENGTH = 16;
-    private static final long FOOTER_MAGIC = 0x524c59454e563031L; // "RLYENV01"
-    private static final long MAX_ENVELOPE = 4L * 1024 * 1024; // 1,000 recipients of 256 characters: 0.3 MiB
-    private static final byte[] ENVELOPE_HEAD = EnvelopeCodec.HEAD;
 
     private final Path root;
     private final Path tmp;
@@ -234,7 +229,7 @@ public final class Spool implements AutoCloseable {
         for (QueueState s : List.of(QueueState.INCOMING, QueueState.HOLD)) {
             for (Path p : entries(states.get(s))) {
                 Path body = data.resolve(p.getFileName().toString());
-                if (!Files.exists(body) && readStateFile(p) == null) {
+                if (!Files.exists(body) && SpoolFiles.readStateFile(p) == null) {
                     // a committed message whose body name in data/ was not yet durable (data/ is not fsynced at
                     // commit when the entry is a link): the entry is the body file, so its name comes back
                     Files.createLink(body, p);
@@ -285,7 +280,7 @@ public final class Spool implements AutoCloseable {
                 size = copy(body, ch);
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 writeFully(ch, ByteBuffer.wrap(envelopeBytes));
-                writeFully(ch, footer(envelopeBytes.length));
+                writeFully(ch, SpoolFiles.footer(envelopeBytes.length));
                 long end = ch.position();
                 if (ch.size() > end) {
                     ch.truncate(end); // a recycled file was longer: its old tail goes before anything can see it
@@ -463,7 +458,7 @@ public final class Spool implements AutoCloseable {
         Path p = states.get(state).resolve(id.value());
         byte[] bytes;
         try {
-            bytes = readStateFile(p);
+            bytes = SpoolFiles.readStateFile(p);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -493,7 +488,7 @@ public final class Spool implements AutoCloseable {
                 if (isSameFile(states.get(state).resolve(id.value()), bodyPath(id))) {
                     // a message not attempted yet (in incoming/, active/ or hold/): its entry is a link to its
                     // body file, whose trailer is the envelope
-                    return checkId(id, readTrailer(bodyPath(id))
+                    return checkId(id, SpoolFiles.readTrailer(bodyPath(id))
                             .orElseThrow(() -> new SpoolException("body file has no whole envelope trailer")));
                 }
                 throw new SpoolException("not an envelope file");
@@ -503,7 +498,7 @@ public final class Spool implements AutoCloseable {
             if (state != QueueState.INCOMING && state != QueueState.ACTIVE) {
                 throw torn;
             }
-            Optional<EnvelopeCodec.Decoded> t = readTrailer(bodyPath(id));
+            Optional<EnvelopeCodec.Decoded> t = SpoolFiles.readTrailer(bodyPath(id));
             if (t.isEmpty()) {
                 throw torn;
             }
@@ -530,75 +525,12 @@ public final class Spool implements AutoCloseable {
     }
 
     /**
-     * The bytes of an envelope file, or null when {@code p} is not one (a new message's entry in incoming/ or
-     * active/ is a hard link to its body file, which does not start with the envelope format's first line).
-     */
-    private static byte[] readStateFile(Path p) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < ENVELOPE_HEAD.length || size > MAX_ENVELOPE) {
-                return size == 0 ? new byte[0] : null; // empty: a torn envelope file
-            }
-            ByteBuffer head = ByteBuffer.allocate(ENVELOPE_HEAD.length);
-            readFully(ch, head, 0);
-            if (!java.util.Arrays.equals(head.array(), ENVELOPE_HEAD)) {
-                return null;
-            }
-            ByteBuffer all = ByteBuffer.allocate((int) size);
-            readFully(ch, all, 0);
-            return all.array();
-        }
-    }
-
-    /** The envelope copy at the end of a body file, if it has a whole one. */
-    static Optional<EnvelopeCodec.Decoded> readTrailer(Path body) throws IOException {
-        try (FileChannel ch = FileChannel.open(body, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < FOOTER_LENGTH) {
-                return Optional.empty();
-            }
-            ByteBuffer footer = ByteBuffer.allocate(FOOTER_LENGTH);
-            readFully(ch, footer, size - FOOTER_LENGTH);
-            footer.flip();
-            long length = footer.getLong();
-            if (footer.getLong() != FOOTER_MAGIC || length <= 0 || length > MAX_ENVELOPE
-                    || length > size - FOOTER_LENGTH) {
-                return Optional.empty();
-            }
-            ByteBuffer env = ByteBuffer.allocate((int) length);
-            readFully(ch, env, size - FOOTER_LENGTH - length);
-            EnvelopeCodec.Decoded d;
-            try {
-                d = EnvelopeCodec.decode(env.array());
-            } catch (SpoolException e) {
-                return Optional.empty();
-            }
-            return d.bodySize() + length + FOOTER_LENGTH == size ? Optional.of(d) : Optional.empty();
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, position + buf.position());
-            if (n < 0) {
-                throw new IOException("unexpected end of file");
-            }
-        }
-    }
-
-    private static ByteBuffer footer(int envelopeLength) {
-        return ByteBuffer.allocate(FOOTER_LENGTH).putLong(envelopeLength).putLong(FOOTER_MAGIC).flip();
-    }
-
-    /**
      * Reads the envelope of {@code id} in {@code state} for display, without side effects: a missing, changing or
      * unreadable file is simply empty (it is never quarantined from here; {@link #load} does that).
      */
     public Optional<Stored> peek(QueueState state, QueueId id) {
         try {
-            EnvelopeCodec.Decoded d = decodeOrTrailer(state, id, readStateFile(states.get(state).resolve(id.value())));
+            EnvelopeCodec.Decoded d = decodeOrTrailer(state, id, SpoolFiles.readStateFile(states.get(state).resolve(id.value())));
             return Optional.of(new Stored(d.envelope(), d.bodySize()));
         } catch (IOException e) {
             return Optional.empty();
@@ -736,10 +668,7 @@ public final class Spool implements AutoCloseable {
     private void writeSynced(Path p, byte[] bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
-            ByteBuffer bb = ByteBuffer.wrap(bytes);
-            while (bb.hasRemaining()) {
-                ch.write(bb);
-            }
+            writeFully(ch, ByteBuffer.wrap(bytes));
             force(ch); // the envelope's bytes must be on disk before its rename makes it visible
         }
     }

@@ -187,7 +187,7 @@ class SpoolTest {
             long size = spool.store(e, body("hello\r\n"));
             Path file = spool.bodyPath(e.id());
             assertThat(Files.size(file)).isGreaterThan(size);
-            EnvelopeCodec.Decoded trailer = Spool.readTrailer(file).orElseThrow();
+            EnvelopeCodec.Decoded trailer = SpoolFiles.readTrailer(file).orElseThrow();
             assertThat(trailer.envelope()).isEqualTo(e);
             assertThat(trailer.bodySize()).isEqualTo(size);
             try (InputStream in = BodyInput.open(file, size)) {
@@ -316,7 +316,7 @@ class SpoolTest {
                 assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
                         .isEqualTo("Subject: new\r\n\r\nshort\r\n");
             }
-            assertThat(Spool.readTrailer(file).orElseThrow().envelope()).isEqualTo(second);
+            assertThat(SpoolFiles.readTrailer(file).orElseThrow().envelope()).isEqualTo(second);
         }
     }
 
