@@ -102,6 +102,7 @@ run() {
   out=$("${LOADGEN[@]}" --port "$port" --tls starttls --user "$user" --password "$pass" \
         --connections "$c" --messages "$per" --size "$SIZE" --rate "$rate")
   LAST_OUT=$out
+  echo "bench: $name${tag:+, $tag} at $c: $out" >&2
   LAST_RATE=$(field msg/s "$out")
   local accepted; accepted=$(field accepted "$out")
   local want=$(( before + accepted ))

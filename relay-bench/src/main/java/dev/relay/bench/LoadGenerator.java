@@ -50,9 +50,9 @@ import javax.net.ssl.X509TrustManager;
 public final class LoadGenerator {
     /** What one run measured. */
     public record Result(long accepted, long failed, double seconds, long[] latenciesNanos,
-                         Map<String, Long> errors, double targetRate, long worstLateNanos) {
+                         Map<String, Long> errors, double targetRate, long worstLateNanos, long[] envelopeNanos) {
         public Result(long accepted, long failed, double seconds, long[] latenciesNanos, Map<String, Long> errors) {
-            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0);
+            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0, new long[0]);
         }
 
         public double perSecond() {
@@ -60,11 +60,20 @@ public final class LoadGenerator {
         }
 
         public double percentileMillis(double p) {
-            if (latenciesNanos.length == 0) {
+            return percentile(latenciesNanos, p);
+        }
+
+        /** Percentile of the envelope round trip: from sending MAIL (with RCPT and DATA when pipelined) to the 354. */
+        public double envelopePercentileMillis(double p) {
+            return percentile(envelopeNanos, p);
+        }
+
+        private static double percentile(long[] sorted, double p) {
+            if (sorted.length == 0) {
                 return 0;
             }
-            int i = (int) Math.ceil(p / 100.0 * latenciesNanos.length) - 1;
-            return latenciesNanos[Math.max(0, Math.min(i, latenciesNanos.length - 1))] / 1e6;
+            int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+            return sorted[Math.max(0, Math.min(i, sorted.length - 1))] / 1e6;
         }
 
         /** One line of {@code key=value} fields (bench/run.sh picks them by name). */
@@ -73,6 +82,10 @@ public final class LoadGenerator {
                     "accepted=%d failed=%d seconds=%.3f msg/s=%.1f p50=%.2fms p99=%.2fms max=%.2fms errors=%s",
                     accepted, failed, seconds, perSecond(), percentileMillis(50), percentileMillis(99),
                     percentileMillis(100), errors.toString().replace(" ", ""));
+            if (envelopeNanos.length > 0) {
+                s += String.format(Locale.ROOT, " envelope_p50=%.2fms envelope_p99=%.2fms envelope_max=%.2fms",
+                        envelopePercentileMillis(50), envelopePercentileMillis(99), envelopePercentileMillis(100));
+            }
             if (targetRate > 0) {
                 s += String.format(Locale.ROOT, " target=%.1f/s achieved=%.1f/s late_worst=%.2fms", targetRate,
                         perSecond(), worstLateNanos / 1e6);
@@ -122,6 +135,7 @@ public final class LoadGenerator {
     public static Result run(Options o) throws InterruptedException {
         byte[] body = body(o.size());
         long[][] latencies = new long[o.connections()][];
+        long[][] envelopes = new long[o.connections()][];
         LongAdder accepted = new LongAdder();
         LongAdder failed = new LongAdder();
         Map<String, Long> errors = new ConcurrentHashMap<>();
@@ -141,6 +155,7 @@ public final class LoadGenerator {
                         errors.merge((e.getClass().getSimpleName() + ":" + e.getMessage()).replace(' ', '_'), 1L, Long::sum);
                         latencies[index] = new long[0];
                     } finally {
+                        envelopes[index] = session.envelopeLatencies();
                         paced.leave(session); // a session that failed before the start must not hold the others
                         done.countDown();
                     }
@@ -152,8 +167,9 @@ public final class LoadGenerator {
         // paced: from the first due time, so session set-up (TLS, AUTH) is not counted against the rate
         double seconds = (end - (pacing != null && paced.origin() != 0 ? paced.origin() : start)) / 1e9;
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
+        long[] env = Arrays.stream(envelopes).flatMapToLong(Arrays::stream).sorted().toArray();
         return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors),
-                pacing == null ? 0 : o.rate(), worstLate.get());
+                pacing == null ? 0 : o.rate(), worstLate.get(), env);
     }
 
     /** Where a paced run starts: once every session is ready (or gone), the first to pass sets the origin. */
@@ -212,6 +228,7 @@ public final class LoadGenerator {
         private final int index;
         private final Start start;
         private final AtomicLong worstLate;
+        private final List<Long> envelope = new ArrayList<>();
         private InputStream in;
         private OutputStream out;
 
@@ -226,6 +243,11 @@ public final class LoadGenerator {
             this.index = index;
             this.start = start;
             this.worstLate = worstLate;
+        }
+
+        /** The envelope round trips (MAIL to 354) this session measured. */
+        long[] envelopeLatencies() {
+            return envelope.stream().mapToLong(Long::longValue).toArray();
         }
 
         long[] call() throws Exception {
@@ -262,6 +284,7 @@ public final class LoadGenerator {
                     String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
                     String data = "DATA\r\n";
                     String r1, r2, r3;
+                    long e0 = System.nanoTime();
                     if (pipelining) {
                         write(mail + rcpt + data);
                         r1 = read();
@@ -272,6 +295,7 @@ public final class LoadGenerator {
                         r2 = command(rcpt.strip());
                         r3 = command(data.strip());
                     }
+                    envelope.add(System.nanoTime() - e0);
                     if (!r1.startsWith("250") || !r2.startsWith("250") || !r3.startsWith("354")) {
                         fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3);
                         if (r3.startsWith("354")) {

@@ -30,12 +30,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The durable spool: every byte of durability code in the relay lives here.
  *
- * <p>Layout under the root: {@code tmp/} (files being written), {@code data/<id>} (message bodies, written once),
- * and one directory per {@link QueueState} holding the small envelope files. A message exists once its envelope is
- * in a state directory; every state change is an atomic rename of the envelope.
+ * <p>Layout under the root: {@code tmp/} (envelope files being written), {@code data/<id>} (message bodies,
+ * written once), {@code recycle/} (body files of delivered messages kept for reuse) and one directory per
+ * {@link QueueState} holding the small envelope files. A message exists once its envelope is in a state directory;
+ * every state change is an atomic rename of the envelope.
  *
- * <p>Commit order ({@link #store}): body to tmp followed by a copy of the envelope (the trailer), one fsync;
- * rename of the body into data/ (still invisible: no state entry refers to it); then the {@link GroupCommitter}
+ * <p>Commit order ({@link #store}): body to data/ (a new file, or one from recycle/ renamed there; invisible, as no
+ * state entry refers to it) followed by a copy of the envelope (the trailer), one fsync; then the {@link GroupCommitter}
  * takes the messages of all sessions that are ready, makes each message's entry in incoming/ (a hard link to the
  * body file: the trailer is its envelope), and fsyncs incoming/ once. (data/ needs no fsync: the entry in incoming/
  * reaches the body file by itself, and recovery restores a data/ name a crash lost. Without hard links, data/ is
@@ -70,9 +71,14 @@ public final class Spool implements AutoCloseable {
      * connection (deliveries finish one by one there); a delivery's slot is held that much longer at most.
      */
     private static final long REMOVE_PAUSE_NANOS = 5_000_000L;
-    /** At most this many body files wait in recycle/, each at most RECYCLE_MAX_SIZE bytes: 64 MiB of disk. */
-    private static final int RECYCLE_MAX = 256;
+    /**
+     * At most this many body files wait for reuse, each at most RECYCLE_MAX_SIZE bytes and RECYCLE_MAX_BYTES
+     * together. Enough for the backlog of a burst: a file deleted because the pool was full is a recently deleted
+     * inode that makes the next burst's file creations slower (see {@link #recycled}).
+     */
+    private static final int RECYCLE_MAX = 8192;
     private static final long RECYCLE_MAX_SIZE = 256 * 1024;
+    private static final long RECYCLE_MAX_BYTES = 64L * 1024 * 1024;
 
     private final Path root;
     private final Path tmp;
@@ -84,14 +90,16 @@ public final class Spool implements AutoCloseable {
     private final StorageGuard storage;
     private final GroupCommitter committer;
     /**
-     * Body files of delivered messages kept to be overwritten by new ones (in {@code recycle/}): creating a file
-     * allocates an inode, and on ext4 without a journal that scan skips every recently deleted inode, which was a
-     * quarter of the relay's CPU under load; an fsync of a file whose blocks exist is also much cheaper than one
-     * of a new file (0.2 ms against 1.4 ms on the benchmark VM). Small files only, a bounded number.
+     * Body files of delivered messages kept to be overwritten by new ones: creating a file allocates an inode, and
+     * on ext4 without a journal that scan skips every recently deleted inode, which was a quarter of the relay's
+     * CPU under load; an fsync of a file whose blocks exist is also much cheaper than one of a new file (0.2 ms
+     * against 1.4 ms on the benchmark VM). Small files only, a bounded number, in recycle/ (emptied at open). A new
+     * message's body goes from there straight to its name in data/.
      */
     private final Path recycle;
-    private final java.util.concurrent.ConcurrentLinkedDeque<Path> recycled = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final java.util.concurrent.ConcurrentLinkedDeque<Recycled> recycled = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final java.util.concurrent.atomic.AtomicInteger recycledCount = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicLong recycledBytes = new AtomicLong();
     private final AtomicLong recycleSeq = new AtomicLong();
     /** Whether the file system has hard links: then a new message's incoming/ entry is a link to its body file. */
     private final boolean links;
@@ -269,14 +277,14 @@ public final class Spool implements AutoCloseable {
     public long store(Envelope envelope, InputStream body) throws SpoolException {
         storage.requireSpace(envelope.id());
         String name = envelope.id().value();
-        Path bodyTmp = tmp.resolve(name + ".body");
+        Path bodyFile = data.resolve(name); // invisible until an entry in incoming/ refers to it
         Path envTmp = tmp.resolve(name + ".env");
         boolean syncing = false;
         boolean committed = false;
         byte[] envelopeBytes;
         try {
             long size;
-            try (FileChannel ch = openBodyFile(bodyTmp)) {
+            try (FileChannel ch = openBodyFile(bodyFile)) {
                 size = copy(body, ch);
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 writeFully(ch, ByteBuffer.wrap(envelopeBytes));
@@ -295,7 +303,6 @@ public final class Spool implements AutoCloseable {
             if (!links) { // no fsync of its own: torn by a crash, it is read again from the body's trailer
                 writeUnsynced(envTmp, envelopeBytes);
             }
-            rename(bodyTmp, data.resolve(name)); // invisible until an entry in incoming/ refers to it
             syncing = false;
             committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
@@ -311,9 +318,8 @@ public final class Spool implements AutoCloseable {
                 committer.syncAbandoned();
             }
             if (!committed) {
-                deleteQuietly(bodyTmp);
                 deleteQuietly(envTmp);
-                deleteQuietly(data.resolve(name));
+                deleteQuietly(bodyFile);
             }
         }
     }
@@ -390,31 +396,40 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** A file to write a new body into: a recycled one renamed to {@code bodyTmp} if there is one, else new. */
-    private FileChannel openBodyFile(Path bodyTmp) throws IOException {
-        Path r;
+    /** A body file in recycle/ and its size. */
+    private record Recycled(Path path, long size) {}
+
+    /**
+     * A file to write a new body into, at {@code body} in data/: a recycled one renamed there if there is one (the
+     * one recycled last, whose pages are the likeliest still cached), else new.
+     */
+    private FileChannel openBodyFile(Path body) throws IOException {
+        Recycled r;
         while ((r = recycled.pollFirst()) != null) {
             recycledCount.decrementAndGet();
+            recycledBytes.addAndGet(-r.size());
             try {
-                rename(r, bodyTmp);
-                return FileChannel.open(bodyTmp, StandardOpenOption.WRITE);
+                rename(r.path(), body);
+                return FileChannel.open(body, StandardOpenOption.WRITE);
             } catch (IOException e) {
-                deleteQuietly(r);
-                deleteQuietly(bodyTmp);
+                deleteQuietly(r.path());
+                deleteQuietly(body);
             }
         }
-        return FileChannel.open(bodyTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
 
     /** The body of a delivered message (its removal is durable): kept in recycle/ for reuse, or deleted. */
     private void recycleOrDelete(Path body) throws IOException {
-        if (recycledCount.get() < RECYCLE_MAX) {
+        if (recycledCount.get() < RECYCLE_MAX && recycledBytes.get() < RECYCLE_MAX_BYTES) {
             try {
-                if (Files.size(body) <= RECYCLE_MAX_SIZE) {
+                long size = Files.size(body);
+                if (size <= RECYCLE_MAX_SIZE) {
                     Path r = recycle.resolve(Long.toString(recycleSeq.incrementAndGet()));
                     rename(body, r);
                     recycledCount.incrementAndGet();
-                    recycled.addLast(r);
+                    recycledBytes.addAndGet(size);
+                    recycled.addFirst(new Recycled(r, size));
                     return;
                 }
             } catch (NoSuchFileException e) {
