@@ -121,6 +121,32 @@ class GroupCommitTest {
     }
 
     @Test
+    void aCommitWithNothingToShareIsWrittenByItsOwnThreadAndOneWithAPauseIsNot() throws Exception {
+        List<Thread> writers = new CopyOnWriteArrayList<>();
+        GroupCommitter.BatchWriter recording = batch -> {
+            writers.add(Thread.currentThread());
+            batch.forEach(GroupCommitter.Pending::succeed);
+        };
+        GroupCommitter alone = new GroupCommitter(recording, 2_000_000L, 256);
+        try {
+            alone.syncStarted();
+            alone.commit("x");
+            assertThat(writers).containsExactly(Thread.currentThread());
+            assertThat(alone.stats()).containsExactly(1, 1);
+        } finally {
+            alone.close();
+        }
+        writers.clear();
+        GroupCommitter paced = new GroupCommitter("test-remover", recording, 0, 256, 1_000_000L);
+        try {
+            paced.commit("y");
+            assertThat(writers).hasSize(1).doesNotContain(Thread.currentThread());
+        } finally {
+            paced.close();
+        }
+    }
+
+    @Test
     void aFailedBatchFailsEveryCommitInIt() throws Exception {
         GroupCommitter committer = new GroupCommitter(
                 batch -> batch.forEach(p -> p.fail(new IOException("disk on fire"))), 0, 256);
