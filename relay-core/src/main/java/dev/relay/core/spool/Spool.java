@@ -275,7 +275,9 @@ public final class Spool implements AutoCloseable {
      *                                      may not be written; nothing is stored and the condition may clear
      */
     public long store(Envelope envelope, InputStream body) throws SpoolException {
-        storage.requireSpace(envelope.id());
+        if (storageProblem().isPresent()) {
+            storage.requireSpace(envelope.id());
+        }
         String name = envelope.id().value();
         Path bodyFile = data.resolve(name); // invisible until an entry in incoming/ refers to it
         Path envTmp = tmp.resolve(name + ".env");
@@ -309,6 +311,7 @@ public final class Spool implements AutoCloseable {
             return size;
         } catch (IOException e) {
             if (StorageGuard.isStorageShortage(e)) {
+                dropRecycled(); // the next message may fit where they were
                 storage.invalidate();
                 throw new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
             }
@@ -454,7 +457,28 @@ public final class Spool implements AutoCloseable {
      * empty when it can. Cached for a second: cheap enough for a readiness probe.
      */
     public Optional<String> storageProblem() {
-        return storage.problem();
+        Optional<String> problem = storage.problem();
+        if (problem.isPresent() && dropRecycled() > 0) { // space kept only for speed goes before mail is refused
+            storage.invalidate();
+            problem = storage.problem();
+        }
+        return problem;
+    }
+
+    /** Deletes the files kept for reuse; returns how many there were. */
+    private int dropRecycled() {
+        int n = 0;
+        Recycled r;
+        while ((r = recycled.pollFirst()) != null) {
+            recycledCount.decrementAndGet();
+            recycledBytes.addAndGet(-r.size());
+            deleteQuietly(r.path());
+            n++;
+        }
+        if (n > 0) {
+            log.info("spool: {} body files kept for reuse deleted to free space", n);
+        }
+        return n;
     }
 
     /** Whether new mail can be stored now; see {@link #storageProblem()}. */

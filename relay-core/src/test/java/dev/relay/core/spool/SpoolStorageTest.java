@@ -48,6 +48,37 @@ class SpoolStorageTest {
     }
 
     @Test
+    void filesKeptForReuseAreDeletedBeforeMailIsRefusedForSpace() throws Exception {
+        Path recycle = dir.resolve("recycle");
+        AtomicLong base = new AtomicLong(1024 * MIB);
+        // the kept files are what stands between the disk and the reserve: free space returns once they are gone
+        try (Spool spool = Spool.open(dir, new SpoolSettings(64 * MIB), () -> {
+            try (var files = Files.list(recycle)) {
+                return files.findAny().isPresent() ? base.get() : base.get() + 100 * MIB;
+            }
+        }, nanos::get)) {
+            Envelope delivered = envelope();
+            spool.store(delivered, body());
+            spool.move(delivered.id(), QueueState.INCOMING, QueueState.ACTIVE);
+            spool.remove(delivered.id(), QueueState.ACTIVE);
+            assertThat(recycle).isNotEmptyDirectory();
+
+            base.set(10 * MIB);
+            nanos.addAndGet(StorageGuard.CACHE_NANOS);
+            Envelope next = envelope();
+            spool.store(next, body()); // accepted: the kept file was deleted instead of refusing the mail
+            assertThat(recycle).isEmptyDirectory();
+            assertThat(spool.list(QueueState.INCOMING)).containsExactly(next.id());
+            assertThat(spool.writable()).isTrue();
+
+            base.set(-100 * MIB); // nothing left to delete and still below the reserve: refused as before
+            nanos.addAndGet(StorageGuard.CACHE_NANOS);
+            assertThatThrownBy(() -> spool.store(envelope(), body()))
+                    .isInstanceOf(InsufficientStorageException.class);
+        }
+    }
+
+    @Test
     void freeSpaceBelowReserveRefusesNewMailAndRecoversWhenSpaceReturns() throws Exception {
         try (Spool spool = open(64 * MIB)) {
             assertThatThrownBy(() -> spool.store(envelope(), body()))
