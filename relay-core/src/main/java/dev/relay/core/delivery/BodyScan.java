@@ -12,7 +12,7 @@ record BodyScan(long size, boolean eightBit) {
     static BodyScan of(Path body, long length) throws IOException {
         long size = 0;
         boolean eightBit = false;
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = new byte[length < 0 ? 64 * 1024 : (int) Math.max(1, Math.min(64 * 1024, length))];
         try (InputStream in = BodyInput.open(body, length)) {
             int n;
             while ((n = in.read(buf)) > 0) {

@@ -26,7 +26,7 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
     private final FileChannel file;
     private final long length;
     private final DotStuffer stuffer = new DotStuffer();
-    private final byte[] in = new byte[CHUNK];
+    private final byte[] in;
     private long read;
     private boolean ended;
 
@@ -34,6 +34,7 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
     DotStuffedBody(Path body, long length) throws IOException {
         this.file = FileChannel.open(body, StandardOpenOption.READ);
         this.length = Math.min(length, file.size());
+        this.in = new byte[(int) Math.max(1, Math.min(CHUNK, this.length))]; // a 2 KiB message: not 64 KiB garbage
     }
 
     @Override
@@ -57,7 +58,7 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
         if (ended) {
             return null;
         }
-        int n = read < length ? file.read(ByteBuffer.wrap(in, 0, (int) Math.min(CHUNK, length - read))) : -1;
+        int n = read < length ? file.read(ByteBuffer.wrap(in, 0, (int) Math.min(in.length, length - read))) : -1;
         if (n > 0) {
             read += n;
             return new DefaultSmtpContent(encode(allocator, n));

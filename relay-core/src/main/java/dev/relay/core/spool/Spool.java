@@ -63,6 +63,7 @@ import org.slf4j.LoggerFactory;
 public final class Spool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
     private static final int COPY_BUFFER = 64 * 1024;
+    private static final int FIRST_COPY_BUFFER = 8 * 1024;
     /** How long the committer waits for sessions that are still syncing their files to join its batch. */
     private static final long MAX_COMMIT_DELAY_NANOS = 2_000_000L;
     private static final int MAX_BATCH = 256;
@@ -689,17 +690,25 @@ public final class Spool implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies {@code in} to its end into {@code out}. The buffer starts small (most mail is a few KiB, and 64 KiB
+     * per message was most of the relay's garbage) and grows to {@code COPY_BUFFER} once a read fills it.
+     */
     private static long copy(InputStream in, FileChannel out) throws IOException {
-        byte[] buf = new byte[COPY_BUFFER];
+        byte[] buf = new byte[FIRST_COPY_BUFFER];
         ByteBuffer bb = ByteBuffer.wrap(buf);
         long total = 0;
         int n;
-        while ((n = in.read(buf)) >= 0) {
+        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
             bb.clear().limit(n);
             while (bb.hasRemaining()) {
                 out.write(bb);
             }
             total += n;
+            if (n == buf.length && buf.length < COPY_BUFFER) {
+                buf = new byte[COPY_BUFFER];
+                bb = ByteBuffer.wrap(buf);
+            }
         }
         return total;
     }
