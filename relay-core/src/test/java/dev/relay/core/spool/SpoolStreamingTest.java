@@ -17,7 +17,7 @@ import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A large message goes to disk through one small, reused buffer: it never sits whole in the heap. */
+/** A large message goes to disk through small, reused buffers: it never sits whole in the heap. */
 class SpoolStreamingTest {
     private static final long SIZE = 50L * 1024 * 1024;
 
@@ -30,8 +30,8 @@ class SpoolStreamingTest {
         private final CRC32C crc = new CRC32C();
         private long position;
         private long seed = 42;
-        private byte[] firstBuffer;
-        private boolean sameBufferEveryRead = true;
+        private final java.util.Set<byte[]> buffers =
+                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private int largestRead;
 
         GeneratedBody(long size) {
@@ -45,10 +45,7 @@ class SpoolStreamingTest {
 
         @Override
         public int read(byte[] b, int off, int len) {
-            if (firstBuffer == null) {
-                firstBuffer = b;
-            }
-            sameBufferEveryRead &= b == firstBuffer;
+            buffers.add(b);
             largestRead = Math.max(largestRead, len);
             if (position == size) {
                 return -1;
@@ -65,7 +62,7 @@ class SpoolStreamingTest {
     }
 
     @Test
-    void fiftyMebibyteBodyIsStreamedThroughOneReusedBufferAndRoundTrips() throws Exception {
+    void fiftyMebibyteBodyIsStreamedThroughTwoBuffersAtMostAndRoundTrips() throws Exception {
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Instant now = Instant.now();
@@ -81,7 +78,8 @@ class SpoolStreamingTest {
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
 
             assertThat(size).isEqualTo(SIZE);
-            assertThat(body.sameBufferEveryRead).as("one copy buffer reused for every read").isTrue();
+            // a small first buffer (most mail is a few KiB), then one 64 KiB buffer reused for every other read
+            assertThat(body.buffers).as("copy buffers").hasSizeLessThanOrEqualTo(2);
             assertThat(body.largestRead).isLessThanOrEqualTo(64 * 1024);
             // everything this thread allocated during the store, buffers included: a small fraction of the body
             assertThat(allocated).as("bytes allocated by the storing thread").isLessThan(SIZE / 20);
