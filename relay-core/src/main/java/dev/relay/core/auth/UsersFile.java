@@ -39,6 +39,9 @@ public final class UsersFile {
     private final Map<String, String> hashes;
     /** user -> HMAC of the password last verified for that user (bcrypt once per credential, not per session). */
     private final Map<String, byte[]> verified = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Checks running now, by user and HMAC of the password: at most one bcrypt per credential at a time. */
+    private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.CompletableFuture<Boolean>> checking =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong bcryptChecks = new java.util.concurrent.atomic.AtomicLong();
 
     private UsersFile(Map<String, String> hashes) {
@@ -97,12 +100,35 @@ public final class UsersFile {
             // Failures are never cached: a wrong password always costs the full bcrypt (and the AUTH throttle).
             return true;
         }
-        bcryptChecks.incrementAndGet();
-        boolean ok = OpenBSDBCrypt.checkPassword(hash == null ? Dummy.HASH : hash, password.toCharArray());
-        if (ok && hash != null) {
-            verified.put(user, mac);
+        // single flight: sessions that present the same credential at once (an application opening its pool)
+        // wait for one bcrypt instead of each running their own
+        String key = user + "\0" + java.util.HexFormat.of().formatHex(mac != null ? mac : mac(user, password));
+        java.util.concurrent.CompletableFuture<Boolean> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Boolean> running = checking.putIfAbsent(key, mine);
+        if (running != null) {
+            return running.join();
         }
-        return ok && hash != null;
+        try {
+            byte[] now = hash == null ? null : verified.get(user); // verified while this thread looked?
+            boolean ok;
+            if (now != null && java.security.MessageDigest.isEqual(now, mac)) {
+                ok = true;
+            } else {
+                bcryptChecks.incrementAndGet();
+                ok = OpenBSDBCrypt.checkPassword(hash == null ? Dummy.HASH : hash, password.toCharArray())
+                        && hash != null;
+                if (ok) {
+                    verified.put(user, mac);
+                }
+            }
+            mine.complete(ok);
+            return ok;
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            checking.remove(key, mine);
+        }
     }
 
     /** How many checks ran bcrypt (for tests: the cache must not hide a wrong password). */

@@ -48,6 +48,32 @@ class UsersFileTest {
     }
 
     @Test
+    void sessionsPresentingTheSameCredentialAtOnceShareOneBcrypt() throws Exception {
+        Path f = dir.resolve("users");
+        Files.writeString(f, UsersFile.line("alice", "s3cret".toCharArray()) + "\n");
+        UsersFile users = UsersFile.load(f);
+        int sessions = 16;
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(sessions);
+        java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(sessions)) {
+            for (int i = 0; i < sessions; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return users.authenticate("alice", "s3cret");
+                }));
+            }
+            for (var r : results) {
+                assertThat(r.get()).isTrue();
+            }
+        }
+        assertThat(users.bcryptChecks()).isEqualTo(1);
+        // a wrong password is still never cached: each later attempt pays its own bcrypt
+        assertThat(users.authenticate("alice", "wrong")).isFalse();
+        assertThat(users.authenticate("alice", "wrong")).isFalse();
+        assertThat(users.bcryptChecks()).isEqualTo(3);
+    }
+
+    @Test
     void aVerifiedCredentialSkipsBcryptButAWrongPasswordNeverDoes() throws Exception {
         Path f = dir.resolve("users");
         Files.writeString(f, UsersFile.line("alice", "s3cret".toCharArray()) + "\n");
