@@ -133,13 +133,16 @@ final class GroupCommitter implements AutoCloseable {
             lock.unlock();
         }
         if (alone) {
-            write(List.of(p));
-            lock.lock();
             try {
-                writing = false;
-                arrived.signal(); // commits that queued meanwhile
+                write(List.of(p));
             } finally {
-                lock.unlock();
+                lock.lock();
+                try {
+                    writing = false;
+                    arrived.signal(); // commits that queued meanwhile
+                } finally {
+                    lock.unlock();
+                }
             }
         }
         try {
