@@ -22,8 +22,8 @@ class InboundLimitsTest {
     static void start() throws Exception {
         relay = new InboundSubmissionTest();
         relay.dir = dir;
-        relay.startRelay("data-timeout: 2s, max-commands-before-mail: 5, user-messages-per-minute: 2, "
-                + "user-recipients-per-day: 3");
+        relay.startRelay("data-timeout: 2s, idle-timeout: 3s, max-commands-before-mail: 5, "
+                + "user-messages-per-minute: 2, user-recipients-per-day: 3");
     }
 
     @AfterAll
@@ -56,6 +56,26 @@ class InboundLimitsTest {
         }
         assertThat(received()).isEqualTo(before);
         assertThat(refused("data_timeout")).isEqualTo(1.0);
+    }
+
+    @Test
+    void aSilentClientIsClosedAtTheIdleTimeoutWithAnEnhancedCodeInOrOutOfATransaction() throws Exception {
+        double before = refused("idle_timeout");
+        try (RawSmtp c = new RawSmtp(InboundSubmissionTest.HOST, relay.starttls, false)) {
+            long start = System.nanoTime();
+            c.command("EHLO client.test");
+            assertThat(c.reply()).isEqualTo("421 4.4.2 Idle timeout: no command for too long, closing connection");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(2500),
+                    Duration.ofSeconds(10));
+            assertThat(c.reply()).as("the connection is closed").isNull();
+        }
+        try (RawSmtp c = relay.tlsSession()) {
+            assertThat(c.authPlain("narrow", "narrow-pw")).startsWith("235");
+            assertThat(c.command("MAIL FROM:<idle@example.com>")).startsWith("250");
+            assertThat(c.reply()).isEqualTo("421 4.4.2 Idle timeout: no command for too long, closing connection");
+            assertThat(c.reply()).isNull();
+        }
+        assertThat(refused("idle_timeout")).isEqualTo(before + 2);
     }
 
     @Test

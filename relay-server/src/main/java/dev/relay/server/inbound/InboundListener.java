@@ -24,6 +24,8 @@ public final class InboundListener implements AutoCloseable {
 
     /** What the server's own stop gets after the grace: it only closes sockets and ends their threads. */
     private static final Duration STOP_AT_LEAST = Duration.ofMillis(500);
+    /** subethasmtp's read timeout is the idle timeout plus this: the relay's own idle sweeper acts first. */
+    private static final Duration IDLE_BACKSTOP = Duration.ofSeconds(30);
 
     private final ListenerConfig config;
     private final SMTPServer server;
@@ -35,7 +37,8 @@ public final class InboundListener implements AutoCloseable {
     public InboundListener(ListenerConfig config, Inbound inbound) throws UnknownHostException {
         this.config = config;
         this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
-                () -> inbound.limits().maxConnectionsPerClient(), inbound.refusals());
+                () -> inbound.limits().maxConnectionsPerClient(), () -> inbound.limits().idleTimeout(),
+                inbound.refusals());
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
                 .hostName(inbound.hostname())
@@ -45,7 +48,10 @@ public final class InboundListener implements AutoCloseable {
                 .maxConnections(inbound.limits().maxConnections() + 5)
                 .sessionHandler(sessions)
                 .insertReceivedHeaders(false) // DATA is ours: it adds its own, with the TLS details
-                .connectionTimeout((int) inbound.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                // a backstop only: SessionLimits closes idle sessions first, with 421 4.4.2 (subethasmtp's own
+                // reply has no enhanced code); this read timeout still ends a stalled TLS handshake or AUTH exchange
+                .connectionTimeout((int) Math.min(Integer.MAX_VALUE,
+                        inbound.limits().idleTimeout().toMillis() + IDLE_BACKSTOP.toMillis()), TimeUnit.MILLISECONDS)
                 .messageHandlerFactory(ctx -> new SubmissionHandler(ctx, inbound, config.name()));
         ServerSocketCreator sockets = ServerSocket::new;
         switch (config.tls()) {
@@ -68,6 +74,7 @@ public final class InboundListener implements AutoCloseable {
             throw new java.io.IOException("cannot listen on " + config.bind() + " (listener " + config.name()
                     + "): " + cause.getMessage(), cause);
         }
+        sessions.startIdleSweeper();
         log.info("listening on {} ({}, tls={})", config.bind(), config.name(), config.tls().key());
     }
 
@@ -141,6 +148,7 @@ public final class InboundListener implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        sessions.stopIdleSweeper();
         executor.shutdownNow();
     }
 

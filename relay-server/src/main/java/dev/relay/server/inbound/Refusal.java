@@ -10,6 +10,7 @@ public enum Refusal {
     TOO_MANY_MESSAGES("too_many_messages"),
     TOO_MANY_COMMANDS("too_many_commands"),
     DATA_TIMEOUT("data_timeout"),
+    IDLE_TIMEOUT("idle_timeout"),
     AUTH_REQUIRED("auth_required"),
     SENDER_NOT_ALLOWED("sender_not_allowed"),
     HEADER_FROM_NOT_ALLOWED("header_from_not_allowed"),

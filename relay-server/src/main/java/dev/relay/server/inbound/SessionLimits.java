@@ -12,7 +12,9 @@ import org.subethamail.smtp.server.SessionHandler;
 
 /**
  * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
- * and keeps each session's own state for the commands. For a graceful stop it also knows which sessions are idle
+ * and keeps each session's own state for the commands. It also enforces {@code limits.idle-timeout}: a sweeper
+ * closes a session that has not started a command for that long with {@code 421 4.4.2} (subethasmtp's own read
+ * timeout, whose reply has no enhanced code, is set later as a backstop only). For a graceful stop it also knows which sessions are idle
  * (between commands and outside a mail transaction): {@link #drain} closes those with {@code 421 4.3.2} and every
  * other one as soon as its transaction ends, so that sessions in the middle of a message can finish it.
  */
@@ -27,6 +29,8 @@ final class SessionLimits implements SessionHandler {
         private boolean busy;
         /** Closed by the drain: commands that still arrive are not run (guarded by the state's monitor). */
         private boolean closed;
+        /** When the session last began or ended a command (or was accepted), System.nanoTime(). */
+        private volatile long lastActive = System.nanoTime();
     }
 
     private final String listener;
@@ -38,14 +42,84 @@ final class SessionLimits implements SessionHandler {
     private volatile boolean draining;
 
     private final Refusal.Listener refusals;
+    private final java.util.function.Supplier<java.time.Duration> idleTimeout;
+    private Thread sweeper;
 
     SessionLimits(String listener, int maxTotal, java.util.function.IntSupplier maxPerClient,
-                  Refusal.Listener refusals) {
+                  java.util.function.Supplier<java.time.Duration> idleTimeout, Refusal.Listener refusals) {
         this.listener = listener;
         this.refusals = refusals;
         this.maxTotal = maxTotal;
         this.maxPerClient = maxPerClient;
+        this.idleTimeout = idleTimeout;
     }
+
+    /** Starts the idle sweeper: a session idle longer than the idle timeout is closed with 421 4.4.2. */
+    synchronized void startIdleSweeper() {
+        if (sweeper == null) {
+            sweeper = Thread.ofVirtual().name("relay-idle-" + listener).start(this::sweep);
+        }
+    }
+
+    synchronized void stopIdleSweeper() {
+        if (sweeper != null) {
+            sweeper.interrupt();
+        }
+    }
+
+    private void sweep() {
+        while (true) {
+            long idle = idleTimeout.get().toNanos();
+            try { // a session is closed at most a quarter of the timeout (and at most a second) late
+                Thread.sleep(java.time.Duration.ofNanos(Math.max(50_000_000L, Math.min(1_000_000_000L, idle / 4))));
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Map.Entry<Session, State> e : states.entrySet()) {
+                if (now - e.getValue().lastActive > idle) {
+                    closeIdleTooLong(e.getKey(), e.getValue());
+                }
+            }
+        }
+    }
+
+    /**
+     * Closes a session that has been idle past the timeout, in or out of a transaction, unless a command is
+     * running (the data has its own timeout). The reply is written by a thread of its own, and the socket closed
+     * after a few seconds even if that write is stuck (a client that does not read): the sweeper never blocks.
+     */
+    private void closeIdleTooLong(Session session, State s) {
+        synchronized (s) {
+            if (s.busy || s.closed) {
+                return;
+            }
+            s.closed = true;
+        }
+        refusals.refused(Refusal.IDLE_TIMEOUT);
+        log.info("session from {} on {} closed: no command for {}", session.getRemoteAddress().getAddress(),
+                listener, idleTimeout.get());
+        Thread.ofVirtual().name("relay-idle-close").start(() -> {
+            Thread cut = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(IDLE_REPLY_WAIT);
+                    session.getSocket().close();
+                } catch (InterruptedException | java.io.IOException e) {
+                    // the reply went out and quit() closed the socket, or it is closed already
+                }
+            });
+            try {
+                session.sendResponse(SmtpReplies.IDLE_TIMEOUT.line()); // the session thread is reading, not writing
+            } catch (java.io.IOException | RuntimeException e) {
+                log.debug("cannot send the idle timeout reply: {}", e.toString());
+            }
+            session.quit(); // closes the socket: the session thread's read ends, quietly
+            cut.interrupt();
+        });
+    }
+
+    /** How long the idle-timeout reply may take to write before the socket is closed anyway. */
+    private static final java.time.Duration IDLE_REPLY_WAIT = java.time.Duration.ofSeconds(5);
 
     @Override
     public synchronized SessionAcceptance accept(Session session) {
@@ -109,6 +183,7 @@ final class SessionLimits implements SessionHandler {
                 return false;
             }
             s.busy = true;
+            s.lastActive = System.nanoTime();
             return true;
         }
     }
@@ -121,6 +196,7 @@ final class SessionLimits implements SessionHandler {
         }
         synchronized (s) {
             s.busy = false;
+            s.lastActive = System.nanoTime();
         }
         if (draining) {
             closeIfIdle(session, s);

@@ -5,10 +5,10 @@ import org.subethamail.smtp.RejectException;
 /**
  * Every reply the relay gives a submitting client, with its enhanced status code (RFC 3463, announced as
  * ENHANCEDSTATUSCODES), in one table so that codes stay consistent. Only the greeting, the EHLO/HELO answers and
- * the AUTH challenges (334) carry none, as RFC 2034 and RFC 4954 say. Two replies still come from subethasmtp's
- * session loop: {@code 421 Timeout waiting for data from client.} on the idle timeout and
- * {@code 501 Syntax error ... CR and LF must be CRLF paired} (then the connection closes) for a command line with
- * a bare CR or LF.
+ * the AUTH challenges (334) carry none, as RFC 2034 and RFC 4954 say. One reply still comes from subethasmtp's
+ * session loop: {@code 501 Syntax error ... CR and LF must be CRLF paired} (then the connection closes) for a
+ * command line with a bare CR or LF. (Its {@code 421 Timeout waiting for data from client.} remains only as a
+ * backstop: the relay's own idle timeout, {@link #IDLE_TIMEOUT}, comes first; see {@link SessionLimits}.)
  */
 public enum SmtpReplies {
     // session
@@ -17,6 +17,7 @@ public enum SmtpReplies {
     TOO_MANY_MESSAGES(421, "4.7.0 Too many messages in one connection, reconnect to send more"),
     TOO_MANY_COMMANDS(421, "4.7.0 Too many commands before MAIL, closing connection"),
     DATA_TIMEOUT(421, "4.4.2 Timeout: the message data took too long, closing connection"),
+    IDLE_TIMEOUT(421, "4.4.2 Idle timeout: no command for too long, closing connection"),
     SHUTTING_DOWN(421, "4.3.2 Service shutting down, try again later"),
     OK(250, "2.0.0 Ok"),
     BYE(221, "2.0.0 Bye"),
