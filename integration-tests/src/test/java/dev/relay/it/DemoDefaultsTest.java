@@ -136,7 +136,8 @@ class DemoDefaultsTest {
             String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).contains("relay_messages_received_total 1.0", "relay_messages_delivered_total 1.0",
-                    "relay_messages_deferred_total 0.0", "relay_messages_failed_total 0.0", "relay_queue_messages 0.0");
+                    "relay_messages_deferred_total 0.0", "relay_messages_failed_total 0.0", "relay_queue_messages 0.0",
+                    "relay_spool_commit_seconds_count 1\n");
         });
     }
 }

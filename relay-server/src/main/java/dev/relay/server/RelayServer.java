@@ -158,6 +158,14 @@ public final class RelayServer implements AutoCloseable {
         FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
                 .description("Group-commit batches; relay.messages.received over this is the mean batch size")
                 .register(registry);
+        io.micrometer.core.instrument.Timer commit = io.micrometer.core.instrument.Timer.builder("relay.spool.commit")
+                .description("From the end of a message's data to its durable commit: the spool's part of the 250")
+                .serviceLevelObjectives(Duration.ofNanos(100_000), Duration.ofNanos(250_000),
+                        Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5),
+                        Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+                        Duration.ofMillis(250), Duration.ofSeconds(1))
+                .register(registry);
+        spool.onCommitLatency(nanos -> commit.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
         metrics.bindQueue(queue.admin(), InstantSource.system());
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

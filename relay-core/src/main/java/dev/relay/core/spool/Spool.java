@@ -106,6 +106,8 @@ public final class Spool implements AutoCloseable {
     private final boolean links;
     /** Removals of delivered messages from active/: they share the fsync of active/ the same way. */
     private final GroupCommitter remover;
+    /** Told each commit's latency in nanoseconds (see {@link #onCommitLatency}). */
+    private volatile java.util.function.LongConsumer commitLatency = nanos -> { };
 
     private Spool(Path root, FileChannel lockChannel, FileLock lock, SpoolSettings settings,
                   StorageGuard.SpaceProbe probe, LongSupplier nanoTime, boolean useLinks) {
@@ -287,8 +289,10 @@ public final class Spool implements AutoCloseable {
         byte[] envelopeBytes;
         try {
             long size;
+            long bodyEnd;
             try (FileChannel ch = openBodyFile(bodyFile)) {
                 size = copy(body, ch);
+                bodyEnd = System.nanoTime();
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 writeFully(ch, ByteBuffer.wrap(envelopeBytes));
                 writeFully(ch, SpoolFiles.footer(envelopeBytes.length));
@@ -309,6 +313,7 @@ public final class Spool implements AutoCloseable {
             syncing = false;
             committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
+            commitLatency.accept(System.nanoTime() - bodyEnd);
             return size;
         } catch (IOException e) {
             if (StorageGuard.isStorageShortage(e)) {
@@ -441,6 +446,14 @@ public final class Spool implements AutoCloseable {
             }
         }
         Files.deleteIfExists(body);
+    }
+
+    /**
+     * Registers what is told, for every message stored, the time from the end of its body to its durable commit
+     * (trailer, file sync, group commit): the spool's part of a client's wait for 250. Must be fast.
+     */
+    public void onCommitLatency(java.util.function.LongConsumer listener) {
+        this.commitLatency = listener;
     }
 
     /** The number of fsyncs (files and directories) the spool has issued since it was opened. */
