@@ -5,6 +5,7 @@
 #   CONNS="32" MESSAGES=4000 SIZE=2048 bench/run.sh
 #   PROFILE_OPTS="-XX:StartFlightRecording=filename=/tmp/relay.jfr,settings=profile" bench/run.sh   (JVM options for the relay only)
 #   HALF_LOAD=0 bench/run.sh          without the half-load rows
+#   REPEAT=3 bench/run.sh             every measurement three times over (same JVMs), then the median ratios
 #   BENCH_RELAY_PORT=12587 BENCH_ADMIN_PORT=12590 WORK=/tmp/b2 bench/run.sh   other ports for the relay under test
 #
 # Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
@@ -24,6 +25,7 @@ MESSAGES=${MESSAGES:-2000}
 SIZE=${SIZE:-2048}
 WARMUP=${WARMUP:-12000}  # messages each server gets before the measured runs, 3/4 at 32 connections and 1/4 at 1 (0: none)
 HALF_LOAD=${HALF_LOAD:-1}
+REPEAT=${REPEAT:-1}
 POSTFIX_SCRIPT=${POSTFIX_SCRIPT:-$ROOT/../shared/bench/postfix-relay.sh}
 WORK=${WORK:-/tmp/relay-bench}
 SINK_PORT=${SINK_PORT:-10525}   # Postfix's smtp-sink (postfix-relay.sh reads SINK_PORT too) or the relay's own sink
@@ -91,6 +93,7 @@ field() { sed -n "s|^\(.* \)\{0,1\}$1=\([^ ]*\).*|\2|p" <<< "$2"; }   # the fiel
 # run NAME PORT USER PASSWORD CONNECTIONS [RATE TAG]: prints one table row, sets LAST_RATE (accepted msg/s) and
 # LAST_OUT (the load generator's summary); with RATE the load is paced at RATE msg/s in total, the row tagged TAG
 LAST_RATE=0
+LAST_E2E=0
 LAST_OUT=
 run() {
   local name=$1 port=$2 user=$3 pass=$4 c=$5 rate=${6:-0} tag=${7:-}
@@ -113,6 +116,7 @@ run() {
   done
   t1=$(date +%s.%N)
   local e2e; e2e=$(awk -v n="$accepted" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+  LAST_E2E=$e2e
   local extra="" 
   if [ "$name" = relay ]; then
     cpu1=$(cpu_ticks); rss=$(rss_mib)
@@ -156,26 +160,51 @@ fi
   echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | relay CPU s / 1000 msg | relay RSS MiB |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   relay32= postfix32=
-  for c in $CONNS; do
-    run relay $RELAY_SUB bench benchpass "$c"
-    [ "$c" = 32 ] && relay32=$LAST_RATE
-    if [ "$have_postfix" = 1 ]; then
-      run postfix 10587 bench benchpass "$c"
-      [ "$c" = 32 ] && postfix32=$LAST_RATE
-    fi
+  declare -A ratios=()   # connections -> "accepted-ratio/end-to-end-ratio ..." over the repeats
+  p99s=()                # half load: "relay p99 vs postfix p99" per repeat
+  for r in $(seq 1 "$REPEAT"); do
+    tag=$([ "$REPEAT" -gt 1 ] && echo "run $r")
+    for c in $CONNS; do
+      run relay $RELAY_SUB bench benchpass "$c" 0 "$tag"
+      ra=$LAST_RATE re=$LAST_E2E
+      [ "$c" = 32 ] && [ -z "$relay32" ] && relay32=$LAST_RATE
+      if [ "$have_postfix" = 1 ]; then
+        run postfix 10587 bench benchpass "$c" 0 "$tag"
+        [ "$c" = 32 ] && [ -z "$postfix32" ] && postfix32=$LAST_RATE
+        ratios[$c]+="$(awk -v a="$ra" -v b="$LAST_RATE" -v c="$re" -v d="$LAST_E2E" \
+          'BEGIN { printf "%.2f/%.2f", (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }') "
+      fi
+    done
   done
   notes=()
-  # half of the lower full-speed rate at 32 connections (the relay's alone without Postfix)
+  # half of the lower full-speed rate at 32 connections in the first repeat (the relay's alone without Postfix)
   half=$(awk -v a="${relay32:-0}" -v b="${postfix32:-${relay32:-0}}" 'BEGIN { printf "%.1f", (a < b ? a : b) / 2 }')
   if [ "$HALF_LOAD" = 1 ] && awk -v h="$half" 'BEGIN { exit !(h > 0) }'; then
-    run relay $RELAY_SUB bench benchpass 32 "$half" "half load ($half msg/s offered)"
-    notes+=("relay at half load: $LAST_OUT")
-    if [ "$have_postfix" = 1 ]; then
-      run postfix 10587 bench benchpass 32 "$half" "half load ($half msg/s offered)"
-      notes+=("postfix at half load: $LAST_OUT")
-    fi
+    for r in $(seq 1 "$REPEAT"); do
+      tag="half load ($half msg/s offered)$([ "$REPEAT" -gt 1 ] && echo ", run $r")"
+      run relay $RELAY_SUB bench benchpass 32 "$half" "$tag"
+      notes+=("relay at $tag: $LAST_OUT")
+      rp99=$(field p99 "$LAST_OUT")
+      if [ "$have_postfix" = 1 ]; then
+        run postfix 10587 bench benchpass 32 "$half" "$tag"
+        notes+=("postfix at $tag: $LAST_OUT")
+        p99s+=("$rp99 vs $(field p99 "$LAST_OUT")")
+      fi
+    done
   elif [ "$HALF_LOAD" = 1 ]; then
     notes+=("no half-load rows: they need a full-speed run at 32 connections (32 in CONNS) that accepted messages")
+  fi
+  if [ "$REPEAT" -gt 1 ] && [ "$have_postfix" = 1 ]; then
+    echo
+    echo "Ratios relay / Postfix over $REPEAT repeats (accepted/end-to-end per repeat; median):"
+    echo
+    echo "| connections | per repeat | median accepted | median end-to-end |"
+    echo "|---|---|---|---|"
+    for c in $CONNS; do
+      med() { tr ' ' '\n' <<< "${ratios[$c]}" | grep . | cut -d/ -f"$1" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+      echo "| $c | ${ratios[$c]% } | $(med 1)x | $(med 2)x |"
+    done
+    [ ${#p99s[@]} -gt 0 ] && { echo; echo "Half-load p99, relay vs Postfix, per repeat: $(IFS=';'; echo "${p99s[*]}" | sed 's/;/; /g')"; }
   fi
   if [ ${#notes[@]} -gt 0 ]; then
     echo
