@@ -153,7 +153,7 @@ public final class LoadGenerator {
                         latencies[index] = session.call();
                     } catch (Exception e) {
                         errors.merge((e.getClass().getSimpleName() + ":" + e.getMessage()).replace(' ', '_'), 1L, Long::sum);
-                        latencies[index] = new long[0];
+                        latencies[index] = session.acceptanceLatencies(); // those it measured before failing
                     } finally {
                         envelopes[index] = session.envelopeLatencies();
                         paced.leave(session); // a session that failed before the start must not hold the others
@@ -229,6 +229,7 @@ public final class LoadGenerator {
         private final Start start;
         private final AtomicLong worstLate;
         private final List<Long> envelope = new ArrayList<>();
+        private final List<Long> acceptedLatencies = new ArrayList<>();
         private InputStream in;
         private OutputStream out;
 
@@ -245,13 +246,18 @@ public final class LoadGenerator {
             this.worstLate = worstLate;
         }
 
+        /** The acceptance latencies (end of DATA to 250) this session measured. */
+        long[] acceptanceLatencies() {
+            return acceptedLatencies.stream().mapToLong(Long::longValue).toArray();
+        }
+
         /** The envelope round trips (MAIL to 354) this session measured. */
         long[] envelopeLatencies() {
             return envelope.stream().mapToLong(Long::longValue).toArray();
         }
 
         long[] call() throws Exception {
-            List<Long> lat = new ArrayList<>(o.messages());
+            List<Long> lat = acceptedLatencies;
             try (Socket plain = new Socket()) {
                 plain.connect(new InetSocketAddress(o.host(), o.port()), 10_000);
                 plain.setSoTimeout(60_000);
@@ -320,7 +326,7 @@ public final class LoadGenerator {
                 }
                 command("QUIT");
             }
-            return lat.stream().mapToLong(Long::longValue).toArray();
+            return acceptanceLatencies();
         }
 
         /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late the send is. */
