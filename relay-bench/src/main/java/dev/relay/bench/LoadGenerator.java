@@ -96,7 +96,12 @@ public final class LoadGenerator {
 
     /** The load to apply; {@code rate} is messages per second in total, 0 for as fast as possible. */
     public record Options(String host, int port, String tls, String user, String password, int connections,
-                          int messages, int size, String from, String to, double rate) {
+                          int messages, int size, String from, String to, double rate, boolean pipelineAfterData) {
+        public Options(String host, int port, String tls, String user, String password, int connections,
+                       int messages, int size, String from, String to, double rate) {
+            this(host, port, tls, user, password, connections, messages, size, from, to, rate, false);
+        }
+
         public Options(String host, int port, String tls, String user, String password, int connections,
                        int messages, int size, String from, String to) {
             this(host, port, tls, user, password, connections, messages, size, from, to, 0);
@@ -118,7 +123,15 @@ public final class LoadGenerator {
                 a.getOrDefault("tls", "starttls"), a.get("user"), a.get("password"),
                 Integer.parseInt(a.getOrDefault("connections", "1")), Integer.parseInt(a.getOrDefault("messages", "100")),
                 Integer.parseInt(a.getOrDefault("size", "2048")), a.getOrDefault("from", "load@example.com"),
-                a.getOrDefault("to", "sink@example.net"), Double.parseDouble(a.getOrDefault("rate", "0")));
+                a.getOrDefault("to", "sink@example.net"), Double.parseDouble(a.getOrDefault("rate", "0")),
+                switch (a.getOrDefault("pipeline-after-data", "no")) {
+                    case "yes" -> true;
+                    case "no" -> false;
+                    default -> {
+                        usage("--pipeline-after-data takes yes or no");
+                        yield false;
+                    }
+                });
         if (o.rate() < 0 || Double.isNaN(o.rate()) || Double.isInfinite(o.rate())) {
             usage("--rate must be a number of messages per second (0: as fast as possible), was " + o.rate());
         }
@@ -128,7 +141,8 @@ public final class LoadGenerator {
     private static void usage(String problem) {
         System.err.println("load generator: " + problem);
         System.err.println("options: --host H --port P --tls starttls|implicit|none --user U --password P "
-                + "--connections N --messages M (per connection) --size BYTES --from A --to A [--rate MSGS_PER_SEC]");
+                + "--connections N --messages M (per connection) --size BYTES --from A --to A [--rate MSGS_PER_SEC] "
+                + "[--pipeline-after-data yes|no]");
         System.exit(2);
     }
 
@@ -282,26 +296,38 @@ public final class LoadGenerator {
                 }
                 boolean pipelining = ehlo.toUpperCase(Locale.ROOT).contains("PIPELINING");
                 long origin = pacing == null ? 0 : start.arrive(this);
+                String mail = "MAIL FROM:<" + o.from() + ">\r\n";
+                String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
+                String data = "DATA\r\n";
+                // with --pipeline-after-data yes (and PIPELINING, unpaced): the next message's MAIL, RCPT and DATA
+                // go in one group with the end of this message's data, as RFC 2920 section 3.1 allows (message
+                // content may be the first "command" of a group); otherwise each envelope waits for the 250
+                boolean afterData = pipelining && pacing == null && o.pipelineAfterData();
+                boolean envelopeSent = false; // the current message's MAIL/RCPT/DATA went with the previous data
+                long e0 = 0;
                 for (int m = 0; m < o.messages(); m++) {
                     if (pacing != null) {
                         awaitDue(origin + pacing.dueNanos(index, m));
                     }
-                    String mail = "MAIL FROM:<" + o.from() + ">\r\n";
-                    String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
-                    String data = "DATA\r\n";
                     String r1, r2, r3;
-                    long e0 = System.nanoTime();
-                    if (pipelining) {
+                    if (envelopeSent) {
+                        r1 = read();
+                        r2 = read();
+                        r3 = read();
+                    } else if (pipelining) {
+                        e0 = System.nanoTime();
                         write(mail + rcpt + data);
                         r1 = read();
                         r2 = read();
                         r3 = read();
                     } else {
+                        e0 = System.nanoTime();
                         r1 = command(mail.strip());
                         r2 = command(rcpt.strip());
                         r3 = command(data.strip());
                     }
                     envelope.add(System.nanoTime() - e0);
+                    envelopeSent = false;
                     if (!r1.startsWith("250") || !r2.startsWith("250") || !r3.startsWith("354")) {
                         fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3);
                         if (r3.startsWith("354")) {
@@ -313,8 +339,13 @@ public final class LoadGenerator {
                     }
                     out.write(body);
                     out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
+                    if (afterData && m + 1 < o.messages()) {
+                        out.write((mail + rcpt + data).getBytes(StandardCharsets.US_ASCII));
+                        envelopeSent = true;
+                    }
                     out.flush();
                     long t0 = System.nanoTime();
+                    e0 = t0;
                     String r = read();
                     long t = System.nanoTime() - t0;
                     if (r.startsWith("250")) {
