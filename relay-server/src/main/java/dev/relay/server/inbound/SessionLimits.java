@@ -1,10 +1,15 @@
 package dev.relay.server.inbound;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.Session;
@@ -14,9 +19,10 @@ import org.subethamail.smtp.server.SessionHandler;
  * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
  * and keeps each session's own state for the commands. It also enforces {@code limits.idle-timeout}: a sweeper
  * closes a session that has not started a command for that long with {@code 421 4.4.2} (subethasmtp's own read
- * timeout, whose reply has no enhanced code, is set later as a backstop only). For a graceful stop it also knows which sessions are idle
- * (between commands and outside a mail transaction): {@link #drain} closes those with {@code 421 4.3.2} and every
- * other one as soon as its transaction ends, so that sessions in the middle of a message can finish it.
+ * timeout, whose reply has no enhanced code, is set later as a backstop only). For a graceful stop it also knows
+ * which sessions are idle (between commands and outside a mail transaction): {@link #drain} closes those with
+ * {@code 421 4.3.2} and every other one as soon as its transaction ends, so that sessions in the middle of a
+ * message can finish it. Either way the reply is written by a thread of its own ({@link #replyAndClose}).
  */
 final class SessionLimits implements SessionHandler {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -27,7 +33,7 @@ final class SessionLimits implements SessionHandler {
         int commandsBeforeMail;
         /** A command is running (guarded by the state's monitor). */
         private boolean busy;
-        /** Closed by the drain: commands that still arrive are not run (guarded by the state's monitor). */
+        /** Closed by the drain or the idle timeout: commands that still arrive are not run (state's monitor). */
         private boolean closed;
         /** When the session last began or ended a command (or was accepted), System.nanoTime(). */
         private volatile long lastActive = System.nanoTime();
@@ -35,18 +41,18 @@ final class SessionLimits implements SessionHandler {
 
     private final String listener;
     private final int maxTotal;
-    private final java.util.function.IntSupplier maxPerClient; // the limit now in force: reloads change it
+    private final IntSupplier maxPerClient; // the limit now in force: reloads change it
     private final Map<Session, State> states = new ConcurrentHashMap<>();
     private final Map<InetAddress, Integer> perClient = new HashMap<>();
     private int total;
     private volatile boolean draining;
 
     private final Refusal.Listener refusals;
-    private final java.util.function.Supplier<java.time.Duration> idleTimeout;
+    private final Supplier<Duration> idleTimeout;
     private Thread sweeper;
 
-    SessionLimits(String listener, int maxTotal, java.util.function.IntSupplier maxPerClient,
-                  java.util.function.Supplier<java.time.Duration> idleTimeout, Refusal.Listener refusals) {
+    SessionLimits(String listener, int maxTotal, IntSupplier maxPerClient, Supplier<Duration> idleTimeout,
+                  Refusal.Listener refusals) {
         this.listener = listener;
         this.refusals = refusals;
         this.maxTotal = maxTotal;
@@ -71,7 +77,7 @@ final class SessionLimits implements SessionHandler {
         while (true) {
             long idle = idleTimeout.get().toNanos();
             try { // a session is closed at most a quarter of the timeout (and at most a second) late
-                Thread.sleep(java.time.Duration.ofNanos(Math.max(50_000_000L, Math.min(1_000_000_000L, idle / 4))));
+                Thread.sleep(Duration.ofNanos(Math.max(50_000_000L, Math.min(1_000_000_000L, idle / 4))));
             } catch (InterruptedException e) {
                 return;
             }
@@ -86,40 +92,60 @@ final class SessionLimits implements SessionHandler {
 
     /**
      * Closes a session that has been idle past the timeout, in or out of a transaction, unless a command is
-     * running (the data has its own timeout). The reply is written by a thread of its own, and the socket closed
-     * after a few seconds even if that write is stuck (a client that does not read): the sweeper never blocks.
+     * running (the data has its own timeout).
      */
     private void closeIdleTooLong(Session session, State s) {
-        synchronized (s) {
-            if (s.busy || s.closed) {
-                return;
-            }
-            s.closed = true;
+        if (!markClosed(session, s, true)) {
+            return;
         }
         refusals.refused(Refusal.IDLE_TIMEOUT);
         log.info("session from {} on {} closed: no command for {}", session.getRemoteAddress().getAddress(),
                 listener, idleTimeout.get());
-        Thread.ofVirtual().name("relay-idle-close").start(() -> {
+        replyAndClose(session, SmtpReplies.IDLE_TIMEOUT);
+    }
+
+    /**
+     * Marks {@code session} closed unless a command is running, it is closed already, or (unless
+     * {@code inTransactionToo}) a mail transaction is open; true if this call closed it. The transaction state is
+     * read under the state's monitor after the session thread left it, so it is current.
+     */
+    private static boolean markClosed(Session session, State s, boolean inTransactionToo) {
+        synchronized (s) {
+            if (s.busy || s.closed || (!inTransactionToo && session.isMailTransactionInProgress())) {
+                return false;
+            }
+            s.closed = true;
+            return true;
+        }
+    }
+
+    /**
+     * Sends {@code reply} and closes the session, from a thread of its own: the session thread is reading, not
+     * writing, and the caller (the sweeper, a stop) never blocks on a client that does not read, whose socket is
+     * closed after {@link #REPLY_WAIT} even if the write is stuck.
+     */
+    private static void replyAndClose(Session session, SmtpReplies reply) {
+        Thread.ofVirtual().name("relay-session-close").start(() -> {
             Thread cut = Thread.ofVirtual().start(() -> {
                 try {
-                    Thread.sleep(IDLE_REPLY_WAIT);
+                    Thread.sleep(REPLY_WAIT);
                     session.getSocket().close();
-                } catch (InterruptedException | java.io.IOException e) {
+                } catch (InterruptedException | IOException e) {
                     // the reply went out and quit() closed the socket, or it is closed already
                 }
             });
             try {
-                session.sendResponse(SmtpReplies.IDLE_TIMEOUT.line()); // the session thread is reading, not writing
-            } catch (java.io.IOException | RuntimeException e) {
-                log.debug("cannot send the idle timeout reply: {}", e.toString());
+                session.sendResponse(reply.line());
+            } catch (IOException | RuntimeException e) {
+                log.debug("cannot send the closing reply: {}", e.toString());
             }
             session.quit(); // closes the socket: the session thread's read ends, quietly
             cut.interrupt();
         });
     }
 
-    /** How long the idle-timeout reply may take to write before the socket is closed anyway. */
-    private static final java.time.Duration IDLE_REPLY_WAIT = java.time.Duration.ofSeconds(5);
+    /** How long a closing reply may take to write before the socket is closed anyway. */
+    private static final Duration REPLY_WAIT = Duration.ofSeconds(5);
 
     @Override
     public synchronized SessionAcceptance accept(Session session) {
@@ -155,7 +181,7 @@ final class SessionLimits implements SessionHandler {
     private static void noDelay(Session session) {
         try {
             session.getSocket().setTcpNoDelay(true);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             log.debug("cannot set TCP_NODELAY: {}", e.toString());
         }
     }
@@ -223,24 +249,13 @@ final class SessionLimits implements SessionHandler {
         }
     }
 
-    /**
-     * Closes {@code session} with {@code 421 4.3.2} unless a command is running or a transaction is open. The
-     * transaction state is read under the state's monitor after the session thread left it, so it is current.
-     */
+    /** Closes {@code session} with {@code 421 4.3.2} unless a command is running or a transaction is open. */
     private void closeIfIdle(Session session, State s) {
-        synchronized (s) {
-            if (s.busy || s.closed || session.isMailTransactionInProgress()) {
-                return;
-            }
-            s.closed = true;
+        if (!markClosed(session, s, false)) {
+            return;
         }
         log.debug("session from {} on {} closed: shutting down", session.getRemoteAddress().getAddress(), listener);
-        try {
-            session.sendResponse(SmtpReplies.SHUTTING_DOWN.line()); // the session thread is reading, not writing
-        } catch (java.io.IOException | RuntimeException e) {
-            log.debug("cannot send the shutdown reply: {}", e.toString());
-        }
-        session.quit(); // closes the socket: the session thread's read ends, quietly
+        replyAndClose(session, SmtpReplies.SHUTTING_DOWN);
     }
 
     /**
@@ -251,21 +266,21 @@ final class SessionLimits implements SessionHandler {
         for (Session session : states.keySet()) {
             try {
                 session.getSocket().shutdownInput();
-            } catch (java.io.IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 log.debug("cannot end the input of a session: {}", e.toString());
             }
         }
     }
 
     /** Waits until every session has ended or {@code timeout} has passed; true if none is left. */
-    synchronized boolean awaitEnd(java.time.Duration timeout) throws InterruptedException {
+    synchronized boolean awaitEnd(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (total > 0) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
             }
-            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+            TimeUnit.NANOSECONDS.timedWait(this, left);
         }
         return true;
     }
