@@ -1,8 +1,8 @@
 package dev.relay.core.delivery;
 
+import dev.relay.core.spool.BodyInput;
 import java.io.IOException;
 import java.io.InputStream;
-import dev.relay.core.spool.BodyInput;
 import java.nio.file.Path;
 
 /** What MAIL FROM needs to know about the content: its size and whether it has 8-bit bytes. */

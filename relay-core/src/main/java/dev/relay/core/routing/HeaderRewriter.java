@@ -1,6 +1,7 @@
 package dev.relay.core.routing;
 
 import dev.relay.config.AddressRewrite;
+import dev.relay.core.spool.BodyInput;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -10,7 +11,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import dev.relay.core.spool.BodyInput;
 import java.util.Locale;
 
 /**

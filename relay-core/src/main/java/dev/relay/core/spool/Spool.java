@@ -278,8 +278,8 @@ public final class Spool implements AutoCloseable {
      *                                      may not be written; nothing is stored and the condition may clear
      */
     public long store(Envelope envelope, InputStream body) throws SpoolException {
-        if (storageProblem().isPresent()) {
-            storage.requireSpace(envelope.id());
+        if (storageProblem().isPresent()) { // (which frees the files kept for reuse first, if that is enough)
+            storage.requireSpace(envelope.id()); // refuses with the reason
         }
         String name = envelope.id().value();
         Path bodyFile = data.resolve(name); // invisible until an entry in incoming/ refers to it
@@ -414,9 +414,7 @@ public final class Spool implements AutoCloseable {
      */
     private FileChannel openBodyFile(Path body) throws IOException {
         Recycled r;
-        while ((r = recycled.pollFirst()) != null) {
-            recycledCount.decrementAndGet();
-            recycledBytes.addAndGet(-r.size());
+        while ((r = pollRecycled()) != null) {
             try {
                 rename(r.path(), body);
                 return FileChannel.open(body, StandardOpenOption.WRITE);
@@ -426,6 +424,16 @@ public final class Spool implements AutoCloseable {
             }
         }
         return FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+
+    /** The file recycled last, taken out of the pool (its count and bytes), or null if the pool is empty. */
+    private Recycled pollRecycled() {
+        Recycled r = recycled.pollFirst();
+        if (r != null) {
+            recycledCount.decrementAndGet();
+            recycledBytes.addAndGet(-r.size());
+        }
+        return r;
     }
 
     /** The body of a delivered message (its removal is durable): kept in recycle/ for reuse, or deleted. */
@@ -483,9 +491,7 @@ public final class Spool implements AutoCloseable {
     private int dropRecycled() {
         int n = 0;
         Recycled r;
-        while ((r = recycled.pollFirst()) != null) {
-            recycledCount.decrementAndGet();
-            recycledBytes.addAndGet(-r.size());
+        while ((r = pollRecycled()) != null) {
             deleteQuietly(r.path());
             n++;
         }
@@ -583,7 +589,8 @@ public final class Spool implements AutoCloseable {
      */
     public Optional<Stored> peek(QueueState state, QueueId id) {
         try {
-            EnvelopeCodec.Decoded d = decodeOrTrailer(state, id, SpoolFiles.readStateFile(states.get(state).resolve(id.value())));
+            Path entry = states.get(state).resolve(id.value());
+            EnvelopeCodec.Decoded d = decodeOrTrailer(state, id, SpoolFiles.readStateFile(entry));
             return Optional.of(new Stored(d.envelope(), d.bodySize()));
         } catch (IOException e) {
             return Optional.empty();
