@@ -156,7 +156,9 @@ public final class RelayServer implements AutoCloseable {
         FunctionCounter.builder("relay.spool.fsyncs", spool, Spool::fsyncCount)
                 .description("fsyncs issued by the spool (files and directories)").register(registry);
         FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
-                .description("Group-commit batches; relay.messages.received over this is the mean batch size")
+                .description("Rounds of directory fsyncs that made new messages durable in the spool's directories (the "
+                        + "applier's rounds; group-commit batches without hard links); relay.messages.received over "
+                        + "this is the mean batch size")
                 .register(registry);
         io.micrometer.core.instrument.Timer commit = io.micrometer.core.instrument.Timer.builder("relay.spool.commit")
                 .description("From the end of a message's data to its durable commit: the spool's part of the 250")

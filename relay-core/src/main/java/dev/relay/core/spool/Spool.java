@@ -31,26 +31,35 @@ import org.slf4j.LoggerFactory;
  * The durable spool: every byte of durability code in the relay lives here.
  *
  * <p>Layout under the root: {@code tmp/} (envelope files being written), {@code data/<id>} (message bodies,
- * written once), {@code recycle/} (body files of delivered messages kept for reuse) and one directory per
- * {@link QueueState} holding the small envelope files. A message exists once its envelope is in a state directory;
- * every state change is an atomic rename of the envelope.
+ * written once), {@code slots/} (files whose names are durable, to commit new messages in: new, or the body files of
+ * delivered messages kept for reuse), the {@code checkpoint} file, and one directory per {@link QueueState} holding
+ * the small envelope files. A message exists once its envelope is in a state directory; every state change is an
+ * atomic rename of the envelope.
  *
- * <p>Commit order ({@link #store}): body to data/ (a new file, or one from recycle/ renamed there; invisible, as no
- * state entry refers to it) followed by a copy of the envelope (the trailer), one fsync; then the {@link GroupCommitter}
- * takes the messages of all sessions that are ready, makes each message's entry in incoming/ (a hard link to the
- * body file: the trailer is its envelope), and fsyncs incoming/ once. (data/ needs no fsync: the entry in incoming/
- * reaches the body file by itself, and recovery restores a data/ name a crash lost. Without hard links, data/ is
- * fsynced before the envelope files are renamed in.) Only then does each caller
- * answer 250. A crash at any point leaves either a visible, whole message or nothing visible (leftovers are
- * removed at the next open). One new file (one inode, one file fsync) per message is the cost Postfix pays too; a
- * second file for the envelope doubled it: a new-file fsync costs ~1.4 ms on the benchmark VM, and allocating an
- * inode on ext4 without a journal scans past recently deleted ones (a third of the relay's CPU samples under
- * load). The first attempt that changes the envelope writes an envelope file of its own (fsynced) into the next
- * state. On a file system without hard links the entry is an envelope file written without an fsync, and an
- * envelope torn by a crash is read from the body's trailer instead.
+ * <p>Commit ({@link #store}), with hard links: the body, then a copy of the envelope with the message's sequence
+ * number and a CRC (the trailer), go into a free slot, and one fdatasync makes the message durable; the caller may
+ * answer 250 then. The slot's name was made durable before (when the file joined the pool), so no directory fsync
+ * is on that path: a commit is one flush of a file whose blocks exist, ~0.1 to 0.2 ms on the benchmark VM, where a
+ * link plus a directory fsync cost as much again (and more on a journaled ext4). The message then gets its names
+ * at once, data/{@code <id>} and an entry in incoming/ (links to the slot's file: the trailer is its envelope), and
+ * the queue manager may deliver it. The applier thread makes those names durable for all messages committed
+ * meanwhile (fsync of data/, incoming/, active/), writes the checkpoint past them and removes their slot names.
+ * Recovery takes a slot whose trailer is whole and at or past the checkpoint for a message that may have lost its
+ * names, and gives them back ({@link #recoverSlots}); nothing removes a message's entry before the checkpoint is
+ * past it ({@link #awaitApplied}), so a delivered message never comes back from its slot. A crash at any point
+ * leaves either a visible, whole message or nothing visible. Reusing files matters twice: an fsync of a file whose
+ * blocks exist is much cheaper than one of a new file, and allocating an inode on ext4 without a journal scans past
+ * recently deleted ones (a third of the relay's CPU samples under load). The first attempt that changes the
+ * envelope writes an envelope file of its own (fsynced) into the next state.
+ *
+ * <p>Without hard links: the body goes to data/ and an envelope file to tmp/, the body is fsynced; then the
+ * {@link GroupCommitter} takes the messages of all sessions that are ready, fsyncs data/, renames their envelope
+ * files into incoming/ and fsyncs incoming/ once. The envelope file is written without an fsync of its own: one torn
+ * by a crash is read from the body's trailer instead.
  *
  * <p>Body file layout: the message as received, then the envelope as encoded by {@link EnvelopeCodec}, then a
- * 16-byte footer (the envelope's length, 8 bytes big-endian, and {@code RLYENV01}). The envelope's {@code size}
+ * footer ({@link SpoolFiles}: 32 bytes with the sequence number and CRC for a file committed in a slot, else 16
+ * bytes). The envelope's {@code size}
  * says where the message ends; readers of the body read that many bytes ({@link #bodyLength}). Files written
  * before the trailer existed have none and are read the same way.
  *
@@ -73,6 +82,13 @@ public final class Spool implements AutoCloseable {
      */
     private static final long REMOVE_PAUSE_NANOS = 5_000_000L;
     /**
+     * The applier gathers this long before a round (unless someone waits for it): at one connection a round's
+     * four flushes then serve a few messages, not one each.
+     */
+    private static final long APPLY_PAUSE_NANOS = 5_000_000L;
+    /** Slot files made at once when the pool is empty. */
+    private static final int NEW_SLOTS = 16;
+    /**
      * At most this many body files wait for reuse, each at most RECYCLE_MAX_SIZE bytes and RECYCLE_MAX_BYTES
      * together. Enough for the backlog of a burst: a file deleted because the pool was full is a recently deleted
      * inode that makes the next burst's file creations slower (see {@link #recycled}).
@@ -91,17 +107,40 @@ public final class Spool implements AutoCloseable {
     private final StorageGuard storage;
     private final GroupCommitter committer;
     /**
-     * Body files of delivered messages kept to be overwritten by new ones: creating a file allocates an inode, and
-     * on ext4 without a journal that scan skips every recently deleted inode, which was a quarter of the relay's
-     * CPU under load; an fsync of a file whose blocks exist is also much cheaper than one of a new file (0.2 ms
-     * against 1.4 ms on the benchmark VM). Small files only, a bounded number, in recycle/ (emptied at open). A new
-     * message's body goes from there straight to its name in data/.
+     * The free slots: files in slots/ whose names are durable and whose content is stale (below the checkpoint),
+     * mostly body files of delivered messages kept to be overwritten by new ones: creating a file allocates an
+     * inode, and on ext4 without a journal that scan skips every recently deleted inode, which was a quarter of the
+     * relay's CPU under load; an fsync of a file whose blocks exist is also much cheaper than one of a new file
+     * (0.2 ms against 1.4 ms on the benchmark VM). Small files only, a bounded number; the last one freed is used
+     * first (its pages are the likeliest still cached).
      */
-    private final Path recycle;
+    private final Path slots;
     private final java.util.concurrent.ConcurrentLinkedDeque<Recycled> recycled = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final java.util.concurrent.atomic.AtomicInteger recycledCount = new java.util.concurrent.atomic.AtomicInteger();
     private final AtomicLong recycledBytes = new AtomicLong();
-    private final AtomicLong recycleSeq = new AtomicLong();
+    private final AtomicLong slotNames = new AtomicLong();
+    /** Holds the checkpoint (see {@link SpoolFiles}); written by the applier only. */
+    private final Path checkpointFile;
+    private FileChannel checkpointChannel;
+    /** Sequence numbers: the next one to give, and those given to commits not yet linked (under seqLock). */
+    private final Object seqLock = new Object();
+    private long nextSeq;
+    private final java.util.TreeSet<Long> inFlight = new java.util.TreeSet<>();
+    /** Messages committed in a slot and linked, not yet applied: the applier's work. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Linked> linked = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Names of messages committed in a slot and their sequence numbers, until the checkpoint passes them. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> unapplied = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.locks.ReentrantLock applyLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition applyWork = applyLock.newCondition();
+    private final java.util.concurrent.locks.Condition appliedCond = applyLock.newCondition();
+    /** Every message with a sequence number below it is durably in the directories (see {@link #apply}). */
+    private volatile long checkpoint;
+    private boolean applyUrgent; // under applyLock
+    private boolean applyClosed; // under applyLock
+    private final AtomicLong applyRounds = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final AtomicLong appliedMessages = new AtomicLong();
+    private Thread applier;
     /** Whether the file system has hard links: then a new message's incoming/ entry is a link to its body file. */
     private final boolean links;
     /** Removals of delivered messages from active/: they share the fsync of active/ the same way. */
@@ -114,7 +153,8 @@ public final class Spool implements AutoCloseable {
         this.root = root;
         this.tmp = root.resolve("tmp");
         this.data = root.resolve("data");
-        this.recycle = root.resolve("recycle");
+        this.slots = root.resolve("slots");
+        this.checkpointFile = root.resolve("checkpoint");
         for (QueueState s : QueueState.values()) {
             states.put(s, root.resolve(s.key()));
         }
@@ -203,7 +243,7 @@ public final class Spool implements AutoCloseable {
     private void createLayout() throws IOException {
         Files.createDirectories(tmp);
         Files.createDirectories(data);
-        Files.createDirectories(recycle);
+        Files.createDirectories(slots);
         for (Path p : states.values()) {
             Files.createDirectories(p);
         }
@@ -211,8 +251,12 @@ public final class Spool implements AutoCloseable {
 
     private void recover() throws IOException {
         int removedTmp = 0, requeued = 0, orphans = 0;
-        for (Path p : entries(recycle)) { // kept only for speed: start with an empty pool
-            Files.deleteIfExists(p);
+        Path oldPool = root.resolve("recycle"); // the files kept for reuse by releases before slots
+        if (Files.isDirectory(oldPool)) {
+            for (Path p : entries(oldPool)) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(oldPool);
         }
         for (Path p : entries(tmp)) {
             Files.deleteIfExists(p);
@@ -236,6 +280,7 @@ public final class Spool implements AutoCloseable {
                 requeued++;
             }
         }
+        int restored = recoverSlots(known);
         int relinked = 0;
         for (QueueState s : List.of(QueueState.INCOMING, QueueState.HOLD)) {
             for (Path p : entries(states.get(s))) {
@@ -257,10 +302,90 @@ public final class Spool implements AutoCloseable {
         }
         syncDirectory(states.get(QueueState.INCOMING));
         syncDirectory(data);
-        if (removedTmp + requeued + orphans + relinked > 0) {
+        syncDirectory(slots);
+        if (links) { // everything recovered is durable in the directories now: no slot content is live
+            checkpointChannel = FileChannel.open(checkpointFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            long seq;
+            synchronized (seqLock) {
+                seq = nextSeq;
+            }
+            writeCheckpoint(seq);
+            syncDirectory(root);
+            applier = Thread.ofPlatform().name("relay-spool-apply").daemon().start(this::applyLoop);
+        }
+        if (removedTmp + requeued + orphans + relinked + restored > 0) {
             log.info("spool recovered: {} unfinished temp files removed, {} active messages back to incoming, "
-                    + "{} unacknowledged bodies removed, {} body names restored", removedTmp, requeued, orphans,
-                    relinked);
+                    + "{} unacknowledged bodies removed, {} body names restored, {} messages restored from their "
+                    + "slots", removedTmp, requeued, orphans, relinked, restored);
+        }
+    }
+
+    /**
+     * The slots at open: a slot whose content is whole and at or past the checkpoint holds a message that was
+     * acknowledged but whose names in the directories may not have been durable; it gets its data/ name back, and
+     * an entry in incoming/ unless it is in some state already. Any other slot is stale: free for reuse, unless the
+     * file also has another name (a message's, whose slot name was being removed), then only the slot name goes.
+     *
+     * @return the number of messages put back into incoming/
+     */
+    private int recoverSlots(Set<String> known) throws IOException {
+        Optional<Long> saved = links ? SpoolFiles.readCheckpoint(checkpointFile) : Optional.empty();
+        if (links && saved.isEmpty() && Files.exists(checkpointFile)) {
+            log.warn("spool {}: checkpoint file unreadable; every whole slot is taken as a message (duplicates "
+                    + "possible, no loss)", root);
+        }
+        long cp = links ? saved.orElse(0L) : Long.MAX_VALUE;
+        long maxSeq = -1;
+        int restored = 0;
+        for (Path p : entries(slots)) {
+            String file = p.getFileName().toString();
+            if (file.startsWith("n")) {
+                try {
+                    slotNames.accumulateAndGet(Long.parseLong(file.substring(1)), Math::max);
+                } catch (NumberFormatException ignored) {
+                    // not a name the spool gives; treated like any other slot
+                }
+            }
+            Optional<SpoolFiles.SlotContent> c = links ? SpoolFiles.readSlot(p) : Optional.empty();
+            if (c.isPresent()) {
+                maxSeq = Math.max(maxSeq, c.get().seq());
+            }
+            if (c.isPresent() && c.get().seq() >= cp) {
+                String name = c.get().decoded().envelope().id().value();
+                Path body = data.resolve(name);
+                if (!Files.exists(body)) {
+                    Files.createLink(body, p);
+                } else if (!isSameFile(body, p)) {
+                    log.warn("{}: slot {} holds a message whose data/ file is another file; data/ kept", name, file);
+                }
+                if (known.add(name)) {
+                    Files.createLink(states.get(QueueState.INCOMING).resolve(name), p);
+                    restored++;
+                }
+                Files.delete(p);
+            } else if (linkCount(p) != 1) {
+                Files.delete(p); // its file is a message's under another name: not free
+            } else if (recycledCount.get() < RECYCLE_MAX && recycledBytes.get() < RECYCLE_MAX_BYTES) {
+                long size = Files.size(p);
+                recycledCount.incrementAndGet();
+                recycledBytes.addAndGet(size);
+                recycled.addFirst(new Recycled(p, size));
+            } else {
+                Files.delete(p);
+            }
+        }
+        synchronized (seqLock) {
+            nextSeq = Math.max(maxSeq + 1, cp == Long.MAX_VALUE ? 0 : cp);
+        }
+        return restored;
+    }
+
+    /** The number of names {@code p} has, or -1 when the file system does not say. */
+    private static int linkCount(Path p) {
+        try {
+            return ((Number) Files.getAttribute(p, "unix:nlink")).intValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return -1;
         }
     }
 
@@ -281,6 +406,263 @@ public final class Spool implements AutoCloseable {
         if (storageProblem().isPresent()) { // (which frees the files kept for reuse first, if that is enough)
             storage.requireSpace(envelope.id()); // refuses with the reason
         }
+        return links ? storeInSlot(envelope, body) : storeWithEnvelopeFile(envelope, body);
+    }
+
+    /**
+     * {@link #store} with hard links: the commit is one fdatasync of a slot file, a file whose name is already
+     * durable. The body and a trailer (envelope, sequence number, CRC) go into the slot and are synced; that is the
+     * commit point. Then the message gets its names, data/ and incoming/ (links to the slot's file, not synced),
+     * and the caller may answer 250. The {@link #applyLoop applier} makes those names durable and moves the
+     * checkpoint past the message; until then a crash finds it in its slot ({@link #recoverSlots}).
+     */
+    private long storeInSlot(Envelope envelope, InputStream body) throws SpoolException {
+        String name = envelope.id().value();
+        Path bodyFile = data.resolve(name);
+        Path entry = states.get(QueueState.INCOMING).resolve(name);
+        Recycled slot = null;
+        long seq = -1;
+        boolean linkedBody = false;
+        boolean committed = false;
+        try {
+            slot = takeSlot();
+            synchronized (seqLock) {
+                seq = nextSeq++;
+                inFlight.add(seq);
+            }
+            long size;
+            long bodyEnd;
+            try (FileChannel ch = FileChannel.open(slot.path(), StandardOpenOption.WRITE)) {
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                size = copy(body, ch, crc);
+                bodyEnd = System.nanoTime();
+                byte[] envelopeBytes = EnvelopeCodec.encode(envelope, size);
+                crc.update(envelopeBytes);
+                writeFully(ch, ByteBuffer.wrap(envelopeBytes));
+                writeFully(ch, SpoolFiles.slotFooter(seq, crc.getValue(), envelopeBytes.length));
+                long end = ch.position();
+                if (ch.size() > end) {
+                    ch.truncate(end); // a reused file was longer
+                }
+                forceData(ch); // the commit point: the slot's name is durable already
+            }
+            Files.createLink(bodyFile, slot.path());
+            linkedBody = true;
+            Files.createLink(entry, slot.path());
+            unapplied.put(name, seq);
+            linked.add(new Linked(name, slot.path()));
+            committed = true;
+            commitLatency.accept(System.nanoTime() - bodyEnd);
+            return size;
+        } catch (IOException e) {
+            if (StorageGuard.isStorageShortage(e)) {
+                dropRecycled(); // the next message may fit where they were
+                storage.invalidate();
+                throw new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
+            }
+            throw new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+        } finally {
+            if (seq >= 0) {
+                synchronized (seqLock) {
+                    inFlight.remove(seq); // after the message is in linked: see apply()
+                }
+            }
+            if (committed) {
+                wakeApplier(false);
+            } else {
+                if (linkedBody) {
+                    deleteQuietly(bodyFile);
+                }
+                if (slot != null) {
+                    releaseSlot(slot);
+                }
+            }
+        }
+    }
+
+    /**
+     * A slot: a free one from the pool, else a new file whose name is made durable first (with a few more for the
+     * pool, so that a burst on an empty pool pays one directory fsync per {@code NEW_SLOTS} messages).
+     */
+    private Recycled takeSlot() throws IOException {
+        Recycled r = pollRecycled();
+        if (r != null) {
+            return r;
+        }
+        int n = recycledCount.get() < RECYCLE_MAX - NEW_SLOTS ? NEW_SLOTS : 1;
+        List<Path> made = new ArrayList<>(n);
+        try {
+            for (int i = 0; i < n; i++) {
+                Path p = slots.resolve("n" + slotNames.incrementAndGet());
+                Files.createFile(p);
+                made.add(p);
+            }
+            syncDirectory(slots);
+        } catch (IOException e) {
+            made.forEach(Spool::deleteQuietly);
+            throw e;
+        }
+        for (Path p : made.subList(1, n)) {
+            recycledCount.incrementAndGet();
+            recycled.addLast(new Recycled(p, 0));
+        }
+        return new Recycled(made.get(0), 0);
+    }
+
+    /**
+     * A slot whose commit failed goes back to the pool emptied (a crash before the truncation reaches the disk
+     * may still find its message: a duplicate of one the client was told failed, never a loss).
+     */
+    private void releaseSlot(Recycled slot) {
+        try (FileChannel ch = FileChannel.open(slot.path(), StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+        } catch (IOException e) {
+            deleteQuietly(slot.path());
+            return;
+        }
+        recycledCount.incrementAndGet();
+        recycled.addFirst(new Recycled(slot.path(), 0));
+    }
+
+    /** A message committed in a slot and given its names, waiting for the applier. */
+    private record Linked(String name, Path slot) {}
+
+    private void wakeApplier(boolean urgent) {
+        applyLock.lock();
+        try {
+            if (urgent) {
+                applyUrgent = true;
+            }
+            applyWork.signal();
+        } finally {
+            applyLock.unlock();
+        }
+    }
+
+    /**
+     * The applier: every {@code APPLY_PAUSE_NANOS} while there is work (at once when someone waits for it), it
+     * makes the names given to the messages committed in slots durable, then moves the checkpoint past them.
+     */
+    private void applyLoop() {
+        while (true) {
+            applyLock.lock();
+            try {
+                while (linked.isEmpty() && !applyClosed && !applyUrgent) {
+                    applyWork.awaitUninterruptibly();
+                }
+                if (applyClosed && linked.isEmpty()) {
+                    appliedCond.signalAll();
+                    return;
+                }
+                long deadline = System.nanoTime() + APPLY_PAUSE_NANOS;
+                while (!applyUrgent && !applyClosed) { // gather more: one round of fsyncs for all of them
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    try {
+                        applyWork.awaitNanos(left);
+                    } catch (InterruptedException e) {
+                        break;
+                    }
+                }
+                applyUrgent = false;
+            } finally {
+                applyLock.unlock();
+            }
+            try {
+                apply();
+            } catch (IOException | RuntimeException e) {
+                log.error("spool: cannot make new messages' names durable, retrying in 1 s (they are safe in their "
+                        + "slots): {}", e.toString());
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000_000L);
+            }
+        }
+    }
+
+    /**
+     * One round of the applier. The new checkpoint is the lowest sequence number not yet linked: every message
+     * below it has its names already, so the fsyncs that follow make them durable. active/ too: a message may
+     * have moved there from incoming/ meanwhile (incoming/ is synced first, so the entry is durable in one of the
+     * two). Only then is the checkpoint written, and then the slot names go (a crash that keeps one leaves a file
+     * with two names, which recovery tells from a free slot).
+     */
+    private void apply() throws IOException {
+        List<Linked> batch = new ArrayList<>();
+        Linked l;
+        while ((l = linked.poll()) != null) {
+            batch.add(l);
+        }
+        long next;
+        synchronized (seqLock) {
+            next = inFlight.isEmpty() ? nextSeq : inFlight.first();
+        }
+        if (batch.isEmpty() && next == checkpoint) {
+            return;
+        }
+        try {
+            syncDirectory(data);
+            syncDirectory(states.get(QueueState.INCOMING));
+            syncDirectory(states.get(QueueState.ACTIVE));
+            writeCheckpoint(next);
+        } catch (IOException e) {
+            linked.addAll(batch); // next round
+            throw e;
+        }
+        applyLock.lock();
+        try {
+            checkpoint = next;
+            appliedCond.signalAll();
+        } finally {
+            applyLock.unlock();
+        }
+        applyRounds.incrementAndGet();
+        appliedMessages.addAndGet(batch.size());
+        for (Linked done : batch) {
+            deleteQuietly(done.slot());
+            unapplied.remove(done.name());
+        }
+    }
+
+    private void writeCheckpoint(long value) throws IOException {
+        writeFully(checkpointChannel.position(0), SpoolFiles.checkpoint(value));
+        forceData(checkpointChannel);
+        checkpoint = value;
+    }
+
+    /**
+     * Waits until the message {@code name}, if it was committed in a slot, is past the checkpoint: before
+     * anything removes its entry (else a crash could find it in its slot and deliver it again) or relies on its
+     * data/ name being durable.
+     */
+    private void awaitApplied(String name) throws IOException {
+        Long seq = unapplied.get(name);
+        if (seq == null || seq < checkpoint) {
+            return;
+        }
+        applyLock.lock();
+        try {
+            applyUrgent = true;
+            applyWork.signal();
+            while (checkpoint <= seq) {
+                if (applyClosed && !applier.isAlive()) {
+                    throw new IOException("the spool is closed");
+                }
+                appliedCond.awaitNanos(100_000_000L);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted waiting for the spool", e);
+        } finally {
+            applyLock.unlock();
+        }
+    }
+
+    /**
+     * {@link #store} without hard links: the body file and an envelope file, synced, then the group commit
+     * renames the envelope into incoming/ and syncs it.
+     */
+    private long storeWithEnvelopeFile(Envelope envelope, InputStream body) throws SpoolException {
         String name = envelope.id().value();
         Path bodyFile = data.resolve(name); // invisible until an entry in incoming/ refers to it
         Path envTmp = tmp.resolve(name + ".env");
@@ -291,7 +673,7 @@ public final class Spool implements AutoCloseable {
             long size;
             long bodyEnd;
             try (FileChannel ch = openBodyFile(bodyFile)) {
-                size = copy(body, ch);
+                size = copy(body, ch, null);
                 bodyEnd = System.nanoTime();
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 writeFully(ch, ByteBuffer.wrap(envelopeBytes));
@@ -307,9 +689,8 @@ public final class Spool implements AutoCloseable {
                 // for a recycled file of the same size that is the data blocks alone
                 forceData(ch);
             }
-            if (!links) { // no fsync of its own: torn by a crash, it is read again from the body's trailer
-                writeUnsynced(envTmp, envelopeBytes);
-            }
+            // no fsync of its own: torn by a crash, it is read again from the body's trailer
+            writeUnsynced(envTmp, envelopeBytes);
             syncing = false;
             committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
@@ -339,9 +720,7 @@ public final class Spool implements AutoCloseable {
      */
     private void commitBatch(List<GroupCommitter.Pending> batch) {
         try {
-            if (!links) { // the bodies' names must be durable before the envelopes that refer to them
-                syncDirectory(data);
-            } // with links the entry in incoming/ is the body file itself; recovery restores a lost data/ name
+            syncDirectory(data); // the bodies' names must be durable before the envelopes that refer to them
         } catch (IOException e) {
             for (GroupCommitter.Pending p : batch) {
                 p.fail(e);
@@ -352,11 +731,7 @@ public final class Spool implements AutoCloseable {
         List<GroupCommitter.Pending> renamed = new ArrayList<>(batch.size());
         for (GroupCommitter.Pending p : batch) {
             try {
-                if (links) { // the body file, trailer and all, is the message's entry in incoming/
-                    Files.createLink(incoming.resolve(p.name), data.resolve(p.name));
-                } else {
-                    rename(tmp.resolve(p.name + ".env"), incoming.resolve(p.name));
-                }
+                rename(tmp.resolve(p.name + ".env"), incoming.resolve(p.name));
                 renamed.add(p);
             } catch (IOException e) {
                 p.fail(e);
@@ -387,25 +762,57 @@ public final class Spool implements AutoCloseable {
      * first could leave, after a crash, an envelope that refers to nothing).
      */
     private void removeBatch(List<GroupCommitter.Pending> batch) {
-        try {
-            syncDirectory(states.get(QueueState.ACTIVE)); // a removed message must not come back after a crash
-        } catch (IOException e) {
-            for (GroupCommitter.Pending p : batch) {
-                p.fail(e); // the body stays; an envelope that is really gone leaves an orphan, removed at start
-            }
-            return;
-        }
+        List<GroupCommitter.Pending> removed = new ArrayList<>(batch.size());
         for (GroupCommitter.Pending p : batch) {
             try {
-                recycleOrDelete(data.resolve(p.name));
-                p.succeed();
+                awaitApplied(p.name); // a message still only safe in its slot would come back from there
+                Files.deleteIfExists(states.get(QueueState.ACTIVE).resolve(p.name));
+                removed.add(p);
             } catch (IOException e) {
                 p.fail(e);
             }
         }
+        try {
+            syncDirectory(states.get(QueueState.ACTIVE)); // a removed message must not come back after a crash
+        } catch (IOException e) {
+            for (GroupCommitter.Pending p : removed) {
+                p.fail(e); // the body stays; an envelope that is really gone leaves an orphan, removed at start
+            }
+            return;
+        }
+        List<Recycled> reusable = new ArrayList<>();
+        List<GroupCommitter.Pending> done = new ArrayList<>(removed.size());
+        for (GroupCommitter.Pending p : removed) {
+            try {
+                Recycled r = recycleOrDelete(data.resolve(p.name));
+                if (r != null) {
+                    reusable.add(r);
+                }
+                done.add(p);
+            } catch (IOException e) {
+                p.fail(e);
+            }
+        }
+        if (!reusable.isEmpty()) {
+            try {
+                syncDirectory(slots); // a slot's name is durable before a message is committed in it
+                for (Recycled r : reusable) {
+                    recycledCount.incrementAndGet();
+                    recycledBytes.addAndGet(r.size());
+                    recycled.addFirst(r);
+                }
+            } catch (IOException e) {
+                for (Recycled r : reusable) {
+                    deleteQuietly(r.path());
+                }
+            }
+        }
+        for (GroupCommitter.Pending p : done) {
+            p.succeed();
+        }
     }
 
-    /** A body file in recycle/ and its size. */
+    /** A file in slots/ and its size. */
     private record Recycled(Path path, long size) {}
 
     /**
@@ -436,24 +843,25 @@ public final class Spool implements AutoCloseable {
         return r;
     }
 
-    /** The body of a delivered message (its removal is durable): kept in recycle/ for reuse, or deleted. */
-    private void recycleOrDelete(Path body) throws IOException {
+    /**
+     * The body of a delivered message (its removal is durable): moved to slots/ for reuse (returned, to join the
+     * pool once slots/ is synced), or deleted (null). Its content is stale: the checkpoint is past it.
+     */
+    private Recycled recycleOrDelete(Path body) throws IOException {
         if (recycledCount.get() < RECYCLE_MAX && recycledBytes.get() < RECYCLE_MAX_BYTES) {
             try {
                 long size = Files.size(body);
                 if (size <= RECYCLE_MAX_SIZE) {
-                    Path r = recycle.resolve(Long.toString(recycleSeq.incrementAndGet()));
+                    Path r = slots.resolve("n" + slotNames.incrementAndGet());
                     rename(body, r);
-                    recycledCount.incrementAndGet();
-                    recycledBytes.addAndGet(size);
-                    recycled.addFirst(new Recycled(r, size));
-                    return;
+                    return new Recycled(r, size);
                 }
             } catch (NoSuchFileException e) {
-                return;
+                return null;
             }
         }
         Files.deleteIfExists(body);
+        return null;
     }
 
     /**
@@ -469,9 +877,12 @@ public final class Spool implements AutoCloseable {
         return fsyncs.get();
     }
 
-    /** Commit batches written and messages committed in them since the spool was opened. */
+    /**
+     * Commit batches written and messages committed in them since the spool was opened: with hard links, the
+     * applier's rounds (each one set of directory fsyncs) and the messages they made durable in the directories.
+     */
     public long[] commitStats() {
-        return committer.stats();
+        return links ? new long[] {applyRounds.get(), appliedMessages.get()} : committer.stats();
     }
 
     /**
@@ -654,6 +1065,7 @@ public final class Spool implements AutoCloseable {
         String name = envelope.id().value();
         Path envTmp = tmp.resolve(name + ".env");
         try {
+            awaitApplied(name); // its data/ name must be durable before its entry, a link, may go
             writeSynced(envTmp, EnvelopeCodec.encode(envelope, bodySize));
             rename(envTmp, states.get(to).resolve(name));
             syncDirectory(states.get(to));
@@ -672,11 +1084,12 @@ public final class Spool implements AutoCloseable {
      */
     public void remove(QueueId id, QueueState from) throws SpoolException {
         try {
-            Files.deleteIfExists(states.get(from).resolve(id.value()));
             if (from == QueueState.ACTIVE) {
-                remover.commit(id.value()); // returns once the removal is durable and the body deleted
+                remover.commit(id.value()); // returns once the removal is durable and the body recycled
                 return;
             }
+            awaitApplied(id.value()); // a message still only safe in its slot would come back from there
+            Files.deleteIfExists(states.get(from).resolve(id.value()));
             syncDirectory(states.get(from)); // a removed message must not come back after a crash
             Files.deleteIfExists(bodyPath(id));
             if (from == QueueState.CORRUPT) { // an operator deleting a quarantined message: its body too
@@ -714,12 +1127,15 @@ public final class Spool implements AutoCloseable {
      * Copies {@code in} to its end into {@code out}. The buffer starts small (most mail is a few KiB, and 64 KiB
      * per message was most of the relay's garbage) and grows to {@code COPY_BUFFER} once a read fills it.
      */
-    private static long copy(InputStream in, FileChannel out) throws IOException {
+    private static long copy(InputStream in, FileChannel out, java.util.zip.CRC32C crc) throws IOException {
         byte[] buf = new byte[FIRST_COPY_BUFFER];
         ByteBuffer bb = ByteBuffer.wrap(buf);
         long total = 0;
         int n;
         while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+            if (crc != null) {
+                crc.update(buf, 0, n);
+            }
             bb.clear().limit(n);
             while (bb.hasRemaining()) {
                 out.write(bb);
@@ -801,8 +1217,30 @@ public final class Spool implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!open.compareAndSet(true, false)) {
+            return;
+        }
         committer.close();
-        remover.close();
+        remover.close(); // (its last batch may wait for the applier)
+        if (applier != null) {
+            applyLock.lock();
+            try {
+                applyClosed = true;
+                applyWork.signal();
+            } finally {
+                applyLock.unlock();
+            }
+            try {
+                applier.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                checkpointChannel.close();
+            } catch (IOException ignored) {
+                // closing a file that was only written and synced
+            }
+        }
         try {
             lock.release();
             lockChannel.close();

@@ -11,14 +11,31 @@ import java.util.Optional;
 
 /**
  * The on-disk form of the spool's files beside {@link EnvelopeCodec}: a body file is the message, then the
- * envelope as encoded by {@link EnvelopeCodec}, then a 16-byte footer (the envelope's length, 8 bytes
- * big-endian, and {@code RLYENV01}); an entry in a state directory is either an envelope file or a hard link to
- * the body file (a message not attempted yet). See {@link Spool} for why.
+ * envelope as encoded by {@link EnvelopeCodec}, then a footer; an entry in a state directory is either an envelope
+ * file or a hard link to the body file (a message not attempted yet). See {@link Spool} for why.
+ *
+ * <p>Two footers, both 8-byte big-endian numbers ending in the envelope's length and a magic number:
+ * <ul>
+ *   <li>{@code RLYENV01}, 16 bytes: the envelope's length, the magic.</li>
+ *   <li>{@code RLYENV02}, 32 bytes: the message's commit sequence number, the CRC-32C of everything before the
+ *       footer (body and envelope), the envelope's length, the magic. A file committed in a slot carries it:
+ *       recovery trusts a slot only if the CRC matches (a crash can leave a slot half overwritten) and the
+ *       sequence number is at or past the checkpoint (else it is the stale content of a reused file).</li>
+ * </ul>
+ *
+ * <p>The checkpoint file holds the spool's checkpoint: every message whose sequence number is below it is durably
+ * in the spool's directories, and its slot's content is stale. 24 bytes: magic {@code RLYCKP01}, the number, and
+ * the CRC-32C of the number.
  */
 final class SpoolFiles {
     /** The footer of a body file: the length of the envelope copy before it, and a magic number. */
     static final int FOOTER_LENGTH = 16;
+    /** The footer of a body file committed in a slot: sequence number, CRC, envelope length, magic. */
+    static final int SLOT_FOOTER_LENGTH = 32;
     private static final long FOOTER_MAGIC = 0x524c59454e563031L; // "RLYENV01"
+    private static final long SLOT_FOOTER_MAGIC = 0x524c59454e563032L; // "RLYENV02"
+    private static final long CHECKPOINT_MAGIC = 0x524c59434b503031L; // "RLYCKP01"
+    static final int CHECKPOINT_LENGTH = 24;
     private static final long MAX_ENVELOPE = 4L * 1024 * 1024; // 1,000 recipients of 256 characters: 0.3 MiB
 
     private SpoolFiles() {}
@@ -55,19 +72,100 @@ final class SpoolFiles {
             readFully(ch, footer, size - FOOTER_LENGTH);
             footer.flip();
             long length = footer.getLong();
-            if (footer.getLong() != FOOTER_MAGIC || length <= 0 || length > MAX_ENVELOPE
-                    || length > size - FOOTER_LENGTH) {
+            long magic = footer.getLong();
+            int footerLength = magic == FOOTER_MAGIC ? FOOTER_LENGTH
+                    : magic == SLOT_FOOTER_MAGIC ? SLOT_FOOTER_LENGTH : -1;
+            if (footerLength < 0 || length <= 0 || length > MAX_ENVELOPE || length > size - footerLength) {
                 return Optional.empty();
             }
             ByteBuffer env = ByteBuffer.allocate((int) length);
-            readFully(ch, env, size - FOOTER_LENGTH - length);
+            readFully(ch, env, size - footerLength - length);
             EnvelopeCodec.Decoded d;
             try {
                 d = EnvelopeCodec.decode(env.array());
             } catch (SpoolException e) {
                 return Optional.empty();
             }
-            return d.bodySize() + length + FOOTER_LENGTH == size ? Optional.of(d) : Optional.empty();
+            return d.bodySize() + length + footerLength == size ? Optional.of(d) : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** What a slot holds when its content is whole: the message's envelope and its commit sequence number. */
+    record SlotContent(EnvelopeCodec.Decoded decoded, long seq) {}
+
+    /**
+     * The message in a slot file, if the file ends in a slot footer whose CRC matches all that comes before it
+     * (the whole file is read); empty for anything else: a torn write, an older format, an empty file.
+     */
+    static Optional<SlotContent> readSlot(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < SLOT_FOOTER_LENGTH) {
+                return Optional.empty();
+            }
+            ByteBuffer footer = ByteBuffer.allocate(SLOT_FOOTER_LENGTH);
+            readFully(ch, footer, size - SLOT_FOOTER_LENGTH);
+            footer.flip();
+            long seq = footer.getLong();
+            long crc = footer.getLong();
+            long length = footer.getLong();
+            if (footer.getLong() != SLOT_FOOTER_MAGIC || length <= 0 || length > size - SLOT_FOOTER_LENGTH) {
+                return Optional.empty();
+            }
+            java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(64 * 1024, size));
+            long end = size - SLOT_FOOTER_LENGTH;
+            for (long pos = 0; pos < end; ) {
+                buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
+                readFully(ch, buf, pos);
+                buf.flip();
+                pos += buf.remaining();
+                c.update(buf);
+            }
+            if (c.getValue() != crc) {
+                return Optional.empty();
+            }
+            ByteBuffer env = ByteBuffer.allocate((int) length);
+            readFully(ch, env, end - length);
+            try {
+                EnvelopeCodec.Decoded d = EnvelopeCodec.decode(env.array());
+                return d.bodySize() + length == end ? Optional.of(new SlotContent(d, seq)) : Optional.empty();
+            } catch (SpoolException e) {
+                return Optional.empty();
+            }
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    static ByteBuffer slotFooter(long seq, long crc, int envelopeLength) {
+        return ByteBuffer.allocate(SLOT_FOOTER_LENGTH).putLong(seq).putLong(crc).putLong(envelopeLength)
+                .putLong(SLOT_FOOTER_MAGIC).flip();
+    }
+
+    static ByteBuffer checkpoint(long value) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(ByteBuffer.allocate(8).putLong(value).flip());
+        return ByteBuffer.allocate(CHECKPOINT_LENGTH).putLong(CHECKPOINT_MAGIC).putLong(value).putLong(c.getValue())
+                .flip();
+    }
+
+    /** The checkpoint in {@code file}, or empty when there is none or it does not check out. */
+    static Optional<Long> readCheckpoint(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() < CHECKPOINT_LENGTH) {
+                return Optional.empty();
+            }
+            ByteBuffer b = ByteBuffer.allocate(CHECKPOINT_LENGTH);
+            readFully(ch, b, 0);
+            b.flip();
+            long magic = b.getLong();
+            long value = b.getLong();
+            long crc = b.getLong();
+            return magic == CHECKPOINT_MAGIC && checkpoint(value).getLong(16) == crc ? Optional.of(value)
+                    : Optional.empty();
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }

@@ -42,7 +42,8 @@ class GroupCommitTest {
         List<QueueId> stored = Collections.synchronizedList(new ArrayList<>());
         long fsyncs;
         long[] stats;
-        try (Spool spool = Spool.open(dir)) {
+        Spool spool = Spool.open(dir);
+        try {
             long atOpen = spool.fsyncCount(); // recovery's own directory fsyncs
             CyclicBarrier start = new CyclicBarrier(threads);
             ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -62,18 +63,22 @@ class GroupCommitTest {
                 f.get(60, TimeUnit.SECONDS);
             }
             pool.shutdown();
+            spool.close(); // the applier's last round
             fsyncs = spool.fsyncCount() - atOpen;
             stats = spool.commitStats();
+        } finally {
+            spool.close();
         }
-        assertThat(stats[1]).isEqualTo(n);
-        assertThat(stats[0]).as("batches").isLessThan(n);
-        // per message: the body file (its trailer holds the envelope); per batch: incoming/, where each message's
-        // entry is a link to its body file (data/ needs no fsync of its own then)
-        assertThat(fsyncs).isEqualTo(n + stats[0]).isLessThan(2L * n);
-        try (Spool spool = Spool.open(dir)) {
-            assertThat(spool.list(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(stored);
+        assertThat(stats[1]).as("messages applied").isEqualTo(n);
+        assertThat(stats[0]).as("applier rounds").isLessThan(n / 4);
+        // per message: its slot file (its trailer holds the envelope); per round of the applier: data/, incoming/,
+        // active/ and the checkpoint; per 16 new slot files: slots/ (the pool was empty; sessions that find it
+        // empty at the same time each make 16, so how many such fsyncs there are varies)
+        assertThat(fsyncs).isGreaterThan(n + 4 * stats[0]).isLessThan(2L * n);
+        try (Spool reopened = Spool.open(dir)) {
+            assertThat(reopened.list(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(stored);
             for (QueueId id : stored) {
-                assertThat(spool.load(QueueState.INCOMING, id).orElseThrow().bodySize()).isEqualTo(2048);
+                assertThat(reopened.load(QueueState.INCOMING, id).orElseThrow().bodySize()).isEqualTo(2048);
             }
         }
     }

@@ -321,21 +321,31 @@ class SpoolTest {
     }
 
     @Test
-    void recycledFilesAreDroppedAtTheNextOpen() throws Exception {
+    void aDeliveredMessagesReusableFileIsNotAMessageAfterAReopen() throws Exception {
         Envelope e = envelope("b@example.com");
         try (Spool spool = Spool.open(dir)) {
             spool.store(e, body("x\r\n"));
             spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
             spool.remove(e.id(), QueueState.ACTIVE);
         }
-        try (var files = Files.list(dir.resolve("recycle"))) {
-            assertThat(files.count()).isEqualTo(1);
-        }
-        try (Spool spool = Spool.open(dir)) {
-            try (var files = Files.list(dir.resolve("recycle"))) {
-                assertThat(files.count()).isZero();
+        Path kept = null;
+        for (String name : slotNames()) { // its file, whole trailer and all, kept for reuse
+            Path p = dir.resolve("slots").resolve(name);
+            if (SpoolFiles.readSlot(p).isPresent()) {
+                kept = p;
             }
-            assertThat(spool.list(QueueState.INCOMING)).isEmpty();
+        }
+        assertThat(kept).as("the delivered message's file in slots/").isNotNull();
+        try (Spool spool = Spool.open(dir)) {
+            assertThat(spool.list(QueueState.INCOMING)).as("stale: the checkpoint is past it").isEmpty();
+            assertThat(kept).as("still a free slot").exists();
+        }
+    }
+
+    /** The files in slots/, sorted by name. */
+    private List<String> slotNames() throws IOException {
+        try (var files = Files.list(dir.resolve("slots"))) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
         }
     }
 }
