@@ -50,9 +50,10 @@ import javax.net.ssl.X509TrustManager;
 public final class LoadGenerator {
     /** What one run measured. */
     public record Result(long accepted, long failed, double seconds, long[] latenciesNanos,
-                         Map<String, Long> errors, double targetRate, long worstLateNanos, long[] envelopeNanos) {
+                         Map<String, Long> errors, double targetRate, long worstLateNanos, long[] envelopeNanos,
+                         long startedAtMillis) {
         public Result(long accepted, long failed, double seconds, long[] latenciesNanos, Map<String, Long> errors) {
-            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0, new long[0]);
+            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0, new long[0], 0);
         }
 
         public double perSecond() {
@@ -89,6 +90,9 @@ public final class LoadGenerator {
             if (targetRate > 0) {
                 s += String.format(Locale.ROOT, " target=%.1f/s achieved=%.1f/s late_worst=%.2fms", targetRate,
                         perSecond(), worstLateNanos / 1e6);
+            }
+            if (startedAtMillis > 0) { // wall clock: where an end-to-end measurement starts (not the JVM's start)
+                s += " started_at_ms=" + startedAtMillis;
             }
             return s;
         }
@@ -154,6 +158,7 @@ public final class LoadGenerator {
         LongAdder failed = new LongAdder();
         Map<String, Long> errors = new ConcurrentHashMap<>();
         CountDownLatch done = new CountDownLatch(o.connections());
+        long startedAt = System.currentTimeMillis();
         long start = System.nanoTime();
         Pacing pacing = o.rate() > 0 ? new Pacing(o.connections(), o.rate()) : null;
         Start paced = new Start(o.connections());
@@ -183,7 +188,7 @@ public final class LoadGenerator {
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
         long[] env = Arrays.stream(envelopes).flatMapToLong(Arrays::stream).sorted().toArray();
         return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors),
-                pacing == null ? 0 : o.rate(), worstLate.get(), env);
+                pacing == null ? 0 : o.rate(), worstLate.get(), env, startedAt);
     }
 
     /** Where a paced run starts: once every session is ready (or gone), the first to pass sets the origin. */
