@@ -136,6 +136,8 @@ public final class Spool implements AutoCloseable {
     /** Every message with a sequence number below it is durably in the directories (see {@link #apply}). */
     private volatile long checkpoint;
     private boolean applyUrgent; // under applyLock
+    /** The applier waits for work (not gathering, not writing): only then does a new message wake it. */
+    private volatile boolean applierIdle;
     private boolean applyClosed; // under applyLock
     private final AtomicLong applyRounds = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -468,7 +470,9 @@ public final class Spool implements AutoCloseable {
                 }
             }
             if (committed) {
-                wakeApplier(false);
+                if (applierIdle) { // else it is gathering, and takes this message too: no wake-up per message
+                    wakeApplier(false);
+                }
             } else {
                 if (linkedBody) {
                     deleteQuietly(bodyFile);
@@ -547,9 +551,11 @@ public final class Spool implements AutoCloseable {
         while (true) {
             applyLock.lock();
             try {
+                applierIdle = true; // before looking at linked: a store that adds after the look sees it
                 while (linked.isEmpty() && !applyClosed && !applyUrgent) {
                     applyWork.awaitUninterruptibly();
                 }
+                applierIdle = false;
                 if (applyClosed && linked.isEmpty()) {
                     appliedCond.signalAll();
                     return;
