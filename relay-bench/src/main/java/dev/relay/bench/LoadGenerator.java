@@ -36,6 +36,11 @@ import javax.net.ssl.X509TrustManager;
  * server offers PIPELINING. Reports messages per second accepted, the latency from the end of DATA to the 250
  * (p50, p99, max) and errors by reply. A benchmark tool: it trusts any server certificate.
  *
+ * <p>With {@code --warmup W} each session first sends W messages that are not measured (nor counted as accepted;
+ * the summary gives them as {@code warmup_accepted}), and the measured messages start together once every session
+ * has sent its warm-up: this JVM's JIT compiles its own TLS and SMTP code over its first thousands of messages, and
+ * a cold client would slow a fast server down more than a slow one.
+ *
  * <p>By default every session sends as fast as the server answers. With {@code --rate R} the run is paced open
  * loop at R messages per second in total ({@link Pacing}): once every session is authenticated, each message is
  * sent at its due time (or at once if its session is behind), so the offered load does not fall when the server
@@ -51,9 +56,9 @@ public final class LoadGenerator {
     /** What one run measured. */
     public record Result(long accepted, long failed, double seconds, long[] latenciesNanos,
                          Map<String, Long> errors, double targetRate, long worstLateNanos, long[] envelopeNanos,
-                         long startedAtMillis) {
+                         long startedAtMillis, long warmupAccepted) {
         public Result(long accepted, long failed, double seconds, long[] latenciesNanos, Map<String, Long> errors) {
-            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0, new long[0], 0);
+            this(accepted, failed, seconds, latenciesNanos, errors, 0, 0, new long[0], 0, 0);
         }
 
         public double perSecond() {
@@ -94,16 +99,20 @@ public final class LoadGenerator {
             if (startedAtMillis > 0) { // wall clock: where an end-to-end measurement starts (not the JVM's start)
                 s += " started_at_ms=" + startedAtMillis;
             }
+            if (warmupAccepted > 0) { // delivered too: whoever counts deliveries must expect them
+                s += " warmup_accepted=" + warmupAccepted;
+            }
             return s;
         }
     }
 
     /** The load to apply; {@code rate} is messages per second in total, 0 for as fast as possible. */
     public record Options(String host, int port, String tls, String user, String password, int connections,
-                          int messages, int size, String from, String to, double rate, boolean pipelineAfterData) {
+                          int messages, int size, String from, String to, double rate, boolean pipelineAfterData,
+                          int warmup) {
         public Options(String host, int port, String tls, String user, String password, int connections,
                        int messages, int size, String from, String to, double rate) {
-            this(host, port, tls, user, password, connections, messages, size, from, to, rate, false);
+            this(host, port, tls, user, password, connections, messages, size, from, to, rate, false, 0);
         }
 
         public Options(String host, int port, String tls, String user, String password, int connections,
@@ -135,7 +144,10 @@ public final class LoadGenerator {
                         usage("--pipeline-after-data takes yes or no");
                         yield false;
                     }
-                });
+                }, Integer.parseInt(a.getOrDefault("warmup", "0")));
+        if (o.warmup() < 0) {
+            usage("--warmup must be a number of messages per connection, was " + o.warmup());
+        }
         if (o.rate() < 0 || Double.isNaN(o.rate()) || Double.isInfinite(o.rate())) {
             usage("--rate must be a number of messages per second (0: as fast as possible), was " + o.rate());
         }
@@ -146,7 +158,7 @@ public final class LoadGenerator {
         System.err.println("load generator: " + problem);
         System.err.println("options: --host H --port P --tls starttls|implicit|none --user U --password P "
                 + "--connections N --messages M (per connection) --size BYTES --from A --to A [--rate MSGS_PER_SEC] "
-                + "[--pipeline-after-data yes|no]");
+                + "[--pipeline-after-data yes|no] [--warmup MESSAGES_PER_CONNECTION]");
         System.exit(2);
     }
 
@@ -156,18 +168,21 @@ public final class LoadGenerator {
         long[][] envelopes = new long[o.connections()][];
         LongAdder accepted = new LongAdder();
         LongAdder failed = new LongAdder();
+        LongAdder warmAccepted = new LongAdder();
         Map<String, Long> errors = new ConcurrentHashMap<>();
         CountDownLatch done = new CountDownLatch(o.connections());
         long startedAt = System.currentTimeMillis();
         long start = System.nanoTime();
         Pacing pacing = o.rate() > 0 ? new Pacing(o.connections(), o.rate()) : null;
         Start paced = new Start(o.connections());
+        Start warmed = new Start(o.connections()); // where a paced warm-up's schedule starts
         AtomicLong worstLate = new AtomicLong();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < o.connections(); c++) {
                 int index = c;
                 pool.submit(() -> {
-                    Session session = new Session(o, body, accepted, failed, errors, pacing, index, paced, worstLate);
+                    Session session = new Session(o, body, accepted, failed, errors, pacing, index, paced, worstLate,
+                            warmed, warmAccepted);
                     try {
                         latencies[index] = session.call();
                     } catch (Exception e) {
@@ -176,6 +191,7 @@ public final class LoadGenerator {
                     } finally {
                         envelopes[index] = session.envelopeLatencies();
                         paced.leave(session); // a session that failed before the start must not hold the others
+                        warmed.leave(session);
                         done.countDown();
                     }
                 });
@@ -183,12 +199,16 @@ public final class LoadGenerator {
             done.await();
         }
         long end = System.nanoTime();
-        // paced: from the first due time, so session set-up (TLS, AUTH) is not counted against the rate
-        double seconds = (end - (pacing != null && paced.origin() != 0 ? paced.origin() : start)) / 1e9;
+        // paced or warmed up: from the start of the measured messages, so neither session set-up (TLS, AUTH) nor
+        // the warm-up is counted against the rate
+        boolean barrier = (pacing != null || o.warmup() > 0) && paced.origin() != 0;
+        long from = barrier ? paced.origin() : start;
+        double seconds = (end - from) / 1e9;
+        startedAt += (from - start) / 1_000_000;
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
         long[] env = Arrays.stream(envelopes).flatMapToLong(Arrays::stream).sorted().toArray();
         return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors),
-                pacing == null ? 0 : o.rate(), worstLate.get(), env, startedAt);
+                pacing == null ? 0 : o.rate(), worstLate.get(), env, startedAt, warmAccepted.sum());
     }
 
     /** Where a paced run starts: once every session is ready (or gone), the first to pass sets the origin. */
@@ -247,13 +267,15 @@ public final class LoadGenerator {
         private final int index;
         private final Start start;
         private final AtomicLong worstLate;
+        private final Start warmed;
+        private final LongAdder warmAccepted;
         private final List<Long> envelope = new ArrayList<>();
         private final List<Long> acceptedLatencies = new ArrayList<>();
         private InputStream in;
         private OutputStream out;
 
         Session(Options o, byte[] body, LongAdder accepted, LongAdder failed, Map<String, Long> errors,
-                Pacing pacing, int index, Start start, AtomicLong worstLate) {
+                Pacing pacing, int index, Start start, AtomicLong worstLate, Start warmed, LongAdder warmAccepted) {
             this.o = o;
             this.body = body;
             this.accepted = accepted;
@@ -263,6 +285,8 @@ public final class LoadGenerator {
             this.index = index;
             this.start = start;
             this.worstLate = worstLate;
+            this.warmed = warmed;
+            this.warmAccepted = warmAccepted;
         }
 
         /** The acceptance latencies (end of DATA to 250) this session measured. */
@@ -300,7 +324,11 @@ public final class LoadGenerator {
                     }
                 }
                 boolean pipelining = ehlo.toUpperCase(Locale.ROOT).contains("PIPELINING");
-                long origin = pacing == null ? 0 : start.arrive(this);
+                int warm = o.warmup();
+                // the warm-up messages come first, paced like the rest, and are not measured: a fresh JVM's JIT
+                // makes this client slow for its first thousands of messages, which would count against the
+                // server; the measured messages start together once every session has warmed up
+                long origin = pacing == null ? 0 : (warm > 0 ? warmed : start).arrive(this);
                 String mail = "MAIL FROM:<" + o.from() + ">\r\n";
                 String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
                 String data = "DATA\r\n";
@@ -310,9 +338,14 @@ public final class LoadGenerator {
                 boolean afterData = pipelining && pacing == null && o.pipelineAfterData();
                 boolean envelopeSent = false; // the current message's MAIL/RCPT/DATA went with the previous data
                 long e0 = 0;
-                for (int m = 0; m < o.messages(); m++) {
+                for (int i = 0; i < warm + o.messages(); i++) {
+                    boolean measured = i >= warm;
+                    int m = measured ? i - warm : i;
+                    if (i == warm && warm > 0) {
+                        origin = start.arrive(this);
+                    }
                     if (pacing != null) {
-                        awaitDue(origin + pacing.dueNanos(index, m));
+                        awaitDue(origin + pacing.dueNanos(index, m), measured);
                     }
                     String r1, r2, r3;
                     if (envelopeSent) {
@@ -331,10 +364,12 @@ public final class LoadGenerator {
                         r2 = command(rcpt.strip());
                         r3 = command(data.strip());
                     }
-                    envelope.add(System.nanoTime() - e0);
+                    if (measured) {
+                        envelope.add(System.nanoTime() - e0);
+                    }
                     envelopeSent = false;
                     if (!r1.startsWith("250") || !r2.startsWith("250") || !r3.startsWith("354")) {
-                        fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3);
+                        fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3, measured);
                         if (r3.startsWith("354")) {
                             write(".\r\n");
                             read();
@@ -344,7 +379,7 @@ public final class LoadGenerator {
                     }
                     out.write(body);
                     out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
-                    if (afterData && m + 1 < o.messages()) {
+                    if (afterData && i + 1 < warm + o.messages() && i + 1 != warm) { // (not across the barrier)
                         out.write((mail + rcpt + data).getBytes(StandardCharsets.US_ASCII));
                         envelopeSent = true;
                     }
@@ -354,10 +389,14 @@ public final class LoadGenerator {
                     String r = read();
                     long t = System.nanoTime() - t0;
                     if (r.startsWith("250")) {
-                        accepted.increment();
-                        lat.add(t);
+                        if (measured) {
+                            accepted.increment();
+                            lat.add(t);
+                        } else {
+                            warmAccepted.increment();
+                        }
                     } else {
-                        fail(r);
+                        fail(r, measured);
                     }
                 }
                 command("QUIT");
@@ -365,18 +404,22 @@ public final class LoadGenerator {
             return acceptanceLatencies();
         }
 
-        /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late the send is. */
-        private void awaitDue(long due) {
+        /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late a measured send is. */
+        private void awaitDue(long due, boolean measured) {
             long now;
             while ((now = System.nanoTime()) < due) {
                 LockSupport.parkNanos(due - now);
             }
-            long late = now - due;
-            worstLate.accumulateAndGet(late, Math::max);
+            if (measured) {
+                worstLate.accumulateAndGet(now - due, Math::max);
+            }
         }
 
-        private void fail(String reply) {
-            failed.increment();
+        /** A message refused: counted with its reply (warm-up refusals too: they show in errors). */
+        private void fail(String reply, boolean measured) {
+            if (measured) {
+                failed.increment();
+            }
             String key = (reply.length() >= 3 ? reply.substring(0, Math.min(reply.length(), 9)).strip() : reply)
                     .replace(' ', '_');
             errors.merge(key, 1L, Long::sum);
