@@ -154,7 +154,7 @@ run() {
     cpu1=$(cpu_ticks); rss=$(rss_mib)
     # (the CPU time covers the client's warm-up messages too)
     extra=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$(( ${accepted:-0} + ${warmed:-0} ))" \
-      'BEGIN { printf "%.2f", n > 0 ? d / hz / n * 1000 : 0 }')
+      'BEGIN { printf "%.2f", (n > 0 ? d / hz / n * 1000 : 0) }')
     extra="$extra | $rss"
   else
     extra="- | -"

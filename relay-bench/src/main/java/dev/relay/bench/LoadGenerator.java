@@ -36,10 +36,10 @@ import javax.net.ssl.X509TrustManager;
  * server offers PIPELINING. Reports messages per second accepted, the latency from the end of DATA to the 250
  * (p50, p99, max) and errors by reply. A benchmark tool: it trusts any server certificate.
  *
- * <p>With {@code --warmup W} each session first sends W messages that are not measured (nor counted as accepted;
- * the summary gives them as {@code warmup_accepted}), and the measured messages start together once every session
- * has sent its warm-up: this JVM's JIT compiles its own TLS and SMTP code over its first thousands of messages, and
- * a cold client would slow a fast server down more than a slow one.
+ * <p>With {@code --warmup W} a first pass of the same shape sends W messages per connection that are not measured
+ * (nor counted as accepted; the summary gives them as {@code warmup_accepted}), then the measured pass opens its own
+ * sessions: this JVM's JIT compiles its own TLS and SMTP code over its first thousands of messages, and a cold
+ * client would slow a fast server down more than a slow one.
  *
  * <p>By default every session sends as fast as the server answers. With {@code --rate R} the run is paced open
  * loop at R messages per second in total ({@link Pacing}): once every session is authenticated, each message is
@@ -162,27 +162,44 @@ public final class LoadGenerator {
         System.exit(2);
     }
 
+    /**
+     * Runs the load; with a warm-up, first a pass of the same shape (connections, rate) sending {@code warmup}
+     * messages per connection, whose sessions all end before the measured pass opens its own. (Not a barrier
+     * between warm-up and measured messages in the same sessions: a server that serves fewer sessions at once
+     * than the run opens, Postfix's 100 smtpd processes against 128 connections, would leave the waiting
+     * sessions never served while the others wait at the barrier.)
+     */
     public static Result run(Options o) throws InterruptedException {
+        if (o.warmup() == 0) {
+            return pass(o);
+        }
+        Result warm = pass(new Options(o.host(), o.port(), o.tls(), o.user(), o.password(), o.connections(),
+                o.warmup(), o.size(), o.from(), o.to(), o.rate(), o.pipelineAfterData(), 0));
+        Result r = pass(o);
+        Map<String, Long> errors = new TreeMap<>(r.errors());
+        warm.errors().forEach((k, v) -> errors.merge("warmup:" + k, v, Long::sum)); // shown, not counted as failed
+        return new Result(r.accepted(), r.failed(), r.seconds(), r.latenciesNanos(), errors, r.targetRate(),
+                r.worstLateNanos(), r.envelopeNanos(), r.startedAtMillis(), warm.accepted());
+    }
+
+    private static Result pass(Options o) throws InterruptedException {
         byte[] body = body(o.size());
         long[][] latencies = new long[o.connections()][];
         long[][] envelopes = new long[o.connections()][];
         LongAdder accepted = new LongAdder();
         LongAdder failed = new LongAdder();
-        LongAdder warmAccepted = new LongAdder();
         Map<String, Long> errors = new ConcurrentHashMap<>();
         CountDownLatch done = new CountDownLatch(o.connections());
         long startedAt = System.currentTimeMillis();
         long start = System.nanoTime();
         Pacing pacing = o.rate() > 0 ? new Pacing(o.connections(), o.rate()) : null;
         Start paced = new Start(o.connections());
-        Start warmed = new Start(o.connections()); // where a paced warm-up's schedule starts
         AtomicLong worstLate = new AtomicLong();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < o.connections(); c++) {
                 int index = c;
                 pool.submit(() -> {
-                    Session session = new Session(o, body, accepted, failed, errors, pacing, index, paced, worstLate,
-                            warmed, warmAccepted);
+                    Session session = new Session(o, body, accepted, failed, errors, pacing, index, paced, worstLate);
                     try {
                         latencies[index] = session.call();
                     } catch (Exception e) {
@@ -191,7 +208,6 @@ public final class LoadGenerator {
                     } finally {
                         envelopes[index] = session.envelopeLatencies();
                         paced.leave(session); // a session that failed before the start must not hold the others
-                        warmed.leave(session);
                         done.countDown();
                     }
                 });
@@ -199,16 +215,14 @@ public final class LoadGenerator {
             done.await();
         }
         long end = System.nanoTime();
-        // paced or warmed up: from the start of the measured messages, so neither session set-up (TLS, AUTH) nor
-        // the warm-up is counted against the rate
-        boolean barrier = (pacing != null || o.warmup() > 0) && paced.origin() != 0;
-        long from = barrier ? paced.origin() : start;
+        // paced: from the first due time, so session set-up (TLS, AUTH) is not counted against the rate
+        long from = pacing != null && paced.origin() != 0 ? paced.origin() : start;
         double seconds = (end - from) / 1e9;
         startedAt += (from - start) / 1_000_000;
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
         long[] env = Arrays.stream(envelopes).flatMapToLong(Arrays::stream).sorted().toArray();
         return new Result(accepted.sum(), failed.sum(), seconds, all, new TreeMap<>(errors),
-                pacing == null ? 0 : o.rate(), worstLate.get(), env, startedAt, warmAccepted.sum());
+                pacing == null ? 0 : o.rate(), worstLate.get(), env, startedAt, 0);
     }
 
     /** Where a paced run starts: once every session is ready (or gone), the first to pass sets the origin. */
@@ -267,15 +281,13 @@ public final class LoadGenerator {
         private final int index;
         private final Start start;
         private final AtomicLong worstLate;
-        private final Start warmed;
-        private final LongAdder warmAccepted;
         private final List<Long> envelope = new ArrayList<>();
         private final List<Long> acceptedLatencies = new ArrayList<>();
         private InputStream in;
         private OutputStream out;
 
         Session(Options o, byte[] body, LongAdder accepted, LongAdder failed, Map<String, Long> errors,
-                Pacing pacing, int index, Start start, AtomicLong worstLate, Start warmed, LongAdder warmAccepted) {
+                Pacing pacing, int index, Start start, AtomicLong worstLate) {
             this.o = o;
             this.body = body;
             this.accepted = accepted;
@@ -285,8 +297,6 @@ public final class LoadGenerator {
             this.index = index;
             this.start = start;
             this.worstLate = worstLate;
-            this.warmed = warmed;
-            this.warmAccepted = warmAccepted;
         }
 
         /** The acceptance latencies (end of DATA to 250) this session measured. */
@@ -324,11 +334,7 @@ public final class LoadGenerator {
                     }
                 }
                 boolean pipelining = ehlo.toUpperCase(Locale.ROOT).contains("PIPELINING");
-                int warm = o.warmup();
-                // the warm-up messages come first, paced like the rest, and are not measured: a fresh JVM's JIT
-                // makes this client slow for its first thousands of messages, which would count against the
-                // server; the measured messages start together once every session has warmed up
-                long origin = pacing == null ? 0 : (warm > 0 ? warmed : start).arrive(this);
+                long origin = pacing == null ? 0 : start.arrive(this);
                 String mail = "MAIL FROM:<" + o.from() + ">\r\n";
                 String rcpt = "RCPT TO:<" + o.to() + ">\r\n";
                 String data = "DATA\r\n";
@@ -338,14 +344,9 @@ public final class LoadGenerator {
                 boolean afterData = pipelining && pacing == null && o.pipelineAfterData();
                 boolean envelopeSent = false; // the current message's MAIL/RCPT/DATA went with the previous data
                 long e0 = 0;
-                for (int i = 0; i < warm + o.messages(); i++) {
-                    boolean measured = i >= warm;
-                    int m = measured ? i - warm : i;
-                    if (i == warm && warm > 0) {
-                        origin = start.arrive(this);
-                    }
+                for (int m = 0; m < o.messages(); m++) {
                     if (pacing != null) {
-                        awaitDue(origin + pacing.dueNanos(index, m), measured);
+                        awaitDue(origin + pacing.dueNanos(index, m));
                     }
                     String r1, r2, r3;
                     if (envelopeSent) {
@@ -364,12 +365,10 @@ public final class LoadGenerator {
                         r2 = command(rcpt.strip());
                         r3 = command(data.strip());
                     }
-                    if (measured) {
-                        envelope.add(System.nanoTime() - e0);
-                    }
+                    envelope.add(System.nanoTime() - e0);
                     envelopeSent = false;
                     if (!r1.startsWith("250") || !r2.startsWith("250") || !r3.startsWith("354")) {
-                        fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3, measured);
+                        fail(!r1.startsWith("250") ? r1 : !r2.startsWith("250") ? r2 : r3);
                         if (r3.startsWith("354")) {
                             write(".\r\n");
                             read();
@@ -379,7 +378,7 @@ public final class LoadGenerator {
                     }
                     out.write(body);
                     out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
-                    if (afterData && i + 1 < warm + o.messages() && i + 1 != warm) { // (not across the barrier)
+                    if (afterData && m + 1 < o.messages()) {
                         out.write((mail + rcpt + data).getBytes(StandardCharsets.US_ASCII));
                         envelopeSent = true;
                     }
@@ -389,14 +388,10 @@ public final class LoadGenerator {
                     String r = read();
                     long t = System.nanoTime() - t0;
                     if (r.startsWith("250")) {
-                        if (measured) {
-                            accepted.increment();
-                            lat.add(t);
-                        } else {
-                            warmAccepted.increment();
-                        }
+                        accepted.increment();
+                        lat.add(t);
                     } else {
-                        fail(r, measured);
+                        fail(r);
                     }
                 }
                 command("QUIT");
@@ -404,22 +399,18 @@ public final class LoadGenerator {
             return acceptanceLatencies();
         }
 
-        /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late a measured send is. */
-        private void awaitDue(long due, boolean measured) {
+        /** Sleeps until {@code due} (nanoTime) unless it has passed; records how late the send is. */
+        private void awaitDue(long due) {
             long now;
             while ((now = System.nanoTime()) < due) {
                 LockSupport.parkNanos(due - now);
             }
-            if (measured) {
-                worstLate.accumulateAndGet(now - due, Math::max);
-            }
+            long late = now - due;
+            worstLate.accumulateAndGet(late, Math::max);
         }
 
-        /** A message refused: counted with its reply (warm-up refusals too: they show in errors). */
-        private void fail(String reply, boolean measured) {
-            if (measured) {
-                failed.increment();
-            }
+        private void fail(String reply) {
+            failed.increment();
             String key = (reply.length() >= 3 ? reply.substring(0, Math.min(reply.length(), 9)).strip() : reply)
                     .replace(' ', '_');
             errors.merge(key, 1L, Long::sum);
