@@ -36,4 +36,10 @@ public interface QueueListener {
      * or only logged because {@code queue.bounces} is {@code log}. Never called for a message with a null sender.
      */
     default void bounced(Envelope envelope, List<MailAddress> recipients, boolean sent) {}
+
+    /**
+     * A submission paused {@code nanos} after its commit (before its 250) because new mail waiting for delivery
+     * was above the in-flow limit: acceptance was outrunning delivery.
+     */
+    default void inflowPaused(long nanos) {}
 }

@@ -74,6 +74,17 @@ public final class QueueManager implements AutoCloseable {
     private final Object lock = new Object();
     private final ArrayDeque<QueueId> fresh = new ArrayDeque<>();
     /**
+     * New mail waiting for a delivery slot above which {@link #submit} pauses, up to {@code FLOW_DELAY_NANOS}:
+     * Postfix's in_flow_delay. When acceptance outruns delivery, the receiving sessions (many threads) would take
+     * the CPU from the delivery (one event loop) and only build a backlog; the pause gives it back.
+     */
+    static final int FLOW_BACKLOG = 64;
+    private static final long FLOW_DELAY_NANOS = 1_000_000_000L;
+    private final java.util.concurrent.locks.ReentrantLock flowLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition flowRoom = flowLock.newCondition();
+    private volatile int freshCount; // fresh.size(), written under lock
+    private final AtomicInteger flowWaiters = new AtomicInteger();
+    /**
      * What {@link #submit} just committed, so that its first dispatch need not read the envelope back from the
      * spool (a few small reads per message); anything not here (after a restart, a bounce, a release) is loaded.
      */
@@ -199,7 +210,29 @@ public final class QueueManager implements AutoCloseable {
         synchronized (lock) {
             enqueueFresh(envelope.id()); // wakes the scheduler: no polling delay
         }
+        if (freshCount > FLOW_BACKLOG && running) {
+            awaitFlow();
+        }
         return envelope.id();
+    }
+
+    /** Pauses (the message is durable already) until new mail's backlog is back under the limit, or 1 s. */
+    private void awaitFlow() {
+        long t0 = System.nanoTime();
+        flowLock.lock();
+        flowWaiters.incrementAndGet();
+        try {
+            long left = FLOW_DELAY_NANOS;
+            while (freshCount > FLOW_BACKLOG && running && left > 0) {
+                left = flowRoom.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            flowWaiters.decrementAndGet();
+            flowLock.unlock();
+        }
+        listener.inflowPaused(System.nanoTime() - t0);
     }
 
     /** Messages waiting or being delivered (incoming, active and deferred; not hold or failed). */
@@ -230,6 +263,7 @@ public final class QueueManager implements AutoCloseable {
             queued.incrementAndGet();
         }
         fresh.add(id);
+        freshCount = fresh.size();
         lock.notifyAll();
     }
 
@@ -291,7 +325,17 @@ public final class QueueManager implements AutoCloseable {
         boolean deferredDue = !waiting.isEmpty() && !waiting.peek().at.isAfter(clock.instant());
         if (!fresh.isEmpty() && (freshTurn || !deferredDue)) {
             freshTurn = false;
-            return new Pick(fresh.poll(), QueueState.INCOMING);
+            QueueId id = fresh.poll();
+            freshCount = fresh.size();
+            if (freshCount <= FLOW_BACKLOG && flowWaiters.get() > 0) {
+                flowLock.lock();
+                try {
+                    flowRoom.signalAll();
+                } finally {
+                    flowLock.unlock();
+                }
+            }
+            return new Pick(id, QueueState.INCOMING);
         }
         if (deferredDue) {
             freshTurn = true;
@@ -478,6 +522,7 @@ public final class QueueManager implements AutoCloseable {
     private void unschedule(QueueId id, QueueState s) { // holds lock
         if (s == QueueState.INCOMING) {
             fresh.remove(id);
+            freshCount = fresh.size(); // (a submitter waiting for room wakes within its pause at most)
             justCommitted.remove(id);
         } else if (s == QueueState.DEFERRED) {
             waiting.removeIf(d -> d.id.equals(id));

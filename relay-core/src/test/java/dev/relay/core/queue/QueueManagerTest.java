@@ -60,6 +60,97 @@ class QueueManagerTest {
         return new ByteArrayInputStream("Subject: t\r\n\r\nhello\r\n".getBytes());
     }
 
+    /** An engine whose deliveries finish only when the test says so. */
+    static final class HeldEngine implements DeliveryEngine {
+        final List<CompletableFuture<DeliveryReport>> held = new CopyOnWriteArrayList<>();
+        final List<Envelope> seen = new CopyOnWriteArrayList<>();
+
+        @Override
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+            seen.add(envelope);
+            CompletableFuture<DeliveryReport> f = new CompletableFuture<>();
+            held.add(f);
+            return f;
+        }
+
+        void releaseAll() {
+            for (int i = 0; i < seen.size(); i++) {
+                held.get(i).complete(DeliveryReport.all("test", seen.get(i).recipients(),
+                        new Outcome.Delivered("250 ok")));
+            }
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    void submissionsPauseWhileNewMailOutrunsDeliveryAndGoOnWhenItCatchesUp() throws Exception {
+        HeldEngine engine = new HeldEngine();
+        List<Long> pauses = new CopyOnWriteArrayList<>();
+        QueueListener listener = new QueueListener() {
+            @Override
+            public void inflowPaused(long nanos) {
+                pauses.add(nanos);
+            }
+        };
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
+                     listener)) {
+            q.start();
+            // 4 in delivery (held), then FLOW_BACKLOG waiting: no pause yet
+            for (int i = 0; i < 4; i++) {
+                q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.seen.size() == 4);
+            for (int i = 0; i < QueueManager.FLOW_BACKLOG; i++) {
+                q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            }
+            assertThat(pauses).isEmpty();
+            // one more: committed (its 250 would wait), paused until delivery makes room
+            CompletableFuture<QueueId> next = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(300);
+            assertThat(next).as("paused while the backlog is above the limit").isNotDone();
+            engine.releaseAll(); // the 4 finish, 4 more start: the backlog falls to the limit
+            QueueId id = next.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(spool.stateOf(id)).isPresent(); // durable before the pause, as any commit
+            assertThat(pauses).hasSize(1);
+            assertThat(pauses.get(0)).isBetween(250_000_000L, 1_000_000_000L + 500_000_000L);
+        }
+    }
+
+    @Test
+    void aPausedSubmissionGoesOnAfterOneSecondEvenIfDeliveryIsStuck() throws Exception {
+        HeldEngine engine = new HeldEngine();
+        List<Long> pauses = new CopyOnWriteArrayList<>();
+        QueueListener listener = new QueueListener() {
+            @Override
+            public void inflowPaused(long nanos) {
+                pauses.add(nanos);
+            }
+        };
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 1,
+                     listener)) {
+            q.start();
+            q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.seen.size() == 1); // in delivery, held
+            for (int i = 0; i < 1 + QueueManager.FLOW_BACKLOG; i++) {
+                q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            }
+            assertThat(pauses).as("the last one found the backlog above the limit").hasSize(1);
+            assertThat(pauses.get(0)).as("a pause, never a refusal or a hang")
+                    .isBetween(900_000_000L, 3_000_000_000L);
+            assertThat(q.queued()).isEqualTo(2 + QueueManager.FLOW_BACKLOG);
+        }
+    }
+
     @Test
     void deliveredMessageIsRemovedFromTheSpool() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));

@@ -39,6 +39,7 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
     private final Counter attempts;
     private final Counter bounced;
     private final Counter expired;
+    private final Timer inflowPause;
 
     public RelayMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -70,6 +71,14 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
                 .description("Delivery attempts in which recipients failed permanently (5xx)").register(registry);
         endToEnd = Timer.builder("relay.delivery.end.to.end")
                 .description("Time from receipt to delivery").publishPercentileHistogram().register(registry);
+        inflowPause = Timer.builder("relay.inbound.inflow.pause")
+                .description("Pauses before a 250 while new mail waiting for delivery was above the in-flow limit "
+                        + "(acceptance outrunning delivery; at most 1 s each)").register(registry);
+    }
+
+    @Override
+    public void inflowPaused(long nanos) {
+        inflowPause.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     @Override
