@@ -457,12 +457,7 @@ public final class Spool implements AutoCloseable {
             commitLatency.accept(System.nanoTime() - bodyEnd);
             return size;
         } catch (IOException e) {
-            if (StorageGuard.isStorageShortage(e)) {
-                dropRecycled(); // the next message may fit where they were
-                storage.invalidate();
-                throw new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
-            }
-            throw new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+            throw storeFailed(envelope, e);
         } finally {
             if (seq >= 0) {
                 synchronized (seqLock) {
@@ -482,6 +477,16 @@ public final class Spool implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** What a store that failed with {@code e} throws: for lack of storage, the files kept for reuse go first. */
+    private SpoolException storeFailed(Envelope envelope, IOException e) {
+        if (StorageGuard.isStorageShortage(e)) {
+            dropRecycled(); // the next message may fit where they were
+            storage.invalidate();
+            return new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
+        }
+        return new SpoolException(envelope.id() + ": cannot store message: " + e, e);
     }
 
     /**
@@ -703,12 +708,7 @@ public final class Spool implements AutoCloseable {
             commitLatency.accept(System.nanoTime() - bodyEnd);
             return size;
         } catch (IOException e) {
-            if (StorageGuard.isStorageShortage(e)) {
-                dropRecycled(); // the next message may fit where they were
-                storage.invalidate();
-                throw new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
-            }
-            throw new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+            throw storeFailed(envelope, e);
         } finally {
             if (syncing) {
                 committer.syncAbandoned();

@@ -84,16 +84,21 @@ class QueueManagerTest {
         public void close() {}
     }
 
-    @Test
-    void submissionsPauseWhileNewMailOutrunsDeliveryAndGoOnWhenItCatchesUp() throws Exception {
-        HeldEngine engine = new HeldEngine();
-        List<Long> pauses = new CopyOnWriteArrayList<>();
-        QueueListener listener = new QueueListener() {
+    /** A listener that records the in-flow pauses' lengths. */
+    private static QueueListener pausesInto(List<Long> pauses) {
+        return new QueueListener() {
             @Override
             public void inflowPaused(long nanos) {
                 pauses.add(nanos);
             }
         };
+    }
+
+    @Test
+    void submissionsPauseWhileNewMailOutrunsDeliveryAndGoOnWhenItCatchesUp() throws Exception {
+        HeldEngine engine = new HeldEngine();
+        List<Long> pauses = new CopyOnWriteArrayList<>();
+        QueueListener listener = pausesInto(pauses);
         try (Spool spool = Spool.open(dir);
              QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
                      listener)) {
@@ -129,12 +134,7 @@ class QueueManagerTest {
     void aPausedSubmissionGoesOnAfterOneSecondEvenIfDeliveryIsStuck() throws Exception {
         HeldEngine engine = new HeldEngine();
         List<Long> pauses = new CopyOnWriteArrayList<>();
-        QueueListener listener = new QueueListener() {
-            @Override
-            public void inflowPaused(long nanos) {
-                pauses.add(nanos);
-            }
-        };
+        QueueListener listener = pausesInto(pauses);
         try (Spool spool = Spool.open(dir);
              QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 1,
                      listener)) {

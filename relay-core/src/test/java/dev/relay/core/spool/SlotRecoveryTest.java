@@ -121,16 +121,21 @@ class SlotRecoveryTest {
         }
     }
 
-    @Test
-    void aSlotOfAMessageThatMovedOnIsNotADuplicate() throws Exception {
+    /** A message stored, attempted and deferred: its entry is an envelope file of its own in deferred/. */
+    private Envelope storedAndDeferred() throws Exception {
         Envelope e = envelope();
-        long size;
         try (Spool spool = Spool.open(dir)) {
-            size = spool.store(e, new ByteArrayInputStream(BODY.getBytes(StandardCharsets.UTF_8)));
+            long size = spool.store(e, new ByteArrayInputStream(BODY.getBytes(StandardCharsets.UTF_8)));
             spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
             spool.update(e.deferred(e.recipients(), e.receivedAt().plusSeconds(60), "451 4.3.0 later"), size,
                     QueueState.ACTIVE, QueueState.DEFERRED);
         }
+        return e;
+    }
+
+    @Test
+    void aSlotOfAMessageThatMovedOnIsNotADuplicate() throws Exception {
+        Envelope e = storedAndDeferred();
         // the crash came before the slot's name was removed and the checkpoint written (but after the deferral)
         writeCheckpoint(0);
         Path slot = dir.resolve("slots").resolve("n999");
@@ -145,14 +150,7 @@ class SlotRecoveryTest {
 
     @Test
     void aSlotWhoseDataNameWasLostGivesItBackToAMessageInAState() throws Exception {
-        Envelope e = envelope();
-        long size;
-        try (Spool spool = Spool.open(dir)) {
-            size = spool.store(e, new ByteArrayInputStream(BODY.getBytes(StandardCharsets.UTF_8)));
-            spool.move(e.id(), QueueState.INCOMING, QueueState.ACTIVE);
-            spool.update(e.deferred(e.recipients(), e.receivedAt().plusSeconds(60), "451 4.3.0 later"), size,
-                    QueueState.ACTIVE, QueueState.DEFERRED);
-        }
+        Envelope e = storedAndDeferred();
         writeCheckpoint(0);
         Path slot = dir.resolve("slots").resolve("n999");
         Files.move(dir.resolve("data").resolve(e.id().value()), slot); // data/ name not durable, slot name is
