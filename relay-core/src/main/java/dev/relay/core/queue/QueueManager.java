@@ -636,6 +636,12 @@ public final class QueueManager implements AutoCloseable {
      */
     public void stop(Duration grace) {
         running = false;
+        flowLock.lock();
+        try {
+            flowRoom.signalAll(); // submitters in an in-flow pause answer now
+        } finally {
+            flowLock.unlock();
+        }
         if (scheduler != null) {
             scheduler.interrupt();
         }
