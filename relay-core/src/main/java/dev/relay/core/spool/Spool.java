@@ -368,10 +368,7 @@ public final class Spool implements AutoCloseable {
             } else if (linkCount(p) != 1) {
                 Files.delete(p); // its file is a message's under another name: not free
             } else if (recycledCount.get() < RECYCLE_MAX && recycledBytes.get() < RECYCLE_MAX_BYTES) {
-                long size = Files.size(p);
-                recycledCount.incrementAndGet();
-                recycledBytes.addAndGet(size);
-                recycled.addFirst(new Recycled(p, size));
+                offerRecycled(new Recycled(p, Files.size(p)), true);
             } else {
                 Files.delete(p);
             }
@@ -466,7 +463,7 @@ public final class Spool implements AutoCloseable {
             }
             if (committed) {
                 if (applierIdle) { // else it is gathering, and takes this message too: no wake-up per message
-                    wakeApplier(false);
+                    wakeApplier();
                 }
             } else {
                 if (linkedBody) {
@@ -512,8 +509,7 @@ public final class Spool implements AutoCloseable {
             throw e;
         }
         for (Path p : made.subList(1, n)) {
-            recycledCount.incrementAndGet();
-            recycled.addLast(new Recycled(p, 0));
+            offerRecycled(new Recycled(p, 0), false); // behind the reused ones, whose pages are cached
         }
         return new Recycled(made.get(0), 0);
     }
@@ -529,19 +525,15 @@ public final class Spool implements AutoCloseable {
             deleteQuietly(slot.path());
             return;
         }
-        recycledCount.incrementAndGet();
-        recycled.addFirst(new Recycled(slot.path(), 0));
+        offerRecycled(new Recycled(slot.path(), 0), true);
     }
 
     /** A message committed in a slot and given its names, waiting for the applier. */
     private record Linked(String name, Path slot) {}
 
-    private void wakeApplier(boolean urgent) {
+    private void wakeApplier() {
         applyLock.lock();
         try {
-            if (urgent) {
-                applyUrgent = true;
-            }
             applyWork.signal();
         } finally {
             applyLock.unlock();
@@ -803,9 +795,7 @@ public final class Spool implements AutoCloseable {
             try {
                 syncDirectory(slots); // a slot's name is durable before a message is committed in it
                 for (Recycled r : reusable) {
-                    recycledCount.incrementAndGet();
-                    recycledBytes.addAndGet(r.size());
-                    recycled.addFirst(r);
+                    offerRecycled(r, true);
                 }
             } catch (IOException e) {
                 for (Recycled r : reusable) {
@@ -837,6 +827,17 @@ public final class Spool implements AutoCloseable {
             }
         }
         return FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+
+    /** Puts a free slot into the pool (its count and bytes): first, to be used next, or last. */
+    private void offerRecycled(Recycled r, boolean first) {
+        recycledCount.incrementAndGet();
+        recycledBytes.addAndGet(r.size());
+        if (first) {
+            recycled.addFirst(r);
+        } else {
+            recycled.addLast(r);
+        }
     }
 
     /** The file recycled last, taken out of the pool (its count and bytes), or null if the pool is empty. */

@@ -75,18 +75,7 @@ final class SpoolFiles {
             long magic = footer.getLong();
             int footerLength = magic == FOOTER_MAGIC ? FOOTER_LENGTH
                     : magic == SLOT_FOOTER_MAGIC ? SLOT_FOOTER_LENGTH : -1;
-            if (footerLength < 0 || length <= 0 || length > MAX_ENVELOPE || length > size - footerLength) {
-                return Optional.empty();
-            }
-            ByteBuffer env = ByteBuffer.allocate((int) length);
-            readFully(ch, env, size - footerLength - length);
-            EnvelopeCodec.Decoded d;
-            try {
-                d = EnvelopeCodec.decode(env.array());
-            } catch (SpoolException e) {
-                return Optional.empty();
-            }
-            return d.bodySize() + length + footerLength == size ? Optional.of(d) : Optional.empty();
+            return footerLength < 0 ? Optional.empty() : envelopeBefore(ch, size - footerLength, length);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
@@ -111,7 +100,7 @@ final class SpoolFiles {
             long seq = footer.getLong();
             long crc = footer.getLong();
             long length = footer.getLong();
-            if (footer.getLong() != SLOT_FOOTER_MAGIC || length <= 0 || length > size - SLOT_FOOTER_LENGTH) {
+            if (footer.getLong() != SLOT_FOOTER_MAGIC) {
                 return Optional.empty();
             }
             java.util.zip.CRC32C c = new java.util.zip.CRC32C();
@@ -127,15 +116,27 @@ final class SpoolFiles {
             if (c.getValue() != crc) {
                 return Optional.empty();
             }
-            ByteBuffer env = ByteBuffer.allocate((int) length);
-            readFully(ch, env, end - length);
-            try {
-                EnvelopeCodec.Decoded d = EnvelopeCodec.decode(env.array());
-                return d.bodySize() + length == end ? Optional.of(new SlotContent(d, seq)) : Optional.empty();
-            } catch (SpoolException e) {
-                return Optional.empty();
-            }
+            return envelopeBefore(ch, end, length).map(d -> new SlotContent(d, seq));
         } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The envelope of {@code length} bytes that ends at {@code end} (where the footer starts), if it decodes and
+     * the body it describes fills the file up to it exactly.
+     */
+    private static Optional<EnvelopeCodec.Decoded> envelopeBefore(FileChannel ch, long end, long length)
+            throws IOException {
+        if (length <= 0 || length > MAX_ENVELOPE || length > end) {
+            return Optional.empty();
+        }
+        ByteBuffer env = ByteBuffer.allocate((int) length);
+        readFully(ch, env, end - length);
+        try {
+            EnvelopeCodec.Decoded d = EnvelopeCodec.decode(env.array());
+            return d.bodySize() == end - length ? Optional.of(d) : Optional.empty();
+        } catch (SpoolException e) {
             return Optional.empty();
         }
     }
