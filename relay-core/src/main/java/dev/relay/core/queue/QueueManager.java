@@ -43,6 +43,8 @@ public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
     /** Longest wait of the scheduler without a wake-up: bounds how late a clock change is noticed. */
     private static final long MAX_IDLE_MILLIS = 1000;
+    /** How long a stop waits, after the deliveries, for the removals of delivered messages (one spool round each). */
+    private static final long REMOVAL_GRACE_MILLIS = 2000;
     public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
     static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
 
@@ -368,22 +370,36 @@ public final class QueueManager implements AutoCloseable {
         listener.attempted(envelope, envelope.attempts() + 1);
         engine.deliver(envelope, spool.bodyPath(p.id), size)
                 .whenCompleteAsync((report, error) -> {
+                    java.util.concurrent.atomic.AtomicBoolean slot = new java.util.concurrent.atomic.AtomicBoolean(true);
                     try {
                         if (error != null) { // the engine's contract says never; be safe anyway
                             report = DeliveryReport.all("-", envelope.recipients(),
                                     new Outcome.TransientFailure("delivery engine error: " + error));
                         }
-                        apply(envelope, size, report);
+                        apply(envelope, size, report, () -> releaseOnce(slot));
                     } catch (SpoolException | RuntimeException e) {
                         log.error("{}: cannot record delivery outcome, retried at next start: {}", envelope.id(),
                                 e.toString());
                     } finally {
-                        slots.release();
+                        releaseOnce(slot);
                     }
                 }, outcomes); // spool I/O (fsync) never runs on a network event loop
     }
 
-    private void apply(Envelope envelope, long size, DeliveryReport report) throws SpoolException {
+    /** Gives back a delivery's place in the active window, the first time only. */
+    private void releaseOnce(java.util.concurrent.atomic.AtomicBoolean held) {
+        if (held.getAndSet(false)) {
+            slots.release();
+        }
+    }
+
+    /**
+     * Records a delivery's outcome. {@code deliveryDone} gives the delivery's place in the active window back: for a
+     * message delivered to every recipient, before its removal, which waits for the spool's next removal round (a
+     * few milliseconds that need not hold up the next delivery); the caller gives it back after anything else.
+     */
+    private void apply(Envelope envelope, long size, DeliveryReport report, Runnable deliveryDone)
+            throws SpoolException {
         Instant now = clock.instant();
         List<MailAddress> delivered = report.recipientsWith(Outcome.Delivered.class);
         List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
@@ -441,6 +457,7 @@ public final class QueueManager implements AutoCloseable {
                 forget(envelope.id());
             }
         } else {
+            deliveryDone.run(); // (stop() waits for the outcomes still being recorded, this removal too)
             spool.remove(envelope.id(), QueueState.ACTIVE);
             synchronized (lock) {
                 forget(envelope.id());
@@ -657,7 +674,14 @@ public final class QueueManager implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        outcomes.shutdown();
+        outcomes.shutdown(); // and the removals of delivered messages, which gave their slots back first
+        try {
+            if (!outcomes.awaitTermination(REMOVAL_GRACE_MILLIS, TimeUnit.MILLISECONDS)) {
+                log.warn("queue: removals of delivered messages still pending; they may be delivered again");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

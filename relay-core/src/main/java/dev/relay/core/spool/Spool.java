@@ -77,15 +77,18 @@ public final class Spool implements AutoCloseable {
     private static final long MAX_COMMIT_DELAY_NANOS = 2_000_000L;
     private static final int MAX_BATCH = 256;
     /**
-     * The remover rests this long after each batch so that removals share the fsync of active/ even at one
-     * connection (deliveries finish one by one there); a delivery's slot is held that much longer at most.
+     * The remover rests this long after each batch so that removals share the fsync of active/ (and the applier's
+     * round they wait for) even at one connection, where deliveries finish one by one. Nothing waits on a removal
+     * but the message's own outcome: the queue gives the delivery's slot back before it. 50 ms against 5 ms, at one
+     * connection on this machine's disk, in the same JVM, alternating: the session's commit mean 0.27 against
+     * 0.30-0.41 ms and 5-10% more messages a second, fewer journal commits competing with its fdatasync.
      */
-    private static final long REMOVE_PAUSE_NANOS = 5_000_000L;
+    private static final long REMOVE_PAUSE_NANOS = 50_000_000L;
     /**
-     * The applier gathers this long before a round (unless someone waits for it): at one connection a round's
-     * four flushes then serve a few messages, not one each.
+     * The applier gathers this long before a round (unless someone waits for it, a removal most often): at one
+     * connection a round's four flushes then serve many messages, not a few each.
      */
-    private static final long APPLY_PAUSE_NANOS = 5_000_000L;
+    private static final long APPLY_PAUSE_NANOS = 50_000_000L;
     /** Slot files made at once when the pool is empty. */
     private static final int NEW_SLOTS = 16;
     /**

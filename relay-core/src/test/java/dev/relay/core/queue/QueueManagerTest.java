@@ -152,6 +152,61 @@ class QueueManagerTest {
     }
 
     @Test
+    void aDeliveredMessageGivesItsSlotBackBeforeItsRemovalIsDurable() throws Exception {
+        // one slot: the next delivery may start while the last delivered message still waits for the spool's
+        // removal round (which rests between rounds); before, the slot was held until that round was done
+        List<Integer> inActive = new CopyOnWriteArrayList<>();
+        try (Spool spool = Spool.open(dir)) {
+            DeliveryEngine engine = new DeliveryEngine() {
+                @Override
+                public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+                    try {
+                        inActive.add(spool.list(QueueState.ACTIVE).size());
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                    return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                            new Outcome.Delivered("250 ok")));
+                }
+
+                @Override
+                public void close() {}
+            };
+            try (QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 1,
+                    QueueListener.NONE)) {
+                q.start();
+                for (int i = 0; i < 5; i++) {
+                    q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> q.queued() == 0);
+                assertThat(inActive).hasSize(5);
+                assertThat(inActive).as("a delivery started beside a delivered message not yet removed")
+                        .anyMatch(n -> n >= 2);
+                assertThat(spool.list(QueueState.ACTIVE)).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aStopWaitsForTheRemovalsOfDeliveredMessages() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
+                     QueueListener.NONE)) {
+            q.start();
+            q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+                    .until(() -> q.queued() == 0); // the spool's remover now rests (50 ms) before its next round
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+                    .until(() -> engine.seen.size() == 2);
+            q.stop(Duration.ofSeconds(5));
+            assertThat(spool.list(QueueState.ACTIVE)).as("removed, not left to be delivered again").isEmpty();
+            assertThat(spool.bodyPath(id)).doesNotExist();
+        }
+    }
+
+    @Test
     void deliveredMessageIsRemovedFromTheSpool() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));
         try (Spool spool = Spool.open(dir);
