@@ -374,6 +374,29 @@ class InboundSubmissionTest {
         await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: pipelined").size() == 1);
     }
 
+    @Test
+    void repliesToAPipelinedGroupArriveInOneTlsRecord() throws Exception {
+        start(SHARED_LIMITS);
+        String group = "MAIL FROM:<app@example.com>\r\nRCPT TO:<a@example.net>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n";
+        String replies = "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 ";
+        try (RawSmtp c = authenticated()) { // STARTTLS
+            c.send(group);
+            assertThat(c.readOnce()).as("one record, one read (before: one record per reply)").startsWith(replies);
+            c.send("Subject: one record\r\n\r\nhello\r\n.\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 Ok: queued as");
+            assertThat(c.command("QUIT")).isEqualTo("221 2.0.0 Bye");
+        }
+        try (RawSmtp c = new RawSmtp(HOST, implicit, true)) {
+            assertThat(c.command("EHLO client.example.com")).startsWith("250");
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).startsWith("235 2.7.0");
+            c.send(group);
+            assertThat(c.readOnce()).as("implicit TLS too").startsWith(replies);
+            c.send("Subject: one record\r\n\r\nhello\r\n.\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 Ok: queued as");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: one record").size() == 2);
+    }
+
     /** Each end-of-data look-alike, then an injected second transaction, then the real end. */
     @ParameterizedTest
     @ValueSource(strings = {"\n.\n", "\r.\r", "\n.\r\n", "\r\n.\r", "\r\n.\n", "\r.\r\n", "\r.\n", "\n.\r"})

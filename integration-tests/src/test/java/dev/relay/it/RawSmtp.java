@@ -85,6 +85,19 @@ final class RawSmtp implements AutoCloseable {
         out.flush();
     }
 
+    /**
+     * One read from the socket itself, past this client's buffer (which must be empty): over TLS, the data of one
+     * record at most. Null if the connection closed.
+     */
+    String readOnce() throws IOException {
+        if (in.available() > 0) {
+            throw new IllegalStateException("bytes already buffered: read them with reply()");
+        }
+        byte[] b = new byte[16 * 1024];
+        int n = socket.getInputStream().read(b);
+        return n < 0 ? null : new String(b, 0, n, StandardCharsets.UTF_8);
+    }
+
     /** One reply, all its lines joined with \n; null if the connection closed. */
     String reply() throws IOException {
         StringBuilder sb = new StringBuilder();

@@ -16,7 +16,7 @@ import java.util.concurrent.CountDownLatch;
  * thread waits here quietly instead of reporting the closed socket as an accept error once a second.
  *
  * <p>It holds the real socket and delegates to it what subethasmtp uses: bind, local port and address, accept,
- * close.
+ * close. An accepted TLS connection (implicit TLS) comes wrapped in a {@link BatchingTlsSocket}.
  */
 final class ListeningSocket extends ServerSocket {
     private final ServerSocket socket;
@@ -38,7 +38,9 @@ final class ListeningSocket extends ServerSocket {
     public Socket accept() throws IOException {
         if (!draining) {
             try {
-                return socket.accept();
+                Socket accepted = socket.accept();
+                // implicit TLS: replies to a pipelined group in one TLS record
+                return accepted instanceof javax.net.ssl.SSLSocket tls ? BatchingTlsSocket.wrap(tls) : accepted;
             } catch (IOException e) {
                 if (!draining) {
                     throw e;

@@ -203,7 +203,7 @@ final class SmtpCommands {
             // plaintext the client pipelined after STARTTLS stays in the old buffer and is dropped (RFC 3207 sec. 6)
             SSLSocket s = sess.getServer().createSSLSocket(plain);
             s.startHandshake();
-            sess.setSocket(s);
+            sess.setSocket(BatchingTlsSocket.wrap(s)); // replies to a pipelined group in one TLS record
             sess.resetSmtpProtocol();
             sess.setTlsStarted(true);
         } catch (IOException e) {
