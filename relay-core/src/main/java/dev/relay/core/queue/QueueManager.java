@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -370,7 +371,7 @@ public final class QueueManager implements AutoCloseable {
         listener.attempted(envelope, envelope.attempts() + 1);
         engine.deliver(envelope, spool.bodyPath(p.id), size)
                 .whenCompleteAsync((report, error) -> {
-                    java.util.concurrent.atomic.AtomicBoolean slot = new java.util.concurrent.atomic.AtomicBoolean(true);
+                    AtomicBoolean slot = new AtomicBoolean(true);
                     try {
                         if (error != null) { // the engine's contract says never; be safe anyway
                             report = DeliveryReport.all("-", envelope.recipients(),
@@ -387,7 +388,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Gives back a delivery's place in the active window, the first time only. */
-    private void releaseOnce(java.util.concurrent.atomic.AtomicBoolean held) {
+    private void releaseOnce(AtomicBoolean held) {
         if (held.getAndSet(false)) {
             slots.release();
         }
@@ -395,8 +396,8 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * Records a delivery's outcome. {@code deliveryDone} gives the delivery's place in the active window back: for a
-     * message delivered to every recipient, before its removal, which waits for the spool's next removal round (a
-     * few milliseconds that need not hold up the next delivery); the caller gives it back after anything else.
+     * message delivered to every recipient, before its removal, which waits for the spool's next removal round (up
+     * to 50 ms that need not hold up the next delivery); the caller gives it back after anything else.
      */
     private void apply(Envelope envelope, long size, DeliveryReport report, Runnable deliveryDone)
             throws SpoolException {

@@ -9,12 +9,13 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A session's socket streams with replies sent the way Postfix's smtpd sends them: a reply the session's own thread
  * flushes waits until that thread would block reading the next command, so the replies to a pipelined group (MAIL,
- * RCPT, DATA) leave in one write, one TLS record, instead of one each (RFC 2920 section 3.2 allows either). No
- * reply can be held while the session waits for the client: every read that would block first sends what is held.
+ * RCPT, DATA) leave in one write, one TLS record, instead of one each (RFC 2920 section 3.2: a server should keep
+ * the responses to grouped commands in a buffer and send them as a unit). No reply can be held while the session
+ * waits for the client: every read that would block first sends what is held.
  *
  * <p>A flush from another thread (the idle sweeper's {@code 421}) goes out at once, with anything held before it;
- * closing the output sends what is held, then closes. A reply held longer than {@link #LIMIT} bytes goes out as it
- * stands.
+ * closing the output sends what is held, then closes. Held replies beyond {@link #LIMIT} bytes go out as they
+ * stand.
  */
 final class ReplyBatching {
     /** Held replies beyond this many bytes are written at once (replies are short; an EHLO list is ~200 bytes). */
