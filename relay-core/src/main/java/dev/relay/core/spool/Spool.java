@@ -80,8 +80,8 @@ public final class Spool implements AutoCloseable {
      * The remover rests this long after each batch so that removals share the fsync of active/ (and the applier's
      * round they wait for) even at one connection, where deliveries finish one by one. Nothing waits on a removal
      * but the message's own outcome: the queue gives the delivery's slot back before it. 50 ms against 5 ms, at one
-     * connection on this machine's disk, in the same JVM, alternating: the session's commit mean 0.27 against
-     * 0.30-0.41 ms and 5-10% more messages a second, fewer journal commits competing with its fdatasync.
+     * connection on this machine's disk, alternating in one JVM: faster in seven pairs of eight (by 1-14%), the
+     * session's commit mean lower in six: fewer journal commits compete with its fdatasync (docs/performance.md).
      */
     private static final long REMOVE_PAUSE_NANOS = 50_000_000L;
     /**

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Most relays serve a handful of busy connections (an application's connection pool, a sidecar's one client).
  * A session on a virtual thread pays for each blocking read with a trip through the JDK's poller and a hand-off to
  * a carrier thread; on a platform thread the kernel wakes it directly. At one connection that was 15-20% of the
- * relay's CPU per message and 10-18% of its rate (same JVM, sessions alternating between the two kinds). Virtual
+ * relay's CPU per message and 7-19% of its rate (same JVM, sessions alternating between the two kinds). Virtual
  * threads remain for the many: 10,000 idle TLS sessions cost a virtual thread each, not a kernel thread with its
  * stack. Beyond a few, platform session threads compete with the virtual threads' carriers for the cores: the
  * listener gives one per core ({@link InboundListener#PLATFORM_SESSIONS}).
