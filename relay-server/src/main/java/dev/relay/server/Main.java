@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code relay} command line: one subcommand per job. */
-@Command(name = "relay", mixinStandardHelpOptions = true, version = "relay 0.1.0",
+@Command(name = "relay", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "An authenticated SMTP relay: submission in, durable spool, smarthost out.",
         subcommands = {ServeCommand.class, SinkCommand.class, PasswdCommand.class, CheckConfigCommand.class,
                 QueueCommand.class, dev.relay.server.doctor.DoctorCommand.class})

@@ -47,6 +47,22 @@ class CommandLineTest {
     }
 
     @Test
+    void versionNamesTheReleaseTheCommitAndTheJavaRuntime() {
+        Run r = run("", "--version");
+        assertThat(r.status()).isZero();
+        String[] lines = r.out().strip().split("\\R");
+        assertThat(lines).hasSize(3);
+        assertThat(lines[0]).matches("relay \\d+\\.\\d+\\.\\d+\\S*"); // from the build, not a literal
+        // a build from a git checkout names its commit; one without .git (the image's build context) says unknown
+        assertThat(lines[1]).matches("commit: ([0-9a-f]{12}(-dirty)?|unknown)");
+        if (Files.isDirectory(Path.of("..", ".git")) || Files.isRegularFile(Path.of("..", ".git"))) {
+            assertThat(lines[1]).doesNotContain("unknown");
+        }
+        assertThat(lines[2]).startsWith("java: ").contains(System.getProperty("java.runtime.version"))
+                .contains(System.getProperty("java.home"));
+    }
+
+    @Test
     void passwdPrintsAUsersFileLineThatAuthenticates() throws Exception {
         Run r = run("s3cret\n", "passwd", "alice");
         assertThat(r.status()).isZero();
