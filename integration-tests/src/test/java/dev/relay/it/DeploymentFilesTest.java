@@ -343,18 +343,27 @@ class DeploymentFilesTest {
     @Test
     void systemdUnitStopsWithSigtermAfterTheGraceAndMayOnlyWriteTheSpool() throws IOException {
         Map<String, String> unit = new HashMap<>();
+        Map<String, String> environment = new HashMap<>();
         for (String line : Files.readAllLines(DEPLOY.resolve("systemd/relay.service"))) {
             int eq = line.indexOf('=');
             if (!line.startsWith("#") && eq > 0) {
                 unit.put(line.substring(0, eq), line.substring(eq + 1));
+                if (line.startsWith("Environment=")) {
+                    String v = line.substring(eq + 1);
+                    environment.put(v.substring(0, v.indexOf('=')), v.substring(v.indexOf('=') + 1));
+                }
             }
         }
+        // the unit's variables are the launcher's: none of them is read as a configuration key
+        assertThat(environment).containsKey("RELAY_CDS_DIR");
+        assertThat(dev.relay.server.ServeCommand.hasRelayVariables(environment)).isFalse();
         assertThat(unit.get("ExecStart")).startsWith("/opt/relay/bin/relay serve --config /etc/relay/relay.yaml");
         Matcher grace = Pattern.compile("--grace (PT\\S+)").matcher(unit.get("ExecStart"));
         long graceSeconds = grace.find() ? Duration.parse(grace.group(1)).toSeconds() : 20;
         assertThat(unit).containsEntry("KillSignal", "SIGTERM").containsEntry("NoNewPrivileges", "yes")
                 .containsEntry("ProtectSystem", "strict").containsEntry("ReadWritePaths", "/var/spool/relay")
-                .containsEntry("AmbientCapabilities", "CAP_NET_BIND_SERVICE").containsEntry("User", "relay");
+                .containsEntry("AmbientCapabilities", "CAP_NET_BIND_SERVICE").containsEntry("User", "relay")
+                .containsEntry("CacheDirectory", "relay"); // the class-data archive: RELAY_CDS_DIR=/var/cache/relay
         assertThat(Long.parseLong(unit.get("TimeoutStopSec"))).isGreaterThan(graceSeconds);
     }
 

@@ -38,6 +38,36 @@ public final class DemoSetup {
     /** The demo's ports; the defaults are 2587 (STARTTLS), 2465 (implicit TLS), 2525 (sink) and 9090 (admin). */
     public record Ports(int submission, int submissions, int sink, int admin) {
         public static final Ports DEFAULT = new Ports(2587, 2465, 2525, 9090);
+
+        /**
+         * {@code SUB,SUBS,SINK,ADMIN}, four distinct ports from 1 to 65535.
+         *
+         * @throws IllegalArgumentException naming what is wrong
+         */
+        public static Ports parse(String text) {
+            String[] parts = text.split(",", -1);
+            if (parts.length != 4) {
+                throw new IllegalArgumentException("--demo-ports: '" + text + "' is not four ports: give "
+                        + "SUBMISSION,SUBMISSIONS,SINK,ADMIN, e.g. 12587,12465,12525,19090");
+            }
+            int[] p = new int[4];
+            for (int i = 0; i < 4; i++) {
+                try {
+                    p[i] = Integer.parseInt(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    p[i] = -1;
+                }
+                if (p[i] < 1 || p[i] > 65535) {
+                    throw new IllegalArgumentException("--demo-ports: '" + parts[i].trim() + "' is not a port "
+                            + "(1-65535)");
+                }
+            }
+            if (java.util.Arrays.stream(p).distinct().count() != 4) {
+                throw new IllegalArgumentException("--demo-ports: '" + text + "' repeats a port: the four must "
+                        + "differ");
+            }
+            return new Ports(p[0], p[1], p[2], p[3]);
+        }
     }
 
     public static final String DEMO_USER = "demo";

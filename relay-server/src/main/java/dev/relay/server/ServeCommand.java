@@ -32,6 +32,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Where the demo defaults keep everything (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Option(names = "--demo-ports", paramLabel = "SUB,SUBS,SINK,ADMIN",
+            description = "The demo defaults' ports, when 2587,2465,2525,9090 are taken: STARTTLS submission, "
+                    + "implicit TLS submission, capture smarthost, admin (all on 127.0.0.1).")
+    String demoPorts;
+
     @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
             description = "Log lines as text (default) or json (one object per line); also RELAY_LOG_FORMAT.")
     String logFormat; // applied by Main before logging starts
@@ -74,6 +79,20 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Map<String, String> env = System.getenv();
         DemoSetup demo = null;
+        DemoSetup.Ports ports = DemoSetup.Ports.DEFAULT;
+        if (demoPorts != null) {
+            if (config != null || hasRelayVariables(env)) {
+                System.err.println("relay: --demo-ports applies to the demo defaults only; with --config or RELAY_* "
+                        + "variables set the ports in listeners[*].bind and admin.bind");
+                return 2;
+            }
+            try {
+                ports = DemoSetup.Ports.parse(demoPorts);
+            } catch (IllegalArgumentException e) {
+                System.err.println("relay: " + e.getMessage());
+                return 2;
+            }
+        }
         RelayConfig effective;
         try {
             if (config != null || hasRelayVariables(env)) {
@@ -81,7 +100,7 @@ public final class ServeCommand implements Callable<Integer> {
                 loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
                 effective = loaded.config();
             } else {
-                demo = DemoSetup.prepare(dataDir, DemoSetup.Ports.DEFAULT);
+                demo = DemoSetup.prepare(dataDir, ports);
                 effective = demo.config();
             }
         } catch (ConfigException e) {

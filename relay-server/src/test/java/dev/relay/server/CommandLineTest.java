@@ -63,6 +63,28 @@ class CommandLineTest {
     }
 
     @Test
+    void demoPortsThatAreNotFourDistinctPortsAreRefusedBeforeAnythingStarts() {
+        Run r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("is not four ports", "SUBMISSION,SUBMISSIONS,SINK,ADMIN");
+        r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465,12525,70000");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'70000' is not a port");
+        r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465,12587,19090");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("repeats a port");
+        assertThat(dir).isEmptyDirectory(); // refused before the demo wrote anything
+    }
+
+    @Test
+    void demoPortsWithAConfigurationFileAreRefused() throws Exception {
+        Path config = Files.writeString(dir.resolve("relay.yaml"), "hostname: x\n");
+        Run r = run("", "serve", "--config", config.toString(), "--demo-ports", "12587,12465,12525,19090");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--demo-ports applies to the demo defaults only");
+    }
+
+    @Test
     void passwdPrintsAUsersFileLineThatAuthenticates() throws Exception {
         Run r = run("s3cret\n", "passwd", "alice");
         assertThat(r.status()).isZero();

@@ -1,0 +1,159 @@
+package dev.relay.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The release tarball as a VM user gets it: unpacked into an empty directory and run with its own Java runtime,
+ * with no JDK on the PATH and no JAVA_HOME, on the demo defaults (the README's quick start), one message relayed.
+ */
+class ReleaseTarballTest {
+    /** What the launcher runs besides java: the coreutils it calls, and bash. Nothing else is on the PATH. */
+    private static final List<String> TOOLS = List.of("bash", "dirname", "readlink", "sed", "head", "cksum", "stat",
+            "cut", "rm", "mkdir");
+
+    @TempDir
+    Path tmp;
+
+    Path home;
+    Process relay;
+
+    static Path tarball() throws IOException {
+        Path target = Path.of("..", "relay-dist", "target").toAbsolutePath().normalize();
+        try (Stream<Path> s = Files.list(target)) {
+            return s.filter(p -> p.getFileName().toString().matches("relay-.*-linux-x86_64\\.tar\\.gz"))
+                    .findFirst().orElseThrow(() -> new AssertionError("no release tarball in " + target
+                            + ": relay-dist builds it in the package phase"));
+        }
+    }
+
+    @BeforeEach
+    void unpack() throws Exception {
+        // relay-dist builds the release on Linux x86_64 only (its runtime is a native image of the JDK)
+        assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"),
+                "the release is built for Linux x86_64 only");
+        Path tar = tarball();
+        Process p = new ProcessBuilder("tar", "-xzf", tar.toString(), "-C", tmp.toString()).inheritIO().start();
+        assertThat(p.waitFor()).isZero();
+        try (Stream<Path> s = Files.list(tmp)) {
+            home = s.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        assertThat(home.getFileName().toString()).isEqualTo(tar.getFileName().toString().replace(".tar.gz", ""));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (relay != null && relay.isAlive()) {
+            relay.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A process of the unpacked release with a bare environment: PATH holds only {@link #TOOLS}. */
+    private ProcessBuilder launcher(String... args) throws IOException {
+        Path bin = Files.createDirectories(tmp.resolve("path"));
+        for (String tool : TOOLS) {
+            Path link = bin.resolve(tool);
+            if (!Files.exists(link)) {
+                Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool)).filter(Files::isExecutable)
+                        .findFirst().orElseThrow(() -> new AssertionError("no " + tool + " in /usr/bin or /bin"));
+                Files.createSymbolicLink(link, real);
+            }
+        }
+        ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of(home.resolve("bin/relay").toString()),
+                Stream.of(args)).toList());
+        Map<String, String> env = pb.environment();
+        env.clear();
+        env.put("PATH", bin.toString());
+        env.put("HOME", tmp.resolve("home").toString());
+        return pb.directory(tmp.toFile());
+    }
+
+    private String run(String... args) throws Exception {
+        Process p = launcher(args).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    @Test
+    void unpackedReleaseRunsOnItsOwnRuntimeAndRelaysAMessageOnTheDemoDefaults() throws Exception {
+        Path runtimeJava = home.resolve("runtime/bin/java");
+        assertThat(runtimeJava).isExecutable();
+        assertThat(home.resolve("runtime/bin/jcmd")).doesNotExist(); // a runtime, not a JDK
+        assertThat(home.resolve("lib/relay-server.jar")).isRegularFile();
+        assertThat(home.resolve("etc/relay.yaml")).isRegularFile();
+        assertThat(home.resolve("systemd/relay.service")).isRegularFile();
+        assertThat(run("--find-java").strip()).isEqualTo(runtimeJava.toString());
+        assertThat(run("--version")).contains("relay ", "commit: ", home.resolve("runtime").toString());
+        // the example configuration shipped beside it is valid as it is
+        assertThat(run("check-config", home.resolve("etc/relay.yaml").toString())).contains("configuration OK");
+
+        int submission = Loopback.freePort();
+        int admin = Loopback.freePort();
+        String ports = submission + "," + Loopback.freePort() + "," + Loopback.freePort() + "," + admin;
+        Path data = tmp.resolve("relay-data");
+        Path log = tmp.resolve("relay.log");
+        long t0 = System.nanoTime();
+        relay = launcher("serve", "--data-dir", data.toString(), "--demo-ports", ports)
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/readyz"))
+                .timeout(Duration.ofSeconds(2)).build();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            if (!relay.isAlive()) {
+                throw new AssertionError("relay exited with " + relay.exitValue() + ":\n" + RelayProcess.tail(log));
+            }
+            try {
+                return http.send(readyz, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        System.out.printf("release tarball: start to /readyz 200 in %d ms%n",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+
+        String password = Files.readString(data.resolve("demo-password")).strip();
+        Loopback.submit(submission, Loopback.Tls.STARTTLS, "demo", password, "app@example.com", "b@example.com",
+                "through the release", "relayed by the unpacked tarball");
+        Path outbox = data.resolve("outbox");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            if (!Files.isDirectory(outbox)) {
+                return false;
+            }
+            try (Stream<Path> s = Files.list(outbox)) {
+                return s.anyMatch(f -> {
+                    try {
+                        return f.toString().endsWith(".eml") && Files.readString(f).contains("through the release");
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+            }
+        });
+
+        relay.destroy(); // SIGTERM, as systemd and Kubernetes stop it
+        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(relay.exitValue()).as(RelayProcess.tail(log)).isIn(0, 143);
+        assertThat(Files.readString(log)).contains("stopped; queued messages stay in");
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the release layout and tarball (called by relay-dist/pom.xml in the package phase):
+#   target/relay-<version>-linux-x86_64/            bin/relay, lib/ (the jars, staged by Maven), runtime/ (jlink),
+#                                                   etc/relay.yaml, systemd/relay.service, README.md
+#   target/relay-<version>-linux-x86_64.tar.gz      that directory
+#   target/deb/                                     what the Debian package adds: /etc, /usr/share, /lib/systemd
+# Environment (from the pom): ROOT (the source tree), TARGET, NAME, VERSION. JLINK=path chooses the jlink; by
+# default the one beside the Java the launcher finds (a JDK >= 21: JAVA_HOME, PATH, /usr/lib/jvm, ...).
+set -euo pipefail
+: "${ROOT:?}" "${TARGET:?}" "${NAME:?}" "${VERSION:?}"
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+stage="$TARGET/$NAME"
+
+# The modules the relay's jars use (jdeps --print-module-deps over relay-server.jar and lib/*), plus
+# jdk.crypto.ec (elliptic-curve TLS on a JDK 21 runtime; empty on later ones), jdk.charsets (mail in legacy
+# charsets) and jdk.naming.dns. ReleaseTarballIT relays a message over TLS with this runtime.
+MODULES=java.base,java.desktop,java.naming,java.net.http,java.sql,jdk.httpserver,jdk.jfr,jdk.management,\
+jdk.unsupported,jdk.crypto.ec,jdk.charsets,jdk.naming.dns
+
+if [ -z "${JLINK:-}" ]; then
+  java="$("$ROOT/bin/relay" --find-java)"
+  JLINK="$(dirname "$(readlink -f "$java")")/jlink"
+fi
+if [ ! -x "$JLINK" ]; then
+  echo "build-dist: no jlink at $JLINK: the release's runtime is made with a JDK >= 21's jlink (a JRE has none);" \
+       "point JAVA_HOME or JLINK at a JDK" >&2
+  exit 1
+fi
+
+[ -f "$stage/lib/relay-server.jar" ] || { echo "build-dist: $stage/lib/relay-server.jar is missing" >&2; exit 1; }
+rm -rf "$stage/runtime" "$stage/bin" "$stage/etc" "$stage/systemd" "$TARGET/deb"
+"$JLINK" --add-modules "$MODULES" --output "$stage/runtime" --strip-debug --no-man-pages --no-header-files \
+  --compress=zip-6 --generate-cds-archive 2>&1 | grep -v "^Warning: The --compress" || true
+[ -x "$stage/runtime/bin/java" ] || { echo "build-dist: jlink made no runtime" >&2; exit 1; }
+# the JDK's native libraries carry symbol tables the runtime never reads: about a third of their size
+if command -v strip >/dev/null 2>&1; then
+  find "$stage/runtime" -type f \( -name '*.so' -o -path '*/bin/*' -o -name jexec -o -name jspawnhelper \) -exec strip --strip-unneeded {} +
+else
+  echo "build-dist: no strip (binutils) here: the runtime's native libraries keep their symbol tables" >&2
+fi
+
+install -d "$stage/bin" "$stage/etc" "$stage/systemd"
+install -m 0755 "$ROOT/bin/relay" "$stage/bin/relay"
+install -m 0644 "$src/relay.yaml" "$stage/etc/relay.yaml"
+install -m 0644 "$ROOT/deploy/systemd/relay.service" "$stage/systemd/relay.service"
+install -m 0644 "$ROOT/README.md" "$stage/README.md"
+chmod -R u+w,go-w "$stage"
+
+# reproducible member order and owners; modes as staged (runtime/bin/* and bin/relay executable)
+tar --sort=name --owner=0 --group=0 --numeric-owner -C "$TARGET" -czf "$TARGET/$NAME.tar.gz" "$NAME"
+(cd "$TARGET" && sha256sum "$NAME.tar.gz" > "$NAME.tar.gz.sha256")
+
+# what the Debian package holds besides the tarball's bin/, lib/ and runtime/ (under /usr/lib/relay)
+deb="$TARGET/deb"
+install -d "$deb/etc/relay" "$deb/lib/systemd/system" "$deb/usr/share/doc/relay" "$deb/usr/share/man/man1" \
+  "$deb/usr/share/lintian/overrides"
+install -m 0644 "$src/relay.yaml" "$deb/etc/relay/relay.yaml"
+sed -e 's#/opt/relay/bin/relay#/usr/bin/relay#' -e 's#file:/opt/relay/README.md#man:relay(1)#' \
+    -e 's#^\(\# relay on a VM: \).*#\1installed by the Debian package relay; enable and start it with#' \
+    "$ROOT/deploy/systemd/relay.service" > "$deb/lib/systemd/system/relay.service"
+install -m 0644 "$src/deb/doc/copyright" "$deb/usr/share/doc/relay/copyright"
+gzip -9n < "$src/deb/doc/changelog" > "$deb/usr/share/doc/relay/changelog.gz"
+gzip -9n < "$ROOT/README.md" > "$deb/usr/share/doc/relay/README.md.gz"
+gzip -9n < "$src/deb/doc/relay.1" > "$deb/usr/share/man/man1/relay.1.gz"
+install -m 0644 "$src/deb/doc/lintian-overrides" "$deb/usr/share/lintian/overrides/relay"
+echo "build-dist: $TARGET/$NAME.tar.gz ($(du -h "$TARGET/$NAME.tar.gz" | cut -f1)), runtime from $JLINK"
