@@ -82,8 +82,8 @@ class DemoDefaultsTest {
 
     @Test
     void curlCommandFromTheReadmeDeliversToTheOutbox() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(commandExists("curl"), "curl is not installed");
-        Process curl = new ProcessBuilder("curl", "--silent", "--show-error", "--ssl-reqd", "--user",
+        Path curlPath = RequiredTool.find("curl", "Debian: apt-get install curl");
+        Process curl = new ProcessBuilder(curlPath.toString(), "--silent", "--show-error", "--ssl-reqd", "--user",
                 "demo:" + demo.demoPassword(), "--mail-from", "a@example.com", "--mail-rcpt", "b@example.com",
                 "--upload-file", dataDir.resolve("sample.eml").toString(),
                 "smtp://127.0.0.1:" + ports.submission(), "-k")
@@ -92,15 +92,6 @@ class DemoDefaultsTest {
         assertThat(curl.waitFor()).as("curl said: %s", output).isZero();
         await().atMost(Duration.ofSeconds(15)).until(() -> outbox().size() == 1);
         assertThat(Files.readString(outbox().get(0))).contains("Subject: hello from relay");
-    }
-
-    private static boolean commandExists(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, name))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Test

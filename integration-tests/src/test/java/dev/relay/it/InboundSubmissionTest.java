@@ -17,6 +17,7 @@ import jakarta.mail.Transport;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -395,6 +396,40 @@ class InboundSubmissionTest {
             assertThat(c.reply()).startsWith("250 2.0.0 Ok: queued as");
         }
         await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: one record").size() == 2);
+    }
+
+    /**
+     * The three command lines that subethasmtp refuses itself, before the relay's commands see them: its reply has
+     * no enhanced status code and it closes the connection (README, "What clients see", lists exactly these).
+     */
+    @Test
+    void commandLinesSubethasmtpRefusesGetABare501AndTheConnectionCloses() throws Exception {
+        start(SHARED_LIMITS);
+        String crlfPaired = "501 Syntax error at character position \\d+\\. CR and LF must be CRLF paired\\."
+                + "  See RFC 2821 #2\\.7\\.1\\.";
+        assertThat(bare501("NOOP\nNOOP\r\n".getBytes(StandardCharsets.US_ASCII))).as("bare LF").matches(crlfPaired);
+        assertThat(bare501("NOOP\rNOOP\r\n".getBytes(StandardCharsets.US_ASCII))).as("bare CR").matches(crlfPaired);
+        String longLine = "NOOP " + "x".repeat(993) + "\r\n"; // 998 characters before the CRLF
+        assertThat(bare501(longLine.getBytes(StandardCharsets.US_ASCII))).as("a command line of 998 characters")
+                .isEqualTo("501 Input line length is too long!");
+        byte[] invalidUtf8 = {'N', 'O', 'O', 'P', ' ', (byte) 0xc3, (byte) 0x28, '\r', '\n'};
+        assertThat(bare501(invalidUtf8)).as("invalid UTF-8")
+                .isEqualTo("501 Syntax error: invalid character encoding.");
+        try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
+            assertThat(c.command("NOOP " + "x".repeat(992))).as("997 characters still reach the relay")
+                    .isEqualTo("250 2.0.0 Ok");
+        }
+    }
+
+    /** Sends {@code line} after EHLO; returns the reply and checks that the connection then closes. */
+    private String bare501(byte[] line) throws Exception {
+        try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
+            assertThat(c.command("EHLO client.test")).startsWith("250");
+            c.send(line);
+            String reply = c.reply();
+            assertThat(c.reply()).as("the connection closed after %s", reply).isNull();
+            return reply;
+        }
     }
 
     /** Each end-of-data look-alike, then an injected second transaction, then the real end. */

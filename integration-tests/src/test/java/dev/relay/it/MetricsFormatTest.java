@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.relay.server.DemoSetup;
 import dev.relay.server.RelayServer;
 import dev.relay.server.sink.CaptureSink;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,11 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,9 +85,8 @@ class MetricsFormatTest {
 
     @Test
     void promtoolCheckMetricsAcceptsTheScrape() throws Exception {
-        Optional<Path> promtool = onPath("promtool");
-        Assumptions.assumeTrue(promtool.isPresent(), "promtool is not installed (Debian: apt-get install prometheus)");
-        Process p = new ProcessBuilder(promtool.get().toString(), "check", "metrics").redirectErrorStream(true)
+        Path promtool = RequiredTool.find("promtool", "Debian: apt-get install prometheus");
+        Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true)
                 .start();
         p.getOutputStream().write(metrics.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
@@ -121,15 +117,5 @@ class MetricsFormatTest {
                 "c_count: _count, _sum and _bucket are reserved for histograms and summaries",
                 "d_seconds: no HELP line", "d_seconds: no HELP line", "duplicate series d_seconds{x=1}",
                 "e_orphan: sample without a TYPE line");
-    }
-
-    private static Optional<Path> onPath(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path p = Path.of(dir, name);
-            if (Files.isExecutable(p)) {
-                return Optional.of(p);
-            }
-        }
-        return Optional.empty();
     }
 }

@@ -81,7 +81,12 @@ final class RawSmtp implements AutoCloseable {
     }
 
     void send(String raw) throws IOException {
-        out.write(raw.getBytes(StandardCharsets.UTF_8));
+        send(raw.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Exact bytes, for what a string cannot carry (invalid UTF-8). */
+    void send(byte[] raw) throws IOException {
+        out.write(raw);
         out.flush();
     }
 

@@ -155,6 +155,8 @@ class CommandLineTest {
         assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_SPOL_DIR", "/x"))).isTrue();
         assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA", "/usr/bin/java", "HOME", "/root")))
                 .isFalse();
+        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA_SEARCH_DIRS", "/opt/jdks")))
+                .as("a launcher variable keeps the demo defaults").isFalse();
     }
 
     @Test

@@ -397,8 +397,9 @@ public final class Spool implements AutoCloseable {
 
     /**
      * Writes the body from {@code body} (read to its end) and the envelope, durably, into incoming/. When this
-     * returns the message survives a crash; when it throws, nothing of it is visible. Concurrent calls share the
-     * directory fsyncs (group commit).
+     * returns the message survives a crash; when it throws, nothing of it is visible. Messages share the directory
+     * fsyncs: with hard links the applier's, after the commit ({@link #storeInSlot}); without, the group commit's,
+     * before it ({@link #storeWithEnvelopeFile}).
      *
      * @return the body size in bytes
      * @throws InsufficientStorageException when free space is below the reserve, the disk is full, or the spool
@@ -876,7 +877,8 @@ public final class Spool implements AutoCloseable {
 
     /**
      * Registers what is told, for every message stored, the time from the end of its body to its durable commit
-     * (trailer, file sync, group commit): the spool's part of a client's wait for 250. Must be fast.
+     * (with hard links: trailer, slot file sync, names linked; without: trailer, file sync, group commit): the
+     * spool's part of a client's wait for 250. Must be fast.
      */
     public void onCommitLatency(java.util.function.LongConsumer listener) {
         this.commitLatency = listener;

@@ -2,7 +2,9 @@ package dev.relay.core.spool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.abort;
 
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
@@ -14,8 +16,10 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,13 +140,36 @@ class SpoolStorageTest {
         }
     }
 
+    /**
+     * A spool that cannot be written: as root (how CI runs, where directory permissions do not bind), the whole
+     * spool on a tmpfs that turns read-only under the running spool; otherwise, or where root may not mount, its
+     * tmp/ directory made read-only with chmod. Neither way available (root without the right to mount, say)
+     * skips the test, or fails it when CI=true: CI must not lose this case without anyone noticing.
+     */
     @Test
     void unwritableSpoolRefusesWithInsufficientStorageAndShowsNothing() throws Exception {
+        String noMount = "not root";
+        if (isRoot()) {
+            Path mnt = Files.createDirectory(dir.resolve("mnt"));
+            noMount = run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt.toString());
+            if (noMount == null) {
+                readOnlyFileSystemUnderTheRunningSpool(mnt);
+                return;
+            }
+        }
+        readOnlyTmpDirectory(noMount);
+    }
+
+    /** Directory permissions: the spool's storage look finds tmp/ unwritable and refuses before writing. */
+    private void readOnlyTmpDirectory(String noMount) throws Exception {
         try (Spool spool = open(0)) {
             Path tmp = dir.resolve("tmp");
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-xr-xr-x"));
             try {
-                assumeFalse(Files.isWritable(tmp), "running with privileges that ignore directory permissions");
+                if (Files.isWritable(tmp)) {
+                    unavailable("no read-only tmpfs (" + noMount + "), and tmp/ is still writable after chmod 555 "
+                            + "(privileges that ignore directory permissions)");
+                }
                 assertThatThrownBy(() -> spool.store(envelope(), body()))
                         .isInstanceOf(InsufficientStorageException.class);
                 assertThat(spool.writable()).isFalse();
@@ -156,6 +183,84 @@ class SpoolStorageTest {
             spool.store(envelope(), body());
             assertThat(spool.list(QueueState.INCOMING)).hasSize(1);
         }
+    }
+
+    /**
+     * A read-only file system, as a disk that the kernel remounts read-only after an error: the spool runs on a
+     * small tmpfs, then a read-only bind mount covers it (`mount -o remount,ro` of the tmpfs itself is refused as
+     * busy while the spool holds its lock and checkpoint files open for writing; the bind mount turns every new
+     * open read-only the same way). The first store after that still finds the storage look it cached as fine, so
+     * the write itself fails (EROFS): it must be refused as a storage shortage, with nothing visible, and the next
+     * look must say the spool is not writable. Once the bind mount is gone the spool takes mail again. The tmpfs
+     * is mounted on {@code mnt} already; this unmounts it.
+     */
+    private void readOnlyFileSystemUnderTheRunningSpool(Path mnt) throws Exception {
+        try {
+            try (Spool spool = Spool.open(mnt.resolve("spool"), new SpoolSettings(0), free::get, nanos::get)) {
+                Envelope first = envelope();
+                spool.store(first, body()); // the storage look is now cached as fine: nanos stands still
+                await().atMost(Duration.ofSeconds(10)).until(() -> spool.commitStats()[1] >= 1); // its names durable
+                String bound = run("mount", "--bind", mnt.toString(), mnt.toString());
+                if (bound != null) {
+                    fail("the tmpfs mounted, but a bind mount over it did not: " + bound);
+                }
+                try {
+                    String readOnly = run("mount", "-o", "remount,bind,ro", mnt.toString());
+                    if (readOnly != null) {
+                        fail("cannot make the bind mount read-only: " + readOnly);
+                    }
+                    assertThat(Files.isWritable(mnt.resolve("spool/tmp"))).as("read-only now").isFalse();
+
+                    assertThatThrownBy(() -> spool.store(envelope(), body()))
+                            .isInstanceOf(InsufficientStorageException.class)
+                            .hasMessageContaining("Read-only file system");
+                    assertThat(spool.writable()).as("the failed write dropped the cached look").isFalse();
+                    assertThat(spool.storageProblem()).get().asString().contains("is not writable");
+                    nanos.addAndGet(StorageGuard.CACHE_NANOS);
+                    assertThatThrownBy(() -> spool.store(envelope(), body()))
+                            .isInstanceOf(InsufficientStorageException.class)
+                            .hasMessageContaining("is not writable");
+                    assertThat(spool.list(QueueState.INCOMING)).containsExactly(first.id());
+                } finally {
+                    run("umount", "-l", mnt.toString()); // the bind mount: the tmpfs under it is writable
+                }
+                nanos.addAndGet(StorageGuard.CACHE_NANOS);
+                assertThat(spool.writable()).isTrue();
+                Envelope after = envelope();
+                spool.store(after, body());
+                assertThat(spool.list(QueueState.INCOMING)).containsExactlyInAnyOrder(first.id(), after.id());
+            }
+        } finally {
+            run("umount", "-l", mnt.toString());
+        }
+    }
+
+    private static boolean isRoot() throws IOException {
+        return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
+    }
+
+    /** Skips the test, or fails it under CI=true, where a skipped case would go unnoticed. */
+    private static void unavailable(String why) {
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+            fail("CI=true and the read-only spool case cannot run here: " + why);
+        }
+        abort(why);
+    }
+
+    /** Runs a command; null when it succeeded, else its exit status and output. */
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            return e.toString(); // no such command
+        }
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return String.join(" ", command) + ": no answer within 30 s";
+        }
+        String output = new String(p.getInputStream().readAllBytes()).strip();
+        return p.exitValue() == 0 ? null : String.join(" ", command) + ": exit " + p.exitValue() + ": " + output;
     }
 
     @Test

@@ -5,10 +5,12 @@ import org.subethamail.smtp.RejectException;
 /**
  * Every reply the relay gives a submitting client, with its enhanced status code (RFC 3463, announced as
  * ENHANCEDSTATUSCODES), in one table so that codes stay consistent. Only the greeting, the EHLO/HELO answers and
- * the AUTH challenges (334) carry none, as RFC 2034 and RFC 4954 say. One reply still comes from subethasmtp's
- * session loop: {@code 501 Syntax error ... CR and LF must be CRLF paired} (then the connection closes) for a
- * command line with a bare CR or LF. (Its {@code 421 Timeout waiting for data from client.} remains only as a
- * backstop: the relay's own idle timeout, {@link #IDLE_TIMEOUT}, comes first; see {@link SessionLimits}.)
+ * the AUTH challenges (334) carry none, as RFC 2034 and RFC 4954 say. Three replies still come from subethasmtp's
+ * session loop, without an enhanced code, and the connection then closes: {@code 501 Syntax error ... CR and LF
+ * must be CRLF paired} for a command line with a bare CR or LF, {@code 501 Input line length is too long!} for one
+ * of 998 characters or more, and {@code 501 Syntax error: invalid character encoding.} for one that is not valid
+ * UTF-8 (InboundSubmissionTest checks them). (Its {@code 421 Timeout waiting for data from client.} remains only as
+ * a backstop: the relay's own idle timeout, {@link #IDLE_TIMEOUT}, comes first; see {@link SessionLimits}.)
  */
 public enum SmtpReplies {
     // session
