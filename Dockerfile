@@ -26,8 +26,8 @@ ARG uid=10001
 RUN groupadd --system --gid "${uid}" relay \
  && useradd --system --uid "${uid}" --gid relay --home-dir /var/spool/relay --no-create-home \
         --shell /usr/sbin/nologin relay \
- && mkdir -p /etc/relay /var/spool/relay \
- && chown relay:relay /var/spool/relay \
+ && mkdir -p /etc/relay /var/spool/relay /opt/relay/cds \
+ && chown relay:relay /var/spool/relay /opt/relay/cds \
  && chmod 0750 /var/spool/relay
 
 COPY --chmod=0755 bin/relay /opt/relay/bin/relay
@@ -40,6 +40,13 @@ COPY --from=build /src/relay-server/target/lib/ /opt/relay/lib/
 # keeps every acknowledged message).
 ENV RELAY_ADMIN_BIND=0.0.0.0:9090 \
     RELAY_JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+
+# The launcher's AppCDS archive for `serve` (written when the JVM stops, mapped at every later start): in a
+# directory of its own that the relay user may write. The launcher's default would be $HOME/.cache/relay, as
+# /opt/relay/lib is root's, and the relay user's home is the spool volume, which is the queue's alone. The archive
+# is in the container's layer: a container writes it at its first stop and uses it from its next start on.
+# RELAY_CDS_ARCHIVE= (empty) turns it off.
+ENV RELAY_CDS_ARCHIVE=/opt/relay/cds/relay-serve.jsa
 
 USER relay:relay
 WORKDIR /var/spool/relay
