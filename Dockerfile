@@ -6,12 +6,20 @@
 #   docker run --rm -e RELAY_UPSTREAMS_0_URL=... ... relay serve   # or configuration from RELAY_* alone
 
 # ---- build: the same command as the README's quick start, for the relay-server module and what it needs
+# Maven reads every module the root pom.xml lists before it builds any, so each one's pom.xml must be copied, even
+# of the modules the image does not build ("Child module ... does not exist" otherwise). A module added to
+# <modules> needs one line here: COPY <module>/pom.xml <module>/pom.xml (COPY <module> <module> with its sources
+# if relay-server comes to depend on it). DockerfileBuildContextTest (mvn verify) lays this stage's context out
+# from these lines and .dockerignore and runs its mvn command there; it fails until the line is added.
 FROM maven:3.9-eclipse-temurin-21 AS build
 WORKDIR /src
 COPY pom.xml ./
+# the modules relay-server is built from: pom.xml and sources
 COPY relay-config relay-config
 COPY relay-core relay-core
 COPY relay-server relay-server
+# the other modules: their pom.xml only
+COPY relay-bench/pom.xml relay-bench/pom.xml
 COPY integration-tests/pom.xml integration-tests/pom.xml
 # the Maven repository is a build cache (BuildKit), not a layer of the image
 RUN --mount=type=cache,target=/root/.m2 \
