@@ -6,12 +6,20 @@
 #   docker run --rm -e RELAY_UPSTREAMS_0_URL=... ... relay serve   # or configuration from RELAY_* alone
 
 # ---- build: the same command as the README's quick start, for the relay-server module and what it needs
+# Maven reads every module the root pom.xml lists before it builds any, so each one's pom.xml must be copied, even
+# of the modules the image does not build ("Child module ... does not exist" otherwise). A module added to
+# <modules> needs one line here: COPY <module>/pom.xml <module>/pom.xml (COPY <module> <module> with its sources
+# if relay-server comes to depend on it). DockerfileBuildContextTest (mvn verify) lays this stage's context out
+# from these lines and .dockerignore and runs its mvn command there; it fails until the line is added.
 FROM maven:3.9-eclipse-temurin-21 AS build
 WORKDIR /src
 COPY pom.xml ./
+# the modules relay-server is built from: pom.xml and sources
 COPY relay-config relay-config
 COPY relay-core relay-core
 COPY relay-server relay-server
+# the other modules: their pom.xml only
+COPY relay-bench/pom.xml relay-bench/pom.xml
 COPY integration-tests/pom.xml integration-tests/pom.xml
 # the Maven repository is a build cache (BuildKit), not a layer of the image
 RUN --mount=type=cache,target=/root/.m2 \
@@ -26,8 +34,8 @@ ARG uid=10001
 RUN groupadd --system --gid "${uid}" relay \
  && useradd --system --uid "${uid}" --gid relay --home-dir /var/spool/relay --no-create-home \
         --shell /usr/sbin/nologin relay \
- && mkdir -p /etc/relay /var/spool/relay \
- && chown relay:relay /var/spool/relay \
+ && mkdir -p /etc/relay /var/spool/relay /opt/relay/cds \
+ && chown relay:relay /var/spool/relay /opt/relay/cds \
  && chmod 0750 /var/spool/relay
 
 COPY --chmod=0755 bin/relay /opt/relay/bin/relay
@@ -40,6 +48,13 @@ COPY --from=build /src/relay-server/target/lib/ /opt/relay/lib/
 # keeps every acknowledged message).
 ENV RELAY_ADMIN_BIND=0.0.0.0:9090 \
     RELAY_JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+
+# The launcher's AppCDS archive for `serve` (written when the JVM stops, mapped at every later start): in a
+# directory of its own that the relay user may write. The launcher's default would be $HOME/.cache/relay, as
+# /opt/relay/lib is root's, and the relay user's home is the spool volume, which is the queue's alone. The archive
+# is in the container's layer: a container writes it at its first stop and uses it from its next start on.
+# RELAY_CDS_ARCHIVE= (empty) turns it off.
+ENV RELAY_CDS_ARCHIVE=/opt/relay/cds/relay-serve.jsa
 
 USER relay:relay
 WORKDIR /var/spool/relay
