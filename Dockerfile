@@ -21,6 +21,7 @@ COPY relay-server relay-server
 # the other modules: their pom.xml only
 COPY relay-bench/pom.xml relay-bench/pom.xml
 COPY integration-tests/pom.xml integration-tests/pom.xml
+COPY relay-dist/pom.xml relay-dist/pom.xml
 # the Maven repository is a build cache (BuildKit), not a layer of the image
 RUN --mount=type=cache,target=/root/.m2 \
     mvn -B -q -ntp -pl relay-server -am package -DskipTests
