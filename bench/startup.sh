@@ -2,21 +2,26 @@
 # Start-up time of `bin/relay serve` on the demo defaults: from exec to the first 200 of /readyz, and the CPU
 # seconds the process used until then (less sensitive than wall time to other work on a shared machine).
 #
-#   bench/startup.sh [RUNS]        (default 5; needs curl, a built tree and the demo ports 2465/2525/2587/9090 free)
+#   bench/startup.sh [RUNS]        (default 5; needs curl and a built tree)
+#   RELAY=DIR bench/startup.sh      the same for an unpacked release (DIR/bin/relay, its bundled runtime)
+#   DEMO_PORTS=S,SS,SINK,ADMIN      the demo's ports (default 12587,12465,12525,19090, not the demo's own)
 #
 # The first run of a fresh data directory also makes the demo certificate and users file, and (with AppCDS on,
 # the default) the first stop writes the class archive: it is reported apart as "cold".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
+RELAY=${RELAY:-.}
+DEMO_PORTS=${DEMO_PORTS:-12587,12465,12525,19090}
+admin_port=${DEMO_PORTS##*,}
 data=$(mktemp -d /tmp/relay-startup.XXXXXX)
 tick=$(getconf CLK_TCK)
 one() {
   local t0 t1 pid cpu
   t0=$(date +%s%N)
-  bin/relay serve --data-dir "$data/d" >"$data/log" 2>&1 &
+  "$RELAY/bin/relay" serve --data-dir "$data/d" --demo-ports "$DEMO_PORTS" >"$data/log" 2>&1 &
   pid=$!
-  until curl -fs -o /dev/null http://127.0.0.1:9090/readyz; do
+  until curl -fs -o /dev/null "http://127.0.0.1:$admin_port/readyz"; do
     kill -0 "$pid" 2>/dev/null || { echo "relay exited:"; cat "$data/log"; exit 1; }
     sleep 0.01
   done
