@@ -260,6 +260,45 @@ class NettyDeliveryEngineTest {
     }
 
     @Test
+    void anUpstreamOfferingOnlyAuthLoginGetsTheUserAndPasswordAtItsPromptsThenTheMessage() throws Throwable {
+        // Microsoft 365 (smtp.office365.com) offers AUTH LOGIN alone: the user and the password each answer a
+        // base64 prompt, and nothing else may be sent before 235
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("AUTH LOGIN", "8BITMIME");
+            c.expect("AUTH LOGIN");
+            c.reply("334 VXNlcm5hbWU6");
+            String user = c.read();
+            if (!user.equals(b64.encodeToString("relay".getBytes(StandardCharsets.UTF_8)))) {
+                throw new AssertionError("user line: " + user);
+            }
+            c.reply("334 UGFzc3dvcmQ6");
+            String password = c.read();
+            if (!password.equals(b64.encodeToString(PASSWORD.getBytes(StandardCharsets.UTF_8)))) {
+                throw new AssertionError("password line differs");
+            }
+            c.reply("235 2.7.0 Authentication successful");
+            c.expect("MAIL FROM:<alice@example.org>");
+            c.reply("250 2.1.0 Sender OK");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 2.1.5 Recipient OK");
+            c.expect("DATA");
+            c.reply("354 Start mail input; end with <CRLF>.<CRLF>");
+            if (!c.readData().equals(BODY)) {
+                throw new AssertionError("content differs");
+            }
+            c.reply("250 2.0.0 OK <id@office365> [Hostname=AM0PR01MB1234]");
+        }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, "relay", null))) {
+            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient()).containsExactly(
+                    entry(BOB, new Delivered("250 2.0.0 OK <id@office365> [Hostname=AM0PR01MB1234]")));
+            server.awaitScript();
+            assertThat(server.received()).element(1).isEqualTo("AUTH LOGIN");
+        }
+    }
+
+    @Test
     void eachRecipientGetsItsOwnOutcome() throws Throwable {
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("PIPELINING", "8BITMIME");
