@@ -195,9 +195,8 @@ public final class Spool implements AutoCloseable {
     static Spool open(Path root, SpoolSettings settings, StorageGuard.SpaceProbe probe, LongSupplier nanoTime,
                       boolean useLinks) throws SpoolException {
         try {
-            Files.createDirectories(root);
-            FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
+            createDirectories(root);
+            FileChannel ch = openPrivate(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -230,10 +229,10 @@ public final class Spool implements AutoCloseable {
         Path a = dir.resolve("link-probe");
         Path b = dir.resolve("link-probe.link");
         try {
-            Files.createDirectories(dir);
+            createDirectories(dir);
             Files.deleteIfExists(b);
             Files.deleteIfExists(a);
-            Files.createFile(a);
+            Files.createFile(a, PRIVATE_FILE);
             Files.createLink(b, a);
             return true;
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
@@ -246,12 +245,37 @@ public final class Spool implements AutoCloseable {
     }
 
     private void createLayout() throws IOException {
-        Files.createDirectories(tmp);
-        Files.createDirectories(data);
-        Files.createDirectories(slots);
+        createDirectories(tmp);
+        createDirectories(data);
+        createDirectories(slots);
         for (Path p : states.values()) {
-            Files.createDirectories(p);
+            createDirectories(p);
         }
+    }
+
+    /**
+     * Mail is private whatever the process umask: every directory the spool makes is created 0700 and every file
+     * 0600 (given at creation, so there is no moment in which another user could open it; a hard link or a rename
+     * keeps the file's mode).
+     */
+    private static final java.nio.file.attribute.FileAttribute<?>[] PRIVATE_DIR = posix("rwx------");
+    private static final java.nio.file.attribute.FileAttribute<?>[] PRIVATE_FILE = posix("rw-------");
+
+    private static java.nio.file.attribute.FileAttribute<?>[] posix(String perms) {
+        if (!java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+            return new java.nio.file.attribute.FileAttribute<?>[0];
+        }
+        return new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions
+                .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString(perms))};
+    }
+
+    private static void createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir, PRIVATE_DIR);
+    }
+
+    /** Opens {@code p}, created 0600 if the options create it. */
+    static FileChannel openPrivate(Path p, java.nio.file.OpenOption... options) throws IOException {
+        return FileChannel.open(p, Set.of(options), PRIVATE_FILE);
     }
 
     private void recover() throws IOException {
@@ -309,7 +333,7 @@ public final class Spool implements AutoCloseable {
         syncDirectory(data);
         syncDirectory(slots);
         if (links) { // everything recovered is durable in the directories now: no slot content is live
-            checkpointChannel = FileChannel.open(checkpointFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            checkpointChannel = openPrivate(checkpointFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             long seq;
             synchronized (seqLock) {
                 seq = nextSeq;
@@ -504,7 +528,7 @@ public final class Spool implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 Path p = slots.resolve("n" + slotNames.incrementAndGet());
-                Files.createFile(p);
+                Files.createFile(p, PRIVATE_FILE);
                 made.add(p);
             }
             syncDirectory(slots);
@@ -830,7 +854,7 @@ public final class Spool implements AutoCloseable {
                 deleteQuietly(body);
             }
         }
-        return FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return openPrivate(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
 
     /** Puts a free slot into the pool (its count and bytes): first, to be used next, or last. */
@@ -882,6 +906,19 @@ public final class Spool implements AutoCloseable {
      */
     public void onCommitLatency(java.util.function.LongConsumer listener) {
         this.commitLatency = listener;
+    }
+
+    /**
+     * Registers what is told, for every store that failed on the spool's file system, the reason:
+     * {@code no_space}, {@code quota}, {@code read_only}, {@code io_error}, {@code permission_denied} or
+     * {@code other}. Must be fast.
+     */
+    public void onStoreFailure(java.util.function.Consumer<String> listener) {
+    }
+
+    /** Test writes made since the spool was opened (see {@link #storageProblem()}). */
+    long writeProbes() {
+        return 0;
     }
 
     /** The number of fsyncs (files and directories) the spool has issued since it was opened. */
@@ -1162,7 +1199,7 @@ public final class Spool implements AutoCloseable {
     }
 
     private void writeSynced(Path p, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel ch = openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(bytes));
             force(ch); // the envelope's bytes must be on disk before its rename makes it visible
@@ -1170,7 +1207,7 @@ public final class Spool implements AutoCloseable {
     }
 
     private static void writeUnsynced(Path p, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel ch = openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(bytes));
         }
