@@ -426,14 +426,32 @@ public final class Spool implements AutoCloseable {
      * before it ({@link #storeWithEnvelopeFile}).
      *
      * @return the body size in bytes
+     * <p>While it is received, a body that tells its {@link ExpectedSize} reserves that many bytes of the free
+     * space: a message that would take the free space, less all reservations, below the reserve is refused before
+     * anything is written. The reservation goes when the store returns or throws.
+     *
      * @throws InsufficientStorageException when free space is below the reserve, the disk is full, or the spool
      *                                      may not be written; nothing is stored and the condition may clear
      */
     public long store(Envelope envelope, InputStream body) throws SpoolException {
-        if (storageProblem().isPresent()) { // (which frees the files kept for reuse first, if that is enough)
-            storage.requireSpace(envelope.id()); // refuses with the reason
+        long expected = body instanceof ExpectedSize e ? e.expectedSize() : 0;
+        try (StorageGuard.Reservation reservation = admit(envelope, expected)) {
+            long size = links ? storeInSlot(envelope, body) : storeWithEnvelopeFile(envelope, body);
+            reservation.committed(size);
+            return size;
         }
-        return links ? storeInSlot(envelope, body) : storeWithEnvelopeFile(envelope, body);
+    }
+
+    private StorageGuard.Reservation admit(Envelope envelope, long expected) throws InsufficientStorageException {
+        try {
+            return storage.admit(envelope.id(), expected);
+        } catch (InsufficientStorageException e) {
+            if (dropRecycled() == 0) { // space kept only for speed goes before mail is refused
+                throw e;
+            }
+            storage.invalidate();
+            return storage.admit(envelope.id(), expected);
+        }
     }
 
     /**
@@ -504,14 +522,28 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** What a store that failed with {@code e} throws: for lack of storage, the files kept for reuse go first. */
+    /**
+     * What a store that failed with {@code e} throws. A failure to read the body is the client's (gone, too large,
+     * a line too long) and says nothing of the spool; a failure of the file system is told to the storage guard
+     * (which refuses mail until a test write succeeds), and for lack of storage the files kept for reuse go.
+     */
     private SpoolException storeFailed(Envelope envelope, IOException e) {
+        if (e instanceof BodyReadFailure r) {
+            return new SpoolException(envelope.id() + ": cannot store message: " + r.getCause(), r.getCause());
+        }
+        storage.storeFailed(e);
         if (StorageGuard.isStorageShortage(e)) {
             dropRecycled(); // the next message may fit where they were
-            storage.invalidate();
             return new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
         }
         return new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+    }
+
+    /** The body could not be read (its cause): the client's failure, not the spool's. */
+    private static final class BodyReadFailure extends IOException {
+        BodyReadFailure(IOException cause) {
+            super(cause);
+        }
     }
 
     /**
@@ -914,11 +946,12 @@ public final class Spool implements AutoCloseable {
      * {@code other}. Must be fast.
      */
     public void onStoreFailure(java.util.function.Consumer<String> listener) {
+        storage.onFailure(listener);
     }
 
     /** Test writes made since the spool was opened (see {@link #storageProblem()}). */
     long writeProbes() {
-        return 0;
+        return storage.probes();
     }
 
     /** The number of fsyncs (files and directories) the spool has issued since it was opened. */
@@ -935,8 +968,11 @@ public final class Spool implements AutoCloseable {
     }
 
     /**
-     * Why the spool cannot take new mail now (free space below the reserve, spool directory not writable), or
-     * empty when it can. Cached for a second: cheap enough for a readiness probe.
+     * Why the spool cannot take new mail now, or empty when it can: a store failed on the file system (full,
+     * read-only, I/O error...) and no test write has succeeded since (one runs at most once a second from here,
+     * and every 2 s by itself); the spool directory not writable; free space, less what messages being received
+     * have reserved, below the reserve. The free space is read at most once a second: cheap enough for a
+     * readiness probe.
      */
     public Optional<String> storageProblem() {
         Optional<String> problem = storage.problem();
@@ -1123,6 +1159,9 @@ public final class Spool implements AutoCloseable {
             }
         } catch (IOException e) {
             deleteQuietly(envTmp);
+            if (StorageGuard.faultReason(e).isPresent()) {
+                storage.storeFailed(e); // the disk that keeps outcomes is the one that takes mail
+            }
             throw new SpoolException(envelope.id() + ": cannot update envelope: " + e, e);
         }
     }
@@ -1181,7 +1220,7 @@ public final class Spool implements AutoCloseable {
         ByteBuffer bb = ByteBuffer.wrap(buf);
         long total = 0;
         int n;
-        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+        while ((n = read(in, buf)) > 0) {
             if (crc != null) {
                 crc.update(buf, 0, n);
             }
@@ -1196,6 +1235,14 @@ public final class Spool implements AutoCloseable {
             }
         }
         return total;
+    }
+
+    private static int read(InputStream in, byte[] buf) throws BodyReadFailure {
+        try {
+            return in.readNBytes(buf, 0, buf.length);
+        } catch (IOException e) {
+            throw new BodyReadFailure(e);
+        }
     }
 
     private void writeSynced(Path p, byte[] bytes) throws IOException {
@@ -1269,6 +1316,7 @@ public final class Spool implements AutoCloseable {
         if (!open.compareAndSet(true, false)) {
             return;
         }
+        storage.close();
         committer.close();
         remover.close(); // (its last batch may wait for the applier)
         if (applier != null) {
