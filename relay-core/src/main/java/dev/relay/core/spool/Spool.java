@@ -1143,6 +1143,32 @@ public final class Spool implements AutoCloseable {
     }
 
     /**
+     * Takes back a message left in active/ when its outcome could not be recorded: as recovery at start would, its
+     * entry goes back to incoming/, or is dropped from active/ when the message is in another state already (an
+     * update that wrote the new envelope but could not remove the old one). Returns the state the message is in
+     * now, or empty when it is gone (a removal that went through).
+     */
+    public Optional<QueueState> releaseActive(QueueId id) throws SpoolException {
+        Path entry = states.get(QueueState.ACTIVE).resolve(id.value());
+        try {
+            if (!Files.exists(entry)) {
+                return stateOf(id);
+            }
+            for (QueueState s : List.of(QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD,
+                    QueueState.FAILED, QueueState.CORRUPT)) {
+                if (Files.exists(states.get(s).resolve(id.value()))) {
+                    Files.delete(entry);
+                    return Optional.of(s);
+                }
+            }
+            move(id, QueueState.ACTIVE, QueueState.INCOMING);
+            return Optional.of(QueueState.INCOMING);
+        } catch (IOException e) {
+            throw new SpoolException(id + ": cannot take back from active: " + e, e);
+        }
+    }
+
+    /**
      * Replaces the envelope (after an attempt, say) and moves it from {@code from} to {@code to} in one step that
      * survives a crash: the new envelope is written and made visible in {@code to} before the old one goes.
      */
