@@ -636,6 +636,17 @@ public final class Spool implements AutoCloseable {
             try {
                 apply();
             } catch (IOException | RuntimeException e) {
+                applyLock.lock();
+                try {
+                    if (applyClosed) { // a closed spool on a broken disk: the next open restores them from slots
+                        log.warn("spool: closed while new messages' names could not be made durable ({}); they are "
+                                + "safe in their slots and restored at the next open", e.toString());
+                        appliedCond.signalAll();
+                        return;
+                    }
+                } finally {
+                    applyLock.unlock();
+                }
                 log.error("spool: cannot make new messages' names durable, retrying in 1 s (they are safe in their "
                         + "slots): {}", e.toString());
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000_000L);
