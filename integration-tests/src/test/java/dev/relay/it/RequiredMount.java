@@ -24,8 +24,8 @@ final class RequiredMount implements AutoCloseable {
         if (((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() != 0) {
             unavailable("not root: cannot mount a file system to fill or break");
         }
-        RequiredTool.find("mount", "util-linux");
-        RequiredTool.find("umount", "util-linux");
+        RequiredTool.find("mount", "Debian: apt-get install mount");
+        RequiredTool.find("umount", "Debian: apt-get install mount");
         return new RequiredMount();
     }
 
@@ -49,7 +49,9 @@ final class RequiredMount implements AutoCloseable {
 
     /** A new ext4 image of {@code size} (e.g. "64M") at {@code image}, mounted errors=remount-ro on {@code dir}. */
     Path ext4(Path image, Path dir, String size) throws IOException, InterruptedException {
-        RequiredTool.find("mkfs.ext4", "e2fsprogs");
+        RequiredTool.find("mkfs.ext4", "Debian: apt-get install e2fsprogs");
+        RequiredTool.find("e2fsck", "Debian: apt-get install e2fsprogs");
+        RequiredTool.find("losetup", "Debian: apt-get install mount");
         String error = run("truncate", "-s", size, image.toString());
         if (error == null) {
             error = run("mkfs.ext4", "-q", "-F", image.toString());
