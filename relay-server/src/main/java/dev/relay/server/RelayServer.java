@@ -168,6 +168,14 @@ public final class RelayServer implements AutoCloseable {
                         Duration.ofMillis(250), Duration.ofSeconds(1))
                 .register(registry);
         spool.onCommitLatency(nanos -> commit.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
+        Map<String, Counter> storeFailures = new java.util.concurrent.ConcurrentHashMap<>();
+        for (String reason : List.of("no_space", "quota", "read_only", "io_error", "permission_denied", "other")) {
+            storeFailures.put(reason, Counter.builder("relay.spool.store.failures").tag("reason", reason)
+                    .description("Writes of new messages (and envelope updates) that failed on the spool's file "
+                            + "system, by reason")
+                    .register(registry));
+        }
+        spool.onStoreFailure(reason -> storeFailures.getOrDefault(reason, storeFailures.get("other")).increment());
         metrics.bindQueue(queue.admin(), InstantSource.system());
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

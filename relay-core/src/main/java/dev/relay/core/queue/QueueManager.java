@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -98,6 +99,8 @@ public final class QueueManager implements AutoCloseable {
     private boolean freshTurn = true;
 
     private volatile boolean running;
+    /** How long after a failed recording of an outcome the message is taken up again from the spool. */
+    volatile Duration outcomeRetryDelay = Duration.ofSeconds(5);
     private Thread scheduler;
     private Thread sweeper;
 
@@ -379,12 +382,65 @@ public final class QueueManager implements AutoCloseable {
                         }
                         apply(envelope, size, report, () -> releaseOnce(slot));
                     } catch (SpoolException | RuntimeException e) {
-                        log.error("{}: cannot record delivery outcome, retried at next start: {}", envelope.id(),
-                                e.toString());
+                        log.error("{}: cannot record delivery outcome, taken up again from the spool in {}: {}",
+                                envelope.id(), Dsn.human(outcomeRetryDelay), e.toString());
+                        takeBack(envelope.id());
                     } finally {
                         releaseOnce(slot);
                     }
                 }, outcomes); // spool I/O (fsync) never runs on a network event loop
+    }
+
+    /**
+     * After a failed recording of an outcome: the message is no longer owned as active (which left it stuck until
+     * a restart, with operator actions refused). What the spool holds decides: back in incoming/ (as a restart
+     * would put it), owned again and delivered after {@code outcomeRetryDelay}; in deferred/, due after that
+     * delay; elsewhere or gone, no longer the scheduler's. While the spool cannot even take it back, this is tried
+     * again after the delay.
+     */
+    private void takeBack(QueueId id) {
+        synchronized (lock) {
+            if (!running) {
+                return; // the next start takes it from the spool
+            }
+            Optional<QueueState> now;
+            try {
+                now = spool.releaseActive(id);
+            } catch (SpoolException | RuntimeException e) {
+                log.warn("{}: still cannot take it back from active, trying again in {}: {}", id,
+                        Dsn.human(outcomeRetryDelay), e.toString());
+                forget(id);
+                later(() -> takeBack(id));
+                return;
+            }
+            switch (now.orElse(null)) {
+                case INCOMING -> {
+                    if (owned.put(id, QueueState.INCOMING) == null) { // operator actions apply; scheduled later
+                        queued.incrementAndGet();
+                    }
+                    later(() -> {
+                        synchronized (lock) {
+                            if (running && owned.get(id) == QueueState.INCOMING && !fresh.contains(id)) {
+                                fresh.add(id);
+                                freshCount = fresh.size();
+                                lock.notifyAll();
+                            }
+                        }
+                    });
+                }
+                case DEFERRED -> enqueueDeferred(id, clock.instant().plus(outcomeRetryDelay));
+                case null, default -> forget(id);
+            }
+        }
+    }
+
+    private void later(Runnable task) {
+        try {
+            CompletableFuture.runAsync(task, CompletableFuture.delayedExecutor(outcomeRetryDelay.toMillis(),
+                    TimeUnit.MILLISECONDS, outcomes));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // stopping: the next start takes it from the spool
+        }
     }
 
     /** Gives back a delivery's place in the active window, the first time only. */

@@ -195,9 +195,8 @@ public final class Spool implements AutoCloseable {
     static Spool open(Path root, SpoolSettings settings, StorageGuard.SpaceProbe probe, LongSupplier nanoTime,
                       boolean useLinks) throws SpoolException {
         try {
-            Files.createDirectories(root);
-            FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
+            createDirectories(root);
+            FileChannel ch = openPrivate(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -230,10 +229,10 @@ public final class Spool implements AutoCloseable {
         Path a = dir.resolve("link-probe");
         Path b = dir.resolve("link-probe.link");
         try {
-            Files.createDirectories(dir);
+            createDirectories(dir);
             Files.deleteIfExists(b);
             Files.deleteIfExists(a);
-            Files.createFile(a);
+            Files.createFile(a, PRIVATE_FILE);
             Files.createLink(b, a);
             return true;
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
@@ -246,12 +245,37 @@ public final class Spool implements AutoCloseable {
     }
 
     private void createLayout() throws IOException {
-        Files.createDirectories(tmp);
-        Files.createDirectories(data);
-        Files.createDirectories(slots);
+        createDirectories(tmp);
+        createDirectories(data);
+        createDirectories(slots);
         for (Path p : states.values()) {
-            Files.createDirectories(p);
+            createDirectories(p);
         }
+    }
+
+    /**
+     * Mail is private whatever the process umask: every directory the spool makes is created 0700 and every file
+     * 0600 (given at creation, so there is no moment in which another user could open it; a hard link or a rename
+     * keeps the file's mode).
+     */
+    private static final java.nio.file.attribute.FileAttribute<?>[] PRIVATE_DIR = posix("rwx------");
+    private static final java.nio.file.attribute.FileAttribute<?>[] PRIVATE_FILE = posix("rw-------");
+
+    private static java.nio.file.attribute.FileAttribute<?>[] posix(String perms) {
+        if (!java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+            return new java.nio.file.attribute.FileAttribute<?>[0];
+        }
+        return new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions
+                .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString(perms))};
+    }
+
+    private static void createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir, PRIVATE_DIR);
+    }
+
+    /** Opens {@code p}, created 0600 if the options create it. */
+    static FileChannel openPrivate(Path p, java.nio.file.OpenOption... options) throws IOException {
+        return FileChannel.open(p, Set.of(options), PRIVATE_FILE);
     }
 
     private void recover() throws IOException {
@@ -309,7 +333,7 @@ public final class Spool implements AutoCloseable {
         syncDirectory(data);
         syncDirectory(slots);
         if (links) { // everything recovered is durable in the directories now: no slot content is live
-            checkpointChannel = FileChannel.open(checkpointFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            checkpointChannel = openPrivate(checkpointFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             long seq;
             synchronized (seqLock) {
                 seq = nextSeq;
@@ -402,14 +426,32 @@ public final class Spool implements AutoCloseable {
      * before it ({@link #storeWithEnvelopeFile}).
      *
      * @return the body size in bytes
+     * <p>While it is received, a body that tells its {@link ExpectedSize} reserves that many bytes of the free
+     * space: a message that would take the free space, less all reservations, below the reserve is refused before
+     * anything is written. The reservation goes when the store returns or throws.
+     *
      * @throws InsufficientStorageException when free space is below the reserve, the disk is full, or the spool
      *                                      may not be written; nothing is stored and the condition may clear
      */
     public long store(Envelope envelope, InputStream body) throws SpoolException {
-        if (storageProblem().isPresent()) { // (which frees the files kept for reuse first, if that is enough)
-            storage.requireSpace(envelope.id()); // refuses with the reason
+        long expected = body instanceof ExpectedSize e ? e.expectedSize() : 0;
+        try (StorageGuard.Reservation reservation = admit(envelope, expected)) {
+            long size = links ? storeInSlot(envelope, body) : storeWithEnvelopeFile(envelope, body);
+            reservation.committed(size);
+            return size;
         }
-        return links ? storeInSlot(envelope, body) : storeWithEnvelopeFile(envelope, body);
+    }
+
+    private StorageGuard.Reservation admit(Envelope envelope, long expected) throws InsufficientStorageException {
+        try {
+            return storage.admit(envelope.id(), expected);
+        } catch (InsufficientStorageException e) {
+            if (dropRecycled() == 0) { // space kept only for speed goes before mail is refused
+                throw e;
+            }
+            storage.invalidate();
+            return storage.admit(envelope.id(), expected);
+        }
     }
 
     /**
@@ -480,14 +522,28 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** What a store that failed with {@code e} throws: for lack of storage, the files kept for reuse go first. */
+    /**
+     * What a store that failed with {@code e} throws. A failure to read the body is the client's (gone, too large,
+     * a line too long) and says nothing of the spool; a failure of the file system is told to the storage guard
+     * (which refuses mail until a test write succeeds), and for lack of storage the files kept for reuse go.
+     */
     private SpoolException storeFailed(Envelope envelope, IOException e) {
+        if (e instanceof BodyReadFailure r) {
+            return new SpoolException(envelope.id() + ": cannot store message: " + r.getCause(), r.getCause());
+        }
+        storage.storeFailed(e);
         if (StorageGuard.isStorageShortage(e)) {
             dropRecycled(); // the next message may fit where they were
-            storage.invalidate();
             return new InsufficientStorageException(envelope.id() + ": cannot store message: " + e, e);
         }
         return new SpoolException(envelope.id() + ": cannot store message: " + e, e);
+    }
+
+    /** The body could not be read (its cause): the client's failure, not the spool's. */
+    private static final class BodyReadFailure extends IOException {
+        BodyReadFailure(IOException cause) {
+            super(cause);
+        }
     }
 
     /**
@@ -504,7 +560,7 @@ public final class Spool implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 Path p = slots.resolve("n" + slotNames.incrementAndGet());
-                Files.createFile(p);
+                Files.createFile(p, PRIVATE_FILE);
                 made.add(p);
             }
             syncDirectory(slots);
@@ -580,6 +636,17 @@ public final class Spool implements AutoCloseable {
             try {
                 apply();
             } catch (IOException | RuntimeException e) {
+                applyLock.lock();
+                try {
+                    if (applyClosed) { // a closed spool on a broken disk: the next open restores them from slots
+                        log.warn("spool: closed while new messages' names could not be made durable ({}); they are "
+                                + "safe in their slots and restored at the next open", e.toString());
+                        appliedCond.signalAll();
+                        return;
+                    }
+                } finally {
+                    applyLock.unlock();
+                }
                 log.error("spool: cannot make new messages' names durable, retrying in 1 s (they are safe in their "
                         + "slots): {}", e.toString());
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000_000L);
@@ -830,7 +897,7 @@ public final class Spool implements AutoCloseable {
                 deleteQuietly(body);
             }
         }
-        return FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return openPrivate(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
 
     /** Puts a free slot into the pool (its count and bytes): first, to be used next, or last. */
@@ -884,6 +951,20 @@ public final class Spool implements AutoCloseable {
         this.commitLatency = listener;
     }
 
+    /**
+     * Registers what is told, for every store that failed on the spool's file system, the reason:
+     * {@code no_space}, {@code quota}, {@code read_only}, {@code io_error}, {@code permission_denied} or
+     * {@code other}. Must be fast.
+     */
+    public void onStoreFailure(java.util.function.Consumer<String> listener) {
+        storage.onFailure(listener);
+    }
+
+    /** Test writes made since the spool was opened (see {@link #storageProblem()}). */
+    long writeProbes() {
+        return storage.probes();
+    }
+
     /** The number of fsyncs (files and directories) the spool has issued since it was opened. */
     public long fsyncCount() {
         return fsyncs.get();
@@ -898,8 +979,11 @@ public final class Spool implements AutoCloseable {
     }
 
     /**
-     * Why the spool cannot take new mail now (free space below the reserve, spool directory not writable), or
-     * empty when it can. Cached for a second: cheap enough for a readiness probe.
+     * Why the spool cannot take new mail now, or empty when it can: a store failed on the file system (full,
+     * read-only, I/O error...) and no test write has succeeded since (one runs at most once a second from here,
+     * and every 2 s by itself); the spool directory not writable; free space, less what messages being received
+     * have reserved, below the reserve. The free space is read at most once a second: cheap enough for a
+     * readiness probe.
      */
     public Optional<String> storageProblem() {
         Optional<String> problem = storage.problem();
@@ -1070,6 +1154,32 @@ public final class Spool implements AutoCloseable {
     }
 
     /**
+     * Takes back a message left in active/ when its outcome could not be recorded: as recovery at start would, its
+     * entry goes back to incoming/, or is dropped from active/ when the message is in another state already (an
+     * update that wrote the new envelope but could not remove the old one). Returns the state the message is in
+     * now, or empty when it is gone (a removal that went through).
+     */
+    public Optional<QueueState> releaseActive(QueueId id) throws SpoolException {
+        Path entry = states.get(QueueState.ACTIVE).resolve(id.value());
+        try {
+            if (!Files.exists(entry)) {
+                return stateOf(id);
+            }
+            for (QueueState s : List.of(QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD,
+                    QueueState.FAILED, QueueState.CORRUPT)) {
+                if (Files.exists(states.get(s).resolve(id.value()))) {
+                    Files.delete(entry);
+                    return Optional.of(s);
+                }
+            }
+            move(id, QueueState.ACTIVE, QueueState.INCOMING);
+            return Optional.of(QueueState.INCOMING);
+        } catch (IOException e) {
+            throw new SpoolException(id + ": cannot take back from active: " + e, e);
+        }
+    }
+
+    /**
      * Replaces the envelope (after an attempt, say) and moves it from {@code from} to {@code to} in one step that
      * survives a crash: the new envelope is written and made visible in {@code to} before the old one goes.
      */
@@ -1086,6 +1196,9 @@ public final class Spool implements AutoCloseable {
             }
         } catch (IOException e) {
             deleteQuietly(envTmp);
+            if (StorageGuard.faultReason(e).isPresent()) {
+                storage.storeFailed(e); // the disk that keeps outcomes is the one that takes mail
+            }
             throw new SpoolException(envelope.id() + ": cannot update envelope: " + e, e);
         }
     }
@@ -1144,7 +1257,7 @@ public final class Spool implements AutoCloseable {
         ByteBuffer bb = ByteBuffer.wrap(buf);
         long total = 0;
         int n;
-        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+        while ((n = read(in, buf)) > 0) {
             if (crc != null) {
                 crc.update(buf, 0, n);
             }
@@ -1161,8 +1274,16 @@ public final class Spool implements AutoCloseable {
         return total;
     }
 
+    private static int read(InputStream in, byte[] buf) throws BodyReadFailure {
+        try {
+            return in.readNBytes(buf, 0, buf.length);
+        } catch (IOException e) {
+            throw new BodyReadFailure(e);
+        }
+    }
+
     private void writeSynced(Path p, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel ch = openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(bytes));
             force(ch); // the envelope's bytes must be on disk before its rename makes it visible
@@ -1170,7 +1291,7 @@ public final class Spool implements AutoCloseable {
     }
 
     private static void writeUnsynced(Path p, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel ch = openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(bytes));
         }
@@ -1232,6 +1353,7 @@ public final class Spool implements AutoCloseable {
         if (!open.compareAndSet(true, false)) {
             return;
         }
+        storage.close();
         committer.close();
         remover.close(); // (its last batch may wait for the applier)
         if (applier != null) {

@@ -208,6 +208,91 @@ class QueueManagerTest {
         }
     }
 
+    /**
+     * The spool fails once while the outcome of the first attempt is recorded (its tmp/ replaced by a file, so the
+     * deferred envelope cannot be written): the message must not stay owned by "active" until a restart. It is
+     * released, taken up again from where the spool has it, and delivered; the queue then owns nothing.
+     */
+    @Test
+    void anOutcomeThatCannotBeRecordedIsRetriedFromWhatTheSpoolHolds() throws Exception {
+        Path tmp = dir.resolve("tmp");
+        List<Envelope> seen = new CopyOnWriteArrayList<>();
+        DeliveryEngine engine = new DeliveryEngine() {
+            @Override
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+                seen.add(envelope);
+                try {
+                    if (seen.size() == 1) { // the update that records this outcome fails
+                        Files.delete(tmp);
+                        Files.writeString(tmp, "not a directory");
+                        return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                                new Outcome.TransientFailure("451 4.3.0 later")));
+                    }
+                    Files.deleteIfExists(tmp); // the spool is healthy again
+                    Files.createDirectory(tmp);
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+                return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                        new Outcome.Delivered("250 ok")));
+            }
+
+            @Override
+            public void close() {}
+        };
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(10), 4,
+                     QueueListener.NONE)) {
+            q.outcomeRetryDelay = Duration.ofMillis(200);
+            q.start();
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 2);
+            assertThat(seen).extracting(Envelope::id).containsExactly(id, id);
+            await().atMost(Duration.ofSeconds(10)).until(() -> q.queued() == 0);
+            assertThat(spool.stateOf(id)).isEmpty();
+        }
+    }
+
+    /** The same failure, then an operator holds the message: the action is taken, not refused as "active". */
+    @Test
+    void aMessageWhoseOutcomeCouldNotBeRecordedCanBeHeldByTheOperator() throws Exception {
+        Path tmp = dir.resolve("tmp");
+        List<Envelope> seen = new CopyOnWriteArrayList<>();
+        DeliveryEngine engine = new DeliveryEngine() {
+            @Override
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+                seen.add(envelope);
+                try {
+                    Files.delete(tmp);
+                    Files.writeString(tmp, "not a directory");
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+                return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                        new Outcome.TransientFailure("451 4.3.0 later")));
+            }
+
+            @Override
+            public void close() {}
+        };
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(10), 4,
+                     QueueListener.NONE)) {
+            q.outcomeRetryDelay = Duration.ofSeconds(60); // not taken up again during the test: only released
+            q.start();
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 1);
+            Files.delete(tmp);
+            Files.createDirectory(tmp);
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+                q.admin().hold(id);
+                return true;
+            });
+            assertThat(spool.stateOf(id)).contains(QueueState.HOLD);
+            assertThat(q.queued()).isZero();
+        }
+    }
+
     @Test
     void deliveredMessageIsRemovedFromTheSpool() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));

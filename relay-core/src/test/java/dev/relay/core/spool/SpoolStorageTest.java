@@ -116,6 +116,104 @@ class SpoolStorageTest {
         }
     }
 
+    /** A body that declares {@code declared} bytes, sends a few and waits for {@code finish} before its end. */
+    private static class SlowBody extends java.io.InputStream implements ExpectedSize {
+        final long declared;
+        final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch finish = new java.util.concurrent.CountDownLatch(1);
+        private final java.io.InputStream content = body();
+
+        SlowBody(long declared) {
+            this.declared = declared;
+        }
+
+        @Override
+        public long expectedSize() {
+            return declared;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = content.read(b, off, len);
+            if (n >= 0) {
+                return n;
+            }
+            started.countDown(); // all sent but the end: the message is in progress
+            try {
+                if (!finish.await(30, TimeUnit.SECONDS)) {
+                    throw new IOException("the test never finished this body");
+                }
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            return -1;
+        }
+    }
+
+    @Test
+    void messagesBeingReceivedReserveTheirDeclaredSizeAgainstTheReserve() throws Exception {
+        free.set(20 * MIB);
+        try (Spool spool = open(4 * MIB)) {
+            SlowBody big = new SlowBody(10 * MIB);
+            Envelope first = envelope();
+            var inProgress = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return spool.store(first, big);
+                } catch (SpoolException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            assertThat(big.started.await(10, TimeUnit.SECONDS)).isTrue();
+            // 20 MiB free, 10 reserved by the message in progress: another 10 would leave less than the 4 MiB reserve
+            assertThatThrownBy(() -> spool.store(envelope(), new SlowBody(10 * MIB) {
+                {
+                    finish.countDown();
+                }
+            })).isInstanceOf(InsufficientStorageException.class).hasMessageContaining("free space below reserve")
+                    .hasMessageContaining("10.0 MiB reserved for messages being received");
+            assertThat(spool.storageProblem()).as("readiness: 20 - 10 reserved is above the reserve").isEmpty();
+            // a smaller one fits beside it
+            SlowBody small = new SlowBody(5 * MIB);
+            small.finish.countDown();
+            Envelope second = envelope();
+            spool.store(second, small);
+
+            big.finish.countDown(); // committed: its reservation (not its few bytes) is given back
+            inProgress.get(10, TimeUnit.SECONDS);
+            SlowBody again = new SlowBody(10 * MIB);
+            again.finish.countDown();
+            Envelope third = envelope();
+            spool.store(third, again);
+            assertThat(spool.list(QueueState.INCOMING)).containsExactlyInAnyOrder(first.id(), second.id(), third.id());
+        }
+    }
+
+    @Test
+    void anAbortedMessageGivesItsReservationBack() throws Exception {
+        free.set(20 * MIB);
+        try (Spool spool = open(4 * MIB)) {
+            java.io.InputStream failing = new SlowBody(10 * MIB) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    throw new IOException("client went away");
+                }
+            };
+            for (int i = 0; i < 3; i++) { // would be 30 MiB reserved if aborts kept theirs
+                assertThatThrownBy(() -> spool.store(envelope(), failing)).isInstanceOf(SpoolException.class)
+                        .isNotInstanceOf(InsufficientStorageException.class);
+            }
+            SlowBody fits = new SlowBody(15 * MIB);
+            fits.finish.countDown();
+            spool.store(envelope(), fits);
+        }
+    }
+
     @Test
     void freeSpaceIsReadAtMostOncePerSecondNotPerMessage() throws Exception {
         try (Spool spool = open(1 * MIB)) {
@@ -190,8 +288,9 @@ class SpoolStorageTest {
      * small tmpfs, then a read-only bind mount covers it (`mount -o remount,ro` of the tmpfs itself is refused as
      * busy while the spool holds its lock and checkpoint files open for writing; the bind mount turns every new
      * open read-only the same way). The first store after that still finds the storage look it cached as fine, so
-     * the write itself fails (EROFS): it must be refused as a storage shortage, with nothing visible, and the next
-     * look must say the spool is not writable. Once the bind mount is gone the spool takes mail again. The tmpfs
+     * the write itself fails (EROFS): it must be refused as a storage shortage, with nothing visible, and the spool
+     * refuses from then on (a test write a second later fails too). Once the bind mount is gone the next test
+     * write succeeds and the spool takes mail again. The tmpfs
      * is mounted on {@code mnt} already; this unmounts it.
      */
     private void readOnlyFileSystemUnderTheRunningSpool(Path mnt) throws Exception {
@@ -214,12 +313,12 @@ class SpoolStorageTest {
                     assertThatThrownBy(() -> spool.store(envelope(), body()))
                             .isInstanceOf(InsufficientStorageException.class)
                             .hasMessageContaining("Read-only file system");
-                    assertThat(spool.writable()).as("the failed write dropped the cached look").isFalse();
-                    assertThat(spool.storageProblem()).get().asString().contains("is not writable");
-                    nanos.addAndGet(StorageGuard.CACHE_NANOS);
+                    assertThat(spool.writable()).as("the failed write turned the spool unready").isFalse();
+                    assertThat(spool.storageProblem()).get().asString().contains("Read-only file system");
+                    nanos.addAndGet(StorageGuard.CACHE_NANOS); // the test write runs again, and fails
                     assertThatThrownBy(() -> spool.store(envelope(), body()))
                             .isInstanceOf(InsufficientStorageException.class)
-                            .hasMessageContaining("is not writable");
+                            .hasMessageContaining("Read-only file system");
                     assertThat(spool.list(QueueState.INCOMING)).containsExactly(first.id());
                 } finally {
                     run("umount", "-l", mnt.toString()); // the bind mount: the tmpfs under it is writable

@@ -258,6 +258,7 @@ final class SmtpCommands {
         sess.startMailTransaction();
         if (sess.getMessageHandler() instanceof SubmissionHandler submission) {
             submission.smtputf8(smtputf8); // RFC 6531: the message may carry UTF-8 headers
+            submission.declaredSize(size); // reserved in the spool while the message is received
         }
         try {
             sess.getMessageHandler().from(path.address());

@@ -3,6 +3,7 @@ package dev.relay.server.inbound;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueManager;
+import dev.relay.core.spool.ExpectedSize;
 import dev.relay.core.spool.InsufficientStorageException;
 import dev.relay.core.spool.SpoolException;
 import java.io.FilterInputStream;
@@ -34,6 +35,7 @@ final class SubmissionHandler implements MessageHandler {
     private final List<MailAddress> recipients = new ArrayList<>();
     private String user; // null: a client of a trusted network
     private boolean smtputf8; // the client gave SMTPUTF8 on MAIL FROM
+    private long declaredSize; // SIZE= on MAIL FROM, 0 when not given
 
     SubmissionHandler(MessageContext context, Inbound inbound, String listener) {
         this.context = context;
@@ -46,6 +48,10 @@ final class SubmissionHandler implements MessageHandler {
     }
 
     /** Records whether the MAIL command carried the SMTPUTF8 parameter (RFC 6531), before {@link #from}. */
+    void declaredSize(long size) {
+        this.declaredSize = size;
+    }
+
     void smtputf8(boolean requested) {
         this.smtputf8 = requested;
     }
@@ -118,7 +124,9 @@ final class SubmissionHandler implements MessageHandler {
 
     @Override
     public String data(InputStream data) throws RejectException, IOException {
-        SizeLimit limited = new SizeLimit(data, inbound.limits().maxMessageSize());
+        long max = inbound.limits().maxMessageSize();
+        // the spool reserves this much free space while the message is received
+        SizeLimit limited = new SizeLimit(data, max, declaredSize > 0 ? Math.min(declaredSize, max) : max);
         try {
             QueueId id = inbound.queue().submit(sender, recipients, user == null ? "" : user, smtputf8,
                     limited);
@@ -155,14 +163,21 @@ final class SubmissionHandler implements MessageHandler {
     }
 
     /** Fails the read (so the spool drops what it wrote) once more than {@code max} bytes came. */
-    private static final class SizeLimit extends FilterInputStream {
+    private static final class SizeLimit extends FilterInputStream implements ExpectedSize {
         private final long max;
+        private final long expected;
         private long count;
         boolean exceeded;
 
-        SizeLimit(InputStream in, long max) {
+        SizeLimit(InputStream in, long max, long expected) {
             super(in);
             this.max = max;
+            this.expected = expected;
+        }
+
+        @Override
+        public long expectedSize() {
+            return expected;
         }
 
         @Override
