@@ -1,5 +1,6 @@
 package dev.relay.server.inbound;
 
+import dev.relay.core.auth.ClientAddress;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -18,9 +19,10 @@ import org.subethamail.smtp.server.Session;
 import org.subethamail.smtp.server.SessionHandler;
 
 /**
- * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
- * and keeps each session's own state for the commands. One sweeper thread per listener enforces every session
- * deadline by looking at the sessions' state, so a deadline allocates nothing and nothing outlives its session:
+ * Admits sessions up to the total and per-client limits ({@code 421 4.7.0} beyond, before the greeting; an IPv6
+ * client is counted per /64, as the AUTH throttle counts it: {@link ClientAddress}), and keeps each session's own
+ * state for the commands. One sweeper thread per listener enforces every session deadline by looking at the
+ * sessions' state, so a deadline allocates nothing and nothing outlives its session:
  * <ul>
  * <li>{@code limits.idle-timeout}: a session that has not started a command for that long is closed with
  * {@code 421 4.4.2} (subethasmtp's own read timeout, whose reply has no enhanced code, is set later as a backstop
@@ -67,7 +69,7 @@ final class SessionLimits implements SessionHandler {
     private final int maxTotal;
     private final IntSupplier maxPerClient; // the limit now in force: reloads change it
     private final Map<Session, State> states = new ConcurrentHashMap<>();
-    private final Map<String, Integer> perClient = new HashMap<>(); // by key()
+    private final Map<String, Integer> perClient = new HashMap<>(); // by ClientAddress.key
     private int total;
     private volatile boolean draining;
 
@@ -312,11 +314,11 @@ final class SessionLimits implements SessionHandler {
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS);
             return SmtpReplies.TOO_MANY_CONNECTIONS;
         }
-        String key = key(client);
+        String key = ClientAddress.key(client);
         int mine = perClient.getOrDefault(key, 0);
         if (mine >= maxPerClient.getAsInt()) {
-            log.info("connection from {} on {} refused: {} connections from that address already", client,
-                    listener, mine);
+            log.info("connection from {} on {} refused: {} connections from {} already", client, listener, mine,
+                    client instanceof java.net.Inet6Address ? "its /64" : "that address");
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS_FROM_CLIENT);
             return SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT;
         }
@@ -328,12 +330,8 @@ final class SessionLimits implements SessionHandler {
     /** A connection from {@code client} counted by {@link #admit(InetAddress)} has ended. */
     synchronized void release(InetAddress client) {
         total--;
-        perClient.computeIfPresent(key(client), (a, n) -> n <= 1 ? null : n - 1);
+        perClient.computeIfPresent(ClientAddress.key(client), (a, n) -> n <= 1 ? null : n - 1);
         notifyAll(); // awaitEnd
-    }
-
-    private static String key(InetAddress client) {
-        return client.getHostAddress();
     }
 
     /**
