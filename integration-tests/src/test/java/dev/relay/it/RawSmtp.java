@@ -17,13 +17,22 @@ import javax.net.ssl.X509TrustManager;
 
 /** A raw SMTP client for the cases a real client library will not produce: exact bytes, pipelining, bare CR/LF. */
 final class RawSmtp implements AutoCloseable {
+    private Socket plain;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
     final String greeting;
 
     RawSmtp(String host, int port, boolean implicitTls) throws Exception {
-        Socket plain = new Socket();
+        this(host, port, implicitTls, 0);
+    }
+
+    /** @param receiveBuffer the socket's SO_RCVBUF, set before connecting (0: the system's default) */
+    RawSmtp(String host, int port, boolean implicitTls, int receiveBuffer) throws Exception {
+        plain = new Socket();
+        if (receiveBuffer > 0) {
+            plain.setReceiveBufferSize(receiveBuffer);
+        }
         plain.connect(new InetSocketAddress(host, port), 5000);
         plain.setSoTimeout(10_000);
         socket = implicitTls ? wrap(plain, host, port) : plain;
@@ -132,6 +141,16 @@ final class RawSmtp implements AutoCloseable {
             buf.write(b);
         }
         return buf.size() == 0 ? null : buf.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The socket now in use (the TLS one after STARTTLS). */
+    Socket socket() {
+        return socket;
+    }
+
+    /** Closes the TCP socket itself, without a TLS close (which waits for a write stuck on a full window). */
+    void abort() throws IOException {
+        plain.close();
     }
 
     @Override

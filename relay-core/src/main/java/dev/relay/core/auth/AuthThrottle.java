@@ -1,6 +1,5 @@
 package dev.relay.core.auth;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,8 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * doubles, up to 16 times the base), and {@code maxFailures} failures within the lockout period lock the address
  * or the user out for that period. A success forgets the user's failures (not the address's: one valid account
  * must not reset the count of an address that guesses others). IPv6 clients are counted per /64, since one host
- * usually has a whole /64. The table is bounded: an attacker spreading over many addresses cannot grow it
- * without limit.
+ * usually has a whole /64 ({@link ClientAddress}). The table is bounded: an attacker spreading over many addresses
+ * cannot grow it without limit.
  */
 public final class AuthThrottle {
     static final int MAX_ENTRIES = 100_000;
@@ -136,15 +135,7 @@ public final class AuthThrottle {
     }
 
     static String addressKey(InetAddress client) {
-        byte[] a = client.getAddress();
-        if (client instanceof Inet6Address) {
-            StringBuilder sb = new StringBuilder("ip6:");
-            for (int i = 0; i < 8; i++) {
-                sb.append(String.format("%02x", a[i]));
-            }
-            return sb.append("::/64").toString();
-        }
-        return "ip:" + client.getHostAddress();
+        return ClientAddress.key(client);
     }
 
     private static String userKey(String user) {

@@ -28,15 +28,29 @@ import javax.net.ssl.SSLSocket;
  */
 final class BatchingTlsSocket extends SSLSocket {
     private final SSLSocket socket;
+    private final Socket raw;
     private ReplyBatching streams;
 
-    private BatchingTlsSocket(SSLSocket socket) {
+    private BatchingTlsSocket(SSLSocket socket, Socket raw) {
         this.socket = socket;
+        this.raw = raw;
     }
 
-    /** {@code socket} with batched replies (a socket wrapped already is returned as it is). */
-    static SSLSocket wrap(SSLSocket socket) {
-        return socket instanceof BatchingTlsSocket ? socket : new BatchingTlsSocket(socket);
+    /**
+     * {@code socket} with batched replies (a socket wrapped already is returned as it is).
+     *
+     * @param raw the plain TCP socket {@code socket} is layered over
+     */
+    static SSLSocket wrap(SSLSocket socket, Socket raw) {
+        return socket instanceof BatchingTlsSocket ? socket : new BatchingTlsSocket(socket, raw);
+    }
+
+    /**
+     * The plain TCP socket under the TLS one. Closing it ends the connection at once, without the TLS close (which
+     * waits for the TLS write lock, held for ever by a thread stuck writing to a client that does not read).
+     */
+    Socket raw() {
+        return raw;
     }
 
     private synchronized ReplyBatching streams() throws IOException {

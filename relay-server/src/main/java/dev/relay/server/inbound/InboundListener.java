@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.SMTPServer;
-import org.subethamail.smtp.server.ServerSocketCreator;
+import org.subethamail.smtp.server.SSLSocketCreator;
 
 /**
  * One SMTP listener (subethasmtp, one thread per session: {@link SessionThreads}, with the relay's own commands from
@@ -45,7 +45,7 @@ public final class InboundListener implements AutoCloseable {
         this.executor = new SessionThreads(config.name(), PLATFORM_SESSIONS);
         this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
                 () -> inbound.limits().maxConnectionsPerClient(), () -> inbound.limits().idleTimeout(),
-                inbound.refusals());
+                () -> inbound.limits().dataTimeout(), inbound.refusals());
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
                 .hostName(inbound.hostname())
@@ -56,18 +56,19 @@ public final class InboundListener implements AutoCloseable {
                 .sessionHandler(sessions)
                 .insertReceivedHeaders(false) // DATA is ours: it adds its own, with the TLS details
                 // a backstop only: SessionLimits closes idle sessions first, with 421 4.4.2 (subethasmtp's own
-                // reply has no enhanced code); this read timeout still ends a stalled TLS handshake or AUTH exchange
+                // reply has no enhanced code), and bounds TLS handshakes; this read timeout still ends a stalled
+                // AUTH exchange
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE,
                         inbound.limits().idleTimeout().toMillis() + IDLE_BACKSTOP.toMillis()), TimeUnit.MILLISECONDS)
                 .messageHandlerFactory(ctx -> new SubmissionHandler(ctx, inbound, config.name()));
-        ServerSocketCreator sockets = ServerSocket::new;
+        SSLSocketCreator implicit = null;
         switch (config.tls()) {
             case STARTTLS -> b.startTlsSocketFactory(inbound.tls().startTls());
-            case IMPLICIT -> sockets = inbound.tls().implicitTls();
+            case IMPLICIT -> implicit = inbound.tls().startTls(); // TLS from the first byte (RFC 8314)
             case NONE -> { } // loopback only (validated): the sidecar case
         }
-        ServerSocketCreator creator = sockets;
-        b.serverSocketFactory(() -> listening = new ListeningSocket(creator.createServerSocket()));
+        SSLSocketCreator tlsLayer = implicit;
+        b.serverSocketFactory(() -> listening = new ListeningSocket(new ServerSocket(), tlsLayer));
         this.server = b.build();
         new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
     }
@@ -81,7 +82,7 @@ public final class InboundListener implements AutoCloseable {
             throw new java.io.IOException("cannot listen on " + config.bind() + " (listener " + config.name()
                     + "): " + cause.getMessage(), cause);
         }
-        sessions.startIdleSweeper();
+        sessions.startSweeper();
         log.info("listening on {} ({}, tls={})", config.bind(), config.name(), config.tls().key());
     }
 
@@ -106,6 +107,11 @@ public final class InboundListener implements AutoCloseable {
     /** Sessions open now. */
     public int openSessions() {
         return sessions.open();
+    }
+
+    /** Data deadlines the listener holds now: one per session in the middle of its message data at most. */
+    public int dataDeadlinesPending() {
+        return sessions.dataDeadlinesPending();
     }
 
     /**
@@ -155,7 +161,7 @@ public final class InboundListener implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        sessions.stopIdleSweeper();
+        sessions.stopSweeper();
         executor.shutdownNow();
     }
 

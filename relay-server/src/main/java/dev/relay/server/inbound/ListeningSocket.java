@@ -7,6 +7,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.util.concurrent.CountDownLatch;
+import org.subethamail.smtp.server.SSLSocketCreator;
 
 /**
  * The listening socket of one listener, closable on its own for a graceful stop. subethasmtp's
@@ -16,16 +17,22 @@ import java.util.concurrent.CountDownLatch;
  * thread waits here quietly instead of reporting the closed socket as an accept error once a second.
  *
  * <p>It holds the real socket and delegates to it what subethasmtp uses: bind, local port and address, accept,
- * close. An accepted TLS connection (implicit TLS) comes wrapped in a {@link BatchingTlsSocket}.
+ * close. On an implicit-TLS listener it accepts plain connections and layers TLS over each (its handshake is
+ * run and bounded by {@link SessionLimits}); the connection comes wrapped in a {@link BatchingTlsSocket}.
  */
 final class ListeningSocket extends ServerSocket {
     private final ServerSocket socket;
+    private final SSLSocketCreator tls;
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean draining;
 
-    /** @param socket the unbound socket to listen with (plain or TLS) */
-    ListeningSocket(ServerSocket socket) throws IOException {
+    /**
+     * @param socket the unbound plain socket to listen with
+     * @param tls for implicit TLS, what layers TLS over each accepted connection; null for plain connections
+     */
+    ListeningSocket(ServerSocket socket, SSLSocketCreator tls) throws IOException {
         this.socket = socket;
+        this.tls = tls;
     }
 
     /** Closes the listening socket: connection attempts are refused from now on; open sessions are not touched. */
@@ -39,8 +46,17 @@ final class ListeningSocket extends ServerSocket {
         if (!draining) {
             try {
                 Socket accepted = socket.accept();
-                // implicit TLS: replies to a pipelined group in one TLS record
-                return accepted instanceof javax.net.ssl.SSLSocket tls ? BatchingTlsSocket.wrap(tls) : accepted;
+                if (tls == null) {
+                    return accepted;
+                }
+                // implicit TLS, layered over the plain socket (kept: see BatchingTlsSocket.raw); replies to a
+                // pipelined group in one TLS record
+                try {
+                    return BatchingTlsSocket.wrap(tls.createSSLSocket(accepted), accepted);
+                } catch (IOException | RuntimeException e) {
+                    accepted.close();
+                    throw e;
+                }
             } catch (IOException e) {
                 if (!draining) {
                     throw e;

@@ -10,12 +10,10 @@ import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.subethamail.smtp.server.SSLSocketCreator;
-import org.subethamail.smtp.server.ServerSocketCreator;
 
 /**
  * Server-side TLS for the SMTP listeners: TLS 1.2 and 1.3 only (the JDK's default suites for those are modern
@@ -93,7 +91,10 @@ public final class ServerTls {
         return certificates;
     }
 
-    /** For STARTTLS: wraps the accepted plain socket as the server side of a TLS connection. */
+    /**
+     * For STARTTLS, and for implicit TLS (RFC 8314) from the first byte: layers the server side of a TLS connection
+     * over an accepted plain socket (which the relay keeps, to close it directly: {@link BatchingTlsSocket#raw}).
+     */
     public SSLSocketCreator startTls() {
         return (Socket socket) -> {
             InetSocketAddress remote = (InetSocketAddress) socket.getRemoteSocketAddress();
@@ -102,15 +103,6 @@ public final class ServerTls {
             s.setUseClientMode(false);
             s.setEnabledProtocols(PROTOCOLS);
             return s;
-        };
-    }
-
-    /** For implicit TLS (RFC 8314): an unbound server socket whose connections speak TLS from the first byte. */
-    public ServerSocketCreator implicitTls() {
-        return () -> {
-            SSLServerSocket ss = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
-            ss.setEnabledProtocols(PROTOCOLS);
-            return ss;
         };
     }
 }

@@ -1,7 +1,9 @@
 package dev.relay.server.inbound;
 
+import dev.relay.core.auth.ClientAddress;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -10,19 +12,32 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.Session;
 import org.subethamail.smtp.server.SessionHandler;
 
 /**
- * Admits sessions up to the total and per-client-address limits ({@code 421 4.7.0} beyond, before the greeting),
- * and keeps each session's own state for the commands. It also enforces {@code limits.idle-timeout}: a sweeper
- * closes a session that has not started a command for that long with {@code 421 4.4.2} (subethasmtp's own read
- * timeout, whose reply has no enhanced code, is set later as a backstop only). For a graceful stop it also knows
- * which sessions are idle (between commands and outside a mail transaction): {@link #drain} closes those with
- * {@code 421 4.3.2} and every other one as soon as its transaction ends, so that sessions in the middle of a
- * message can finish it. Either way the reply is written by a thread of its own ({@link #replyAndClose}).
+ * Admits sessions up to the total and per-client limits ({@code 421 4.7.0} beyond, before the greeting; an IPv6
+ * client is counted per /64, as the AUTH throttle counts it: {@link ClientAddress}), and keeps each session's own
+ * state for the commands. One sweeper thread per listener enforces every session deadline by looking at the
+ * sessions' state, so a deadline allocates nothing and nothing outlives its session:
+ * <ul>
+ * <li>{@code limits.idle-timeout}: a session that has not started a command for that long is closed with
+ * {@code 421 4.4.2} (subethasmtp's own read timeout, whose reply has no enhanced code, is set later as a backstop
+ * only);</li>
+ * <li>{@code limits.data-timeout}: a message whose data has not ended that long after its 354 is not queued, and
+ * the session is closed with {@code 421 4.4.2};</li>
+ * <li>the TLS handshake (after STARTTLS, or the first bytes of an implicit-TLS connection) must end within
+ * {@link #handshakeTimeout}: a client that trickles it is disconnected (no SMTP reply can be sent in the middle of
+ * a handshake).</li>
+ * </ul>
+ * For a graceful stop it also knows which sessions are idle (between commands and outside a mail transaction):
+ * {@link #drain} closes those with {@code 421 4.3.2} and every other one as soon as its transaction ends, so that
+ * sessions in the middle of a message can finish it. The sweeper never writes to a socket: every reply and close
+ * is done by a thread of its own ({@link #replyAndClose}), which closes the connection's plain socket after
+ * {@link #REPLY_WAIT} if the reply cannot be written (a client that does not read).
  */
 final class SessionLimits implements SessionHandler {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -37,56 +52,170 @@ final class SessionLimits implements SessionHandler {
         private boolean closed;
         /** When the session last began or ended a command (or was accepted), System.nanoTime(). */
         private volatile long lastActive = System.nanoTime();
+        /** The message data being read, or null; since when (System.nanoTime(), written before data). */
+        private volatile DataStream data;
+        private volatile long dataSince;
+        /** A TLS handshake is running; since when (System.nanoTime(), written before handshaking). */
+        private volatile boolean handshaking;
+        private volatile long handshakeSince;
+        /** The connection's plain TCP socket, closed directly when a reply cannot be written (set at accept). */
+        private Socket raw;
     }
+
+    /** The longest a TLS handshake may take, whatever the idle timeout. */
+    static final Duration MAX_HANDSHAKE = Duration.ofSeconds(30);
 
     private final String listener;
     private final int maxTotal;
     private final IntSupplier maxPerClient; // the limit now in force: reloads change it
     private final Map<Session, State> states = new ConcurrentHashMap<>();
-    private final Map<InetAddress, Integer> perClient = new HashMap<>();
+    private final Map<String, Integer> perClient = new HashMap<>(); // by ClientAddress.key
     private int total;
     private volatile boolean draining;
 
     private final Refusal.Listener refusals;
     private final Supplier<Duration> idleTimeout;
+    private final Supplier<Duration> dataTimeout; // the limit now in force: reloads change it
     private Thread sweeper;
 
     SessionLimits(String listener, int maxTotal, IntSupplier maxPerClient, Supplier<Duration> idleTimeout,
-                  Refusal.Listener refusals) {
+                  Supplier<Duration> dataTimeout, Refusal.Listener refusals) {
         this.listener = listener;
         this.refusals = refusals;
         this.maxTotal = maxTotal;
         this.maxPerClient = maxPerClient;
         this.idleTimeout = idleTimeout;
+        this.dataTimeout = dataTimeout;
     }
 
-    /** Starts the idle sweeper: a session idle longer than the idle timeout is closed with 421 4.4.2. */
-    synchronized void startIdleSweeper() {
+    /** Starts the sweeper of the idle, data and handshake deadlines. */
+    synchronized void startSweeper() {
         if (sweeper == null) {
-            sweeper = Thread.ofVirtual().name("relay-idle-" + listener).start(this::sweep);
+            sweeper = Thread.ofVirtual().name("relay-deadlines-" + listener).start(this::sweep);
         }
     }
 
-    synchronized void stopIdleSweeper() {
+    synchronized void stopSweeper() {
         if (sweeper != null) {
             sweeper.interrupt();
         }
     }
 
+    /** How long a TLS handshake may take: the idle timeout, at most {@link #MAX_HANDSHAKE}. */
+    Duration handshakeTimeout() {
+        Duration idle = idleTimeout.get();
+        return idle.compareTo(MAX_HANDSHAKE) < 0 ? idle : MAX_HANDSHAKE;
+    }
+
     private void sweep() {
         while (true) {
             long idle = idleTimeout.get().toNanos();
-            try { // a session is closed at most a quarter of the timeout (and at most a second) late
-                Thread.sleep(Duration.ofNanos(Math.max(50_000_000L, Math.min(1_000_000_000L, idle / 4))));
+            long data = dataTimeout.get().toNanos();
+            long handshake = handshakeTimeout().toNanos();
+            long shortest = Math.min(idle, Math.min(data, handshake));
+            try { // a deadline is enforced at most a quarter of the shortest timeout (and at most a second) late
+                Thread.sleep(Duration.ofNanos(Math.max(50_000_000L, Math.min(1_000_000_000L, shortest / 4))));
             } catch (InterruptedException e) {
                 return;
             }
             long now = System.nanoTime();
             for (Map.Entry<Session, State> e : states.entrySet()) {
-                if (now - e.getValue().lastActive > idle) {
-                    closeIdleTooLong(e.getKey(), e.getValue());
+                State s = e.getValue();
+                DataStream d = s.data;
+                if (d != null && now - s.dataSince > data) {
+                    closeDataTooLong(e.getKey(), s, d);
+                } else if (s.handshaking && now - s.handshakeSince > handshake) {
+                    cutHandshake(e.getKey(), s);
+                } else if (now - s.lastActive > idle) {
+                    closeIdleTooLong(e.getKey(), s);
                 }
             }
+        }
+    }
+
+    /** The message data of {@code session} begins now (after its 354): its deadline runs from now. */
+    void dataStarted(Session session, DataStream data) {
+        State s = states.get(session);
+        if (s != null) {
+            s.dataSince = System.nanoTime();
+            s.data = data;
+        }
+    }
+
+    /** The message data of {@code session} has ended (or failed): no deadline any more. */
+    void dataEnded(Session session) {
+        State s = states.get(session);
+        if (s != null) {
+            s.data = null;
+        }
+    }
+
+    /** Data deadlines running now: sessions in the middle of their message data. */
+    int dataDeadlinesPending() {
+        int n = 0;
+        for (State s : states.values()) {
+            if (s.data != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A TLS handshake of {@code session} begins now; it must end within {@link #handshakeTimeout}. */
+    void handshakeStarted(Session session) {
+        State s = states.get(session);
+        if (s != null) {
+            s.handshakeSince = System.nanoTime();
+            s.handshaking = true;
+        }
+    }
+
+    void handshakeEnded(Session session) {
+        State s = states.get(session);
+        if (s != null) {
+            s.handshaking = false;
+        }
+    }
+
+    /**
+     * The data deadline: unless the final dot has come ({@link DataStream#expire}), the message is not queued, the
+     * client gets {@code 421 4.4.2} and the connection is closed, which ends the session thread's read.
+     */
+    private void closeDataTooLong(Session session, State s, DataStream data) {
+        if (!data.expire()) {
+            return; // the end of the data came first, or this deadline has been enforced already
+        }
+        synchronized (s) {
+            s.closed = true;
+        }
+        log.info("session from {} on {} closed: the message data took longer than {}",
+                session.getRemoteAddress().getAddress(), listener, dataTimeout.get());
+        refusals.refused(Refusal.DATA_TIMEOUT);
+        replyAndClose(session, s, SmtpReplies.DATA_TIMEOUT);
+    }
+
+    /**
+     * The handshake deadline: the connection is closed (in the middle of a TLS handshake no SMTP reply can be
+     * sent), from a thread of its own, which ends the session thread's handshake with an error.
+     */
+    private void cutHandshake(Session session, State s) {
+        synchronized (s) {
+            if (!s.handshaking || s.closed) {
+                return;
+            }
+            s.handshaking = false;
+            s.closed = true;
+        }
+        log.info("session from {} on {} closed: the TLS handshake took longer than {}",
+                session.getRemoteAddress().getAddress(), listener, handshakeTimeout());
+        Thread.ofVirtual().name("relay-session-close").start(() -> closeRaw(s));
+    }
+
+    private static void closeRaw(State s) {
+        try {
+            s.raw.close();
+        } catch (IOException | RuntimeException e) {
+            log.debug("closing a connection: {}", e.toString());
         }
     }
 
@@ -101,7 +230,7 @@ final class SessionLimits implements SessionHandler {
         refusals.refused(Refusal.IDLE_TIMEOUT);
         log.info("session from {} on {} closed: no command for {}", session.getRemoteAddress().getAddress(),
                 listener, idleTimeout.get());
-        replyAndClose(session, SmtpReplies.IDLE_TIMEOUT);
+        replyAndClose(session, s, SmtpReplies.IDLE_TIMEOUT);
     }
 
     /**
@@ -120,19 +249,21 @@ final class SessionLimits implements SessionHandler {
     }
 
     /**
-     * Sends {@code reply} and closes the session, from a thread of its own: the session thread is reading, not
-     * writing, and the caller (the sweeper, a stop) never blocks on a client that does not read, whose socket is
-     * closed after {@link #REPLY_WAIT} even if the write is stuck.
+     * Sends {@code reply} and closes the session, from a thread of its own: the caller (the sweeper, a stop) never
+     * blocks on a client that does not read. If the reply is not written within {@link #REPLY_WAIT} (the client
+     * does not read, or the session thread is itself stuck writing to it and holds the TLS write lock), the plain
+     * TCP socket under the session's (TLS) socket is closed: that never waits for a TLS lock, and it ends every
+     * read and write of the connection.
      */
-    private static void replyAndClose(Session session, SmtpReplies reply) {
+    private static void replyAndClose(Session session, State s, SmtpReplies reply) {
         Thread.ofVirtual().name("relay-session-close").start(() -> {
             Thread cut = Thread.ofVirtual().start(() -> {
                 try {
                     Thread.sleep(REPLY_WAIT);
-                    session.getSocket().close();
-                } catch (InterruptedException | IOException e) {
-                    // the reply went out and quit() closed the socket, or it is closed already
+                } catch (InterruptedException e) {
+                    return; // the reply went out and quit() closed the socket
                 }
+                closeRaw(s);
             });
             try {
                 session.sendResponse(reply.line());
@@ -148,29 +279,76 @@ final class SessionLimits implements SessionHandler {
     private static final Duration REPLY_WAIT = Duration.ofSeconds(5);
 
     @Override
-    public synchronized SessionAcceptance accept(Session session) {
+    public SessionAcceptance accept(Session session) {
+        SessionAcceptance admitted = admit(session);
+        if (admitted.accepted() && session.getSocket() instanceof SSLSocket tls) {
+            handshake(session, tls); // implicit TLS: before the greeting, within the handshake deadline
+        }
+        return admitted;
+    }
+
+    private synchronized SessionAcceptance admit(Session session) {
         InetAddress client = session.getRealRemoteAddress().getAddress();
+        SmtpReplies refused = admit(client);
+        if (refused != null) {
+            return reject(refused);
+        }
+        noDelay(session);
+        State s = new State();
+        s.raw = session.getSocket() instanceof BatchingTlsSocket tls ? tls.raw() : session.getSocket();
+        states.put(session, s);
+        return SessionAcceptance.success();
+    }
+
+    /**
+     * Counts a connection from {@code client} against the limits; the refusal, or null if admitted (and counted).
+     * IPv6 clients are counted per /64: one host usually has a whole /64.
+     */
+    synchronized SmtpReplies admit(InetAddress client) {
         if (draining) {
             log.info("connection from {} on {} refused: shutting down", client, listener);
-            return reject(SmtpReplies.SHUTTING_DOWN);
+            return SmtpReplies.SHUTTING_DOWN;
         }
         if (total >= maxTotal) {
             log.info("connection from {} on {} refused: {} connections already", client, listener, total);
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS);
-            return reject(SmtpReplies.TOO_MANY_CONNECTIONS);
+            return SmtpReplies.TOO_MANY_CONNECTIONS;
         }
-        int mine = perClient.getOrDefault(client, 0);
+        String key = ClientAddress.key(client);
+        int mine = perClient.getOrDefault(key, 0);
         if (mine >= maxPerClient.getAsInt()) {
-            log.info("connection from {} on {} refused: {} connections from that address already", client,
-                    listener, mine);
+            log.info("connection from {} on {} refused: {} connections from {} already", client, listener, mine,
+                    client instanceof java.net.Inet6Address ? "its /64" : "that address");
             refusals.refused(Refusal.TOO_MANY_CONNECTIONS_FROM_CLIENT);
-            return reject(SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT);
+            return SmtpReplies.TOO_MANY_CONNECTIONS_FROM_CLIENT;
         }
-        noDelay(session);
-        perClient.put(client, mine + 1);
+        perClient.put(key, mine + 1);
         total++;
-        states.put(session, new State());
-        return SessionAcceptance.success();
+        return null;
+    }
+
+    /** A connection from {@code client} counted by {@link #admit(InetAddress)} has ended. */
+    synchronized void release(InetAddress client) {
+        total--;
+        perClient.computeIfPresent(ClientAddress.key(client), (a, n) -> n <= 1 ? null : n - 1);
+        notifyAll(); // awaitEnd
+    }
+
+    /**
+     * The TLS handshake of an implicit-TLS connection, bounded by the sweeper; on failure the session is closed
+     * (it then ends without a greeting).
+     */
+    private void handshake(Session session, SSLSocket tls) {
+        handshakeStarted(session);
+        try {
+            tls.startHandshake();
+        } catch (IOException e) {
+            log.info("TLS handshake from {} on {} failed: {}", session.getRemoteAddress().getAddress(), listener,
+                    e.getMessage());
+            session.quit();
+        } finally {
+            handshakeEnded(session);
+        }
     }
 
     /**
@@ -191,9 +369,7 @@ final class SessionLimits implements SessionHandler {
         if (states.remove(session) == null) {
             return;
         }
-        total--;
-        perClient.computeIfPresent(session.getRealRemoteAddress().getAddress(), (a, n) -> n <= 1 ? null : n - 1);
-        notifyAll(); // awaitEnd
+        release(session.getRealRemoteAddress().getAddress());
     }
 
     /**
@@ -255,7 +431,7 @@ final class SessionLimits implements SessionHandler {
             return;
         }
         log.debug("session from {} on {} closed: shutting down", session.getRemoteAddress().getAddress(), listener);
-        replyAndClose(session, SmtpReplies.SHUTTING_DOWN);
+        replyAndClose(session, s, SmtpReplies.SHUTTING_DOWN);
     }
 
     /**

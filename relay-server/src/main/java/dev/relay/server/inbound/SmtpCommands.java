@@ -9,10 +9,6 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,10 +30,6 @@ final class SmtpCommands {
     private static final java.util.regex.Pattern NOT_VISIBLE = java.util.regex.Pattern.compile("[^\\x21-\\x7e]");
     private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile("\\s+");
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
-    /** Data deadlines of every listener: one timer thread, a task per message in progress, cancelled at its end. */
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().name("relay-data-deadline").daemon().factory());
-
     private final String listener;
     private final TlsMode tls;
     private final Inbound inbound;
@@ -199,17 +191,20 @@ final class SmtpCommands {
         }
         sess.sendResponse(SmtpReplies.TLS_READY.line());
         Socket plain = sess.getSocket();
+        sessions.handshakeStarted(sess); // bounded as a whole: a trickled handshake is cut
         try {
             // plaintext the client pipelined after STARTTLS stays in the old buffer and is dropped (RFC 3207 sec. 6)
             SSLSocket s = sess.getServer().createSSLSocket(plain);
             s.startHandshake();
-            sess.setSocket(BatchingTlsSocket.wrap(s)); // replies to a pipelined group in one TLS record
+            sess.setSocket(BatchingTlsSocket.wrap(s, plain)); // replies to a pipelined group in one TLS record
             sess.resetSmtpProtocol();
             sess.setTlsStarted(true);
         } catch (IOException e) {
             log.info("STARTTLS from {} on {} failed: {}", sess.getRemoteAddress().getAddress(), listener,
                     e.getMessage());
             sess.quit();
+        } finally {
+            sessions.handshakeEnded(sess);
         }
     }
 
@@ -315,8 +310,7 @@ final class SmtpCommands {
         }
         sess.sendResponse(SmtpReplies.START_DATA.line());
         DataStream data = new DataStream(sess.getRawInput());
-        ScheduledFuture<?> deadline = DEADLINES.schedule(() -> expire(data, sess),
-                inbound.limits().dataTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        sessions.dataStarted(sess, data); // the data deadline: enforced by the sessions' sweeper
         MessageHandler handler = sess.getMessageHandler();
         String reply;
         try {
@@ -347,33 +341,10 @@ final class SmtpCommands {
             closedDuringData(sess, data);
             return;
         } finally {
-            deadline.cancel(false);
+            sessions.dataEnded(sess);
         }
         sess.resetMailTransaction(); // after 250 and after a reject alike: the next MAIL starts afresh
         sess.sendResponse(reply);
-    }
-
-    /**
-     * The data deadline ({@code limits.data-timeout}): unless the final dot has come, the client gets
-     * {@code 421 4.4.2} and the connection is closed, which ends the session thread's read; nothing is queued.
-     */
-    private void expire(DataStream data, Session sess) {
-        if (!data.expire()) {
-            return; // the end of the data came first
-        }
-        log.info("session from {} on {} closed: the message data took longer than {}",
-                sess.getRemoteAddress().getAddress(), listener, inbound.limits().dataTimeout());
-        inbound.refusals().refused(Refusal.DATA_TIMEOUT);
-        try {
-            sess.sendResponse(SmtpReplies.DATA_TIMEOUT.line()); // the session thread is reading, not writing
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot send the data timeout reply: {}", e.toString());
-        }
-        try {
-            sess.getSocket().close();
-        } catch (IOException e) {
-            log.debug("closing after the data timeout: {}", e.toString());
-        }
     }
 
     private void closedDuringData(Session sess, DataStream data) {
