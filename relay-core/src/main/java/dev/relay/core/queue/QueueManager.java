@@ -39,6 +39,12 @@ import org.slf4j.LoggerFactory;
  * never starves the other. Each report is applied per recipient: delivered ones are done, transient failures are
  * deferred by the {@link RetryPolicy} (or expire at the end of the lifetime), permanent failures go to failed/ and
  * their sender gets a delivery status notification (unless the sender is null: a bounce never bounces).
+ *
+ * <p>Deferred mail whose route has every upstream's circuit open waits for a circuit, not for a clock (the report's
+ * {@link DeliveryReport.CircuitWait}): a delivery the circuits skipped is no attempt, the message is parked on its
+ * route's upstreams, one parked message is made due when a cool-down ends (to take the probe), and a circuit that
+ * closes (the engine calls {@link #circuitChanged}) makes all of them due at once. An operator's retry lets the
+ * open circuits probe at once.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);

@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * through its own single-upstream engine. Recipients that fail transiently at one upstream (4xx, no connection,
  * TLS failure, timeout) go to the next one within the same attempt; recipients refused permanently (5xx) stay
  * refused. An upstream whose circuit breaker is open is skipped; if every upstream of the route is skipped, every
- * recipient fails transiently with "all upstreams unavailable" and the queue retries later.
+ * recipient fails transiently with "all upstreams unavailable" and the report's {@link DeliveryReport.CircuitWait}
+ * says that no attempt was made: the queue waits for a circuit to close (it is told through
+ * {@link #watchCircuits}) rather than for a backoff. It says so too when an attempt left every upstream of the
+ * route open, or when no upstream answered at all.
  *
  * <p>The report names the upstreams tried, comma-separated, in order; each recipient's outcome is the one from
  * the last upstream that tried it. Like every engine, {@link #deliver} never blocks and never completes
