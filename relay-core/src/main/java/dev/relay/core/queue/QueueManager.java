@@ -459,7 +459,8 @@ public final class QueueManager implements AutoCloseable {
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
-                case RetryPolicy.Decision.Retry r -> next = wait == null ? r.at() : now; // (parked: see park)
+                // waiting on open circuits: stored due now, in memory parked (see park); else the backoff
+                case RetryPolicy.Decision.Retry r -> next = wait != null && wait.open() ? now : r.at();
                 case RetryPolicy.Decision.Expire e -> {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
                                     + "age={}", envelope.id(), envelope.sender(), addresses(pending),

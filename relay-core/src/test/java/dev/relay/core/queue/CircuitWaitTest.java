@@ -202,4 +202,20 @@ class CircuitWaitTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> spool.list(QueueState.FAILED).size() == MESSAGES);
         assertThat(q.queued()).isZero();
     }
+
+    @Test
+    void aMessageThatCannotConnectWhileTheCircuitIsClosedWaitsForItsBackoff() throws Exception {
+        start();
+        QueueId id = submit(0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> spool.list(QueueState.DEFERRED).contains(id));
+        Envelope e = spool.peek(QueueState.DEFERRED, id).orElseThrow().envelope();
+        assertThat(e.attempts()).isEqualTo(1);
+        assertThat(e.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(1)));
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+                .until(() -> upstream.attempts.get() == 1); // not retried at once: the circuit is still closed
+        assertThat(circuit.get("up")).isEqualTo(CircuitState.CLOSED);
+        upstream.up = true;
+        advance(Duration.ofMinutes(1));
+        await().atMost(Duration.ofSeconds(5)).until(() -> upstream.delivered.get() == 1 && q.queued() == 0);
+    }
 }
