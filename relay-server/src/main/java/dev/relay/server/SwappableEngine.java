@@ -6,9 +6,12 @@ import dev.relay.core.model.Envelope;
 import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,9 +57,18 @@ final class SwappableEngine implements DeliveryEngine {
     }
 
     private volatile Generation current;
+    /** The queue's circuit watchers, registered on every routing engine in turn. */
+    private final List<Consumer<String>> watchers = new CopyOnWriteArrayList<>();
 
     SwappableEngine(RoutingEngine engine) {
         this.current = new Generation(engine);
+        engine.watchCircuits(this::circuitChanged);
+    }
+
+    private void circuitChanged(String upstream) {
+        for (Consumer<String> w : watchers) {
+            w.accept(upstream);
+        }
     }
 
     /** The routing engine deliveries start on now. */
@@ -77,12 +89,38 @@ final class SwappableEngine implements DeliveryEngine {
      * deliveries in progress and is then closed.
      */
     void replace(RoutingEngine next) {
+        next.watchCircuits(this::circuitChanged);
         Generation old = current;
         current = new Generation(next);
         old.retired = true;
         if (old.inFlight.get() == 0) {
             old.closeSoon(); // a delivery that started on it meanwhile holds inFlight above 0 until it ends
         }
+        // the new engine's circuits start closed, and an upstream that is gone has no circuit left to wait for:
+        // mail waiting on any of these names looks again
+        java.util.Set<String> names = new java.util.LinkedHashSet<>(old.engine.upstreams());
+        names.addAll(next.upstreams());
+        names.forEach(this::circuitChanged);
+    }
+
+    @Override
+    public Instant availableAt(String upstream) {
+        return current.engine.availableAt(upstream);
+    }
+
+    @Override
+    public void watchCircuits(Consumer<String> watcher) {
+        watchers.add(watcher);
+    }
+
+    @Override
+    public void probeNow(Envelope envelope) {
+        current.engine.probeNow(envelope);
+    }
+
+    @Override
+    public void probeAllNow() {
+        current.engine.probeAllNow();
     }
 
     @Override

@@ -111,4 +111,17 @@ class SwappableEngineTest {
         engine.replace(routing(new Held()));
         await().atMost(Duration.ofSeconds(5)).until(() -> before.closed);
     }
+
+    @Test
+    void aReplacementTellsTheQueueThatMailWaitingOnACircuitMayGoNow() {
+        Held old = new Held();
+        Held next = new Held();
+        SwappableEngine engine = new SwappableEngine(routing(old));
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        engine.watchCircuits(told::add);
+        engine.replace(routing(next)); // its circuits start closed
+        assertThat(told).contains("only");
+        assertThat(engine.availableAt("only")).isEqualTo(Instant.MIN);
+        engine.close();
+    }
 }

@@ -2,7 +2,9 @@ package dev.relay.core.delivery;
 
 import dev.relay.core.model.Envelope;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * The delivery stage: sends one queued message to an upstream and reports, per recipient, what became of it.
@@ -22,6 +24,29 @@ public interface DeliveryEngine extends AutoCloseable {
     default CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
         return deliver(envelope, body, -1);
     }
+
+    /**
+     * When mail may next go through {@code upstream}, as its circuit breaker says: {@link Instant#MIN} now (closed),
+     * a time at which an open circuit lets a probe through (possibly past: a probe may go now), or
+     * {@link Instant#MAX} when a probe is in flight and only its outcome can tell. An engine without circuit
+     * breakers (or one that does not know the upstream) answers {@link Instant#MIN}.
+     */
+    default Instant availableAt(String upstream) {
+        return Instant.MIN;
+    }
+
+    /**
+     * Registers {@code watcher}, called with an upstream's name after each change of its circuit's state (and, for
+     * an engine whose upstreams are replaced, with every old and new name), outside any lock of the engine. It
+     * reads the state through {@link #availableAt}; it must be fast and must not throw.
+     */
+    default void watchCircuits(Consumer<String> watcher) {}
+
+    /** An operator's retry of this message: the open circuits of its route let a probe through now. */
+    default void probeNow(Envelope envelope) {}
+
+    /** An operator's retry of everything: every open circuit lets a probe through now. */
+    default void probeAllNow() {}
 
     @Override
     void close();

@@ -6,10 +6,48 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The outcome of one delivery attempt for each recipient, in envelope order. */
-public record DeliveryReport(String upstream, Map<MailAddress, Outcome> byRecipient) {
+/**
+ * The outcome of one delivery attempt for each recipient, in envelope order.
+ *
+ * @param circuit null, or the circuits the recipients still pending wait for (see {@link CircuitWait})
+ */
+public record DeliveryReport(String upstream, Map<MailAddress, Outcome> byRecipient, CircuitWait circuit) {
     public DeliveryReport {
         byRecipient = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(byRecipient));
+    }
+
+    /** A report whose pending recipients, if any, wait for a clock (a backoff), not for a circuit. */
+    public DeliveryReport(String upstream, Map<MailAddress, Outcome> byRecipient) {
+        this(upstream, byRecipient, null);
+    }
+
+    /**
+     * Why the recipients still pending failed, as far as the upstreams' circuits go: the upstreams of the
+     * message's route could not be reached. When {@code open}, every one of them has its circuit open now: the
+     * recipients wait for one to close (or to take a probe) rather than for a backoff. Otherwise the attempt failed
+     * at every upstream it reached without an answer (no connection, a timeout, 421): the recipients wait for their
+     * backoff, or for one of these circuits to close after it opened, whichever comes first.
+     *
+     * @param upstreams the upstreams of the message's route, in order
+     * @param attempted whether this delivery reached an upstream at all; false: every upstream was skipped by its
+     *                  open circuit, no attempt was made and none may be counted
+     * @param open      every upstream of the route has its circuit open (or probing) now
+     */
+    public record CircuitWait(List<String> upstreams, boolean attempted, boolean open) {
+        public CircuitWait {
+            upstreams = List.copyOf(upstreams);
+            if (upstreams.isEmpty()) {
+                throw new IllegalArgumentException("a circuit wait names at least one upstream");
+            }
+            if (!attempted && !open) {
+                throw new IllegalArgumentException("only an open circuit skips an attempt");
+            }
+        }
+    }
+
+    /** This report with {@code wait}. */
+    public DeliveryReport waitingFor(CircuitWait wait) {
+        return new DeliveryReport(upstream, byRecipient, wait);
     }
 
     /** The same outcome for every recipient: a connection that failed before any RCPT, say. */

@@ -58,4 +58,12 @@ public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipie
     public Envelope deferred(List<MailAddress> remaining, Instant next, String error) {
         return new Envelope(id, sender, remaining, receivedAt, submitter, attempts + 1, next, error, smtputf8);
     }
+
+    /**
+     * This envelope after a delivery that made no attempt (every upstream's circuit was open), due again at
+     * {@code next}: the attempts stay as they were.
+     */
+    public Envelope notAttempted(List<MailAddress> remaining, Instant next, String error) {
+        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts, next, error, smtputf8);
+    }
 }

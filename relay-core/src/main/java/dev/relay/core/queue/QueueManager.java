@@ -40,6 +40,12 @@ import org.slf4j.LoggerFactory;
  * never starves the other. Each report is applied per recipient: delivered ones are done, transient failures are
  * deferred by the {@link RetryPolicy} (or expire at the end of the lifetime), permanent failures go to failed/ and
  * their sender gets a delivery status notification (unless the sender is null: a bounce never bounces).
+ *
+ * <p>Deferred mail whose route has every upstream's circuit open waits for a circuit, not for a clock (the report's
+ * {@link DeliveryReport.CircuitWait}): a delivery the circuits skipped is no attempt, the message is parked on its
+ * route's upstreams, one parked message is made due when a cool-down ends (to take the probe), and a circuit that
+ * closes (the engine calls {@link #circuitChanged}) makes all of them due at once. An operator's retry lets the
+ * open circuits probe at once.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
@@ -97,6 +103,18 @@ public final class QueueManager implements AutoCloseable {
     /** Where each message the scheduler owns is: INCOMING (in fresh), DEFERRED (in waiting) or ACTIVE. */
     private final Map<QueueId, QueueState> owned = new HashMap<>();
     private boolean freshTurn = true;
+    /**
+     * Deferred messages waiting for a circuit, not for a clock: every upstream of their route had its circuit open.
+     * Each is in {@link #waiting} at the end of its lifetime only (to expire there), unless it is its upstream's
+     * probe candidate; a circuit that closes releases them all at once. Maps each to its route's upstreams.
+     */
+    private final Map<QueueId, List<String>> parked = new HashMap<>();
+    /** The parked messages of each upstream, in the order they were parked. */
+    private final Map<String, java.util.LinkedHashSet<QueueId>> parkedOn = new HashMap<>();
+    /** Per upstream, the parked message due at the end of its circuit's cool-down, to take the probe. */
+    private final Map<String, QueueId> probeCandidate = new HashMap<>();
+    /** Probe candidates being delivered, with their upstreams: when they are done, another one is chosen if needed. */
+    private final Map<QueueId, List<String>> probing = new HashMap<>();
 
     private volatile boolean running;
     /** How long after a failed recording of an outcome the message is taken up again from the spool. */
@@ -138,6 +156,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** Schedules what the spool holds (incoming now, deferred at their time) and starts delivering. */
     public void start() throws SpoolException {
+        engine.watchCircuits(this::circuitChanged);
         synchronized (lock) {
             for (QueueId id : spool.list(QueueState.INCOMING)) {
                 enqueueFresh(id);
@@ -315,6 +334,7 @@ public final class QueueManager implements AutoCloseable {
                 synchronized (lock) {
                     forget(pick.id);
                 }
+                probed(pick.id);
                 if (!running) {
                     // stop() interrupted the scheduler in the middle of a move: the spool puts the message back
                     // at the next start, which is the documented outcome of a stop, not an error
@@ -345,7 +365,15 @@ public final class QueueManager implements AutoCloseable {
         }
         if (deferredDue) {
             freshTurn = true;
-            return new Pick(waiting.poll().id, QueueState.DEFERRED);
+            QueueId id = waiting.poll().id;
+            if (probeCandidate.containsValue(id)) {
+                // it goes to take the probe: no other candidate until it is done (see probed)
+                probing.put(id, parked.get(id));
+                unpark(id, false);
+            } else {
+                unpark(id, true); // the end of its lifetime: it goes now like any due message
+            }
+            return new Pick(id, QueueState.DEFERRED);
         }
         return null;
     }
@@ -366,6 +394,7 @@ public final class QueueManager implements AutoCloseable {
             synchronized (lock) {
                 forget(p.id);
             }
+            probed(p.id);
             slots.release();
             return;
         }
@@ -387,6 +416,7 @@ public final class QueueManager implements AutoCloseable {
                         takeBack(envelope.id());
                     } finally {
                         releaseOnce(slot);
+                        probed(envelope.id());
                     }
                 }, outcomes); // spool I/O (fsync) never runs on a network event loop
     }
@@ -462,7 +492,11 @@ public final class QueueManager implements AutoCloseable {
         List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
         List<MailAddress> failed = report.recipientsWith(Outcome.PermanentFailure.class);
         Duration delay = Duration.between(envelope.receivedAt(), now);
-        int attempt = envelope.attempts() + 1;
+        // pending recipients whose every upstream has an open circuit wait for it; when no upstream was even tried,
+        // this was no attempt: the count, and so the backoff, stay as they were
+        DeliveryReport.CircuitWait wait = pending.isEmpty() ? null : report.circuit();
+        boolean attempted = wait == null || wait.attempted();
+        int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
                     envelope.id(), envelope.sender(), addresses(delivered), report.upstream(),
@@ -480,8 +514,9 @@ public final class QueueManager implements AutoCloseable {
         Instant next = null;
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
-            switch (retry.afterTransientFailure(envelope.receivedAt(), attempt, now)) {
-                case RetryPolicy.Decision.Retry r -> next = r.at();
+            switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
+                // waiting on open circuits: stored due now, in memory parked (see park); else the backoff
+                case RetryPolicy.Decision.Retry r -> next = wait != null && wait.open() ? now : r.at();
                 case RetryPolicy.Decision.Expire e -> {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
                                     + "age={}", envelope.id(), envelope.sender(), addresses(pending),
@@ -496,7 +531,20 @@ public final class QueueManager implements AutoCloseable {
         if (!permanent.isEmpty()) {
             bounce(envelope, size, permanent, now); // before the original leaves active/: a crash repeats, never loses it
         }
-        if (!pending.isEmpty()) {
+        if (!pending.isEmpty() && wait != null && wait.open()) {
+            // stored due now: a restart (whose circuits start closed) tries it at once
+            String reason = detail(report, pending);
+            spool.update(attempted ? envelope.deferred(pending, next, reason)
+                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
+                            + "attempted={} waiting={}", envelope.id(), envelope.sender(), addresses(pending),
+                    report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
+                    String.join(",", wait.upstreams()));
+            listener.deferred(envelope, pending, reason);
+            synchronized (lock) {
+                park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
+            }
+        } else if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
@@ -504,7 +552,11 @@ public final class QueueManager implements AutoCloseable {
                     delay.toMillis(), size, attempt, next);
             listener.deferred(envelope, pending, reason);
             synchronized (lock) {
-                enqueueDeferred(envelope.id(), next);
+                if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
+                    park(envelope.id(), wait.upstreams(), next, false);
+                } else {
+                    enqueueDeferred(envelope.id(), next);
+                }
             }
         } else if (!permanent.isEmpty()) {
             // kept as a dead letter for inspection and requeue
@@ -520,6 +572,151 @@ public final class QueueManager implements AutoCloseable {
                 forget(envelope.id());
             }
         }
+    }
+
+    // --- waiting for a circuit ---------------------------------------------------------------------------------
+
+    /** Whether mail may go through {@code upstream} now (closed, or open past its cool-down: the probe). */
+    private boolean availableNow(String upstream, Instant now) {
+        Instant at = engine.availableAt(upstream);
+        return !at.equals(Instant.MAX) && !at.isAfter(now);
+    }
+
+    /**
+     * A deferred message waits for a circuit of {@code upstreams} (its route's): in {@link #waiting} at {@code at}
+     * (the end of its lifetime when {@code open}; its backoff otherwise) unless it becomes an upstream's probe
+     * candidate, and released at once when one of these circuits closes. When {@code open} and a circuit closed
+     * (or can take its probe) since the report, it is due now instead: the change's wake-up may have come and gone.
+     */
+    private void park(QueueId id, List<String> upstreams, Instant at, boolean open) { // holds lock
+        if (owned.put(id, QueueState.DEFERRED) == null) {
+            queued.incrementAndGet();
+        }
+        Instant now = clock.instant();
+        if (open && upstreams.stream().anyMatch(u -> availableNow(u, now))) {
+            waiting.add(new Due(id, now));
+            lock.notifyAll();
+            return;
+        }
+        parked.put(id, upstreams);
+        for (String u : upstreams) {
+            parkedOn.computeIfAbsent(u, k -> new java.util.LinkedHashSet<>()).add(id);
+        }
+        waiting.add(new Due(id, at));
+        for (String u : upstreams) {
+            ensureProbe(u);
+        }
+        lock.notifyAll();
+    }
+
+    /**
+     * Makes one message parked on {@code upstream} due at the end of its circuit's cool-down, so that someone takes
+     * the probe (without it, mail that only waits for the circuit would never make it close). Nothing while the
+     * probe is in flight: its outcome changes the circuit, and the change calls here again.
+     */
+    private void ensureProbe(String upstream) { // holds lock
+        Instant at = engine.availableAt(upstream);
+        if (at.equals(Instant.MAX) || at.equals(Instant.MIN) || probeCandidate.containsKey(upstream)) {
+            return;
+        }
+        java.util.LinkedHashSet<QueueId> ids = parkedOn.get(upstream);
+        if (ids == null || ids.isEmpty()) {
+            return;
+        }
+        QueueId id = ids.iterator().next(); // the longest waiting
+        probeCandidate.put(upstream, id);
+        Instant now = clock.instant();
+        Instant due = at.isBefore(now) ? now : at;
+        Due current = null;
+        for (Due d : waiting) {
+            if (d.id.equals(id)) {
+                current = d;
+                break;
+            }
+        }
+        if (current == null || current.at.isAfter(due)) {
+            if (current != null) {
+                waiting.remove(current);
+            }
+            waiting.add(new Due(id, due));
+            lock.notifyAll();
+        }
+    }
+
+    /** The message no longer waits for a circuit (its entry in {@link #waiting} is the caller's business). */
+    private void unpark(QueueId id) { // holds lock
+        unpark(id, true);
+    }
+
+    /** As {@link #unpark(QueueId)}; {@code replace}: if it was a probe candidate, another parked message is. */
+    private void unpark(QueueId id, boolean replace) { // holds lock
+        List<String> upstreams = parked.remove(id);
+        if (upstreams == null) {
+            return;
+        }
+        for (String u : upstreams) {
+            java.util.LinkedHashSet<QueueId> ids = parkedOn.get(u);
+            if (ids != null) {
+                ids.remove(id);
+                if (ids.isEmpty()) {
+                    parkedOn.remove(u);
+                }
+            }
+            if (id.equals(probeCandidate.get(u))) {
+                probeCandidate.remove(u);
+                if (replace) {
+                    ensureProbe(u); // another one takes its place
+                }
+            }
+        }
+    }
+
+    /**
+     * A probe candidate's delivery is over, whatever became of it: if it did not change the circuit (another
+     * delivery had taken the probe, the route changed, the message was quarantined), no change will call
+     * {@link #circuitChanged}, so the upstreams get a candidate again here.
+     */
+    private void probed(QueueId id) {
+        synchronized (lock) {
+            List<String> upstreams = probing.remove(id);
+            if (upstreams != null) {
+                upstreams.forEach(this::ensureProbe);
+            }
+        }
+    }
+
+    /**
+     * An upstream's circuit changed (the routing engine calls here, outside its locks). Closed: every message
+     * parked on it is due now, through the active window like any due mail (fairly with new mail, at the
+     * upstream's rate). Open again (a failed probe): a parked message is due at the end of the new cool-down.
+     */
+    private void circuitChanged(String upstream) {
+        synchronized (lock) {
+            Instant at = engine.availableAt(upstream);
+            if (!at.equals(Instant.MIN)) {
+                ensureProbe(upstream);
+                return;
+            }
+            java.util.LinkedHashSet<QueueId> ids = parkedOn.get(upstream);
+            if (ids == null || ids.isEmpty()) {
+                return;
+            }
+            int n = releaseParked(new java.util.LinkedHashSet<>(ids));
+            log.info("upstream {}: circuit closed, {} waiting messages released", upstream, n);
+        }
+    }
+
+    /** Makes the parked messages due now; returns how many there were. */
+    private int releaseParked(java.util.Set<QueueId> ids) { // holds lock
+        for (QueueId id : ids) {
+            unpark(id);
+        }
+        waiting.removeIf(d -> ids.contains(d.id));
+        probeCandidate.values().removeIf(ids::contains);
+        Instant now = clock.instant();
+        ids.forEach(id -> waiting.add(new Due(id, now)));
+        lock.notifyAll();
+        return ids.size();
     }
 
     /** Addresses for a key=value log line: {@code <a@x>,<b@y>}, no spaces. */
@@ -599,6 +796,7 @@ public final class QueueManager implements AutoCloseable {
             freshCount = fresh.size(); // (a submitter waiting for room wakes within its pause at most)
             justCommitted.remove(id);
         } else if (s == QueueState.DEFERRED) {
+            unpark(id);
             waiting.removeIf(d -> d.id.equals(id));
         }
         forget(id);
@@ -650,6 +848,9 @@ public final class QueueManager implements AutoCloseable {
             switch (s) {
                 case INCOMING -> { } // due already
                 case DEFERRED -> {
+                    // its route's open circuits let a probe through now: a retry does not bounce off them
+                    spool.peek(QueueState.DEFERRED, id).ifPresent(st -> engine.probeNow(st.envelope()));
+                    unpark(id);
                     waiting.removeIf(d -> d.id.equals(id));
                     waiting.add(new Due(id, clock.instant()));
                     lock.notifyAll();
@@ -664,9 +865,13 @@ public final class QueueManager implements AutoCloseable {
 
     int retryAllNow() {
         synchronized (lock) {
+            engine.probeAllNow(); // open circuits let a probe through now: the retry does not bounce off them
             Instant now = clock.instant();
             List<Due> all = new ArrayList<>(waiting);
             waiting.clear();
+            parked.clear();
+            parkedOn.clear();
+            probeCandidate.clear();
             all.forEach(d -> waiting.add(new Due(d.id, now)));
             lock.notifyAll();
             if (!all.isEmpty()) {

@@ -105,6 +105,33 @@ final class CircuitBreaker {
         probeInFlight = false;
     }
 
+    /**
+     * When an attempt may next go, without taking it: {@link Instant#MIN} when closed; when open, the end of the
+     * cool-down (the probe may go from then on); {@link Instant#MAX} while the probe is in flight.
+     */
+    synchronized Instant availableAt() {
+        return switch (state) {
+            case CLOSED -> Instant.MIN;
+            case OPEN -> openedAt.plus(policy.coolDown());
+            case HALF_OPEN -> probeInFlight ? Instant.MAX : Instant.MIN;
+        };
+    }
+
+    /**
+     * An operator's retry: an open circuit ends its cool-down now, so that the next attempt is the probe. Returns
+     * whether it was open.
+     */
+    synchronized boolean probeNow(Instant now) {
+        if (state != CircuitState.OPEN) {
+            return false;
+        }
+        Instant ready = now.minus(policy.coolDown());
+        if (openedAt.isAfter(ready)) {
+            openedAt = ready;
+        }
+        return true;
+    }
+
     /** The state as last changed by an attempt (OPEN stays OPEN until an attempt takes the probe). */
     synchronized CircuitState state() {
         return state;

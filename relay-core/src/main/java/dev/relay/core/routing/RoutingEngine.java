@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * through its own single-upstream engine. Recipients that fail transiently at one upstream (4xx, no connection,
  * TLS failure, timeout) go to the next one within the same attempt; recipients refused permanently (5xx) stay
  * refused. An upstream whose circuit breaker is open is skipped; if every upstream of the route is skipped, every
- * recipient fails transiently with "all upstreams unavailable" and the queue retries later.
+ * recipient fails transiently with "all upstreams unavailable" and the report's {@link DeliveryReport.CircuitWait}
+ * says that no attempt was made: the queue waits for a circuit to close (it is told through
+ * {@link #watchCircuits}) rather than for a backoff. It says so too when an attempt left every upstream of the
+ * route open, or when no upstream answered at all.
  *
  * <p>The report names the upstreams tried, comma-separated, in order; each recipient's outcome is the one from
  * the last upstream that tried it. Like every engine, {@link #deliver} never blocks and never completes
@@ -46,6 +50,8 @@ public final class RoutingEngine implements DeliveryEngine {
     private final InstantSource clock;
     private final Path workDir;
     private final CircuitListener listener;
+    private final List<java.util.function.Consumer<String>> watchers =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * An engine over every configured upstream, in configuration order.
@@ -170,6 +176,8 @@ public final class RoutingEngine implements DeliveryEngine {
         final List<String> used = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
         List<MailAddress> pending;
+        /** Some upstream answered (a reply other than 421): it was reachable. */
+        boolean answered;
 
         Attempt(Envelope envelope, Route route, MailAddress sender, Path body, long bodySize) {
             this.envelope = envelope;
@@ -243,6 +251,7 @@ public final class RoutingEngine implements DeliveryEngine {
             }
         }
         a.pending = stillPending;
+        a.answered |= answered;
         if (answered) {
             change(name, breaker, () -> {
                 breaker.onSuccess();
@@ -265,22 +274,42 @@ public final class RoutingEngine implements DeliveryEngine {
             String detail = "all upstreams unavailable on route " + a.route.name() + " (circuit open: "
                     + String.join(", ", a.skipped) + ")";
             LOG.info("{}: {}", a.envelope.id(), detail);
-            return DeliveryReport.all("", a.envelope.recipients(), new Outcome.TransientFailure(detail));
+            // no attempt was made: the message waits for a circuit, not for a backoff
+            return DeliveryReport.all("", a.envelope.recipients(), new Outcome.TransientFailure(detail))
+                    .waitingFor(new DeliveryReport.CircuitWait(a.route.upstreams(), false, true));
         }
         Map<MailAddress, Outcome> ordered = new LinkedHashMap<>();
         for (MailAddress r : a.envelope.recipients()) {
             ordered.put(r, a.outcomes.get(r));
         }
-        return new DeliveryReport(String.join(",", a.used), ordered);
+        DeliveryReport report = new DeliveryReport(String.join(",", a.used), ordered);
+        if (!a.pending.isEmpty() && a.route.upstreams().stream()
+                .allMatch(u -> breakers.get(u).state() != CircuitState.CLOSED)) {
+            // this attempt failed and left every upstream of the route open (it opened the last one, or its probe
+            // failed): the rest waits for a circuit too, or it would sit out a backoff after the upstream is back
+            return report.waitingFor(new DeliveryReport.CircuitWait(a.route.upstreams(), true, true));
+        }
+        if (!a.pending.isEmpty() && !a.answered) {
+            // no upstream answered: when one's circuit opens and closes again, this message need not sit out its
+            // backoff (a message that failed before the circuit opened would otherwise miss the recovery)
+            return report.waitingFor(new DeliveryReport.CircuitWait(a.route.upstreams(), true, false));
+        }
+        return report;
     }
 
-    /** Runs a breaker action and reports a state change to the listener and the log. */
+    /**
+     * Runs a breaker action and reports a state change to the listener and the log, then (outside the breaker's
+     * lock: a watcher takes the queue's lock, and the queue asks the breakers while holding it) to the watchers.
+     */
     private <T> T change(String name, CircuitBreaker breaker, java.util.function.Supplier<T> action) {
+        T result;
+        boolean changed;
         synchronized (breaker) {
             CircuitState before = breaker.state();
-            T result = action.get();
+            result = action.get();
             CircuitState after = breaker.state();
-            if (before != after) {
+            changed = before != after;
+            if (changed) {
                 LOG.info("upstream {}: circuit {} -> {}", name, before.key(), after.key());
                 try {
                     listener.stateChanged(name, after);
@@ -288,7 +317,57 @@ public final class RoutingEngine implements DeliveryEngine {
                     LOG.warn("circuit listener failed", e);
                 }
             }
-            return result;
+        }
+        if (changed) {
+            notifyWatchers(name);
+        }
+        return result;
+    }
+
+    private void notifyWatchers(String name) {
+        for (java.util.function.Consumer<String> w : watchers) {
+            try {
+                w.accept(name);
+            } catch (RuntimeException e) {
+                LOG.warn("circuit watcher failed", e);
+            }
+        }
+    }
+
+    @Override
+    public Instant availableAt(String upstream) {
+        CircuitBreaker b = breakers.get(upstream);
+        return b == null ? Instant.MIN : b.availableAt();
+    }
+
+    @Override
+    public void watchCircuits(java.util.function.Consumer<String> watcher) {
+        watchers.add(Objects.requireNonNull(watcher, "watcher"));
+    }
+
+    @Override
+    public void probeNow(Envelope envelope) {
+        Route route;
+        try {
+            route = routes.select(envelope);
+        } catch (RuntimeException e) {
+            return; // the delivery will say why
+        }
+        probe(route.upstreams());
+    }
+
+    @Override
+    public void probeAllNow() {
+        probe(List.copyOf(breakers.keySet()));
+    }
+
+    private void probe(List<String> names) {
+        Instant now = clock.instant();
+        for (String name : names) {
+            CircuitBreaker b = breakers.get(name);
+            if (b != null && b.probeNow(now)) {
+                LOG.info("upstream {}: circuit open, probed at once (operator retry)", name);
+            }
         }
     }
 

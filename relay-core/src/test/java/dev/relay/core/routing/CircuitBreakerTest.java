@@ -94,4 +94,30 @@ class CircuitBreakerTest {
         assertThat(CircuitState.OPEN.level()).isEqualTo(2);
         assertThat(CircuitState.HALF_OPEN.key()).isEqualTo("half-open");
     }
+
+    @Test
+    void availableAtTellsWhenTheNextAttemptMayGoWithoutTakingIt() {
+        assertThat(breaker.availableAt()).isEqualTo(Instant.MIN);
+        fail(3, 0);
+        assertThat(breaker.availableAt()).isEqualTo(at(30));
+        assertThat(breaker.availableAt()).as("asking takes no probe").isEqualTo(at(30));
+        assertThat(breaker.tryAcquire(at(30))).isTrue();
+        assertThat(breaker.availableAt()).as("the probe is in flight").isEqualTo(Instant.MAX);
+        breaker.onSuccess();
+        assertThat(breaker.availableAt()).isEqualTo(Instant.MIN);
+    }
+
+    @Test
+    void anOperatorProbeEndsTheCoolDownOfAnOpenCircuitOnly() {
+        assertThat(breaker.probeNow(at(0))).as("closed: nothing to probe").isFalse();
+        fail(3, 0);
+        assertThat(breaker.tryAcquire(at(5))).isFalse();
+        assertThat(breaker.probeNow(at(5))).isTrue();
+        assertThat(breaker.availableAt()).isEqualTo(at(5));
+        assertThat(breaker.tryAcquire(at(5))).as("the probe goes now").isTrue();
+        assertThat(breaker.tryAcquire(at(5))).as("one probe only").isFalse();
+        assertThat(breaker.probeNow(at(5))).as("half-open: the probe is already out").isFalse();
+        breaker.onFailure(at(6));
+        assertThat(breaker.availableAt()).as("a failed probe: a new cool-down").isEqualTo(at(36));
+    }
 }
