@@ -260,6 +260,30 @@ class InboundSubmissionTest {
     }
 
     @Test
+    void aStrangersFailuresDoNotLockOutTheUserFromAnAddressItLoggedInFromBefore() throws Exception {
+        // the application logs in over 127.0.0.1; a stranger (::1, the sidecar listener) guesses its password
+        start("auth-max-failures: 3, auth-lockout: 10m");
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).startsWith("235 2.7.0");
+        }
+        try (RawSmtp c = new RawSmtp("::1", ipv6, false)) {
+            c.command("EHLO stranger");
+            for (int i = 0; i < 3; i++) {
+                assertThat(c.authPlain(TestRelay.USER, "guess" + i)).startsWith("535 5.7.8");
+            }
+        }
+        try (RawSmtp c = new RawSmtp("::1", ipv6, false)) {
+            c.command("EHLO stranger");
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).as("the stranger's address stays locked")
+                    .isEqualTo("454 4.7.0 Too many failed authentication attempts, try again later");
+        }
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).as("the application from its usual address")
+                    .startsWith("235 2.7.0");
+        }
+    }
+
+    @Test
     void aSenderTheUserDoesNotOwnIsRefusedWith553() throws Exception {
         start(SHARED_LIMITS);
         try (RawSmtp c = authenticated()) {
