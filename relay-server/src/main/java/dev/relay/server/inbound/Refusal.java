@@ -14,6 +14,8 @@ public enum Refusal {
     AUTH_REQUIRED("auth_required"),
     SENDER_NOT_ALLOWED("sender_not_allowed"),
     HEADER_FROM_NOT_ALLOWED("header_from_not_allowed"),
+    HEADER_SENDER_NOT_ALLOWED("header_sender_not_allowed"),
+    HEADER_INVALID("header_invalid"),
     RECIPIENT_NOT_ALLOWED("recipient_not_allowed"),
     TOO_MANY_RECIPIENTS("too_many_recipients"),
     MESSAGE_TOO_BIG("message_too_big"),
