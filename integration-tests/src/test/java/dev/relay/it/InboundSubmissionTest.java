@@ -578,6 +578,29 @@ class InboundSubmissionTest {
                 .isInstanceOf(MessagingException.class).hasMessageContaining("535");
     }
 
+    @Test
+    void aUserRemovedOrChangedInTheUsersFileCannotStartAMessageOnASessionOpenedBefore() throws Exception {
+        start("idle-timeout: 5m, auth-max-failures: 100");
+        try (RawSmtp removed = tlsSession(); RawSmtp rotated = authenticated()) {
+            assertThat(removed.authPlain("narrow", "narrow-pw")).startsWith("235");
+            assertThat(removed.command("MAIL FROM:<x@example.com>")).isEqualTo("250 2.1.0 Ok");
+            assertThat(removed.command("RSET")).startsWith("250");
+            // narrow is removed, app gets a new password
+            Files.writeString(dir.resolve("users"), UsersFile.line(TestRelay.USER, "rotated".toCharArray()) + "\n"
+                    + UsersFile.line("strict", "strict-pw".toCharArray()) + "\n");
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                try (RawSmtp c = tlsSession()) {
+                    return c.authPlain("narrow", "narrow-pw").startsWith("535");
+                }
+            });
+            assertThat(removed.command("MAIL FROM:<x@example.com>"))
+                    .isEqualTo("530 5.7.0 Authentication required: user narrow is no longer in the users file");
+            assertThat(rotated.command("MAIL FROM:<app@example.com>"))
+                    .isEqualTo("421 4.7.0 The credentials of user app changed: authenticate again");
+        }
+        assertThat(count("relay.inbound.refused", "reason", "auth_revoked")).isEqualTo(2.0);
+    }
+
     List<String> withText(String text) throws IOException {
         return outbox().stream().filter(e -> e.contains(text)).toList();
     }

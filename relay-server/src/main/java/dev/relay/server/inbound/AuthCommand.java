@@ -34,8 +34,11 @@ final class AuthCommand extends BaseCommand {
         this.inbound = inbound;
     }
 
-    /** The authenticated identity, as subethasmtp keeps it in the session. */
-    record Identity(String user, String mechanism) implements AuthenticationHandler {
+    /**
+     * The authenticated identity, as subethasmtp keeps it in the session; {@code credential} is the user's
+     * {@link dev.relay.core.auth.UsersFile#credential} when it authenticated, checked again at each MAIL.
+     */
+    record Identity(String user, String mechanism, String credential) implements AuthenticationHandler {
         @Override
         public Optional<String> auth(String clientInput, MessageContext context) {
             return Optional.empty();
@@ -123,10 +126,11 @@ final class AuthCommand extends BaseCommand {
             sess.sendResponse(SmtpReplies.AUTH_LOCKED_OUT.line());
             return;
         }
+        String credential = inbound.policy().credential(user); // before the check: a reload between is seen at MAIL
         if (inbound.policy().authenticate(user, c.password())) {
             inbound.throttle().succeeded(user, client);
             inbound.authListener().authSucceeded(mechanism);
-            sess.setAuthenticationHandler(new Identity(user, mechanism));
+            sess.setAuthenticationHandler(new Identity(user, mechanism, credential));
             log.info("AUTH {} user={} from {} on {}", mechanism, user, client, commands.listener());
             sess.sendResponse(SmtpReplies.AUTH_SUCCEEDED.line());
             return;

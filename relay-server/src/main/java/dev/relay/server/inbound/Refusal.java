@@ -12,6 +12,7 @@ public enum Refusal {
     DATA_TIMEOUT("data_timeout"),
     IDLE_TIMEOUT("idle_timeout"),
     AUTH_REQUIRED("auth_required"),
+    AUTH_REVOKED("auth_revoked"),
     SENDER_NOT_ALLOWED("sender_not_allowed"),
     HEADER_FROM_NOT_ALLOWED("header_from_not_allowed"),
     HEADER_SENDER_NOT_ALLOWED("header_sender_not_allowed"),

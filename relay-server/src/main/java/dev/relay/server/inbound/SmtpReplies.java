@@ -37,6 +37,8 @@ public enum SmtpReplies {
     TLS_NOT_AVAILABLE(502, "5.5.1 STARTTLS not available on this port"),
     // AUTH
     AUTH_REQUIRED(530, "5.7.0 Authentication required"),
+    USER_REMOVED(530, "5.7.0 Authentication required: user %s is no longer in the users file"),
+    CREDENTIALS_CHANGED(421, "4.7.0 The credentials of user %s changed: authenticate again"),
     AUTH_SUCCEEDED(235, "2.7.0 Authentication successful"),
     AUTH_INVALID(535, "5.7.8 Authentication credentials invalid"),
     AUTH_LOCKED_OUT(454, "4.7.0 Too many failed authentication attempts, try again later"),

@@ -56,6 +56,7 @@ final class SubmissionHandler implements MessageHandler {
         Object identity = context.getAuthenticationHandler().map(h -> h.getIdentity()).orElse(null);
         if (identity != null) {
             user = identity.toString();
+            stillValid(context.getAuthenticationHandler().orElse(null));
         } else if (!inbound.policy().isTrusted(client())) {
             inbound.refusals().refused(Refusal.AUTH_REQUIRED);
             throw SmtpReplies.AUTH_REQUIRED.reject();
@@ -79,6 +80,27 @@ final class SubmissionHandler implements MessageHandler {
                     client(), listener);
             inbound.refusals().refused(Refusal.USER_MESSAGE_RATE);
             throw SmtpReplies.USER_MESSAGE_RATE.reject(user);
+        }
+    }
+
+    /**
+     * The users file is reloaded when it changes: a user removed from it gets {@code 530 5.7.0} at each MAIL of a
+     * session it opened before (it cannot send again), and a user whose password changed gets {@code 421 4.7.0}
+     * and the connection is closed, so the client reconnects and proves the new credential.
+     */
+    private void stillValid(Object authenticated) throws RejectException {
+        String now = inbound.policy().credential(user);
+        if (now == null) {
+            log.info("MAIL of user {} from {} on {} refused: no longer in the users file", user, client(), listener);
+            inbound.refusals().refused(Refusal.AUTH_REVOKED);
+            throw SmtpReplies.USER_REMOVED.reject(user);
+        }
+        if (authenticated instanceof AuthCommand.Identity id && !now.equals(id.credential())) {
+            log.info("MAIL of user {} from {} on {} refused: its password changed since AUTH, closing", user,
+                    client(), listener);
+            inbound.refusals().refused(Refusal.AUTH_REVOKED);
+            throw new org.subethamail.smtp.DropConnectionException(SmtpReplies.CREDENTIALS_CHANGED.code(),
+                    SmtpReplies.CREDENTIALS_CHANGED.text(user));
         }
     }
 

@@ -42,6 +42,11 @@ public final class SubmissionPolicy {
         return users != null && users.current().users().contains(user);
     }
 
+    /** {@code user}'s credential in the users file now ({@link dev.relay.core.auth.UsersFile#credential}). */
+    public String credential(String user) {
+        return users == null ? null : users.current().credential(user);
+    }
+
     public boolean isTrusted(InetAddress client) {
         return auth.isTrusted(client);
     }
