@@ -260,6 +260,30 @@ class InboundSubmissionTest {
     }
 
     @Test
+    void aStrangersFailuresDoNotLockOutTheUserFromAnAddressItLoggedInFromBefore() throws Exception {
+        // the application logs in over 127.0.0.1; a stranger (::1, the sidecar listener) guesses its password
+        start("auth-max-failures: 3, auth-lockout: 10m");
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).startsWith("235 2.7.0");
+        }
+        try (RawSmtp c = new RawSmtp("::1", ipv6, false)) {
+            c.command("EHLO stranger");
+            for (int i = 0; i < 3; i++) {
+                assertThat(c.authPlain(TestRelay.USER, "guess" + i)).startsWith("535 5.7.8");
+            }
+        }
+        try (RawSmtp c = new RawSmtp("::1", ipv6, false)) {
+            c.command("EHLO stranger");
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).as("the stranger's address stays locked")
+                    .isEqualTo("454 4.7.0 Too many failed authentication attempts, try again later");
+        }
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).as("the application from its usual address")
+                    .startsWith("235 2.7.0");
+        }
+    }
+
+    @Test
     void aSenderTheUserDoesNotOwnIsRefusedWith553() throws Exception {
         start(SHARED_LIMITS);
         try (RawSmtp c = authenticated()) {
@@ -288,7 +312,7 @@ class InboundSubmissionTest {
         try (RawSmtp c = tlsSession()) {
             assertThat(c.authPlain("strict", "strict-pw")).startsWith("235");
             for (String from : List.of("From: \"The CEO\" <ceo@other.example>", "From: app@example.com,\r\n"
-                    + " ceo@other.example", "X-No-From: at all")) {
+                    + " ceo@other.example\r\nSender: app@example.com", "X-No-From: at all")) {
                 assertThat(c.command("MAIL FROM:<app@example.com>")).isEqualTo("250 2.1.0 Ok");
                 assertThat(c.command("RCPT TO:<ops@example.net>")).isEqualTo("250 2.1.5 Ok");
                 assertThat(c.command("DATA")).startsWith("354");
@@ -304,6 +328,42 @@ class InboundSubmissionTest {
         await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: own header from").size() == 1);
         assertThat(withText("Subject: forged header from")).isEmpty();
         assertThat(count("relay.inbound.refused", "reason", "header_from_not_allowed")).isEqualTo(before + 3);
+    }
+
+    @Test
+    void aForgedHeaderFromOrSenderThatAHandWrittenParserMisreadsIsRefused() throws Exception {
+        start(SHARED_LIMITS);
+        // strict may use @example.com; each of these shows a reader another address, or is not one mailbox
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("From: <ceo@victim.com> (\\) <alice@example.com>)",
+                "553 5.7.1 Header From not owned by user strict");
+        cases.put("From: alice@example.com\r\nFrom: ceo@victim.com",
+                "550 5.6.0 More than one From header field");
+        cases.put("From: <alice@example.com", "550 5.6.0 Header From is not a valid RFC 5322 mailbox list");
+        cases.put("From: team: alice@example.com;", "550 5.6.0 Header From is not a valid RFC 5322 mailbox list");
+        cases.put("From: alice@example.com, bob@example.com",
+                "550 5.6.0 Header From with more than one mailbox needs a Sender field");
+        cases.put("From: alice@example.com\r\nSender: a@example.com, b@example.com",
+                "550 5.6.0 Header Sender is not a single valid RFC 5322 mailbox");
+        cases.put("From: alice@example.com\r\nSender: <ceo@victim.com> (\\) <alice@example.com>)",
+                "553 5.7.1 Header Sender not owned by user strict");
+        try (RawSmtp c = tlsSession()) {
+            assertThat(c.authPlain("strict", "strict-pw")).startsWith("235");
+            for (Map.Entry<String, String> e : cases.entrySet()) {
+                assertThat(c.command("MAIL FROM:<alice@example.com>")).isEqualTo("250 2.1.0 Ok");
+                assertThat(c.command("RCPT TO:<ops@example.net>")).isEqualTo("250 2.1.5 Ok");
+                assertThat(c.command("DATA")).startsWith("354");
+                assertThat(c.command(e.getKey() + "\r\nSubject: forged by parser\r\n\r\nhello\r\n."))
+                        .as(e.getKey()).isEqualTo(e.getValue());
+            }
+            assertThat(c.command("MAIL FROM:<alice@example.com>")).isEqualTo("250 2.1.0 Ok");
+            assertThat(c.command("RCPT TO:<ops@example.net>")).isEqualTo("250 2.1.5 Ok");
+            assertThat(c.command("DATA")).startsWith("354");
+            assertThat(c.command("From: alice@example.com, bob@example.com\r\nSender: Alice <alice@example.com>\r\n"
+                    + "Subject: two authors\r\n\r\nhello\r\n.")).startsWith("250 2.0.0 Ok: queued as");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: two authors").size() == 1);
+        assertThat(withText("Subject: forged by parser")).isEmpty();
     }
 
     @Test
@@ -516,6 +576,29 @@ class InboundSubmissionTest {
         assertThatThrownBy(() -> Loopback.submit(starttls, Loopback.Tls.STARTTLS, TestRelay.USER,
                 TestRelay.PASSWORD, "app@example.com", "b@example.net", "x", "x"))
                 .isInstanceOf(MessagingException.class).hasMessageContaining("535");
+    }
+
+    @Test
+    void aUserRemovedOrChangedInTheUsersFileCannotStartAMessageOnASessionOpenedBefore() throws Exception {
+        start("idle-timeout: 5m, auth-max-failures: 100");
+        try (RawSmtp removed = tlsSession(); RawSmtp rotated = authenticated()) {
+            assertThat(removed.authPlain("narrow", "narrow-pw")).startsWith("235");
+            assertThat(removed.command("MAIL FROM:<x@example.com>")).isEqualTo("250 2.1.0 Ok");
+            assertThat(removed.command("RSET")).startsWith("250");
+            // narrow is removed, app gets a new password
+            Files.writeString(dir.resolve("users"), UsersFile.line(TestRelay.USER, "rotated".toCharArray()) + "\n"
+                    + UsersFile.line("strict", "strict-pw".toCharArray()) + "\n");
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                try (RawSmtp c = tlsSession()) {
+                    return c.authPlain("narrow", "narrow-pw").startsWith("535");
+                }
+            });
+            assertThat(removed.command("MAIL FROM:<x@example.com>"))
+                    .isEqualTo("530 5.7.0 Authentication required: user narrow is no longer in the users file");
+            assertThat(rotated.command("MAIL FROM:<app@example.com>"))
+                    .isEqualTo("421 4.7.0 The credentials of user app changed: authenticate again");
+        }
+        assertThat(count("relay.inbound.refused", "reason", "auth_revoked")).isEqualTo(2.0);
     }
 
     List<String> withText(String text) throws IOException {

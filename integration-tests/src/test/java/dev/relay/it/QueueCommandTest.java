@@ -10,14 +10,17 @@ import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
 import dev.relay.server.Main;
 import dev.relay.server.RelayServer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,14 +59,19 @@ class QueueCommandTest {
         }
     }
 
-    private Run queue(String... args) {
+    private Run queue(String... args) throws IOException {
+        Path tokenFile = Files.writeString(dir.resolve("admin-token"), TOKEN + "\n");
         String[] all = new String[args.length + 5];
         all[0] = "queue";
         all[1] = "--admin";
         all[2] = admin;
-        all[3] = "--token";
-        all[4] = TOKEN;
+        all[3] = "--token-file";
+        all[4] = tokenFile.toString();
         System.arraycopy(args, 0, all, 5, args.length);
+        return run(all);
+    }
+
+    private static Run run(String... all) {
         CommandLine cl = new CommandLine(new Main());
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
@@ -112,6 +120,37 @@ class QueueCommandTest {
         Run again = queue("show", id.value());
         assertThat(again.status()).isEqualTo(1);
         assertThat(again.err()).contains("no message " + id.value());
+    }
+
+    @Test
+    void listFollowsEveryPageOfTheApi() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            Loopback.submit(setup.submissionPort, Loopback.Tls.STARTTLS, TestRelay.USER, TestRelay.PASSWORD,
+                    "app@example.com", "b@example.org", "paged " + i, "hello");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> relay.queue().admin().list(new QueueAdmin.Filter(
+                java.util.Set.of(QueueState.DEFERRED), null, null, null)).size() == 3);
+        List<String> ids = relay.queue().admin().list(QueueAdmin.Filter.ALL).stream().map(m -> m.id().value())
+                .toList();
+        Run list = queue("list", "--page-size", "2");
+        assertThat(list.status()).as(list.err()).isZero();
+        assertThat(list.out()).contains(ids.toArray(String[]::new)).contains("3 messages");
+        assertThat(list.out().lines().filter(l -> l.startsWith("ID ")).count()).as("one heading").isEqualTo(1);
+        Run json = queue("list", "--json", "--page-size", "1");
+        assertThat(json.out()).contains("\"count\" : 3", ids.get(0), ids.get(1), ids.get(2));
+    }
+
+    @Test
+    void aTokenOnTheCommandLineIsWarnedAboutAndTheFileOrEnvironmentIsPreferred() throws Exception {
+        Run withToken = run("queue", "--admin", admin, "--token", TOKEN, "list");
+        assertThat(withToken.status()).as(withToken.err()).isZero();
+        assertThat(withToken.err()).contains("warning: --token puts the admin token in the process list")
+                .contains("--token-file").contains("RELAY_ADMIN_TOKEN");
+        Run withFile = queue("list");
+        assertThat(withFile.status()).isZero();
+        assertThat(withFile.err()).doesNotContain("warning");
+        Run help = run("queue", "--help");
+        assertThat(help.out()).contains("--token-file", "RELAY_ADMIN_TOKEN", "process list");
     }
 
     @Test

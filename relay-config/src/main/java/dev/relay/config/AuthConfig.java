@@ -15,15 +15,22 @@ import java.util.List;
  * @param policies        per-user sender and recipient allow-lists; empty by default (any sender, any recipient)
  * @param trustedSenders  envelope senders clients of the trusted networks may use ({@code *}, {@code @domain},
  *                        addresses); default {@code *}
+ * @param iAmAnOpenRelay  {@code auth.i-am-an-open-relay}: accept trusted networks so wide they cover the internet
+ *                        ({@link Cidr#coversTheInternet()}); false by default, when such a network is an error
  */
 public record AuthConfig(Path usersFile, List<Cidr> trustedNetworks, List<UserPolicy> policies,
-                         List<String> trustedSenders) {
+                         List<String> trustedSenders, boolean iAmAnOpenRelay) {
     public static final List<String> ANY_SENDER = List.of("*");
 
     public AuthConfig {
         trustedNetworks = copy(trustedNetworks);
         policies = copy(policies);
         trustedSenders = trustedSenders == null || trustedSenders.isEmpty() ? ANY_SENDER : copy(trustedSenders);
+    }
+
+    public AuthConfig(Path usersFile, List<Cidr> trustedNetworks, List<UserPolicy> policies,
+                      List<String> trustedSenders) {
+        this(usersFile, trustedNetworks, policies, trustedSenders, false);
     }
 
     public AuthConfig(Path usersFile, List<Cidr> trustedNetworks) {

@@ -97,7 +97,8 @@ final class Binder {
         List<Cidr> networks = values(m, "auth", "trusted-networks", Cidr::parse);
         List<String> trustedSenders = values(m, "auth", "trusted-senders", Function.identity());
         List<UserPolicy> policies = m == null ? List.of() : list(m, "auth", "policies", this::policy);
-        return new AuthConfig(users, networks, policies, trustedSenders);
+        Boolean openRelay = value(m, "auth", "i-am-an-open-relay", Binder::bool);
+        return new AuthConfig(users, networks, policies, trustedSenders, Boolean.TRUE.equals(openRelay));
     }
 
     private UserPolicy policy(Node.MapNode m, String at) {

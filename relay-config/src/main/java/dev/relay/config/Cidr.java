@@ -124,4 +124,13 @@ public record Cidr(InetAddress address, int prefixLength) {
         }
         return sb.toString();
     }
+
+    /**
+     * True if this network is so wide that trusting it makes an open relay: an IPv4 prefix shorter than /8 (at
+     * least two /8s: more than any one organisation's private range, {@code 10.0.0.0/8}) or an IPv6 prefix
+     * shorter than /7 ({@code 2000::/3} is all global unicast; {@code fc00::/7}, the unique local range, is fine).
+     */
+    public boolean coversTheInternet() {
+        return prefixLength < (address instanceof java.net.Inet6Address ? 7 : 8);
+    }
 }

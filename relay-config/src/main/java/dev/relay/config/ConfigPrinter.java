@@ -54,6 +54,9 @@ final class ConfigPrinter {
         put(auth, "users-file", c.auth().usersFile());
         auth.put("trusted-networks", c.auth().trustedNetworks().stream().map(Cidr::toString).toList());
         auth.put("trusted-senders", c.auth().trustedSenders());
+        if (c.auth().iAmAnOpenRelay()) {
+            auth.put("i-am-an-open-relay", true);
+        }
         if (!c.auth().policies().isEmpty()) {
             List<Object> policies = new ArrayList<>();
             for (UserPolicy up : c.auth().policies()) {

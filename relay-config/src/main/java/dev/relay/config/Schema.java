@@ -39,6 +39,7 @@ final class Schema {
                     .list("trusted-senders", new Leaf(false))
                     .list("policies", obj().leaf("user").list("senders", new Leaf(false))
                             .list("recipient-domains", new Leaf(false)).leaf("check-header-from").build())
+                    .leaf("i-am-an-open-relay")
                     .build())
             .obj("spool", obj().leaf("dir").leaf("min-free-space").build())
             .obj("queue", obj().leaf("retry-delay").leaf("min-backoff").leaf("max-backoff").leaf("max-lifetime")

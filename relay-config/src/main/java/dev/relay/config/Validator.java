@@ -183,6 +183,21 @@ final class Validator {
         if (auth.usersFile() == null && auth.trustedNetworks().isEmpty()) {
             p.missing("auth", OPEN_RELAY);
         }
+        for (int i = 0; i < auth.trustedNetworks().size(); i++) {
+            Cidr n = auth.trustedNetworks().get(i);
+            if (n == null || !n.coversTheInternet()) {
+                continue;
+            }
+            if (auth.iAmAnOpenRelay()) {
+                p.warn("auth.trusted-networks[" + i + "] " + n + " covers the internet and auth.i-am-an-open-relay "
+                        + "is true: anyone who can reach the relay can send mail through it without AUTH");
+            } else {
+                p.error("auth.trusted-networks[" + i + "]", n.toString(), "this network covers the internet "
+                        + "(an IPv4 prefix shorter than /8, IPv6 shorter than /7): trusting it makes an open relay; "
+                        + "list only your own networks (e.g. 10.0.0.0/8, 192.168.0.0/16, fc00::/7) or, if you "
+                        + "really mean it, set auth.i-am-an-open-relay: true");
+            }
+        }
     }
 
     private static void checkUpstreams(List<UpstreamConfig> upstreams, Problems p) {

@@ -230,6 +230,34 @@ class ValidationTest {
                 "the relay is never an open relay: configure auth.users-file or auth.trusted-networks");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/7",
+        "2000::/3", "::/6"})
+    void aTrustedNetworkThatCoversTheInternetIsAnOpenRelayAndRefused(String network) {
+        ConfigProblem p = problem(minimalWith("auth: { users-file: /etc/relay/users }",
+                "auth: { users-file: /etc/relay/users, trusted-networks: [\"10.0.0.0/8\", \"" + network + "\"] }"));
+        assertThat(p.key()).isEqualTo("auth.trusted-networks[1]");
+        assertThat(p.value()).isEqualTo(network);
+        assertThat(p.message()).contains("open relay").contains("auth.i-am-an-open-relay: true")
+                .contains("list only your own networks");
+    }
+
+    @Test
+    void anOpenRelayNetworkIsAcceptedOnlyWithTheLoudOverrideAndWarnedAbout() {
+        LoadedConfig c = load(minimalWith("auth: { users-file: /etc/relay/users }",
+                "auth: { users-file: /etc/relay/users, trusted-networks: [\"0.0.0.0/0\"], i-am-an-open-relay: true }"));
+        assertThat(c.config().auth().iAmAnOpenRelay()).isTrue();
+        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).contains("auth.i-am-an-open-relay")
+                .contains("0.0.0.0/0"));
+    }
+
+    @Test
+    void privateNetworksOfPrefixEightAndUlaAreNotAnOpenRelay() {
+        LoadedConfig c = load(minimalWith("auth: { users-file: /etc/relay/users }",
+                "auth: { users-file: /etc/relay/users, trusted-networks: [\"10.0.0.0/8\", \"fc00::/7\"] }"));
+        assertThat(c.config().auth().trustedNetworks()).hasSize(2);
+    }
+
     @Test
     void allProblemsAreReportedTogether() {
         String yaml = """

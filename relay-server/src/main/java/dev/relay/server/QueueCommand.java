@@ -32,6 +32,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
         description = {"Lists, shows and steers the queue of a running relay through its admin API."},
+        footer = {"", "The admin token (admin.token): give it with --token-file FILE or the environment variable "
+                + "RELAY_ADMIN_TOKEN, not with --token, which every user of the host can read in the process list."},
         subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Retry.class,
                 QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Delete.class,
                 QueueCommand.Requeue.class})
@@ -49,19 +51,33 @@ final class QueueCommand implements Runnable {
     String admin;
 
     @Option(names = "--token", paramLabel = "TOKEN",
-            description = "Bearer token (admin.token); default: the file of --token-file, else $RELAY_ADMIN_TOKEN.")
+            description = "Bearer token (admin.token). Avoid it: a command-line argument is visible to every user "
+                    + "in the process list (ps); use --token-file or $RELAY_ADMIN_TOKEN instead. A warning is "
+                    + "printed on stderr when it is used.")
     String token;
 
-    @Option(names = "--token-file", paramLabel = "FILE", description = "A file holding the bearer token.")
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "A file holding the bearer token (preferred; else $RELAY_ADMIN_TOKEN is used).")
     Path tokenFile;
+
+    static final String TOKEN_WARNING = "relay queue: warning: --token puts the admin token in the process list, "
+            + "visible to every user of this host; use --token-file FILE or the environment variable "
+            + "RELAY_ADMIN_TOKEN instead";
+
+    private boolean warned;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    private String token() throws IOException {
+    private String token(PrintWriter err) throws IOException {
         if (token != null) {
+            if (!warned) {
+                warned = true;
+                err.println(TOKEN_WARNING);
+                err.flush();
+            }
             return token;
         }
         if (tokenFile != null) {
@@ -79,7 +95,7 @@ final class QueueCommand implements Runnable {
             String base = admin.endsWith("/") ? admin.substring(0, admin.length() - 1) : admin;
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/api/queue" + path))
                     .timeout(Duration.ofSeconds(30)).method(method, HttpRequest.BodyPublishers.noBody());
-            String t = token();
+            String t = token(err);
             if (t != null) {
                 b.header("Authorization", "Bearer " + t);
             }
@@ -137,8 +153,13 @@ final class QueueCommand implements Runnable {
         @Option(names = "--min-age", paramLabel = "DURATION", description = "At least this old (30s, 10m, 2h, 1d).")
         String minAge;
 
-        @Option(names = "--json", description = "Print the API's JSON.")
+        @Option(names = "--json", description = "Print the API's JSON (every page in one list).")
         boolean json;
+
+        @Option(names = "--page-size", paramLabel = "N", defaultValue = "1000",
+                description = "Messages per request to the admin API, 1 to 1000 (default: ${DEFAULT-VALUE}); "
+                        + "every page is listed.")
+        int pageSize;
 
         @Override
         public Integer call() {
@@ -155,26 +176,55 @@ final class QueueCommand implements Runnable {
             if (minAge != null) {
                 q.add("min-age=" + enc(minAge));
             }
-            return parent.call(spec, "GET", q.isEmpty() ? "" : "?" + String.join("&", q), (body, out) -> {
-                if (json) {
-                    out.println(body.toPrettyString());
-                    return;
-                }
-                out.printf("%-19s %-8s %8s %9s %3s  %-30s %s%n", "ID", "STATE", "AGE", "SIZE", "TRY", "SENDER",
-                        "RECIPIENTS / LAST ERROR");
-                for (JsonNode m : body.get("messages")) {
-                    List<String> rcpts = new ArrayList<>();
-                    m.get("recipients").forEach(r -> rcpts.add(r.asText()));
-                    String sender = m.get("sender").isNull() ? "?" : "<" + m.get("sender").asText() + ">";
-                    out.printf("%-19s %-8s %8s %9d %3d  %-30s %s%n", m.get("id").asText(), m.get("state").asText(),
-                            age(m.get("age_seconds").asLong()), m.get("size").asLong(), m.get("attempts").asInt(),
-                            sender, String.join(", ", rcpts));
-                    if (!m.get("last_error").asText().isEmpty()) {
-                        out.printf("%66s %s%n", "", m.get("last_error").asText());
+            q.add("limit=" + pageSize);
+            com.fasterxml.jackson.databind.node.ArrayNode all = Json.MAPPER.createArrayNode();
+            String[] next = {null};
+            int[] total = {0};
+            do {
+                String query = "?" + String.join("&", q) + (next[0] == null ? "" : "&after=" + enc(next[0]));
+                boolean first = next[0] == null;
+                int status = parent.call(spec, "GET", query, (body, out) -> {
+                    next[0] = body.hasNonNull("next") ? body.get("next").asText() : null;
+                    total[0] += body.get("messages").size();
+                    if (json) {
+                        body.get("messages").forEach(all::add);
+                        return;
                     }
+                    if (first) {
+                        out.printf("%-19s %-8s %8s %9s %3s  %-30s %s%n", "ID", "STATE", "AGE", "SIZE", "TRY",
+                                "SENDER", "RECIPIENTS / LAST ERROR");
+                    }
+                    printRows(body, out);
+                });
+                if (status != 0) {
+                    return status;
                 }
-                out.println(body.get("count").asInt() + " messages");
-            });
+            } while (next[0] != null);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                com.fasterxml.jackson.databind.node.ObjectNode body = Json.MAPPER.createObjectNode();
+                body.set("messages", all);
+                body.put("count", total[0]);
+                out.println(body.toPrettyString());
+            } else {
+                out.println(total[0] + " messages");
+            }
+            out.flush();
+            return 0;
+        }
+
+        private static void printRows(JsonNode body, PrintWriter out) {
+            for (JsonNode m : body.get("messages")) {
+                List<String> rcpts = new ArrayList<>();
+                m.get("recipients").forEach(r -> rcpts.add(r.asText()));
+                String sender = m.get("sender").isNull() ? "?" : "<" + m.get("sender").asText() + ">";
+                out.printf("%-19s %-8s %8s %9d %3d  %-30s %s%n", m.get("id").asText(), m.get("state").asText(),
+                        age(m.get("age_seconds").asLong()), m.get("size").asLong(), m.get("attempts").asInt(),
+                        sender, String.join(", ", rcpts));
+                if (!m.get("last_error").asText().isEmpty()) {
+                    out.printf("%66s %s%n", "", m.get("last_error").asText());
+                }
+            }
         }
 
         private static String age(long s) {

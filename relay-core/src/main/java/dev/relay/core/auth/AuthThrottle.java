@@ -16,9 +16,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * must not reset the count of an address that guesses others). IPv6 clients are counted per /64, since one host
  * usually has a whole /64 ({@link ClientAddress}). The table is bounded: an attacker spreading over many addresses
  * cannot grow it without limit.
+ *
+ * <p>The per-user lockout slows password guessing down, but it must not let a stranger lock a user's own
+ * application out. So a successful AUTH remembers the pair (user, client address, IPv6 per /64) for
+ * {@link #KNOWN_CLIENT_PERIOD}, and a known pair passes the per-user lockout (never the per-address one): it still
+ * has to give the right password, and its own failures still count. That table is bounded as well.
  */
 public final class AuthThrottle {
     static final int MAX_ENTRIES = 100_000;
+    /** How long a successful (user, address) pair stays known, renewed by each success. */
+    public static final Duration KNOWN_CLIENT_PERIOD = Duration.ofDays(30);
     private static final int MAX_DELAY_FACTOR = 16;
 
     private final InstantSource clock;
@@ -27,6 +34,8 @@ public final class AuthThrottle {
     private volatile Duration baseDelay;
     private final AuthListener listener;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    /** (user, address key) of successful AUTHs: when each was last seen. */
+    private final Map<String, Instant> known = new ConcurrentHashMap<>();
 
     private record Entry(int failures, Instant last, Instant lockedUntil) {
     }
@@ -61,9 +70,17 @@ public final class AuthThrottle {
         return locked(addressKey(client));
     }
 
-    /** How long the user is still locked out, if it is. */
-    public Optional<Duration> userLocked(String user) {
-        return locked(userKey(user));
+    /**
+     * How long the user is still locked out for {@code client}, if it is: never for a client that authenticated
+     * as {@code user} from the same address (IPv6: /64) within {@link #KNOWN_CLIENT_PERIOD}.
+     */
+    public Optional<Duration> userLocked(String user, InetAddress client) {
+        Optional<Duration> locked = locked(userKey(user));
+        if (locked.isEmpty()) {
+            return locked;
+        }
+        Instant seen = known.get(knownKey(user, client));
+        return seen != null && clock.instant().isBefore(seen.plus(KNOWN_CLIENT_PERIOD)) ? Optional.empty() : locked;
     }
 
     /**
@@ -81,9 +98,27 @@ public final class AuthThrottle {
         return baseDelay.multipliedBy(factor);
     }
 
-    /** Forgets the failures of {@code user}. */
-    public void succeeded(String user) {
+    /** Forgets the failures of {@code user} and remembers {@code client} as a known client of it. */
+    public void succeeded(String user, InetAddress client) {
         entries.remove(userKey(user));
+        Instant now = clock.instant();
+        String key = knownKey(user, client);
+        if (known.size() >= MAX_ENTRIES && !known.containsKey(key)) {
+            evictKnown(now);
+        }
+        known.put(key, now);
+    }
+
+    private void evictKnown(Instant now) {
+        known.values().removeIf(seen -> !now.isBefore(seen.plus(KNOWN_CLIENT_PERIOD)));
+        if (known.size() >= MAX_ENTRIES) { // all recent: drop the oldest tenth rather than grow
+            known.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(MAX_ENTRIES / 10)
+                    .map(Map.Entry::getKey).toList().forEach(known::remove);
+        }
+    }
+
+    int knownClients() {
+        return known.size();
     }
 
     private Optional<Duration> locked(String key) {
@@ -136,6 +171,10 @@ public final class AuthThrottle {
 
     static String addressKey(InetAddress client) {
         return ClientAddress.key(client);
+    }
+
+    private static String knownKey(String user, InetAddress client) {
+        return addressKey(client) + " " + user;
     }
 
     private static String userKey(String user) {

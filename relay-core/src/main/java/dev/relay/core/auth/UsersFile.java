@@ -159,6 +159,24 @@ public final class UsersFile {
     }
 
     /**
+     * A short digest of {@code user}'s password hash (never the hash), or null if the user is not in the file: it
+     * changes when the password does, so a session can tell that the credential it proved was replaced.
+     */
+    public String credential(String user) {
+        String hash = user == null ? null : hashes.get(user);
+        if (hash == null) {
+            return null;
+        }
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(hash.getBytes(StandardCharsets.US_ASCII));
+            return java.util.HexFormat.of().formatHex(d, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * What changed from {@code before} to this file, by user name (never a hash): for the reload log line, e.g.
      * {@code added [bob], removed [carol], password changed [app]}, or {@code no change}.
      */

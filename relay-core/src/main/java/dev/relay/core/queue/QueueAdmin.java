@@ -110,6 +110,63 @@ public final class QueueAdmin {
         return out;
     }
 
+    /**
+     * One page of a listing: the messages, and the cursor to pass as {@code after} for the next page (null when
+     * this is the last).
+     */
+    public record Page(List<Message> messages, String next) {
+    }
+
+    /**
+     * Up to {@code limit} messages matching {@code filter} after the cursor {@code after} (null: from the
+     * start), in the order of {@link #list(Filter)}; only the page is held, never the whole backlog (ids aside).
+     * A cursor is {@code state:id} of the last message of the page before; a message that changes state between
+     * two pages may be listed twice or not at all.
+     *
+     * @throws IllegalArgumentException if {@code after} is not a cursor
+     */
+    public Page list(Filter filter, String after, int limit) throws SpoolException {
+        QueueState afterState = null;
+        String afterId = null;
+        if (after != null && !after.isEmpty()) {
+            int colon = after.indexOf(':');
+            String state = colon < 0 ? "" : after.substring(0, colon);
+            afterId = colon < 0 ? "" : after.substring(colon + 1);
+            for (QueueState s : QueueState.values()) {
+                if (s.key().equals(state)) {
+                    afterState = s;
+                }
+            }
+            if (afterState == null || !QueueId.isValid(afterId)) {
+                throw new IllegalArgumentException("'" + after + "' is not a cursor: pass the 'next' of the page "
+                        + "before as after");
+            }
+        }
+        Instant now = clock.instant();
+        List<Message> out = new ArrayList<>();
+        for (QueueState s : QueueState.values()) {
+            if (!filter.states().isEmpty() && !filter.states().contains(s)
+                    || afterState != null && s.ordinal() < afterState.ordinal()) {
+                continue;
+            }
+            for (QueueId id : spool.list(s)) {
+                if (s == afterState && id.value().compareTo(afterId) <= 0) {
+                    continue;
+                }
+                Optional<Message> m = read(s, id).filter(x -> filter.matches(x, now));
+                if (m.isEmpty()) {
+                    continue;
+                }
+                if (out.size() == limit) { // one more exists: this page is not the last
+                    Message last = out.get(out.size() - 1);
+                    return new Page(out, last.state().key() + ":" + last.id().value());
+                }
+                out.add(m.get());
+            }
+        }
+        return new Page(out, null);
+    }
+
     /** One message, wherever it is. */
     public Optional<Message> show(QueueId id) {
         for (int i = 0; i < 3; i++) { // it may move between the look-up and the read: look again

@@ -1,6 +1,7 @@
 package dev.relay.core.routing;
 
 import dev.relay.config.AddressRewrite;
+import dev.relay.core.model.HeaderAddresses;
 import dev.relay.core.spool.BodyInput;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -11,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -20,7 +22,8 @@ import java.util.Locale;
  * unchanged.
  *
  * <p>Changes: fields named in {@code stripHeaders} are dropped; the first {@code From} gets its address rewritten
- * (the display name is kept); with {@code replyToOriginal} and no {@code Reply-To} in the message, the original
+ * (the display name is kept; the address is the one an RFC 5322 parser, {@link HeaderAddresses}, reads, and a
+ * {@code From} of several mailboxes becomes the first one rewritten, so no author's address goes out as it was); with {@code replyToOriginal} and no {@code Reply-To} in the message, the original
  * From value (as it was, folding included) is added as {@code Reply-To} at the end of the header section.
  */
 final class HeaderRewriter {
@@ -160,6 +163,16 @@ final class HeaderRewriter {
      */
     static String rewriteMailbox(String value, AddressRewrite to) {
         String v = value.replaceAll("\r?\n", "").trim();
+        List<String> parsed;
+        try {
+            parsed = HeaderAddresses.parse(v);
+        } catch (HeaderAddresses.MalformedException e) {
+            parsed = null; // not RFC 5322: rewritten as well as the lenient reading below can
+        }
+        if (parsed != null && parsed.size() != 1) { // several authors: one rewritten mailbox, none left as it was
+            return "<" + to.apply(parsed.get(0)) + ">";
+        }
+        String expected = parsed == null ? null : parsed.get(0);
         boolean quoted = false;
         int comment = 0;
         for (int i = 0; i < v.length(); i++) {
@@ -175,6 +188,9 @@ final class HeaderRewriter {
             } else if (!quoted && comment == 0 && c == '<') {
                 int end = v.indexOf('>', i);
                 String address = v.substring(i + 1, end < 0 ? v.length() : end).trim();
+                if (expected != null && !address.equalsIgnoreCase(expected)) {
+                    return "<" + to.apply(expected) + ">"; // read otherwise than a mail reader reads it
+                }
                 String display = v.substring(0, i).trim();
                 String rewritten = "<" + to.apply(address) + ">";
                 return display.isEmpty() ? rewritten : display + " " + rewritten;
@@ -183,6 +199,9 @@ final class HeaderRewriter {
         String bare = v.replaceAll("\\([^)]*\\)", " ").trim();
         int space = bare.indexOf(' ');
         String address = space < 0 ? bare : bare.substring(0, space);
+        if (expected != null && !address.equalsIgnoreCase(expected)) {
+            return "<" + to.apply(expected) + ">";
+        }
         if (address.isEmpty()) {
             return to.keepsLocalPart() ? v : "<" + to.apply("") + ">";
         }

@@ -52,7 +52,7 @@ class AuthThrottleTest {
             throttle.failed(client, user);
         }
         assertThat(throttle.addressLocked(client)).contains(Duration.ofMinutes(10));
-        assertThat(throttle.userLocked("a")).isEmpty();
+        assertThat(throttle.userLocked("a", client)).isEmpty();
         assertThat(lockouts).hasValue(1);
         clock.advance(Duration.ofMinutes(9));
         assertThat(throttle.addressLocked(client)).contains(Duration.ofMinutes(1));
@@ -66,8 +66,45 @@ class AuthThrottleTest {
         throttle.failed(ip("192.0.2.1"), "app");
         throttle.failed(ip("192.0.2.2"), "app");
         throttle.failed(ip("192.0.2.3"), "app");
-        assertThat(throttle.userLocked("app")).isPresent();
+        assertThat(throttle.userLocked("app", ip("192.0.2.99"))).isPresent();
         assertThat(throttle.addressLocked(ip("192.0.2.4"))).isEmpty();
+    }
+
+    @Test
+    void aStrangersFailuresDoNotLockOutAClientThatLoggedInFromItsAddressBefore() throws Exception {
+        throttle.succeeded("app", ip("192.0.2.10"));
+        throttle.succeeded("app", ip("2001:db8:1:2::10"));
+        for (int i = 0; i < 3; i++) {
+            throttle.failed(ip("198.51.100.7"), "app");
+        }
+        assertThat(throttle.userLocked("app", ip("198.51.100.8"))).as("a new address: the user lockout holds")
+                .isPresent();
+        assertThat(throttle.userLocked("app", ip("192.0.2.10"))).as("the application's usual address").isEmpty();
+        assertThat(throttle.userLocked("app", ip("2001:db8:1:2::99"))).as("the same /64").isEmpty();
+        assertThat(throttle.userLocked("other", ip("192.0.2.10"))).isEmpty();
+        throttle.failed(ip("203.0.113.1"), "other");
+        throttle.failed(ip("203.0.113.2"), "other");
+        throttle.failed(ip("203.0.113.3"), "other");
+        assertThat(throttle.userLocked("other", ip("192.0.2.10"))).as("known for app, not for other").isPresent();
+    }
+
+    @Test
+    void aKnownClientIsForgottenAfterTheKnownClientPeriod() throws Exception {
+        throttle.succeeded("app", ip("192.0.2.10"));
+        clock.advance(AuthThrottle.KNOWN_CLIENT_PERIOD);
+        for (int i = 0; i < 3; i++) {
+            throttle.failed(ip("198.51.100.7"), "app");
+        }
+        assertThat(throttle.userLocked("app", ip("192.0.2.10"))).isPresent();
+    }
+
+    @Test
+    void theKnownClientTableStaysBounded() throws Exception {
+        for (int i = 0; i < AuthThrottle.MAX_ENTRIES + 5_000; i++) {
+            throttle.succeeded("u" + i, InetAddress.getByAddress(new byte[] {10, (byte) (i >> 16), (byte) (i >> 8),
+                    (byte) i}));
+        }
+        assertThat(throttle.knownClients()).isLessThanOrEqualTo(AuthThrottle.MAX_ENTRIES);
     }
 
     @Test
@@ -77,16 +114,16 @@ class AuthThrottleTest {
         clock.advance(Duration.ofMinutes(10));
         throttle.failed(ip("192.0.2.1"), "app");
         assertThat(throttle.addressLocked(ip("192.0.2.1"))).isEmpty();
-        assertThat(throttle.userLocked("app")).isEmpty();
+        assertThat(throttle.userLocked("app", ip("192.0.2.99"))).isEmpty();
     }
 
     @Test
     void aSuccessForgetsTheUsersFailuresButNotTheAddresses() throws Exception {
         throttle.failed(ip("192.0.2.1"), "app");
         throttle.failed(ip("192.0.2.1"), "app");
-        throttle.succeeded("app");
+        throttle.succeeded("app", ip("192.0.2.9"));
         throttle.failed(ip("192.0.2.1"), "app");
-        assertThat(throttle.userLocked("app")).isEmpty();
+        assertThat(throttle.userLocked("app", ip("192.0.2.99"))).isEmpty();
         assertThat(throttle.addressLocked(ip("192.0.2.1"))).isPresent();
     }
 

@@ -55,6 +55,17 @@ class HeaderRewriterTest {
         assertThat(HeaderRewriter.rewriteMailbox(" " + value + "\r\n", DOMAIN)).isEqualTo(domain);
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a@customer.test, "Bob" <bob@other.test>           | <noreply@verified.test> | <a@verified.test>
+            Alice <a@customer.test>, bob@other.test           | <noreply@verified.test> | <a@verified.test>
+            """)
+    void aFromThatIsNotOneMailboxAsAnRfc5322ParserReadsItBecomesOneRewrittenMailbox(String value, String fixed,
+                                                                                    String domain) {
+        assertThat(HeaderRewriter.rewriteMailbox(" " + value + "\r\n", NOREPLY)).isEqualTo(fixed);
+        assertThat(HeaderRewriter.rewriteMailbox(" " + value + "\r\n", DOMAIN)).isEqualTo(domain);
+    }
+
     @Test
     void aFoldedFromIsRewrittenAndTheOriginalKeptAsReplyToFoldingIncluded() throws IOException {
         String in = "Subject: s\r\nFrom: \"A very long display name\"\r\n <alice@customer.test>\r\nTo: b@x.test\r\n"

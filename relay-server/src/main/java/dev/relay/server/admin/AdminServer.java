@@ -41,17 +41,18 @@ public final class AdminServer implements AutoCloseable {
             throw new IOException("cannot listen on " + bind + " (admin.bind): " + e.getMessage(), e);
         }
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
-                registry.scrape()));
+        java.util.List<com.sun.net.httpserver.HttpContext> contexts = new java.util.ArrayList<>();
+        contexts.add(http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                registry.scrape())));
         if (queue != null && queueApiServed(bind, token)) {
-            http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system()));
+            contexts.add(http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system())));
         } else if (queue != null) { // off loopback without a token: deleting mail must not be open to the network
-            http.createContext(QueueApi.PREFIX, ex -> respond(ex, 403, "application/json",
+            contexts.add(http.createContext(QueueApi.PREFIX, ex -> respond(ex, 403, "application/json",
                     "{\"error\":\"the queue API is off: admin.bind is not a loopback address and admin.token is "
-                            + "not set\"}\n"));
+                            + "not set\"}\n")));
         }
-        http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n"));
-        http.createContext("/readyz", ex -> {
+        contexts.add(http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n")));
+        contexts.add(http.createContext("/readyz", ex -> {
             Map<String, String> failing = readiness.get();
             StringBuilder json = new StringBuilder("{\"ready\":").append(failing.isEmpty()).append(",\"failing\":{");
             String sep = "";
@@ -62,7 +63,92 @@ public final class AdminServer implements AutoCloseable {
             }
             json.append("}}\n");
             respond(ex, failing.isEmpty() ? 200 : 503, "application/json", json.toString());
-        });
+        }));
+        for (com.sun.net.httpserver.HttpContext ctx : contexts) {
+            ctx.getFilters().add(new Guard(bind.isLoopback()));
+        }
+    }
+
+    /**
+     * Against DNS rebinding and cross-site requests from a web page in a browser on this host. On a loopback bind,
+     * every request must name a loopback host in {@code Host} ({@code localhost}, {@code 127.x.x.x},
+     * {@code [::1]}, any port): a page of {@code evil.example} that rebinds its name to 127.0.0.1 still sends
+     * {@code Host: evil.example}. Anywhere, a request that changes something (any method but GET, HEAD and
+     * OPTIONS) that carries an {@code Origin} must come from the same origin as its {@code Host} ({@code relay
+     * queue} and curl send no Origin; a browser always does on such a request). Refused with 403 and a JSON error.
+     */
+    static final class Guard extends com.sun.net.httpserver.Filter {
+        private final boolean loopback;
+
+        Guard(boolean loopback) {
+            this.loopback = loopback;
+        }
+
+        @Override
+        public void doFilter(HttpExchange ex, Chain chain) throws IOException {
+            String why = refusal(ex.getRequestMethod(), ex.getRequestHeaders().getFirst("Host"),
+                    ex.getRequestHeaders().getFirst("Origin"), loopback);
+            if (why != null) {
+                respond(ex, 403, "application/json", "{\"error\":\"" + escape(why) + "\"}\n");
+                return;
+            }
+            chain.doFilter(ex);
+        }
+
+        @Override
+        public String description() {
+            return "Host and Origin check";
+        }
+    }
+
+    /** Why the request is refused (see {@link Guard}), or null if it may go on. */
+    static String refusal(String method, String host, String origin, boolean loopback) {
+        if (loopback && (host == null || !loopbackHost(hostName(host)))) {
+            return "Host '" + (host == null ? "" : host) + "' is not this relay's admin endpoint: on a loopback "
+                    + "admin.bind use http://127.0.0.1, http://[::1] or http://localhost (DNS rebinding guard)";
+        }
+        boolean changes = !(method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS"));
+        if (changes && origin != null) {
+            String o = origin.trim().toLowerCase(java.util.Locale.ROOT);
+            int scheme = o.indexOf("://");
+            String originHost = scheme < 0 ? null : o.substring(scheme + 3);
+            if (originHost == null || host == null || !originHost.equals(host.trim().toLowerCase(java.util.Locale.ROOT))) {
+                return "cross-origin request refused: Origin '" + origin + "' is not this admin endpoint; "
+                        + "use relay queue or curl (they send no Origin)";
+            }
+        }
+        return null;
+    }
+
+    /** The host of a Host header value, without the port or IPv6 brackets, lower-cased. */
+    static String hostName(String host) {
+        String h = host.trim().toLowerCase(java.util.Locale.ROOT);
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            return end < 0 ? "" : h.substring(1, end);
+        }
+        int colon = h.indexOf(':');
+        if (colon >= 0 && h.indexOf(':', colon + 1) < 0) {
+            h = h.substring(0, colon);
+        }
+        return h;
+    }
+
+    /** {@code localhost}, an IPv4 literal in 127.0.0.0/8, or {@code ::1}; never a DNS look-up. */
+    static boolean loopbackHost(String name) {
+        if (name.equals("localhost") || name.equals("::1") || name.equals("0:0:0:0:0:0:0:1")) {
+            return true;
+        }
+        String[] octets = name.split("\\.", -1);
+        if (octets.length != 4 || !octets[0].equals("127")) {
+            return false;
+        }
+        for (String o : octets) {
+            if (!o.matches("[0-9]{1,3}") || Integer.parseInt(o) > 255) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The queue API can delete mail: it is served on loopback, or anywhere with a bearer token. */

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The queue's JSON API under {@code /api/queue} (what {@code relay queue} calls):
  * <pre>
- * GET    /api/queue?state=deferred,hold&amp;sender=..&amp;recipient=..&amp;min-age=10m   list
+ * GET    /api/queue?state=deferred,hold&amp;sender=..&amp;recipient=..&amp;min-age=10m   list, paged:
+ *        &amp;limit=N (default 100, at most 1000) &amp;after=&lt;the "next" of the page before&gt;
  * GET    /api/queue/&lt;id&gt;                                                   show
  * POST   /api/queue/&lt;id&gt;/retry | hold | release | requeue                   act
  * DELETE /api/queue/&lt;id&gt;                                                   delete
@@ -39,6 +40,9 @@ import org.slf4j.LoggerFactory;
 final class QueueApi implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(QueueApi.class);
     static final String PREFIX = "/api/queue";
+    /** Messages per page of {@code GET /api/queue} without {@code limit}, and the most one page may hold. */
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
     /** Made at first use: Jackson's set-up (~50 ms at start) is not needed before a request. */
     private static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper();
@@ -91,11 +95,17 @@ final class QueueApi implements HttpHandler {
                 return;
             }
             Instant now = clock.instant();
+            String query = ex.getRequestURI().getRawQuery();
+            QueueAdmin.Page page = admin.list(filter(query), param(query, "after"), limit(param(query, "limit")));
             List<Object> out = new ArrayList<>();
-            for (QueueAdmin.Message m : admin.list(filter(ex.getRequestURI().getRawQuery()))) {
+            for (QueueAdmin.Message m : page.messages()) {
                 out.add(json(m, now));
             }
-            send(ex, 200, Map.of("messages", out, "count", out.size()));
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("messages", out);
+            body.put("count", out.size());
+            body.put("next", page.next());
+            send(ex, 200, body);
             return;
         }
         if (parts.size() == 1 && parts.get(0).equals("retry-all")) {
@@ -188,13 +198,44 @@ final class QueueApi implements HttpHandler {
                     case "sender" -> sender = value;
                     case "recipient" -> recipient = value;
                     case "min-age" -> minAge = duration(value);
-                    case "" -> { }
+                    case "", "limit", "after" -> { } // paging, not filters
                     default -> throw new IllegalArgumentException("unknown filter '" + key
-                            + "': use state, sender, recipient or min-age");
+                            + "': use state, sender, recipient or min-age (and limit, after to page)");
                 }
             }
         }
         return new QueueAdmin.Filter(states, sender, recipient, minAge);
+    }
+
+    /** The last value of {@code name} in the query, or null. */
+    static String param(String rawQuery, String name) {
+        String value = null;
+        if (rawQuery != null) {
+            for (String pair : rawQuery.split("&")) {
+                int eq = pair.indexOf('=');
+                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                if (key.equals(name)) {
+                    value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                }
+            }
+        }
+        return value;
+    }
+
+    /** The page size: {@link #DEFAULT_LIMIT} when not given, at most {@link #MAX_LIMIT}. */
+    static int limit(String s) {
+        if (s == null) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(s.trim());
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new IllegalArgumentException("limit must be 1 to " + MAX_LIMIT + ", not '" + s + "'");
     }
 
     static QueueState state(String s) {

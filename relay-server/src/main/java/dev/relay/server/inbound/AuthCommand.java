@@ -17,7 +17,8 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * AUTH PLAIN (RFC 4616) and LOGIN (the Outlook mechanism), only once TLS is up on a TLS listener, with the
- * failure throttle: a locked-out address or user gets {@code 454 4.7.0} without a check, a failure is answered
+ * failure throttle: a locked-out address, or a locked-out user from an address it has not authenticated from
+ * before, gets {@code 454 4.7.0} without a check, a failure is answered
  * {@code 535 5.7.8} after a delay that grows with each failure. Neither the password nor the response lines are
  * ever logged; a user name is logged only if it is in the users file (a mistyped password might be in it).
  */
@@ -33,8 +34,11 @@ final class AuthCommand extends BaseCommand {
         this.inbound = inbound;
     }
 
-    /** The authenticated identity, as subethasmtp keeps it in the session. */
-    record Identity(String user, String mechanism) implements AuthenticationHandler {
+    /**
+     * The authenticated identity, as subethasmtp keeps it in the session; {@code credential} is the user's
+     * {@link dev.relay.core.auth.UsersFile#credential} when it authenticated, checked again at each MAIL.
+     */
+    record Identity(String user, String mechanism, String credential) implements AuthenticationHandler {
         @Override
         public Optional<String> auth(String clientInput, MessageContext context) {
             return Optional.empty();
@@ -115,17 +119,18 @@ final class AuthCommand extends BaseCommand {
     private void check(Session sess, InetAddress client, String mechanism, Credentials c) throws IOException {
         String user = c.user();
         boolean known = inbound.policy().isKnownUser(user);
-        if (inbound.throttle().userLocked(user).isPresent()) {
+        if (inbound.throttle().userLocked(user, client).isPresent()) {
             inbound.authListener().authFailed(Failure.LOCKED_OUT);
             log.info("AUTH from {} on {} refused: user {} locked out", client, commands.listener(),
                     known ? user : "(unknown)");
             sess.sendResponse(SmtpReplies.AUTH_LOCKED_OUT.line());
             return;
         }
+        String credential = inbound.policy().credential(user); // before the check: a reload between is seen at MAIL
         if (inbound.policy().authenticate(user, c.password())) {
-            inbound.throttle().succeeded(user);
+            inbound.throttle().succeeded(user, client);
             inbound.authListener().authSucceeded(mechanism);
-            sess.setAuthenticationHandler(new Identity(user, mechanism));
+            sess.setAuthenticationHandler(new Identity(user, mechanism, credential));
             log.info("AUTH {} user={} from {} on {}", mechanism, user, client, commands.listener());
             sess.sendResponse(SmtpReplies.AUTH_SUCCEEDED.line());
             return;

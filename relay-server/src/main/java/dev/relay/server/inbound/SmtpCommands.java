@@ -260,6 +260,9 @@ final class SmtpCommands {
         } catch (RejectException e) {
             sess.resetMailTransaction();
             sess.sendResponse(e.getErrorResponse());
+            if (e instanceof org.subethamail.smtp.DropConnectionException) {
+                sess.quit(); // a 421: the reply says the connection closes
+            }
             return;
         }
         state.commandsBeforeMail = 0;

@@ -1,5 +1,6 @@
 package dev.relay.server.inbound;
 
+import dev.relay.core.model.HeaderAddresses;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueManager;
@@ -61,6 +62,7 @@ final class SubmissionHandler implements MessageHandler {
         Object identity = context.getAuthenticationHandler().map(h -> h.getIdentity()).orElse(null);
         if (identity != null) {
             user = identity.toString();
+            stillValid(context.getAuthenticationHandler().orElse(null));
         } else if (!inbound.policy().isTrusted(client())) {
             inbound.refusals().refused(Refusal.AUTH_REQUIRED);
             throw SmtpReplies.AUTH_REQUIRED.reject();
@@ -84,6 +86,27 @@ final class SubmissionHandler implements MessageHandler {
                     client(), listener);
             inbound.refusals().refused(Refusal.USER_MESSAGE_RATE);
             throw SmtpReplies.USER_MESSAGE_RATE.reject(user);
+        }
+    }
+
+    /**
+     * The users file is reloaded when it changes: a user removed from it gets {@code 530 5.7.0} at each MAIL of a
+     * session it opened before (it cannot send again), and a user whose password changed gets {@code 421 4.7.0}
+     * and the connection is closed, so the client reconnects and proves the new credential.
+     */
+    private void stillValid(Object authenticated) throws RejectException {
+        String now = inbound.policy().credential(user);
+        if (now == null) {
+            log.info("MAIL of user {} from {} on {} refused: no longer in the users file", user, client(), listener);
+            inbound.refusals().refused(Refusal.AUTH_REVOKED);
+            throw SmtpReplies.USER_REMOVED.reject(user);
+        }
+        if (authenticated instanceof AuthCommand.Identity id && !now.equals(id.credential())) {
+            log.info("MAIL of user {} from {} on {} refused: its password changed since AUTH, closing", user,
+                    client(), listener);
+            inbound.refusals().refused(Refusal.AUTH_REVOKED);
+            throw new org.subethamail.smtp.DropConnectionException(SmtpReplies.CREDENTIALS_CHANGED.code(),
+                    SmtpReplies.CREDENTIALS_CHANGED.text(user));
         }
     }
 
@@ -112,14 +135,68 @@ final class SubmissionHandler implements MessageHandler {
         recipients.add(r);
     }
 
-    /** Refuses the message if the user's policy checks the header From and it is not one of the user's senders. */
-    void checkHeaderFrom(List<String> fromAddresses) throws RejectException {
-        if (!inbound.policy().headerFromAllowed(user, fromAddresses)) {
-            log.info("message of user {} from {} on {} refused: header From not among its senders", user,
-                    client(), listener);
-            inbound.refusals().refused(Refusal.HEADER_FROM_NOT_ALLOWED);
-            throw SmtpReplies.HEADER_FROM_NOT_OWNED.reject(user);
+    /**
+     * With {@code check-header-from} in the user's policy, refuses the message unless its header has exactly one
+     * {@code From:} field and at most one {@code Sender:} field, they parse as RFC 5322 mailboxes
+     * ({@link HeaderAddresses}: a real parser, never a hand-written one), a {@code From:} of several mailboxes has
+     * a {@code Sender:} (RFC 5322 section 3.6.2), and every address in them is one of the user's senders.
+     *
+     * @param fields the {@code From:} and {@code Sender:} fields as {@link SubmissionHeaders} collects them
+     */
+    void checkHeaderFrom(List<String> fields) throws RejectException {
+        if (!inbound.policy().checksHeaderFrom(user)) {
+            return;
         }
+        List<String> from = new ArrayList<>();
+        List<String> senderFields = new ArrayList<>();
+        for (String field : fields) {
+            int colon = field.indexOf(':');
+            (field.substring(0, colon).equalsIgnoreCase("From") ? from : senderFields).add(field.substring(colon + 1));
+        }
+        if (from.isEmpty()) {
+            throw refuseHeader(Refusal.HEADER_FROM_NOT_ALLOWED, "no From field",
+                    SmtpReplies.HEADER_FROM_NOT_OWNED.reject(user));
+        }
+        if (from.size() > 1 || senderFields.size() > 1) {
+            String name = from.size() > 1 ? "From" : "Sender";
+            throw refuseHeader(Refusal.HEADER_INVALID, "more than one " + name + " field",
+                    SmtpReplies.HEADER_FIELD_REPEATED.reject(name));
+        }
+        List<String> authors;
+        try {
+            authors = HeaderAddresses.mailboxList(from.get(0));
+        } catch (HeaderAddresses.MalformedException e) {
+            throw refuseHeader(Refusal.HEADER_INVALID, "From does not parse: " + e.getMessage(),
+                    SmtpReplies.HEADER_FROM_MALFORMED.reject());
+        }
+        String headerSender = null;
+        if (!senderFields.isEmpty()) {
+            try {
+                headerSender = HeaderAddresses.mailbox(senderFields.get(0));
+            } catch (HeaderAddresses.MalformedException e) {
+                throw refuseHeader(Refusal.HEADER_INVALID, "Sender does not parse: " + e.getMessage(),
+                        SmtpReplies.HEADER_SENDER_MALFORMED.reject());
+            }
+        } else if (authors.size() > 1) {
+            throw refuseHeader(Refusal.HEADER_INVALID, "several From mailboxes and no Sender",
+                    SmtpReplies.HEADER_SENDER_MISSING.reject());
+        }
+        for (String a : authors) {
+            if (!inbound.policy().senderAllowed(user, a)) {
+                throw refuseHeader(Refusal.HEADER_FROM_NOT_ALLOWED, "header From not among its senders",
+                        SmtpReplies.HEADER_FROM_NOT_OWNED.reject(user));
+            }
+        }
+        if (headerSender != null && !inbound.policy().senderAllowed(user, headerSender)) {
+            throw refuseHeader(Refusal.HEADER_SENDER_NOT_ALLOWED, "header Sender not among its senders",
+                    SmtpReplies.HEADER_SENDER_NOT_OWNED.reject(user));
+        }
+    }
+
+    private RejectException refuseHeader(Refusal refusal, String why, RejectException reply) {
+        log.info("message of user {} from {} on {} refused: {}", user, client(), listener, why);
+        inbound.refusals().refused(refusal);
+        return reply;
     }
 
     @Override

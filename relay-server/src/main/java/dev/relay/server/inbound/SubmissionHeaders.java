@@ -38,13 +38,16 @@ final class SubmissionHeaders {
     }
 
     /**
-     * As {@link #wrap(InputStream, String, String, ZonedDateTime)}; before it returns, {@code from} gets the
-     * addresses of the header {@code From:} fields (empty if there is none or the header section is too long).
+     * As {@link #wrap(InputStream, String, String, ZonedDateTime)}; before it returns, {@code fields} gets the
+     * header's {@code From:} and {@code Sender:} fields in order, each unfolded as {@code Name:value} (the name as
+     * written); empty if there are none or the header section is too long. They are parsed by
+     * {@link SubmissionHandler#checkHeaderFrom}, with a real RFC 5322 parser.
      */
     static InputStream wrap(InputStream content, String received, String hostname, ZonedDateTime now,
-                            Consumer<List<String>> from) throws IOException {
-        StringBuilder fromValue = null;
-        boolean inFrom = false;
+                            Consumer<List<String>> fields) throws IOException {
+        List<StringBuilder> addressFields = new ArrayList<>();
+        boolean inAddressField = false;
+        boolean tooLong = false;
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         head.write(received.getBytes(StandardCharsets.US_ASCII));
         ByteArrayOutputStream section = new ByteArrayOutputStream();
@@ -55,7 +58,7 @@ final class SubmissionHeaders {
             if (!readLine(content, MAX_HEADER_SECTION - section.size(), read)) {
                 head.write(section.toByteArray()); // too long a header section: pass it on as it is
                 head.write(read.toByteArray());
-                fromValue = null;
+                tooLong = true;
                 break;
             }
             byte[] line = read.toByteArray();
@@ -81,77 +84,27 @@ final class SubmissionHeaders {
             if (name != null) {
                 messageId |= name.equalsIgnoreCase("Message-ID");
                 date |= name.equalsIgnoreCase("Date");
-                inFrom = name.equalsIgnoreCase("From");
-                if (inFrom) {
-                    fromValue = (fromValue == null ? new StringBuilder() : fromValue.append(','))
-                            .append(new String(line, name.length() + 1, line.length - name.length() - 1,
-                                    StandardCharsets.UTF_8));
+                inAddressField = name.equalsIgnoreCase("From") || name.equalsIgnoreCase("Sender");
+                if (inAddressField) {
+                    addressFields.add(new StringBuilder(unfold(line)));
                 }
-            } else if (inFrom) {
-                fromValue.append(new String(line, StandardCharsets.UTF_8));
+            } else if (inAddressField) {
+                addressFields.get(addressFields.size() - 1).append(unfold(line));
             }
             section.write(line);
         }
-        from.accept(fromValue == null ? List.of() : addresses(fromValue.toString()));
+        fields.accept(tooLong ? List.of() : addressFields.stream().map(StringBuilder::toString).toList());
         return new SequenceInputStream(new ByteArrayInputStream(head.toByteArray()), content);
     }
 
-    /**
-     * The addresses of a From field value (RFC 5322 mailbox-list): the list is split at commas outside quotes,
-     * comments and angle brackets; each mailbox gives its angle-bracketed address, or else its bare text (group
-     * names and comments dropped). Lower-cased for comparison.
-     */
-    static List<String> addresses(String value) {
-        List<String> out = new ArrayList<>();
-        StringBuilder bare = new StringBuilder();
-        StringBuilder angle = null;
-        String bracketed = null;
-        boolean quoted = false;
-        int comment = 0;
-        for (int i = 0; i <= value.length(); i++) {
-            char c = i < value.length() ? value.charAt(i) : ',';
-            if (c == '\r' || c == '\n') {
-                continue;
-            }
-            if (quoted) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                }
-            } else if (comment > 0) {
-                if (c == '(') {
-                    comment++;
-                } else if (c == ')') {
-                    comment--;
-                }
-            } else if (angle != null) {
-                if (c == '>') {
-                    bracketed = angle.toString();
-                    angle = null;
-                } else {
-                    angle.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == '(') {
-                comment++;
-            } else if (c == '<') {
-                angle = new StringBuilder();
-            } else if (c == ':') {
-                bare.setLength(0); // a group's display name
-            } else if (c == ',' || c == ';') {
-                String a = (bracketed != null ? bracketed : bare.toString()).strip();
-                if (!a.isEmpty()) {
-                    out.add(a.toLowerCase(Locale.ROOT));
-                }
-                bare.setLength(0);
-                bracketed = null;
-            } else {
-                bare.append(c);
-            }
+    /** A header line without its line end (unfolding, RFC 5322 section 2.2.3). */
+    private static String unfold(byte[] line) {
+        String s = new String(line, StandardCharsets.UTF_8);
+        int end = s.length();
+        while (end > 0 && (s.charAt(end - 1) == '\r' || s.charAt(end - 1) == '\n')) {
+            end--;
         }
-        return List.copyOf(out);
+        return s.substring(0, end);
     }
 
     /** Reads a line with its CRLF (nothing at the end of the content); false if it is longer than {@code max}. */

@@ -42,6 +42,11 @@ public final class SubmissionPolicy {
         return users != null && users.current().users().contains(user);
     }
 
+    /** {@code user}'s credential in the users file now ({@link dev.relay.core.auth.UsersFile#credential}). */
+    public String credential(String user) {
+        return users == null ? null : users.current().credential(user);
+    }
+
     public boolean isTrusted(InetAddress client) {
         return auth.isTrusted(client);
     }
@@ -51,18 +56,9 @@ public final class SubmissionPolicy {
         return senders.senderAllowed(user, sender);
     }
 
-    /**
-     * True unless {@code user}'s policy has {@code check-header-from} and a header From address (none: null or
-     * empty list) is not one of the user's senders.
-     */
-    public boolean headerFromAllowed(String user, java.util.List<String> fromAddresses) {
-        if (!senders.checksHeaderFrom(user)) {
-            return true;
-        }
-        if (fromAddresses == null || fromAddresses.isEmpty()) {
-            return false;
-        }
-        return fromAddresses.stream().allMatch(a -> senders.senderAllowed(user, a));
+    /** True if {@code user}'s policy has {@code check-header-from} (never for a trusted client: null). */
+    public boolean checksHeaderFrom(String user) {
+        return senders.checksHeaderFrom(user);
     }
 
     /** @param user the authenticated user, or null for a client of a trusted network */

@@ -148,6 +148,86 @@ class QueueApiTest {
         assertThat(send("POST", "/retry-all", "s3cret-token").body()).contains("\"retried\" : 0");
     }
 
+    /** A raw HTTP/1.1 request: HttpClient will not send another Host header. Returns the status code. */
+    private int raw(String method, String path, String host, String origin) throws Exception {
+        URI u = URI.create(base);
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            String req = method + " " + (path.startsWith("/metrics") ? path : u.getPath() + path) + " HTTP/1.1\r\nHost: " + host + "\r\n"
+                    + (origin == null ? "" : "Origin: " + origin + "\r\n") + "Content-Length: 0\r\n"
+                    + "Connection: close\r\n\r\n";
+            s.getOutputStream().write(req.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            return Integer.parseInt(status.split(" ")[1]);
+        }
+    }
+
+    @Test
+    void aRequestNamingAnotherHostIsRefusedSoDnsRebindingCannotReachTheApi() throws Exception {
+        start(null);
+        QueueId id = deferred();
+        int port = URI.create(base).getPort();
+        assertThat(raw("GET", "", "evil.example:" + port, null)).isEqualTo(403);
+        assertThat(raw("DELETE", "/" + id, "evil.example:" + port, null)).isEqualTo(403);
+        assertThat(raw("GET", "", "127.0.0.1.evil.example", null)).isEqualTo(403);
+        assertThat(spool.list(QueueState.DEFERRED)).contains(id);
+        assertThat(raw("GET", "", "localhost:" + port, null)).isEqualTo(200);
+        assertThat(raw("GET", "", "127.0.0.1:" + port, null)).isEqualTo(200);
+        assertThat(raw("GET", "", "[::1]:" + port, null)).isEqualTo(200);
+        assertThat(raw("GET", "/metrics", "evil.example", null)).as("every endpoint").isEqualTo(403);
+    }
+
+    @Test
+    void aCrossOriginStateChangeIsRefused() throws Exception {
+        start(null);
+        QueueId id = deferred();
+        int port = URI.create(base).getPort();
+        assertThat(raw("DELETE", "/" + id, "127.0.0.1:" + port, "http://evil.example")).isEqualTo(403);
+        assertThat(raw("POST", "/" + id + "/hold", "127.0.0.1:" + port, "null")).isEqualTo(403);
+        assertThat(raw("POST", "/retry-all", "127.0.0.1:" + port, "http://127.0.0.1:" + (port + 1)))
+                .isEqualTo(403);
+        assertThat(spool.list(QueueState.DEFERRED)).contains(id);
+        assertThat(raw("GET", "", "127.0.0.1:" + port, "http://evil.example")).as("a read changes nothing")
+                .isEqualTo(200);
+        assertThat(raw("POST", "/" + id + "/hold", "127.0.0.1:" + port, "http://127.0.0.1:" + port))
+                .as("same origin").isEqualTo(200);
+    }
+
+    @Test
+    void theListIsPagedWithALimitAndACursor() throws Exception {
+        start(null);
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(deferred().value());
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        String query = "?state=deferred&limit=2";
+        int pages = 0;
+        while (true) {
+            HttpResponse<String> r = send("GET", query, null);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            var body = json.readTree(r.body());
+            assertThat(body.get("messages").size()).isLessThanOrEqualTo(2);
+            body.get("messages").forEach(m -> seen.add(m.get("id").asText()));
+            pages++;
+            if (body.get("next").isNull()) {
+                break;
+            }
+            query = "?state=deferred&limit=2&after=" + java.net.URLEncoder.encode(body.get("next").asText(),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(pages).isEqualTo(3);
+        assertThat(seen).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(send("GET", "?limit=0", null).body()).contains("limit must be 1 to 1000");
+        assertThat(send("GET", "?limit=1001", null).statusCode()).isEqualTo(400);
+        assertThat(send("GET", "?after=nonsense", null).body()).contains("not a cursor");
+        assertThat(json.readTree(send("GET", "", null).body()).get("messages").size()).as("default 100")
+                .isEqualTo(5);
+    }
+
     @Test
     void offLoopbackTheApiIsServedOnlyWithAToken() {
         assertThat(AdminServer.queueApiServed(new dev.relay.config.HostPort("127.0.0.1", 9090), null)).isTrue();
