@@ -260,6 +260,11 @@ public final class QueueManager implements AutoCloseable {
         listener.inflowPaused(System.nanoTime() - t0);
     }
 
+    /** Submissions in an in-flow pause right now (tests wait for one instead of guessing how long it takes). */
+    int submissionsPaused() {
+        return flowWaiters.get();
+    }
+
     /** Messages waiting or being delivered (incoming, active and deferred; not hold or failed). */
     public int queued() {
         return queued.get();
