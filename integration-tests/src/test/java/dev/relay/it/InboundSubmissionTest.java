@@ -195,6 +195,28 @@ class InboundSubmissionTest {
     }
 
     @Test
+    void anEhloNameOfAlmostAWholeCommandLineNeverMakesAHeaderLineOver998Octets() throws Exception {
+        start(SHARED_LIMITS);
+        String longName = "h".repeat(980) + ".test"; // EHLO + name: 990 octets, a legal command line
+        try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
+            assertThat(c.command("EHLO " + longName)).startsWith("250");
+            c.startTls();
+            assertThat(c.command("EHLO " + longName)).startsWith("250");
+            assertThat(c.authPlain(TestRelay.USER, TestRelay.PASSWORD)).startsWith("235");
+            assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
+            assertThat(c.command("RCPT TO:<b@example.net>")).startsWith("250");
+            assertThat(c.command("DATA")).startsWith("354");
+            assertThat(c.command("From: app@example.com\r\nSubject: long ehlo\r\n\r\nbody\r\n."))
+                    .startsWith("250");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> withText("Subject: long ehlo").size() == 1);
+        String delivered = withText("Subject: long ehlo").get(0);
+        assertThat(delivered.split("\r\n")).allSatisfy(line ->
+                assertThat(line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThanOrEqualTo(998));
+        assertThat(delivered).contains("Received: from " + "h".repeat(252) + "... ([127.0.0.1])");
+    }
+
+    @Test
     void outlookStyleAuthLoginOverStartTlsSubmits() throws Exception {
         start(SHARED_LIMITS);
         double before = count("relay.auth.successes", "mechanism", "LOGIN");

@@ -366,12 +366,26 @@ final class SmtpCommands {
         if (sess.getSocket() instanceof SSLSocket ssl) {
             tlsInfo = " (" + ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite() + ")";
         }
-        String helo = NOT_VISIBLE.matcher(sess.getHelo().orElse("unknown")).replaceAll("?");
-        return "Received: from " + helo + " ([" + sess.getRemoteAddress().getAddress().getHostAddress() + "])\r\n"
-                + "\tby " + inbound.hostname() + " (relay) with " + protocol + tlsInfo + "\r\n"
+        return "Received: from " + traceName(sess.getHelo().orElse("unknown")) + " (["
+                + sess.getRemoteAddress().getAddress().getHostAddress() + "])\r\n"
+                + "\tby " + traceName(inbound.hostname()) + " (relay) with " + protocol + tlsInfo + "\r\n"
                 + "\tid " + sess.getSessionId() + "; "
                 + java.time.format.DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
                 .format(ZonedDateTime.now()) + "\r\n";
+    }
+
+    /** The longest name a trace header carries: a domain is at most 255 octets (RFC 5321 section 4.5.3.1.2). */
+    static final int MAX_TRACE_NAME = 255;
+
+    /**
+     * A name for the {@code Received:} header: what the client said in EHLO (or the configured host name), with
+     * every character that is not visible ASCII as {@code ?}, and cut to {@link #MAX_TRACE_NAME}. The EHLO argument
+     * may be almost a whole 998-octet command line; copied whole, it made a header line over RFC 5322's 998-octet
+     * limit, which strict upstreams refuse.
+     */
+    static String traceName(String name) {
+        String visible = NOT_VISIBLE.matcher(name).replaceAll("?");
+        return visible.length() <= MAX_TRACE_NAME ? visible : visible.substring(0, MAX_TRACE_NAME - 3) + "...";
     }
 
     /** The path and parameters of MAIL FROM: or RCPT TO:, or null on a syntax error. */
