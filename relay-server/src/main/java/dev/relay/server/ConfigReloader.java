@@ -80,8 +80,9 @@ final class ConfigReloader {
             loaded = ConfigLoader.load(file, env);
         } catch (ConfigException e) {
             failed.increment();
-            log.warn("reload: configuration in {} is invalid; the running configuration stays:\n{}", source,
-                    e.getMessage());
+            log.warn("reload: configuration in {} is invalid; the running configuration stays:", source);
+            // one line each: the log escapes line breaks inside a message (a client's value must not forge one)
+            e.getMessage().lines().forEach(problem -> log.warn("reload:   {}", problem));
             return false;
         } catch (RuntimeException e) {
             failed.increment();
