@@ -336,17 +336,20 @@ public final class QueueManager implements AutoCloseable {
                 dispatch(pick);
             } catch (RuntimeException | SpoolException e) {
                 slots.release();
-                synchronized (lock) {
-                    forget(pick.id);
-                }
-                probed(pick.id);
                 if (!running) {
+                    synchronized (lock) {
+                        forget(pick.id);
+                    }
                     // stop() interrupted the scheduler in the middle of a move: the spool puts the message back
                     // at the next start, which is the documented outcome of a stop, not an error
                     log.info("{}: delivery not started, stopping; retried at next start", pick.id);
                 } else {
-                    log.error("{}: cannot start delivery, retried at next start: {}", pick.id, e.toString());
+                    // not forgotten until a restart: taken up again from the state the spool holds it in
+                    log.error("{}: cannot start delivery, taken up again from the spool in {}: {}", pick.id,
+                            Dsn.human(outcomeRetryDelay), e.toString());
+                    takeBack(pick.id);
                 }
+                probed(pick.id);
             }
         }
     }

@@ -258,6 +258,37 @@ class QueueManagerTest {
         }
     }
 
+    /** A delivery that cannot even start (here the engine throws) is taken up again, not left until a restart. */
+    @Test
+    void aDeliveryThatCannotStartIsRetriedFromWhatTheSpoolHoldsWithoutARestart() throws Exception {
+        List<Envelope> seen = new CopyOnWriteArrayList<>();
+        DeliveryEngine engine = new DeliveryEngine() {
+            @Override
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+                seen.add(envelope);
+                if (seen.size() == 1) {
+                    throw new IllegalStateException("engine closed under us");
+                }
+                return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
+                        new Outcome.Delivered("250 ok")));
+            }
+
+            @Override
+            public void close() {}
+        };
+        try (Spool spool = Spool.open(dir);
+             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(10), 4,
+                     QueueListener.NONE)) {
+            q.outcomeRetryDelay = Duration.ofMillis(200);
+            q.start();
+            QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
+            await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 2);
+            assertThat(seen).extracting(Envelope::id).containsExactly(id, id);
+            await().atMost(Duration.ofSeconds(10)).until(() -> q.queued() == 0);
+            assertThat(spool.stateOf(id)).isEmpty();
+        }
+    }
+
     /** The same failure, then an operator holds the message: the action is taken, not refused as "active". */
     @Test
     void aMessageWhoseOutcomeCouldNotBeRecordedCanBeHeldByTheOperator() throws Exception {
