@@ -155,5 +155,28 @@ class ReleaseTarballTest {
         assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(relay.exitValue()).as(RelayProcess.tail(log)).isIn(0, 143);
         assertThat(Files.readString(log)).contains("stopped; queued messages stay in");
+
+        // the class-data archive the first stop wrote next to the jars is the one the next start uses: counting
+        // the archive itself in the jars' fingerprint once renamed (and so threw away) it at every start
+        List<Path> archives = classArchives();
+        assertThat(archives).hasSize(1);
+        relay = launcher("serve", "--data-dir", data.toString(), "--demo-ports", ports)
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("relay2.log").toFile()).start();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            try {
+                return http.send(readyz, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        assertThat(classArchives()).as("the archive of the first run, kept").isEqualTo(archives);
+        relay.destroy();
+        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    private List<Path> classArchives() throws IOException {
+        try (Stream<Path> s = Files.list(home.resolve("lib"))) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".jsa")).sorted().toList();
+        }
     }
 }
