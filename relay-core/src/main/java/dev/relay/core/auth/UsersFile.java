@@ -44,8 +44,24 @@ public final class UsersFile {
             new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong bcryptChecks = new java.util.concurrent.atomic.AtomicLong();
 
+    /** user -> digest of its password hash ({@link #credential}), made once per file: MAIL asks for it. */
+    private final Map<String, String> credentials;
+
     private UsersFile(Map<String, String> hashes) {
         this.hashes = Collections.unmodifiableMap(hashes);
+        Map<String, String> digests = new java.util.HashMap<>();
+        hashes.forEach((user, hash) -> digests.put(user, digest(hash)));
+        this.credentials = Collections.unmodifiableMap(digests);
+    }
+
+    private static String digest(String hash) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(hash.getBytes(StandardCharsets.US_ASCII));
+            return java.util.HexFormat.of().formatHex(d, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Reads and validates the file; every bad line is reported, by number, in one exception. */
@@ -163,17 +179,7 @@ public final class UsersFile {
      * changes when the password does, so a session can tell that the credential it proved was replaced.
      */
     public String credential(String user) {
-        String hash = user == null ? null : hashes.get(user);
-        if (hash == null) {
-            return null;
-        }
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(hash.getBytes(StandardCharsets.US_ASCII));
-            return java.util.HexFormat.of().formatHex(d, 0, 12);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return user == null ? null : credentials.get(user);
     }
 
     /**
