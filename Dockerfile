@@ -14,7 +14,9 @@
 FROM maven:3.9-eclipse-temurin-21 AS build
 WORKDIR /src
 COPY pom.xml ./
-# the modules relay-server is built from: pom.xml and sources
+# the modules relay-server is built from: pom.xml and sources (relay-testkit: relay-core's tests use it, and -am
+# builds every module a module depends on, test scope too)
+COPY relay-testkit relay-testkit
 COPY relay-config relay-config
 COPY relay-core relay-core
 COPY relay-server relay-server

@@ -68,8 +68,9 @@ class DockerfileBuildContextTest {
     }
 
     /** What {@code mvn -pl ... -am} builds from a laid-out context, and what it misses. */
+    /** {@code shipped}: the built modules the selected ones need at run time (not those only their tests use). */
     private record Reactor(List<String> problems, Set<String> built, Set<String> selected,
-            Map<String, String> artifactIds) {
+            Map<String, String> artifactIds, Set<String> shipped) {
     }
 
     // ---------------------------------------------------------------- the build stage's context, without Maven
@@ -157,7 +158,7 @@ class DockerfileBuildContextTest {
                             .noneSatisfy(f -> assertThat(f).startsWith("assertj-"))
                             .noneSatisfy(f -> assertThat(f).startsWith("awaitility-"));
                     // the relay's own modules, built from the context (the local repository had none of them)
-                    for (String module : b.reactor().built()) {
+                    for (String module : b.reactor().shipped()) {
                         if (!b.reactor().selected().contains(module)) {
                             String artifact = b.reactor().artifactIds().get(module);
                             assertThat(files).as("%s holds the jar of %s", source, artifact)
@@ -450,12 +451,13 @@ class DockerfileBuildContextTest {
         List<String> problems = new ArrayList<>();
         Map<String, String> artifactIds = new LinkedHashMap<>(); // module dir -> artifactId
         Map<String, List<String>> dependsOn = new LinkedHashMap<>(); // module dir -> artifactIds of this group
+        Map<String, List<String>> needsAtRunTime = new LinkedHashMap<>(); // the same without test/provided scope
         if (!Files.isRegularFile(dir.resolve("pom.xml"))) {
             problems.add("no pom.xml where the build stage runs mvn: COPY pom.xml ./");
-            return new Reactor(problems, Set.of(), Set.of(), artifactIds);
+            return new Reactor(problems, Set.of(), Set.of(), artifactIds, Set.of());
         }
         String groupId = groupId(dir.resolve("pom.xml"));
-        modules(dir, ".", groupId, problems, artifactIds, dependsOn);
+        modules(dir, ".", groupId, problems, artifactIds, dependsOn, needsAtRunTime);
 
         Set<String> selected = new LinkedHashSet<>();
         boolean alsoMake = false;
@@ -479,19 +481,10 @@ class DockerfileBuildContextTest {
                 alsoMake = true;
             }
         }
-        Set<String> built = new LinkedHashSet<>(selected.isEmpty() ? artifactIds.keySet() : selected);
-        for (boolean grew = alsoMake; grew; ) {
-            grew = false;
-            for (String module : List.copyOf(built)) {
-                for (String artifact : dependsOn.getOrDefault(module, List.of())) {
-                    for (Map.Entry<String, String> e : artifactIds.entrySet()) {
-                        if (e.getValue().equals(artifact)) {
-                            grew |= built.add(e.getKey());
-                        }
-                    }
-                }
-            }
-        }
+        Set<String> built = closure(selected.isEmpty() ? artifactIds.keySet() : selected, alsoMake, dependsOn,
+                artifactIds);
+        Set<String> shipped = closure(selected.isEmpty() ? artifactIds.keySet() : selected, alsoMake,
+                needsAtRunTime, artifactIds);
         for (String module : built) {
             String missing = firstMissing(context, module + "/src/main", dir.resolve(module), module, ignore);
             if (missing != null) {
@@ -499,27 +492,53 @@ class DockerfileBuildContextTest {
                         + ") but its context lacks " + missing + ": COPY " + module + " " + module);
             }
         }
-        return new Reactor(problems, built, selected, artifactIds);
+        return new Reactor(problems, built, selected, artifactIds, shipped);
+    }
+
+    /** {@code start} and, with -am, every module it depends on through {@code dependsOn}, transitively. */
+    private static Set<String> closure(Set<String> start, boolean alsoMake, Map<String, List<String>> dependsOn,
+            Map<String, String> artifactIds) {
+        Set<String> all = new LinkedHashSet<>(start);
+        for (boolean grew = alsoMake; grew; ) {
+            grew = false;
+            for (String module : List.copyOf(all)) {
+                for (String artifact : dependsOn.getOrDefault(module, List.of())) {
+                    for (Map.Entry<String, String> e : artifactIds.entrySet()) {
+                        if (e.getValue().equals(artifact)) {
+                            grew |= all.add(e.getKey());
+                        }
+                    }
+                }
+            }
+        }
+        return all;
     }
 
     private static void modules(Path dir, String module, String groupId, List<String> problems,
-            Map<String, String> artifactIds, Map<String, List<String>> dependsOn) throws Exception {
+            Map<String, String> artifactIds, Map<String, List<String>> dependsOn,
+            Map<String, List<String>> needsAtRunTime) throws Exception {
         Element project = xml(dir.resolve(module).resolve("pom.xml"));
         if (!module.equals(".")) {
             artifactIds.put(module, text(child(project, "artifactId")));
             List<String> deps = new ArrayList<>();
+            List<String> runtime = new ArrayList<>();
             for (Element dependency : children(child(project, "dependencies"), "dependency")) {
                 String g = text(child(dependency, "groupId"));
                 if (g.equals(groupId) || g.equals("${project.groupId}")) {
                     deps.add(text(child(dependency, "artifactId")));
+                    Element scope = child(dependency, "scope");
+                    if (scope == null || !List.of("test", "provided").contains(text(scope))) {
+                        runtime.add(text(child(dependency, "artifactId")));
+                    }
                 }
             }
             dependsOn.put(module, deps);
+            needsAtRunTime.put(module, runtime);
         }
         for (Element m : children(child(project, "modules"), "module")) {
             String child = DockerIgnore.clean(module + "/" + text(m));
             if (Files.isRegularFile(dir.resolve(child).resolve("pom.xml"))) {
-                modules(dir, child, groupId, problems, artifactIds, dependsOn);
+                modules(dir, child, groupId, problems, artifactIds, dependsOn, needsAtRunTime);
             } else {
                 problems.add(("the root pom lists the module %s but the build stage copies no %s/pom.xml: Maven "
                         + "reads every module before it builds any (\"Child module ... does not exist\"). Add "

@@ -1,5 +1,6 @@
 package dev.relay.it;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,7 +36,7 @@ class OutageRecoveryTest {
     Path dir;
 
     RelayServer relay;
-    FakeSmarthost fake;
+    TestUpstream fake;
 
     @AfterEach
     void stop() throws Exception {
@@ -114,7 +115,7 @@ class OutageRecoveryTest {
                 attempts());
 
         AtomicLong firstNanos = new AtomicLong();
-        fake = new FakeSmarthost(upstreamPort, setup.material, (n, c) -> c.serve());
+        fake = TestUpstream.withStartTls(upstreamPort, UpstreamTls.context(setup.material), (n, c) -> c.serve());
         long back = System.nanoTime();
         await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(20)).until(() -> {
             if (!fake.mails().isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.relay.it;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -57,7 +58,7 @@ class SecretLeakTest {
         TestRelay setup = new TestRelay(dir);
         Files.writeString(dir.resolve("users"), UsersFile.line("app", USER_PASSWORD.toCharArray()) + "\n");
         Files.writeString(dir.resolve("upstream-password"), UPSTREAM_PASSWORD + "\n");
-        try (FakeSmarthost fake = new FakeSmarthost(0, setup.material, (n, c) -> {
+        try (TestUpstream fake = TestUpstream.withStartTls(0, UpstreamTls.context(setup.material), (n, c) -> {
             if (n == 1) {
                 c.auth = "535 5.7.8 Authentication credentials invalid";
             }

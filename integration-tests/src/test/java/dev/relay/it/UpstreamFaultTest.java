@@ -1,5 +1,6 @@
 package dev.relay.it;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -24,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Faults of the smarthost, end to end: a message is submitted to a real relay, spooled, delivered to a
- * {@link FakeSmarthost} that misbehaves on its first connection(s) and behaves afterwards. Each test ends with every
+ * {@link TestUpstream} that misbehaves on its first connection(s) and behaves afterwards. Each test ends with every
  * recipient delivered exactly as often as it should (once; never for a permanently refused one), a bounce where
  * one is due, and an empty queue: nothing acknowledged is lost. Timeouts and backoff are short through the
  * ordinary configuration keys ({@code upstreams[].timeouts}, {@code queue.min-backoff}, {@code queue.max-lifetime}).
@@ -37,7 +38,7 @@ class UpstreamFaultTest {
     Path dir;
 
     TestRelay setup;
-    FakeSmarthost fake;
+    TestUpstream fake;
     RelayServer relay;
     int submission;
 
@@ -82,9 +83,9 @@ class UpstreamFaultTest {
     }
 
     /** The fake smarthost with the relay's test certificate (valid for 127.0.0.1), then a relay trusting it. */
-    void start(FakeSmarthost.Script script) throws Exception {
+    void start(TestUpstream.Script script) throws Exception {
         setup = new TestRelay(dir);
-        fake = new FakeSmarthost(0, setup.material, script);
+        fake = TestUpstream.withStartTls(0, UpstreamTls.context(setup.material), script);
         startRelay(fake.port(), setup.cert, Map.of());
     }
 
@@ -214,7 +215,7 @@ class UpstreamFaultTest {
         });
         submit("per recipient 4xx", "ok@example.net", "busy@example.net", "full@example.net");
         deliveredOnceEach("per recipient 4xx", "ok@example.net", "busy@example.net", "full@example.net");
-        List<FakeSmarthost.Mail> mails = fake.mailsWith("Subject: per recipient 4xx");
+        List<TestUpstream.Mail> mails = fake.mailsWith("Subject: per recipient 4xx");
         assertThat(mails).hasSize(2);
         assertThat(mails.get(0).to()).containsExactly("ok@example.net");
         assertThat(mails.get(1).to()).containsExactlyInAnyOrder("busy@example.net", "full@example.net");
@@ -260,21 +261,21 @@ class UpstreamFaultTest {
         submit("tls handshake failure", "a@example.net");
         deliveredOnceEach("tls handshake failure", "a@example.net");
         assertThat(counter("relay.messages.deferred")).isGreaterThanOrEqualTo(1.0);
-        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(FakeSmarthost.Line::text)
+        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(TestUpstream.Line::text)
                 .as("nothing after STARTTLS in the clear").noneMatch(t -> t.startsWith("AUTH")
                         || t.startsWith("MAIL"));
         assertThat(fake.lines()).filteredOn(l -> l.text().startsWith("AUTH") || l.text().startsWith("MAIL"))
-                .allMatch(FakeSmarthost.Line::tls);
+                .allMatch(TestUpstream.Line::tls);
     }
 
     @Test
     void aCertificateForAnotherHostIsRefusedEvenWhenItsIssuerIsTrusted() throws Exception {
         setup = new TestRelay(dir);
         KeyMaterial wrong = SelfSignedCertificate.generate(List.of("wrong.example"), Duration.ofDays(1));
-        SSLContext wrongContext = FakeSmarthost.context(wrong);
+        SSLContext wrongContext = UpstreamTls.context(wrong);
         Path bundle = Files.writeString(dir.resolve("bundle.pem"),
                 Pem.encode(setup.material.leaf()) + Pem.encode(wrong.leaf()));
-        fake = new FakeSmarthost(0, setup.material, (n, c) -> {
+        fake = TestUpstream.withStartTls(0, UpstreamTls.context(setup.material), (n, c) -> {
             if (n <= 2) {
                 FAULTS.incrementAndGet();
                 c.startTlsContext = wrongContext;
@@ -285,7 +286,7 @@ class UpstreamFaultTest {
         submit("wrong host", "a@example.net");
         deliveredOnceEach("wrong host", "a@example.net");
         assertThat(counter("relay.messages.deferred")).isGreaterThanOrEqualTo(2.0);
-        assertThat(fake.lines()).filteredOn(l -> l.connection() <= 2).extracting(FakeSmarthost.Line::text)
+        assertThat(fake.lines()).filteredOn(l -> l.connection() <= 2).extracting(TestUpstream.Line::text)
                 .as("no credentials and no mail to the wrong host").noneMatch(t -> t.startsWith("AUTH")
                         || t.startsWith("MAIL"));
     }
@@ -343,10 +344,10 @@ class UpstreamFaultTest {
         submit("down too long", "a@example.net");
         await().atMost(Duration.ofSeconds(15)).until(() -> counter("relay.messages.expired") == 1.0);
         FAULTS.addAndGet((int) counter("relay.delivery.attempts"));
-        fake = new FakeSmarthost(port, setup.material, (n, c) -> c.serve());
+        fake = TestUpstream.withStartTls(port, UpstreamTls.context(setup.material), (n, c) -> c.serve());
         await().atMost(Duration.ofSeconds(15)).until(() -> fake.mails().size() == 1);
         await().atMost(Duration.ofSeconds(10)).until(() -> relay.queue().queued() == 0);
-        FakeSmarthost.Mail dsn = fake.mails().get(0);
+        TestUpstream.Mail dsn = fake.mails().get(0);
         assertThat(dsn.from()).as("the bounce, from the null sender").isEmpty();
         assertThat(dsn.to()).containsExactly("app@example.com");
         assertThat(dsn.data()).contains("Final-Recipient: rfc822; a@example.net", "Status: 5.4.7",
@@ -363,7 +364,7 @@ class UpstreamFaultTest {
         submit("down then back", "a@example.net");
         await().atMost(Duration.ofSeconds(15)).until(() -> counter("relay.messages.deferred") >= 3.0);
         FAULTS.addAndGet((int) counter("relay.messages.deferred"));
-        fake = new FakeSmarthost(port, setup.material, (n, c) -> c.serve());
+        fake = TestUpstream.withStartTls(port, UpstreamTls.context(setup.material), (n, c) -> c.serve());
         deliveredOnceEach("down then back", "a@example.net");
         assertThat(counter("relay.messages.bounced")).isZero();
     }
@@ -380,7 +381,7 @@ class UpstreamFaultTest {
         submit("tls 1.1 upstream", "a@example.net");
         deliveredOnceEach("tls 1.1 upstream", "a@example.net");
         assertThat(counter("relay.messages.deferred")).isGreaterThanOrEqualTo(1.0);
-        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(FakeSmarthost.Line::text)
+        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(TestUpstream.Line::text)
                 .as("the relay answered the TLS 1.1 ServerHello with an alert, then nothing")
                 .contains("TLS-REPLY: alert").noneMatch(t -> t.startsWith("AUTH") || t.startsWith("MAIL"));
     }
@@ -396,9 +397,9 @@ class UpstreamFaultTest {
         });
         submit("no starttls", "a@example.net");
         deliveredOnceEach("no starttls", "a@example.net");
-        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(FakeSmarthost.Line::text)
+        assertThat(fake.lines()).filteredOn(l -> l.connection() == 1).extracting(TestUpstream.Line::text)
                 .noneMatch(t -> t.startsWith("AUTH") || t.startsWith("MAIL"));
         assertThat(fake.lines()).filteredOn(l -> l.text().startsWith("AUTH")).isNotEmpty()
-                .allMatch(FakeSmarthost.Line::tls);
+                .allMatch(TestUpstream.Line::tls);
     }
 }
