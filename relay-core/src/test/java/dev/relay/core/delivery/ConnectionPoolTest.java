@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -55,78 +56,78 @@ class ConnectionPoolTest {
 
     @Test
     void fiftyMessagesReuseAtMostMaxConnectionsWithRsetBeforeEachReuse() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(false);
+        try (TestUpstream sink = TestUpstream.plain();
              NettyDeliveryEngine engine = engine(target(sink.port(), new UpstreamTarget.Pool(3, 100,
                      Duration.ofSeconds(30)), UpstreamTarget.Rate.UNLIMITED))) {
             List<DeliveryReport> reports = deliverAll(engine, 50);
 
             assertThat(reports).allSatisfy(r -> assertThat(r.byRecipient().get(BOB)).isInstanceOf(Delivered.class));
-            assertThat(sink.messages).hasValue(50);
-            assertThat(sink.connections.get()).isBetween(1, 3);
-            assertThat(sink.peak.get()).isLessThanOrEqualTo(3);
+            assertThat(sink.messages()).isEqualTo(50);
+            assertThat(sink.connections()).isBetween(1, 3);
+            assertThat(sink.peak()).isLessThanOrEqualTo(3);
             UpstreamStats stats = engine.stats();
-            assertThat(stats.connectionsOpened()).isEqualTo(sink.connections.get());
+            assertThat(stats.connectionsOpened()).isEqualTo(sink.connections());
             assertThat(stats.connectionsReused()).isEqualTo(50 - stats.connectionsOpened());
             // every transaction on a reused connection starts with RSET
-            assertThat(sink.rsets.get()).isEqualTo(50 - sink.connections.get());
-            await().atMost(Duration.ofSeconds(5)).until(() -> engine.stats().idle() == sink.connections.get());
-            assertThat(engine.stats().open()).isEqualTo(sink.connections.get());
+            assertThat(sink.rsets()).isEqualTo(50 - sink.connections());
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.stats().idle() == sink.connections());
+            assertThat(engine.stats().open()).isEqualTo(sink.connections());
         }
     }
 
     @Test
     void connectionIsReplacedAfterMaxMessagesPerConnection() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(false);
+        try (TestUpstream sink = TestUpstream.plain();
              NettyDeliveryEngine engine = engine(target(sink.port(), new UpstreamTarget.Pool(1, 5,
                      Duration.ofSeconds(30)), UpstreamTarget.Rate.UNLIMITED))) {
             List<DeliveryReport> reports = deliverAll(engine, 12);
 
             assertThat(reports).allSatisfy(r -> assertThat(r.byRecipient().get(BOB)).isInstanceOf(Delivered.class));
-            assertThat(sink.connections).hasValue(3);
-            assertThat(sink.peak).hasValue(1);
-            await().atMost(Duration.ofSeconds(5)).until(() -> sink.quits.get() == 2);
+            assertThat(sink.connections()).isEqualTo(3);
+            assertThat(sink.peak()).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> sink.quits() == 2);
         }
     }
 
     @Test
     void idleConnectionIsClosedWithQuitAfterTheIdleTimeout() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(false);
+        try (TestUpstream sink = TestUpstream.plain();
              NettyDeliveryEngine engine = engine(target(sink.port(), new UpstreamTarget.Pool(2, 100,
                      Duration.ofMillis(200)), UpstreamTarget.Rate.UNLIMITED))) {
             deliverAll(engine, 1);
             assertThat(engine.stats().open()).isEqualTo(1);
 
-            await().atMost(Duration.ofSeconds(5)).until(() -> sink.current.get() == 0);
-            assertThat(sink.quits).hasValue(1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> sink.current() == 0);
+            assertThat(sink.quits()).isEqualTo(1);
             await().atMost(Duration.ofSeconds(2)).until(() -> engine.stats().open() == 0);
 
             deliverAll(engine, 1); // a new connection after the idle one closed
-            assertThat(sink.connections).hasValue(2);
+            assertThat(sink.connections()).isEqualTo(2);
         }
     }
 
     @Test
     void pipelinedFlightReachesTheServerBeforeAnyReply() throws Exception {
         // the sink reads MAIL, both RCPTs and DATA before it answers anything: lockstep would time out
-        try (SinkSmtpServer sink = new SinkSmtpServer(true);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true);
              NettyDeliveryEngine engine = engine(target(sink.port(), UpstreamTarget.Pool.DEFAULT,
                      UpstreamTarget.Rate.UNLIMITED))) {
             DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body()).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().values()).allSatisfy(o -> assertThat(o).isInstanceOf(Delivered.class));
-            assertThat(sink.commands).containsSubsequence("MAIL FROM:<alice@example.org> SIZE=28",
+            assertThat(sink.commands()).containsSubsequence("MAIL FROM:<alice@example.org> SIZE=28",
                     "RCPT TO:<bob@example.net>", "RCPT TO:<carol@example.net>", "DATA");
             for (int i = 0; i < 5; i++) { // one after the other: the same connection each time
                 assertThat(engine.deliver(envelope(BOB), body()).get(10, TimeUnit.SECONDS).byRecipient().get(BOB))
                         .isInstanceOf(Delivered.class);
             }
-            assertThat(sink.connections).hasValue(1);
+            assertThat(sink.connections()).isEqualTo(1);
         }
     }
 
     @Test
     void throttlingReplyDefersThatMessageAndHalvesTheConcurrency() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(false).mailReply(n -> n == 0
+        try (TestUpstream sink = TestUpstream.plain().mailReply(n -> n == 0
                 ? "421 4.7.0 Too many messages, slow down" : "250 2.1.0 ok");
              NettyDeliveryEngine engine = engine(target(sink.port(), new UpstreamTarget.Pool(4, 100,
                      Duration.ofSeconds(30)), UpstreamTarget.Rate.UNLIMITED))) {
@@ -139,14 +140,14 @@ class ConnectionPoolTest {
             List<DeliveryReport> rest = deliverAll(engine, 20);
 
             assertThat(rest).allSatisfy(r -> assertThat(r.byRecipient().get(BOB)).isInstanceOf(Delivered.class));
-            assertThat(sink.peak.get()).isLessThanOrEqualTo(2);
+            assertThat(sink.peak()).isLessThanOrEqualTo(2);
             assertThat(engine.stats().rateLimited()).isGreaterThanOrEqualTo(1); // the back-pressure pause
         }
     }
 
     @Test
     void perSecondRateMakesMessagesWaitWithoutFailingThem() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(true);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true);
              NettyDeliveryEngine engine = engine(target(sink.port(), UpstreamTarget.Pool.DEFAULT,
                      new UpstreamTarget.Rate(5, 0)))) {
             long start = System.nanoTime();
@@ -160,7 +161,7 @@ class ConnectionPoolTest {
 
     @Test
     void usedUpDailyQuotaDefersInsteadOfWaiting() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(true);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true);
              NettyDeliveryEngine engine = engine(target(sink.port(), UpstreamTarget.Pool.DEFAULT,
                      new UpstreamTarget.Rate(0, 2)))) {
             List<DeliveryReport> reports = deliverAll(engine, 3);
@@ -169,7 +170,7 @@ class ConnectionPoolTest {
             assertThat(reports).filteredOn(r -> r.byRecipient().get(BOB) instanceof TransientFailure)
                     .singleElement().satisfies(r -> assertThat(r.byRecipient().get(BOB).detail())
                             .contains("rate limit of upstream test-upstream reached"));
-            assertThat(sink.messages).hasValue(2);
+            assertThat(sink.messages()).isEqualTo(2);
         }
     }
 
@@ -189,7 +190,7 @@ class ConnectionPoolTest {
                 reused.incrementAndGet();
             }
         };
-        try (SinkSmtpServer sink = new SinkSmtpServer(true);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true);
              NettyDeliveryEngine engine = new NettyDeliveryEngine(target(sink.port(), new UpstreamTarget.Pool(1,
                      100, Duration.ofSeconds(30)), UpstreamTarget.Rate.UNLIMITED), group, "relay.test", listener)) {
             deliverAll(engine, 5);

@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.relay.core.delivery.Outcome.Delivered;
@@ -55,7 +56,7 @@ class DeliveryBenchmarkTest {
 
     private void run(String label, EventLoopGroup group, Path body, UpstreamTarget.Pool pool, boolean pipelining,
                      int messages) throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(pipelining);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(pipelining);
              NettyDeliveryEngine engine = new NettyDeliveryEngine(ConnectionPoolTest.target(sink.port(), pool,
                      UpstreamTarget.Rate.UNLIMITED), group, "relay.test")) {
             Semaphore slots = new Semaphore(IN_FLIGHT);
@@ -78,7 +79,7 @@ class DeliveryBenchmarkTest {
                             + " connections opened %4d (%.0f per 1,000 messages), reused %d%n", label, pipelining,
                     messages, seconds, messages / seconds, stats.connectionsOpened(),
                     stats.connectionsOpened() * 1000.0 / messages, stats.connectionsReused());
-            assertThat(sink.messages).hasValue(messages);
+            assertThat(sink.messages()).isEqualTo(messages);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
@@ -81,14 +82,15 @@ class Xoauth2DeliveryTest {
 
     @Test
     void tokenIsFetchedOnceForSeveralConnectionsAndRefreshedAfterExpiry() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(true, validTokens::contains);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true).authMechanisms("LOGIN")
+                .xoauth2(validTokens::contains);
              NettyDeliveryEngine engine = engine(sink.port(), clientCredentials())) {
             for (int i = 0; i < 3; i++) { // one message per connection: three AUTHs
                 assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             }
-            assertThat(sink.connections).hasValue(3);
+            assertThat(sink.connections()).isEqualTo(3);
             assertThat(engine.tokenFetches()).isEqualTo(1);
-            assertThat(sink.xoauth2Responses).hasSize(3)
+            assertThat(sink.xoauth2Responses()).hasSize(3)
                     .allMatch(r -> r.equals("user=" + USER + "\u0001auth=Bearer tok-1\u0001\u0001"));
             assertThat(tokenRequests).singleElement().satisfies(form -> assertThat(form)
                     .contains("grant_type=client_credentials", "client_id=app-id",
@@ -98,14 +100,14 @@ class Xoauth2DeliveryTest {
 
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             assertThat(engine.tokenFetches()).isEqualTo(2);
-            assertThat(sink.xoauth2Responses).last().asString().contains("auth=Bearer tok-2");
+            assertThat(sink.xoauth2Responses()).last().asString().contains("auth=Bearer tok-2");
         }
     }
 
     @Test
     void refreshTokenGrantSendsTheRefreshToken() throws Exception {
         UpstreamTarget.OAuth2 google = new UpstreamTarget.OAuth2(tokenUrl(), "cid", SECRET, null, "r3fresh");
-        try (SinkSmtpServer sink = new SinkSmtpServer(false, validTokens::contains);
+        try (TestUpstream sink = TestUpstream.plain().authMechanisms("LOGIN").xoauth2(validTokens::contains);
              NettyDeliveryEngine engine = engine(sink.port(), google)) {
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             assertThat(tokenRequests).singleElement().satisfies(form -> assertThat(form)
@@ -115,7 +117,8 @@ class Xoauth2DeliveryTest {
 
     @Test
     void refusedTokenIsTransientAndTheNextMessageFetchesANewOne() throws Exception {
-        try (SinkSmtpServer sink = new SinkSmtpServer(true, validTokens::contains);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true).authMechanisms("LOGIN")
+                .xoauth2(validTokens::contains);
              NettyDeliveryEngine engine = engine(sink.port(), clientCredentials())) {
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             validTokens.clear(); // revoked at the provider
@@ -132,13 +135,14 @@ class Xoauth2DeliveryTest {
     @Test
     void tokenEndpointErrorIsTransientAndNeverShowsTheSecret() throws Exception {
         tokenStatus = 401;
-        try (SinkSmtpServer sink = new SinkSmtpServer(true, validTokens::contains);
+        try (TestUpstream sink = TestUpstream.plain().pipelining(true).authMechanisms("LOGIN")
+                .xoauth2(validTokens::contains);
              NettyDeliveryEngine engine = engine(sink.port(), clientCredentials())) {
             Outcome outcome = deliver(engine);
 
             assertThat(outcome).isInstanceOf(TransientFailure.class);
             assertThat(outcome.detail()).contains("OAuth2", "HTTP 401", "invalid_client").doesNotContain(SECRET);
-            assertThat(sink.xoauth2Responses).isEmpty();
+            assertThat(sink.xoauth2Responses()).isEmpty();
         }
     }
 
