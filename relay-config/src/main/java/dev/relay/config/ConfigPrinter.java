@@ -85,6 +85,8 @@ final class ConfigPrinter {
         for (UpstreamConfig u : c.upstreams()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", u.name());
+            put(m, "provider", u.provider() == null ? null : u.provider().key());
+            put(m, "region", u.region());
             put(m, "url", u.url());
             if (u.url() == null || u.url().username() == null) {
                 put(m, "username", u.username());
