@@ -226,7 +226,10 @@ class ProviderPresetTest {
         String yaml = c.toMaskedYaml();
 
         assertThat(yaml).contains("provider: ses", "region: eu-west-1",
-                "url: smtp://email-smtp.eu-west-1.amazonaws.com:587").doesNotContain("secret");
+                "url: smtp://email-smtp.eu-west-1.amazonaws.com:587",
+                "# upstreams[0] primary: provider ses (region eu-west-1) filled url "
+                        + "smtp://email-smtp.eu-west-1.amazonaws.com:587, tls starttls, rate.per-second 1, "
+                        + "rate.per-day 200; its default rate: the sandbox quota").doesNotContain("secret");
         RelayConfig back = ConfigLoader.load(Fixtures.write(dir, yaml.replace("****", "secret")), Map.of())
                 .config();
         UpstreamConfig u = back.upstreams().get(0);
