@@ -89,7 +89,7 @@ final class ConfigPrinter {
             put(m, "region", u.region());
             put(m, "url", u.url());
             if (u.url() == null || u.url().username() == null) {
-                put(m, "username", u.username());
+                put(m, "username", u.shownUsername());
             }
             if (u.password() != null) {
                 m.put("password", Problems.MASK);

@@ -101,8 +101,9 @@ public enum ProviderPreset {
      * No sending rate is documented: unlimited.
      */
     POSTMARK("postmark", "Postmark", "smtp.postmarkapp.com", null, null, null,
-            "the Server API token (the same value as the password), or an SMTP token's access key",
-            "the Server API token, or the SMTP token's secret key",
+            "an SMTP token's access key, or the Server API token (then the same value as the password, and shown "
+                    + "as ****)",
+            "the SMTP token's secret key, or the Server API token",
             UpstreamConfig.Rate.UNLIMITED, "none documented: unlimited",
             "https://postmarkapp.com/support/article/811-what-are-the-smtp-details-api-tokens-i-should-be-using");
 

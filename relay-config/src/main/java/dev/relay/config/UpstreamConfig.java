@@ -75,6 +75,14 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
     }
 
     /**
+     * The user name as it may be shown: {@code ****} when it equals the password (Postmark's Server API token is
+     * both), else the user name itself (null if none).
+     */
+    public String shownUsername() {
+        return username != null && username.equals(password) ? Problems.MASK : username;
+    }
+
+    /**
      * What the provider preset filled, for {@code relay check-config}: e.g. {@code provider sendgrid filled url
      * smtp://smtp.sendgrid.net:587, tls starttls, username apikey; rate: none documented: unlimited}; null without
      * a preset. No secret is ever part of it.
@@ -88,7 +96,7 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
             values.add(key + " " + switch (key) {
                 case "url" -> url;
                 case "tls" -> tls.key();
-                case "username" -> username;
+                case "username" -> shownUsername();
                 case "auth" -> auth.key();
                 case "rate.per-second" -> rate.perSecond() == Math.rint(rate.perSecond())
                         ? Long.toString((long) rate.perSecond()) : Double.toString(rate.perSecond());
@@ -103,7 +111,7 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
 
     @Override
     public String toString() {
-        return "UpstreamConfig[name=" + name + ", url=" + url + ", username=" + username
+        return "UpstreamConfig[name=" + name + ", url=" + url + ", username=" + shownUsername()
                 + ", password=" + (password == null ? "null" : Problems.MASK) + ", tls=" + (tls == null ? null : tls.key())
                 + ", trust=" + trust + ", auth=" + auth.key() + ", oauth2=" + oauth2
                 + ", max-connections=" + maxConnections + ", max-messages-per-connection=" + maxMessagesPerConnection

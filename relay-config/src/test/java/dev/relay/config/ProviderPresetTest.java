@@ -220,6 +220,19 @@ class ProviderPresetTest {
     }
 
     @Test
+    void postmarksServerTokenAsUserNameIsShownMaskedLikeThePassword() {
+        UpstreamConfig u = upstream("  - { name: primary, provider: postmark, username: 0f1e-token, "
+                + "password: 0f1e-token }\n");
+        RelayConfig c = load("  - { name: primary, provider: postmark, username: 0f1e-token, "
+                + "password: 0f1e-token }\n", Map.of()).config();
+
+        assertThat(u.username()).isEqualTo("0f1e-token");
+        assertThat(u.shownUsername()).isEqualTo("****");
+        assertThat(u.toString()).doesNotContain("0f1e-token");
+        assertThat(c.toMaskedYaml()).contains("url: smtp://smtp.postmarkapp.com:587").doesNotContain("0f1e-token");
+    }
+
+    @Test
     void theMaskedYamlKeepsTheProviderAndLoadsBackToTheSameUpstream() {
         RelayConfig c = load("  - { name: primary, provider: ses, region: eu-west-1, username: AKIA, "
                 + "password: secret }\n", Map.of()).config();

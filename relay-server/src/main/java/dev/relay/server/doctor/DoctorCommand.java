@@ -78,7 +78,7 @@ public final class DoctorCommand implements Callable<Integer> {
         for (UpstreamConfig uc : cfg.upstreams()) {
             UpstreamTarget target = RelayServer.target(uc);
             out.printf("upstream %s (%s:%d, tls=%s%s%s)%n", uc.name(), uc.host(), uc.port(), uc.tls().key(),
-                    uc.username() == null ? "" : ", user " + uc.username(),
+                    uc.username() == null ? "" : ", user " + uc.shownUsername(),
                     uc.provider() == null ? "" : ", provider " + uc.provider().key());
             List<Check> checks = new ArrayList<>(new UpstreamProbe(target, timeout).run());
             boolean probeOk = checks.stream().noneMatch(c -> c.verdict() == Check.Verdict.FAIL);

@@ -203,6 +203,16 @@ class DoctorPresetHintsTest {
     }
 
     @Test
+    void postmarkRefusingTheTokenIsToldItIsBothUserAndPasswordAndTheTokenIsNotShown() throws Exception {
+        upstream = new ScriptedUpstream("smtp.postmarkapp.com ESMTP", "535 5.7.0 Authentication failed", "250 OK");
+        String out = doctor(config("provider: postmark\nusername: 0f1e-server-token\n"
+                + "password: 0f1e-server-token\n"), "--timeout", "PT5S");
+
+        assertThat(out).contains("user ****", "fix: postmark: Postmark's user name and password are both the "
+                + "Server API token").doesNotContain("0f1e-server-token");
+    }
+
+    @Test
     void everyPresetHasAHintForAFailingAuthCheck() {
         for (ProviderPreset p : ProviderPreset.values()) {
             UpstreamConfig u = new UpstreamConfig("u", null, "user", "pw", null, null, null, null, 1, 1, null,
