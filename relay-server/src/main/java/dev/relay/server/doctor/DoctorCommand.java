@@ -80,7 +80,8 @@ public final class DoctorCommand implements Callable<Integer> {
             out.printf("upstream %s (%s:%d, tls=%s%s%s)%n", uc.name(), uc.host(), uc.port(), uc.tls().key(),
                     uc.username() == null ? "" : ", user " + uc.shownUsername(),
                     uc.provider() == null ? "" : ", provider " + uc.provider().key());
-            List<Check> checks = new ArrayList<>(new UpstreamProbe(target, timeout).run());
+            List<Check> checks = new ArrayList<>(PresetHints.configChecks(uc));
+            checks.addAll(new UpstreamProbe(target, timeout).run());
             boolean probeOk = checks.stream().noneMatch(c -> c.verdict() == Check.Verdict.FAIL);
             if (sendTest != null && probeOk) {
                 checks.add(sendTest(cfg, target));

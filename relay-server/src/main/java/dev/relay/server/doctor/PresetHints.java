@@ -89,6 +89,23 @@ final class PresetHints {
     }
 
     /**
+     * Before any network check: a url of the upstream's own next to a preset that names another host than the
+     * preset's (the usual wrong SES or Mailgun region). Empty without a preset or without such a url.
+     */
+    static List<Check> configChecks(UpstreamConfig u) {
+        ProviderPreset p = u.provider();
+        String host = p == null ? null : p.host(u.region());
+        if (host == null || u.url() == null || u.presetFilled().contains("url") || u.url().isLoopback()
+                || host.equalsIgnoreCase(u.host())) {
+            return List.of();
+        }
+        return List.of(Check.warn("preset", "url names " + u.host() + ", but provider " + p.key()
+                        + (u.region() == null ? "" : " in region " + u.region()) + " is at " + host,
+                "check region (SES credentials and verified identities belong to one region; Mailgun's US and EU "
+                        + "are separate), or remove url to use the preset's host"));
+    }
+
+    /**
      * The checks, each failing or warning one with the first matching hint put in front of its fix (the general
      * fix follows, after "otherwise:").
      */

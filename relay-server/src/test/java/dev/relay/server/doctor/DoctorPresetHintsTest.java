@@ -6,6 +6,7 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.ProviderPreset;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.UpstreamConfig;
+import dev.relay.config.UpstreamUrl;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -233,6 +234,23 @@ class DoctorPresetHintsTest {
 
         assertThat(hinted.get(0).fix()).contains("email-smtp.eu-west-9.amazonaws.com exists only for regions with "
                 + "SES: check region");
+    }
+
+    @Test
+    void aUrlOfAnotherRegionNextToTheSesPresetIsAWarningBeforeAnyNetworkCheck() {
+        UpstreamConfig u = new UpstreamConfig("u", UpstreamUrl.parse("smtp://email-smtp.us-east-1.amazonaws.com:587"),
+                "AKIA", "pw", null, null, null, null, 1, 1, null, null, null, ProviderPreset.SES, "eu-west-1",
+                List.of());
+
+        assertThat(PresetHints.configChecks(u)).singleElement().satisfies(c -> {
+            assertThat(c.verdict()).isEqualTo(Check.Verdict.WARN);
+            assertThat(c.detail()).isEqualTo("url names email-smtp.us-east-1.amazonaws.com, but provider ses in "
+                    + "region eu-west-1 is at email-smtp.eu-west-1.amazonaws.com");
+            assertThat(c.fix()).startsWith("check region");
+        });
+        UpstreamConfig filled = new UpstreamConfig("u", ProviderPreset.SES.url("eu-west-1"), "AKIA", "pw", null,
+                null, null, null, 1, 1, null, null, null, ProviderPreset.SES, "eu-west-1", List.of("url", "tls"));
+        assertThat(PresetHints.configChecks(filled)).isEmpty();
     }
 
     @Test
