@@ -175,10 +175,17 @@ final class Binder {
         Integer maxMessages = value(m, at, "max-messages-per-connection", Binder::count);
         Double perSecond = value(rate, rAt, "per-second", Binder::decimal);
         Long perDay = value(rate, rAt, "per-day", s -> (long) count(s));
-        return new UpstreamConfig(orDefault(text(m, at, "name"), "upstream-" + index(at)), value(m, at, "url", UpstreamUrl::parse),
-                text(m, at, "username"), secret(m, at, "password"), value(m, at, "tls", TlsMode::parse),
-                value(m, at, "trust", Path::of), value(m, at, "auth", UpstreamAuth::parse),
-                oauth2(child(m, "oauth2"), KeyPath.child(at, "oauth2")),
+        String name = orDefault(text(m, at, "name"), "upstream-" + index(at));
+        UpstreamUrl url = value(m, at, "url", UpstreamUrl::parse);
+        String username = text(m, at, "username");
+        String password = secret(m, at, "password");
+        TlsMode tls = value(m, at, "tls", TlsMode::parse);
+        Path trust = value(m, at, "trust", Path::of);
+        UpstreamAuth auth = value(m, at, "auth", UpstreamAuth::parse);
+        UpstreamConfig.OAuth2 oauth2 = oauth2(child(m, "oauth2"), KeyPath.child(at, "oauth2"));
+        PresetFill f = new PresetFill(value(m, at, "provider", ProviderPreset::parse), text(m, at, "region"), url,
+                username, tls, auth, oauth2 != null, perSecond, perDay);
+        return new UpstreamConfig(name, f.url, f.username, password, f.tls, trust, f.auth, oauth2,
                 maxConnections == null ? UpstreamConfig.DEFAULT_MAX_CONNECTIONS : maxConnections,
                 maxMessages == null ? UpstreamConfig.DEFAULT_MAX_MESSAGES_PER_CONNECTION : maxMessages,
                 value(m, at, "idle-timeout", Durations::parse),
@@ -187,7 +194,8 @@ final class Binder {
                         value(timeouts, tAt, "command", Durations::parse),
                         value(timeouts, tAt, "data-block", Durations::parse),
                         value(timeouts, tAt, "data-end", Durations::parse)),
-                new UpstreamConfig.Rate(perSecond == null ? 0 : perSecond, perDay == null ? 0 : perDay));
+                new UpstreamConfig.Rate(f.perSecond == null ? 0 : f.perSecond, f.perDay == null ? 0 : f.perDay),
+                f.preset, f.region, f.filled);
     }
 
     private UpstreamConfig.OAuth2 oauth2(Node.MapNode m, String at) {

@@ -85,9 +85,11 @@ final class ConfigPrinter {
         for (UpstreamConfig u : c.upstreams()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", u.name());
+            put(m, "provider", u.provider() == null ? null : u.provider().key());
+            put(m, "region", u.region());
             put(m, "url", u.url());
             if (u.url() == null || u.url().username() == null) {
-                put(m, "username", u.username());
+                put(m, "username", u.shownUsername());
             }
             if (u.password() != null) {
                 m.put("password", Problems.MASK);
@@ -126,10 +128,26 @@ final class ConfigPrinter {
         root.put("readiness", Map.of("require-upstream", c.readiness().requireUpstream()));
         root.put("logging", Map.of("mask-addresses", c.logging().maskAddresses()));
         try {
-            return YAML.writeValueAsString(root);
+            return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Comment lines (the YAML still loads back): what each upstream's provider preset filled. */
+    private static String presetNotes(List<UpstreamConfig> upstreams) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < upstreams.size(); i++) {
+            String note = upstreams.get(i).presetNote();
+            if (note != null) {
+                if (sb.isEmpty()) {
+                    sb.append("# provider presets (a key set in the file or the environment wins over the preset):\n");
+                }
+                sb.append("# upstreams[").append(i).append("] ").append(upstreams.get(i).name()).append(": ")
+                        .append(note.replace('\n', ' ')).append('\n');
+            }
+        }
+        return sb.toString();
     }
 
     private static List<Object> routes(List<RouteConfig> routes) {

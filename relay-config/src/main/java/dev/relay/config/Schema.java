@@ -45,7 +45,7 @@ final class Schema {
             .obj("queue", obj().leaf("retry-delay").leaf("min-backoff").leaf("max-backoff").leaf("max-lifetime")
                     .leaf("bounces").leaf("failed-retention").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
-                    .leaf("trust")
+                    .leaf("trust").leaf("provider").leaf("region")
                     .leaf("auth")
                     .obj("oauth2", obj().leaf("token-url").leaf("client-id").secret("client-secret").leaf("scope")
                             .secret("refresh-token").build())

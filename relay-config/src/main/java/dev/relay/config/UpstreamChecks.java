@@ -14,7 +14,8 @@ final class UpstreamChecks {
         if (upstreams.isEmpty()) {
             p.missing("upstreams", "at least one upstream (smarthost) is required: add e.g. {name: primary, "
                     + "url: \"smtp://smtp.example.com:587\", username: ..., password-file: ...} "
-                    + "(or RELAY_UPSTREAMS_0_URL=...)");
+                    + "or {name: primary, provider: sendgrid, password-file: ...} (provider: "
+                    + ProviderPreset.keys() + ") (or RELAY_UPSTREAMS_0_URL=...)");
         }
         Map<String, Integer> names = new HashMap<>();
         for (int i = 0; i < upstreams.size(); i++) {
@@ -33,6 +34,7 @@ final class UpstreamChecks {
                             + "]: give every upstream its own name");
                 }
             }
+            checkPreset(at, u, p);
             checkUpstream(at, u, p);
             checkUpstreamDelivery(at, u, p);
             checkUpstreamAuth(at, u, p);
@@ -128,8 +130,47 @@ final class UpstreamChecks {
         return h.equals("localhost") || h.startsWith("127.") || h.equals("::1");
     }
 
+    /** The {@code provider} preset and its {@code region}; a url set next to a preset is checked against it. */
+    private static void checkPreset(String at, UpstreamConfig u, Problems p) {
+        ProviderPreset preset = u.provider();
+        if (preset == null) {
+            if (u.region() != null) {
+                p.error(at + ".region", u.region(), "region is only used with a provider preset that has regions "
+                        + "(provider: mailgun, provider: ses): set provider, or remove region");
+            }
+            return;
+        }
+        String regionProblem = preset.regionProblem(u.region());
+        if (regionProblem != null && u.region() == null) {
+            p.missing(at + ".region", regionProblem + " (or RELAY_UPSTREAMS_<n>_REGION=...)");
+        } else if (regionProblem != null) {
+            p.error(at + ".region", u.region(), regionProblem);
+        }
+        if (u.username() == null) {
+            p.missing(at + ".username", "provider: " + preset.key() + " needs username: " + preset.usernameForm());
+        } else if (preset.username() != null && !preset.username().equals(u.username())) {
+            p.warn(at + ".username is '" + u.username() + "', but " + preset.title() + "'s SMTP user name is "
+                    + preset.usernameForm() + " (" + preset.docs() + "): remove username to use it");
+        }
+        String presetHost = preset.host(u.region());
+        if (u.url() != null && presetHost != null && !u.presetFilled().contains("url")
+                && !u.url().host().equalsIgnoreCase(presetHost) && !u.url().isLoopback()) {
+            p.warn(at + ".url names " + u.url().host() + ", not " + presetHost + ", the host of provider: "
+                    + preset.key() + (u.region() == null ? "" : " in region " + u.region())
+                    + ": the url wins; check the region, or remove url to use the preset's host");
+        }
+        if (u.presetFilled().contains("url") && u.tls() == TlsMode.IMPLICIT) {
+            p.error(at + ".tls", "implicit", "provider: " + preset.key() + " fills a STARTTLS url (port "
+                    + ProviderPreset.PORT + "): for implicit TLS set url: smtps://" + presetHost
+                    + ":465 where the provider offers it, or remove tls");
+        }
+    }
+
     private static void checkUpstream(String at, UpstreamConfig u, Problems p) {
         UpstreamUrl url = u.url();
+        if (url == null && u.provider() != null) {
+            return; // the preset could not fill it: checkPreset said why (the region)
+        }
         if (url == null) {
             p.missing(at + ".url", "the url is required, e.g. smtp://smtp.example.com:587 (STARTTLS) or "
                     + "smtps://smtp.example.com:465 (implicit TLS)");
@@ -144,9 +185,10 @@ final class UpstreamChecks {
         }
         if (u.username() != null && u.password() == null && u.auth() != UpstreamAuth.XOAUTH2) {
             p.missing(at + ".password", "user '" + u.username() + "' needs a password: set password-file "
-                    + "(e.g. a Kubernetes secret) or password");
+                    + "(e.g. a Kubernetes secret) or password" + (u.provider() == null ? ""
+                    : "; for provider: " + u.provider().key() + " it is " + u.provider().passwordForm()));
         }
-        if (u.username() == null && u.password() != null) {
+        if (u.username() == null && u.password() != null && u.provider() == null) {
             p.error(at + ".password", Problems.MASK, "a password without a user: set username (or the user "
                     + "in the url, smtp://user@host:587)");
         }

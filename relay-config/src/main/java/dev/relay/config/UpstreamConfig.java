@@ -3,6 +3,7 @@ package dev.relay.config;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One smarthost the relay delivers through. The values are the effective ones: {@code username} falls back to
@@ -22,10 +23,15 @@ import java.time.Duration;
  * @param idleTimeout              an unused connection is closed after this; default 30s
  * @param timeouts                 per-step limits; defaults from RFC 5321 section 4.5.3.2
  * @param rate                     messages per second and per day; default unlimited
+ * @param provider                 the {@code provider} preset that filled what was not set, or null
+ * @param region                   the preset's region (SES, Mailgun), or null
+ * @param presetFilled             the keys the preset filled ({@code url}, {@code tls}, {@code username},
+ *                                 {@code rate.per-second}, ...), in that order; empty without a preset
  */
 public record UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls,
                              Path trust, UpstreamAuth auth, OAuth2 oauth2, int maxConnections,
-                             int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate) {
+                             int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate,
+                             ProviderPreset provider, String region, List<String> presetFilled) {
     public static final int DEFAULT_MAX_CONNECTIONS = 10;
     public static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
@@ -41,6 +47,15 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
         idleTimeout = idleTimeout == null ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
         timeouts = timeouts == null ? Timeouts.DEFAULT : timeouts;
         rate = rate == null ? Rate.UNLIMITED : rate;
+        presetFilled = presetFilled == null ? List.of() : List.copyOf(presetFilled);
+    }
+
+    /** Without a provider preset. */
+    public UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls,
+                          Path trust, UpstreamAuth auth, OAuth2 oauth2, int maxConnections,
+                          int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate) {
+        this(name, url, username, password, tls, trust, auth, oauth2, maxConnections, maxMessagesPerConnection,
+                idleTimeout, timeouts, rate, null, null, List.of());
     }
 
     /** The previous shape: default pool, RFC 5321 timeouts, no rate limit, AUTH PLAIN or LOGIN. */
@@ -59,13 +74,50 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
         return url == null ? 0 : url.port();
     }
 
+    /**
+     * The user name as it may be shown: {@code ****} when it equals the password (Postmark's Server API token is
+     * both), else the user name itself (null if none).
+     */
+    public String shownUsername() {
+        return username != null && username.equals(password) ? Problems.MASK : username;
+    }
+
+    /**
+     * What the provider preset filled, for {@code relay check-config}: e.g. {@code provider sendgrid filled url
+     * smtp://smtp.sendgrid.net:587, tls starttls, username apikey; rate: none documented: unlimited}; null without
+     * a preset. No secret is ever part of it.
+     */
+    public String presetNote() {
+        if (provider == null) {
+            return null;
+        }
+        List<String> values = new java.util.ArrayList<>();
+        for (String key : presetFilled) {
+            values.add(key + " " + switch (key) {
+                case "url" -> url;
+                case "tls" -> tls.key();
+                case "username" -> shownUsername();
+                case "auth" -> auth.key();
+                case "rate.per-second" -> rate.perSecond() == Math.rint(rate.perSecond())
+                        ? Long.toString((long) rate.perSecond()) : Double.toString(rate.perSecond());
+                case "rate.per-day" -> Long.toString(rate.perDay());
+                default -> "?";
+            });
+        }
+        return "provider " + provider.key() + (region == null ? "" : " (region " + region + ")")
+                + (values.isEmpty() ? " filled nothing (every key it fills is set)" : " filled " + String.join(", ", values))
+                + "; its default rate: " + provider.rateSource() + "; docs: " + provider.docs();
+    }
+
     @Override
     public String toString() {
-        return "UpstreamConfig[name=" + name + ", url=" + url + ", username=" + username
+        return "UpstreamConfig[name=" + name + ", url=" + url + ", username=" + shownUsername()
                 + ", password=" + (password == null ? "null" : Problems.MASK) + ", tls=" + (tls == null ? null : tls.key())
                 + ", trust=" + trust + ", auth=" + auth.key() + ", oauth2=" + oauth2
                 + ", max-connections=" + maxConnections + ", max-messages-per-connection=" + maxMessagesPerConnection
-                + ", idle-timeout=" + Durations.format(idleTimeout) + ", timeouts=" + timeouts + ", rate=" + rate + "]";
+                + ", idle-timeout=" + Durations.format(idleTimeout) + ", timeouts=" + timeouts + ", rate=" + rate
+                + (provider == null ? "" : ", provider=" + provider.key() + (region == null ? "" : ", region=" + region)
+                + ", preset-filled=" + presetFilled) + "]";
     }
 
     /** Per-step limits of the SMTP client; a null component takes its RFC 5321 (section 4.5.3.2) default. */

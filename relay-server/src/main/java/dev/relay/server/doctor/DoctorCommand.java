@@ -77,13 +77,16 @@ public final class DoctorCommand implements Callable<Integer> {
         int failed = 0;
         for (UpstreamConfig uc : cfg.upstreams()) {
             UpstreamTarget target = RelayServer.target(uc);
-            out.printf("upstream %s (%s:%d, tls=%s%s)%n", uc.name(), uc.host(), uc.port(), uc.tls().key(),
-                    uc.username() == null ? "" : ", user " + uc.username());
-            List<Check> checks = new ArrayList<>(new UpstreamProbe(target, timeout).run());
+            out.printf("upstream %s (%s:%d, tls=%s%s%s)%n", uc.name(), uc.host(), uc.port(), uc.tls().key(),
+                    uc.username() == null ? "" : ", user " + uc.shownUsername(),
+                    uc.provider() == null ? "" : ", provider " + uc.provider().key());
+            List<Check> checks = new ArrayList<>(PresetHints.configChecks(uc));
+            checks.addAll(new UpstreamProbe(target, timeout).run());
             boolean probeOk = checks.stream().noneMatch(c -> c.verdict() == Check.Verdict.FAIL);
             if (sendTest != null && probeOk) {
                 checks.add(sendTest(cfg, target));
             }
+            checks = PresetHints.apply(uc, checks);
             for (Check c : checks) {
                 out.printf("  %-5s %-9s %s%n", c.verdict(), c.name(), c.detail());
                 if (!c.fix().isEmpty()) {

@@ -172,7 +172,7 @@ final class UpstreamProbe {
             return;
         }
         if (r.code == 235) {
-            checks.add(Check.ok("auth", "authenticated as " + user));
+            checks.add(Check.ok("auth", "authenticated as " + (user.equals(password) ? "****" : user)));
         } else {
             checks.add(Check.fail("auth", "credentials refused: " + r,
                     "check the user in upstreams[].url/username and the password or password-file"));
