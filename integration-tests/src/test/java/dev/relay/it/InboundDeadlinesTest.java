@@ -3,7 +3,7 @@ package dev.relay.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.receive.InboundListener;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Path;

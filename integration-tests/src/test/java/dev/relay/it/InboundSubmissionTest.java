@@ -8,7 +8,7 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.HostPort;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.server.RelayServer;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;

@@ -15,7 +15,7 @@ import dev.relay.core.auth.UsersFile;
 import dev.relay.core.tls.KeyMaterial;
 import dev.relay.core.tls.Pem;
 import dev.relay.core.tls.SelfSignedCertificate;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import java.io.EOFException;
 import java.io.IOException;

@@ -1,5 +1,6 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.BatchingTlsSocket;
 import dev.relay.core.auth.ClientAddress;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 /**
  * Why the relay refused a client, a command or a message because of a limit or a policy; each has a

@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive.tls;
 
 import dev.relay.core.tls.KeyMaterial;
 import java.io.IOException;

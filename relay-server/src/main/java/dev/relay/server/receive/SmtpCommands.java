@@ -1,5 +1,6 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.BatchingTlsSocket;
 import dev.relay.config.TlsMode;
 import java.io.EOFException;
 import java.io.IOException;

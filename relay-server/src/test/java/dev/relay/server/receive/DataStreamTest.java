@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

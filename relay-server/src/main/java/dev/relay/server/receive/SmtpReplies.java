@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import org.subethamail.smtp.RejectException;
 

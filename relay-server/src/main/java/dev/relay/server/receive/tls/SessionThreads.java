@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive.tls;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,15 +19,15 @@ import java.util.concurrent.TimeUnit;
  * relay's CPU per message and 7-19% of its rate (same JVM, sessions alternating between the two kinds). Virtual
  * threads remain for the many: 10,000 idle TLS sessions cost a virtual thread each, not a kernel thread with its
  * stack. Beyond a few, platform session threads compete with the virtual threads' carriers for the cores: the
- * listener gives one per core ({@link InboundListener#PLATFORM_SESSIONS}).
+ * listener gives one per core (the receive stage's {@code InboundListener.PLATFORM_SESSIONS}).
  */
-final class SessionThreads extends AbstractExecutorService {
+public final class SessionThreads extends AbstractExecutorService {
     private final Semaphore platformLeft;
     private final ExecutorService platform;
     private final ExecutorService virtual = Executors.newVirtualThreadPerTaskExecutor();
 
     /** @param platform sessions that get a platform thread at most at once (0: all virtual) */
-    SessionThreads(String listener, int platform) {
+    public SessionThreads(String listener, int platform) {
         this.platformLeft = new Semaphore(platform);
         this.platform = Executors.newThreadPerTaskExecutor(
                 Thread.ofPlatform().name("relay-session-" + listener + "-", 0).daemon(true).factory());

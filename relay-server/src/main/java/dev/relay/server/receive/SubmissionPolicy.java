@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import dev.relay.config.AuthConfig;
 import dev.relay.config.UserPolicy;

@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive.tls;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,9 +18,10 @@ import org.subethamail.smtp.server.SSLSocketCreator;
  *
  * <p>It holds the real socket and delegates to it what subethasmtp uses: bind, local port and address, accept,
  * close. On an implicit-TLS listener it accepts plain connections and layers TLS over each (its handshake is
- * run and bounded by {@link SessionLimits}); the connection comes wrapped in a {@link BatchingTlsSocket}.
+ * run and bounded by the receive stage's session deadlines); the connection comes wrapped in a
+ * {@link BatchingTlsSocket}.
  */
-final class ListeningSocket extends ServerSocket {
+public final class ListeningSocket extends ServerSocket {
     private final ServerSocket socket;
     private final SSLSocketCreator tls;
     private final CountDownLatch closed = new CountDownLatch(1);
@@ -30,13 +31,13 @@ final class ListeningSocket extends ServerSocket {
      * @param socket the unbound plain socket to listen with
      * @param tls for implicit TLS, what layers TLS over each accepted connection; null for plain connections
      */
-    ListeningSocket(ServerSocket socket, SSLSocketCreator tls) throws IOException {
+    public ListeningSocket(ServerSocket socket, SSLSocketCreator tls) throws IOException {
         this.socket = socket;
         this.tls = tls;
     }
 
     /** Closes the listening socket: connection attempts are refused from now on; open sessions are not touched. */
-    void stopAccepting() throws IOException {
+    public void stopAccepting() throws IOException {
         draining = true;
         socket.close();
     }

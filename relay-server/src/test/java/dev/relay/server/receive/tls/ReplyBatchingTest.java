@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,6 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.config.LimitsConfig;
 import dev.relay.core.auth.AuthListener;
 import dev.relay.core.auth.AuthThrottle;

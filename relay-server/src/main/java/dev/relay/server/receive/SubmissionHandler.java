@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import dev.relay.core.model.HeaderAddresses;
 import dev.relay.core.model.MailAddress;

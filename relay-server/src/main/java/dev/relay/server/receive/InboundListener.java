@@ -1,5 +1,7 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.SessionThreads;
+import dev.relay.server.receive.tls.ListeningSocket;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.TlsMode;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive;
 
 import dev.relay.bench.jmh.ByteCounter;
 import dev.relay.bench.jmh.Messages;

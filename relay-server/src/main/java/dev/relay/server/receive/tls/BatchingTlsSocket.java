@@ -1,4 +1,4 @@
-package dev.relay.server.inbound;
+package dev.relay.server.receive.tls;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,7 +26,7 @@ import javax.net.ssl.SSLSocket;
  * handshake that follows reads and writes the plain socket directly, and a plain listener is the loopback
  * sidecar case.
  */
-final class BatchingTlsSocket extends SSLSocket {
+public final class BatchingTlsSocket extends SSLSocket {
     private final SSLSocket socket;
     private final Socket raw;
     private ReplyBatching streams;
@@ -41,7 +41,7 @@ final class BatchingTlsSocket extends SSLSocket {
      *
      * @param raw the plain TCP socket {@code socket} is layered over
      */
-    static SSLSocket wrap(SSLSocket socket, Socket raw) {
+    public static SSLSocket wrap(SSLSocket socket, Socket raw) {
         return socket instanceof BatchingTlsSocket ? socket : new BatchingTlsSocket(socket, raw);
     }
 
@@ -49,7 +49,7 @@ final class BatchingTlsSocket extends SSLSocket {
      * The plain TCP socket under the TLS one. Closing it ends the connection at once, without the TLS close (which
      * waits for the TLS write lock, held for ever by a thread stuck writing to a client that does not read).
      */
-    Socket raw() {
+    public Socket raw() {
         return raw;
     }
 
