@@ -1,4 +1,4 @@
-package dev.relay.server;
+package dev.relay.server.setup;
 
 import dev.relay.config.AdminConfig;
 import dev.relay.config.AuthConfig;
