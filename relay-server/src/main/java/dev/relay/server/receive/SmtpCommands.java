@@ -1,19 +1,15 @@
 package dev.relay.server.receive;
 
-import dev.relay.server.receive.tls.BatchingTlsSocket;
 import dev.relay.config.TlsMode;
-import java.io.EOFException;
+import dev.relay.server.receive.tls.BatchingTlsSocket;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
 import org.subethamail.smtp.internal.server.BaseCommand;
 import org.subethamail.smtp.internal.server.CommandHandler;
@@ -25,11 +21,10 @@ import org.subethamail.smtp.server.Session;
  * ENHANCEDSTATUSCODES can be announced truthfully, STARTTLS is required before anything but EHLO, NOOP, RSET and
  * QUIT, SIZE is checked whatever other MAIL parameters follow, and a transaction rejected at the end of data is
  * reset so that the next MAIL works. Commands are processed strictly in order, one line at a time, so pipelined
- * commands (RFC 2920) are answered in order.
+ * commands (RFC 2920) are answered in order. DATA is {@link DataCommand}, AUTH {@link AuthCommand}; the paths of
+ * MAIL and RCPT are read by {@link CommandPath}.
  */
 final class SmtpCommands {
-    private static final java.util.regex.Pattern NOT_VISIBLE = java.util.regex.Pattern.compile("[^\\x21-\\x7e]");
-    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile("\\s+");
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
     private final String listener;
     private final TlsMode tls;
@@ -59,7 +54,7 @@ final class SmtpCommands {
         handler.addCommand(command("STARTTLS", this::startTls));
         handler.addCommand(command("MAIL", tlsFirst(this::mail)));
         handler.addCommand(command("RCPT", tlsFirst(this::rcpt)));
-        handler.addCommand(command("DATA", tlsFirst(this::data)));
+        handler.addCommand(command("DATA", tlsFirst(new DataCommand(this, inbound, sessions)::run)));
         handler.addCommand(command("BDAT", tlsFirst((c, s) -> s.sendResponse(SmtpReplies.BDAT_NOT_SUPPORTED.line()))));
         handler.addCommand(command("RSET", (c, s) -> {
             s.resetMailTransaction();
@@ -221,7 +216,7 @@ final class SmtpCommands {
             sess.sendResponse(SmtpReplies.SENDER_ALREADY_GIVEN.line());
             return;
         }
-        Path path = Path.parse(commandString, "MAIL", "FROM:");
+        CommandPath path = CommandPath.parse(commandString, "MAIL", "FROM:");
         if (path == null) {
             sess.sendResponse(SmtpReplies.MAIL_SYNTAX.line());
             return;
@@ -280,7 +275,7 @@ final class SmtpCommands {
             sess.sendResponse(SmtpReplies.TOO_MANY_RECIPIENTS.line());
             return;
         }
-        Path path = Path.parse(commandString, "RCPT", "TO:");
+        CommandPath path = CommandPath.parse(commandString, "RCPT", "TO:");
         if (path == null) {
             sess.sendResponse(SmtpReplies.RCPT_SYNTAX.line());
             return;
@@ -297,130 +292,5 @@ final class SmtpCommands {
         }
         sess.addRecipient(path.address());
         sess.sendResponse(SmtpReplies.RCPT_OK.line());
-    }
-
-    private void data(String commandString, Session sess) throws IOException {
-        if (!sess.isMailTransactionInProgress()) {
-            sess.sendResponse(SmtpReplies.NEED_MAIL.line());
-            return;
-        }
-        if (sess.getRecipientCount() == 0) {
-            sess.sendResponse(SmtpReplies.NEED_RCPT.line());
-            return;
-        }
-        if (!commandString.strip().equalsIgnoreCase("DATA")) {
-            sess.sendResponse(SmtpReplies.NO_PARAMETERS.line());
-            return;
-        }
-        sess.sendResponse(SmtpReplies.START_DATA.line());
-        DataStream data = new DataStream(sess.getRawInput());
-        sessions.dataStarted(sess, data); // the data deadline: enforced by the sessions' sweeper
-        MessageHandler handler = sess.getMessageHandler();
-        String reply;
-        try {
-            List<String> from = new ArrayList<>();
-            InputStream content = SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
-                    ZonedDateTime.now(), from::addAll);
-            if (handler instanceof SubmissionHandler submission) {
-                submission.checkHeaderFrom(from);
-            }
-            String text = handler.data(content);
-            data.drain();
-            reply = "250 " + text;
-            sessions.state(sess).messages++;
-        } catch (RejectException | LineTooLongException e) {
-            if (e instanceof LineTooLongException) {
-                log.info("message from {} on {} refused: a line longer than {} characters",
-                        sess.getRemoteAddress().getAddress(), listener, DataStream.MAX_LINE);
-                inbound.refusals().refused(Refusal.LINE_TOO_LONG);
-            }
-            try {
-                data.drain(); // never reject before the end of the data: the rest would be read as commands
-            } catch (EOFException eof) {
-                closedDuringData(sess, data);
-                return;
-            }
-            reply = e instanceof RejectException r ? r.getErrorResponse() : SmtpReplies.LINE_TOO_LONG.line();
-        } catch (EOFException e) {
-            closedDuringData(sess, data);
-            return;
-        } finally {
-            sessions.dataEnded(sess);
-        }
-        sess.resetMailTransaction(); // after 250 and after a reject alike: the next MAIL starts afresh
-        sess.sendResponse(reply);
-    }
-
-    private void closedDuringData(Session sess, DataStream data) {
-        if (!data.timedOut()) {
-            log.info("connection from {} on {} closed during the data: nothing queued",
-                    sess.getRemoteAddress().getAddress(), listener);
-        }
-        sess.resetMailTransaction();
-        sess.quit();
-    }
-
-    /** RFC 5321 section 4.4 trace header; the with-protocol as in RFC 3848, the TLS version and cipher. */
-    private String received(Session sess) {
-        String protocol = "ESMTP" + (sess.isTLSStarted() ? "S" : "") + (sess.isAuthenticated() ? "A" : "");
-        String tlsInfo = "";
-        if (sess.getSocket() instanceof SSLSocket ssl) {
-            tlsInfo = " (" + ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite() + ")";
-        }
-        return "Received: from " + traceName(sess.getHelo().orElse("unknown")) + " (["
-                + sess.getRemoteAddress().getAddress().getHostAddress() + "])\r\n"
-                + "\tby " + traceName(inbound.hostname()) + " (relay) with " + protocol + tlsInfo + "\r\n"
-                + "\tid " + sess.getSessionId() + "; "
-                + java.time.format.DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
-                .format(ZonedDateTime.now()) + "\r\n";
-    }
-
-    /** The longest name a trace header carries: a domain is at most 255 octets (RFC 5321 section 4.5.3.1.2). */
-    static final int MAX_TRACE_NAME = 255;
-
-    /**
-     * A name for the {@code Received:} header: what the client said in EHLO (or the configured host name), with
-     * every character that is not visible ASCII as {@code ?}, and cut to {@link #MAX_TRACE_NAME}. The EHLO argument
-     * may be almost a whole 998-octet command line; copied whole, it made a header line over RFC 5322's 998-octet
-     * limit, which strict upstreams refuse.
-     */
-    static String traceName(String name) {
-        String visible = NOT_VISIBLE.matcher(name).replaceAll("?");
-        return visible.length() <= MAX_TRACE_NAME ? visible : visible.substring(0, MAX_TRACE_NAME - 3) + "...";
-    }
-
-    /** The path and parameters of MAIL FROM: or RCPT TO:, or null on a syntax error. */
-    record Path(String address, List<String> params) {
-        static Path parse(String commandString, String verb, String prefix) {
-            String rest = commandString.strip();
-            if (rest.length() < verb.length() || !rest.substring(verb.length()).stripLeading().toUpperCase(Locale.ROOT)
-                    .startsWith(prefix)) {
-                return null;
-            }
-            rest = rest.substring(verb.length()).stripLeading().substring(prefix.length()).stripLeading();
-            String address;
-            if (rest.startsWith("<")) {
-                int close = rest.indexOf('>');
-                if (close < 0) {
-                    return null;
-                }
-                address = rest.substring(1, close);
-                rest = rest.substring(close + 1);
-            } else {
-                int space = rest.indexOf(' ');
-                address = space < 0 ? rest : rest.substring(0, space);
-                rest = space < 0 ? "" : rest.substring(space);
-                if (address.isEmpty()) {
-                    return null;
-                }
-            }
-            List<String> params = new ArrayList<>();
-            for (String p : SPACES.split(rest.strip())) {
-                if (!p.isEmpty()) {
-                    params.add(p);
-                }
-            }
-            return new Path(address, params);
-        }
     }
 }
