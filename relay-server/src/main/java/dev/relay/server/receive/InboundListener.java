@@ -47,7 +47,7 @@ public final class InboundListener implements AutoCloseable {
         this.executor = new SessionThreads(config.name(), PLATFORM_SESSIONS);
         this.sessions = new SessionLimits(config.name(), inbound.limits().maxConnections(),
                 () -> inbound.limits().maxConnectionsPerClient(), () -> inbound.limits().idleTimeout(),
-                () -> inbound.limits().dataTimeout(), inbound.refusals());
+                () -> inbound.limits().dataTimeout(), inbound.refusals(), System::nanoTime);
         SMTPServer.Builder b = SMTPServer.port(config.bind().port())
                 .bindAddress(InetAddress.getByName(config.bind().host()))
                 .hostName(inbound.hostname())

@@ -205,7 +205,7 @@ final class SmtpCommands {
     }
 
     private void mail(String commandString, Session sess) throws IOException {
-        SessionLimits.State state = sessions.state(sess);
+        SessionState state = sessions.state(sess);
         if (state.messages >= inbound.limits().maxMessagesPerConnection()) {
             inbound.refusals().refused(Refusal.TOO_MANY_MESSAGES);
             sess.sendResponse(SmtpReplies.TOO_MANY_MESSAGES.line());

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class SessionLimitsTest {
     private final SessionLimits limits = new SessionLimits("test", 100, () -> 2, () -> Duration.ofMinutes(5),
-            () -> Duration.ofMinutes(10), Refusal.Listener.NONE);
+            () -> Duration.ofMinutes(10), Refusal.Listener.NONE, System::nanoTime);
 
     private static InetAddress ip(String literal) throws Exception {
         return InetAddress.getByName(literal);
