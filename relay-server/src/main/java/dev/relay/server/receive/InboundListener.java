@@ -70,7 +70,7 @@ public final class InboundListener implements AutoCloseable {
             case NONE -> { } // loopback only (validated): the sidecar case
         }
         SSLSocketCreator tlsLayer = implicit;
-        b.serverSocketFactory(() -> listening = new ListeningSocket(new ServerSocket(), tlsLayer));
+        b.serverSocketFactory(() -> listening = new ListeningSocket(new ServerSocket(), tlsLayer, System::nanoTime));
         this.server = b.build();
         new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
     }

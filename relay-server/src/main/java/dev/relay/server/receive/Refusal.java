@@ -11,6 +11,7 @@ public enum Refusal {
     TOO_MANY_COMMANDS("too_many_commands"),
     DATA_TIMEOUT("data_timeout"),
     IDLE_TIMEOUT("idle_timeout"),
+    WRITE_TIMEOUT("write_timeout"),
     AUTH_REQUIRED("auth_required"),
     AUTH_REVOKED("auth_revoked"),
     SENDER_NOT_ALLOWED("sender_not_allowed"),

@@ -1,5 +1,6 @@
 package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.WatchedSocket;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -19,7 +20,10 @@ import org.subethamail.smtp.server.Session;
  * the session is closed with {@code 421 4.4.2};</li>
  * <li>the TLS handshake (after STARTTLS, or the first bytes of an implicit-TLS connection) must end within
  * {@link #handshakeTimeout}: a client that trickles it is disconnected (no SMTP reply can be sent in the middle of
- * a handshake).</li>
+ * a handshake);</li>
+ * <li>{@code limits.idle-timeout} also bounds a write to the client that makes no progress (a client that sends a
+ * pipelined burst and never reads the replies): its TCP socket is closed, without a reply (none could be
+ * written).</li>
  * </ul>
  * The sweeper never writes to a socket: every reply and close is done by a thread of its own
  * ({@link SessionState#replyAndClose}).
@@ -88,7 +92,9 @@ final class SessionDeadlines {
         for (Map.Entry<Session, SessionState> e : states.entrySet()) {
             SessionState s = e.getValue();
             DataStream d = s.data;
-            if (d != null && now - s.dataSince > data) {
+            if (s.raw instanceof WatchedSocket w && w.writeBlockedFor(now) > idle) {
+                cutStalledWrite(e.getKey(), s);
+            } else if (d != null && now - s.dataSince > data) {
                 closeDataTooLong(e.getKey(), s, d);
             } else if (s.handshaking && now - s.handshakeSince > handshake) {
                 cutHandshake(e.getKey(), s);
@@ -129,6 +135,25 @@ final class SessionDeadlines {
         }
         log.info("session from {} on {} closed: the TLS handshake took longer than {}",
                 session.getRemoteAddress().getAddress(), listener, handshakeTimeout());
+        Thread.ofVirtual().name("relay-session-close").start(s::closeRaw);
+    }
+
+    /**
+     * The write deadline: the session thread has been blocked writing to a client that does not read for the idle
+     * timeout. The TCP socket is closed from a thread of its own (closing the plain socket never waits for the
+     * TLS write lock the blocked thread holds), which ends the blocked write with an error. Unless another
+     * deadline or the drain is closing the session already: that close cuts the socket after a bounded try.
+     */
+    private void cutStalledWrite(Session session, SessionState s) {
+        synchronized (s) {
+            if (s.closed) {
+                return;
+            }
+            s.closed = true;
+        }
+        refusals.refused(Refusal.WRITE_TIMEOUT);
+        log.info("session from {} on {} closed: the client read no reply for {}",
+                session.getRemoteAddress().getAddress(), listener, idleTimeout.get());
         Thread.ofVirtual().name("relay-session-close").start(s::closeRaw);
     }
 

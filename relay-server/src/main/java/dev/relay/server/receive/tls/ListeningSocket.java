@@ -7,6 +7,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.LongSupplier;
 import org.subethamail.smtp.server.SSLSocketCreator;
 
 /**
@@ -19,21 +20,25 @@ import org.subethamail.smtp.server.SSLSocketCreator;
  * <p>It holds the real socket and delegates to it what subethasmtp uses: bind, local port and address, accept,
  * close. On an implicit-TLS listener it accepts plain connections and layers TLS over each (its handshake is
  * run and bounded by the receive stage's session deadlines); the connection comes wrapped in a
- * {@link BatchingTlsSocket}.
+ * {@link BatchingTlsSocket}. Under either, the accepted TCP connection is a {@link WatchedSocket}, whose blocked
+ * writes the session deadlines can see.
  */
 public final class ListeningSocket extends ServerSocket {
     private final ServerSocket socket;
     private final SSLSocketCreator tls;
+    private final LongSupplier clock;
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean draining;
 
     /**
      * @param socket the unbound plain socket to listen with
      * @param tls for implicit TLS, what layers TLS over each accepted connection; null for plain connections
+     * @param clock the time in nanoseconds, as the session deadlines measure it ({@link WatchedSocket})
      */
-    public ListeningSocket(ServerSocket socket, SSLSocketCreator tls) throws IOException {
+    public ListeningSocket(ServerSocket socket, SSLSocketCreator tls, LongSupplier clock) throws IOException {
         this.socket = socket;
         this.tls = tls;
+        this.clock = clock;
     }
 
     /** Closes the listening socket: connection attempts are refused from now on; open sessions are not touched. */
@@ -46,7 +51,7 @@ public final class ListeningSocket extends ServerSocket {
     public Socket accept() throws IOException {
         if (!draining) {
             try {
-                Socket accepted = socket.accept();
+                Socket accepted = watched(socket.accept());
                 if (tls == null) {
                     return accepted;
                 }
@@ -71,6 +76,16 @@ public final class ListeningSocket extends ServerSocket {
             Thread.currentThread().interrupt();
         }
         throw new SocketException("listener closed");
+    }
+
+    /** The connection with its writes watched: every accepted connection, TLS or not, is a {@link WatchedSocket}. */
+    private Socket watched(Socket accepted) throws IOException {
+        try {
+            return new WatchedSocket(accepted, clock);
+        } catch (IOException | RuntimeException e) {
+            accepted.close();
+            throw e;
+        }
     }
 
     @Override
