@@ -503,6 +503,22 @@ class InboundSubmissionTest {
         }
     }
 
+    /**
+     * An unknown verb, and a line too short to hold one, are answered by subethasmtp's command table, which the
+     * relay cannot replace: a bare 500 without an enhanced code; the session goes on (README, "What clients see").
+     */
+    @Test
+    void unknownCommandsGetSubethasmtpsBare500AndTheSessionGoesOn() throws Exception {
+        start(SHARED_LIMITS);
+        try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
+            assertThat(c.command("EHLO client.test")).startsWith("250");
+            assertThat(c.command("XYZZY")).isEqualTo("500 Error: command not implemented");
+            assertThat(c.command("AB")).isEqualTo("500 Error: bad syntax");
+            assertThat(c.command("")).isEqualTo("500 Error: bad syntax");
+            assertThat(c.command("NOOP")).as("the session goes on").isEqualTo("250 2.0.0 Ok");
+        }
+    }
+
     /** Sends {@code line} after EHLO; returns the reply and checks that the connection then closes. */
     private String bare501(byte[] line) throws Exception {
         try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {

@@ -9,8 +9,13 @@ import org.subethamail.smtp.RejectException;
  * session loop, without an enhanced code, and the connection then closes: {@code 501 Syntax error ... CR and LF
  * must be CRLF paired} for a command line with a bare CR or LF, {@code 501 Input line length is too long!} for one
  * of 998 characters or more, and {@code 501 Syntax error: invalid character encoding.} for one that is not valid
- * UTF-8 (InboundSubmissionTest checks them). (Its {@code 421 Timeout waiting for data from client.} remains only as
- * a backstop: the relay's own idle timeout, {@link #IDLE_TIMEOUT}, comes first; see {@link SessionLimits}.)
+ * UTF-8 (InboundSubmissionTest checks them). Its command table answers an unknown verb with
+ * {@code 500 Error: command not implemented} and a line shorter than four characters with
+ * {@code 500 Error: bad syntax}; the session goes on. subethasmtp 7.2.2 has no hook for any of these: its
+ * {@code Session} and {@code CommandHandler} are final, the server builds its own command table, and the session
+ * loop catches the line reader's errors itself. (Its {@code 421 Timeout waiting for data from client.} remains
+ * only as a backstop: the relay's own idle timeout, {@link #IDLE_TIMEOUT}, comes first; see
+ * {@link SessionDeadlines}.)
  */
 public enum SmtpReplies {
     // session
