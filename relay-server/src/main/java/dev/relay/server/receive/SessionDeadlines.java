@@ -1,6 +1,5 @@
 package dev.relay.server.receive;
 
-import dev.relay.server.receive.tls.WatchedSocket;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -92,14 +91,16 @@ final class SessionDeadlines {
         for (Map.Entry<Session, SessionState> e : states.entrySet()) {
             SessionState s = e.getValue();
             DataStream d = s.data;
-            if (s.raw instanceof WatchedSocket w && w.writeBlockedFor(now) > idle) {
-                cutStalledWrite(e.getKey(), s);
-            } else if (d != null && now - s.dataSince > data) {
-                closeDataTooLong(e.getKey(), s, d);
-            } else if (s.handshaking && now - s.handshakeSince > handshake) {
-                cutHandshake(e.getKey(), s);
-            } else if (now - s.lastActive > idle) {
-                closeIdleTooLong(e.getKey(), s);
+            switch (s.due(now, idle, data, handshake)) {
+                case WRITE -> cutStalledWrite(e.getKey(), s);
+                case DATA -> {
+                    if (d != null) { // read before due(): the data may have ended since
+                        closeDataTooLong(e.getKey(), s, d);
+                    }
+                }
+                case HANDSHAKE -> cutHandshake(e.getKey(), s);
+                case IDLE -> closeIdleTooLong(e.getKey(), s);
+                case NONE -> { }
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.relay.server.receive;
 
+import dev.relay.server.receive.tls.WatchedSocket;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -37,6 +38,27 @@ final class SessionState {
     SessionState(Socket raw, long now) {
         this.raw = raw;
         this.lastActive = now;
+    }
+
+    /** The deadline a session has passed, in the order the sweeper enforces them. */
+    enum Deadline { WRITE, DATA, HANDSHAKE, IDLE, NONE }
+
+    /**
+     * Which deadline this session has passed at {@code now} (the clock's nanoseconds), given the timeouts in
+     * nanoseconds: a write to the client blocked for the idle timeout, the data not ended within the data timeout,
+     * a handshake not ended within the handshake timeout, or no command begun or ended within the idle timeout.
+     */
+    Deadline due(long now, long idle, long dataTimeout, long handshake) {
+        if (raw instanceof WatchedSocket w && w.writeBlockedFor(now) > idle) {
+            return Deadline.WRITE;
+        } else if (data != null && now - dataSince > dataTimeout) {
+            return Deadline.DATA;
+        } else if (handshaking && now - handshakeSince > handshake) {
+            return Deadline.HANDSHAKE;
+        } else if (now - lastActive > idle) {
+            return Deadline.IDLE;
+        }
+        return Deadline.NONE;
     }
 
     /**
