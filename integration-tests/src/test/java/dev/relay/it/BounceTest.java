@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.relay.config.HostPort;
 import dev.relay.config.RelayConfig;
 import dev.relay.server.RelayServer;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import jakarta.mail.BodyPart;
 import jakarta.mail.Session;

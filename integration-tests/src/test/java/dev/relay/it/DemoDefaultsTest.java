@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.relay.server.DemoSetup;
+import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.RelayServer;
 import dev.relay.server.sink.CaptureSink;
 import jakarta.mail.MessagingException;

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.relay.config.ConfigLoader;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.TlsMode;
-import dev.relay.server.DemoSetup;
+import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.RelayServer;
 import dev.relay.server.sink.CaptureSink;
 import jakarta.mail.Message;
@@ -356,7 +356,7 @@ class DeploymentFilesTest {
         }
         // the unit's variables are the launcher's: none of them is read as a configuration key
         assertThat(environment).containsKey("RELAY_CDS_DIR");
-        assertThat(dev.relay.server.ServeCommand.hasRelayVariables(environment)).isFalse();
+        assertThat(dev.relay.server.setup.ConfigSource.hasRelayVariables(environment)).isFalse();
         assertThat(unit.get("ExecStart")).startsWith("/opt/relay/bin/relay serve --config /etc/relay/relay.yaml");
         Matcher grace = Pattern.compile("--grace (PT\\S+)").matcher(unit.get("ExecStart"));
         long graceSeconds = grace.find() ? Duration.parse(grace.group(1)).toSeconds() : 20;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.relay.config.HostPort;
 import dev.relay.config.RelayConfig;
 import dev.relay.server.doctor.DoctorCommand;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

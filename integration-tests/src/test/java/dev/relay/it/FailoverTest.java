@@ -7,7 +7,7 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.HostPort;
 import dev.relay.config.RelayConfig;
 import dev.relay.server.RelayServer;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package dev.relay.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.relay.server.inbound.InboundListener;
+import dev.relay.server.receive.InboundListener;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Path;
@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The session deadlines over real sockets: what the data deadline keeps in memory, that one client's stuck socket
- * does not stop the deadlines of the others, and that a TLS handshake is bounded as a whole. One relay for the
+ * does not stop the deadlines of the others, that a write to a client that never reads is bounded, and that a TLS
+ * handshake is bounded as a whole. One relay for the
  * class.
  */
 class InboundDeadlinesTest {
@@ -115,6 +116,43 @@ class InboundDeadlinesTest {
             a.abort();
         }
         assertThat(relay.count("relay.inbound.refused", "reason", "data_timeout")).isEqualTo(before + 2);
+    }
+
+    /**
+     * A client pipelines a burst and never reads a reply: the relay's session thread blocks writing inside a
+     * running command (exempt from the idle timeout), which before held the session and its connection slot until
+     * the client went away. The sidecar listener (plain, trusted) lets the burst run inside a transaction, where
+     * commands are not counted against {@code max-commands-before-mail}.
+     */
+    @Test
+    void aClientThatPipelinesABurstAndNeverReadsIsCutWhenTheRelaysWriteStallsForTheIdleTimeout() throws Exception {
+        double before = relay.count("relay.inbound.refused", "reason", "write_timeout");
+        RawSmtp c = new RawSmtp("::1", relay.ipv6, false, 1024); // a small receive buffer: the relay stalls soon
+        try {
+            assertThat(c.command("EHLO client.test")).startsWith("250");
+            assertThat(c.command("MAIL FROM:<burst@example.com>")).startsWith("250");
+            String burst = "VRFY someone\r\n".repeat(1024); // each reply is five times the command's size
+            AtomicReference<Exception> stopped = new AtomicReference<>();
+            long start = System.nanoTime();
+            Thread writer = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    while (true) {
+                        c.send(burst); // blocks once the relay stops reading, stuck writing to us
+                    }
+                } catch (Exception e) {
+                    stopped.set(e); // the relay closed the connection
+                }
+            });
+            await().atMost(Duration.ofSeconds(15)).until(() -> listener("sidecar").openSessions() == 0);
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(took).as("no sooner than the idle timeout (3 s) of a stalled write")
+                    .isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+            writer.join(Duration.ofSeconds(10));
+            assertThat(stopped.get()).as("the client's own blocked send ends: the connection is gone").isNotNull();
+        } finally {
+            c.abort();
+        }
+        assertThat(relay.count("relay.inbound.refused", "reason", "write_timeout")).isEqualTo(before + 1);
     }
 
     @Test

@@ -8,7 +8,7 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.HostPort;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.server.RelayServer;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
@@ -500,6 +500,22 @@ class InboundSubmissionTest {
         try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
             assertThat(c.command("NOOP " + "x".repeat(992))).as("997 characters still reach the relay")
                     .isEqualTo("250 2.0.0 Ok");
+        }
+    }
+
+    /**
+     * An unknown verb, and a line too short to hold one, are answered by subethasmtp's command table, which the
+     * relay cannot replace: a bare 500 without an enhanced code; the session goes on (README, "What clients see").
+     */
+    @Test
+    void unknownCommandsGetSubethasmtpsBare500AndTheSessionGoesOn() throws Exception {
+        start(SHARED_LIMITS);
+        try (RawSmtp c = new RawSmtp(HOST, starttls, false)) {
+            assertThat(c.command("EHLO client.test")).startsWith("250");
+            assertThat(c.command("XYZZY")).isEqualTo("500 Error: command not implemented");
+            assertThat(c.command("AB")).isEqualTo("500 Error: bad syntax");
+            assertThat(c.command("")).isEqualTo("500 Error: bad syntax");
+            assertThat(c.command("NOOP")).as("the session goes on").isEqualTo("250 2.0.0 Ok");
         }
     }
 

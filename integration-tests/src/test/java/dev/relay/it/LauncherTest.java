@@ -3,7 +3,7 @@ package dev.relay.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.relay.server.DemoSetup;
+import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.sink.CaptureSink;
 import java.io.IOException;
 import java.net.URI;

@@ -3,6 +3,7 @@ package dev.relay.server;
 import dev.relay.config.ConfigException;
 import dev.relay.config.ConfigLoader;
 import dev.relay.config.LoadedConfig;
+import dev.relay.server.setup.Preflight;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -28,7 +29,7 @@ final class CheckConfigCommand implements Callable<Integer> {
             return 2;
         }
         loaded.warnings().forEach(w -> System.err.println("warning: " + w));
-        List<String> problems = RelayServer.preflight(loaded.config());
+        List<String> problems = Preflight.problems(loaded.config());
         if (!problems.isEmpty()) {
             System.err.println("relay: configuration in " + file + " names files that cannot be used:");
             problems.forEach(p -> System.err.println("  " + p));

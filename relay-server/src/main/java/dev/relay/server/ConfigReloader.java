@@ -7,6 +7,7 @@ import dev.relay.config.LoadedConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
 import dev.relay.config.UpstreamConfig;
+import dev.relay.server.setup.Preflight;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -90,7 +91,7 @@ final class ConfigReloader {
                     e.toString());
             return false;
         }
-        List<String> problems = RelayServer.preflight(loaded.config());
+        List<String> problems = Preflight.problems(loaded.config());
         if (!problems.isEmpty()) {
             failed.increment();
             log.warn("reload: configuration in {} names files that cannot be used; the running configuration "

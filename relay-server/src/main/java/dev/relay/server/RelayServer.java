@@ -5,33 +5,31 @@ import dev.relay.config.ListenerConfig;
 import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
-import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
 import dev.relay.core.auth.ReloadingUsersFile;
 import dev.relay.core.auth.UserQuotas;
-import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
 import dev.relay.core.delivery.NettyDeliveryEngine;
-import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
 import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolSettings;
-import dev.relay.core.tls.Pem;
 import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.PrometheusConventions;
 import dev.relay.server.logging.AddressMask;
 import dev.relay.server.admin.RelayMetrics;
-import dev.relay.server.inbound.FileWatch;
-import dev.relay.server.inbound.Inbound;
-import dev.relay.server.inbound.InboundListener;
-import dev.relay.server.inbound.Refusal;
-import dev.relay.server.inbound.ServerCertificates;
-import dev.relay.server.inbound.ServerTls;
-import dev.relay.server.inbound.SubmissionPolicy;
+import dev.relay.server.receive.FileWatch;
+import dev.relay.server.receive.Inbound;
+import dev.relay.server.receive.InboundListener;
+import dev.relay.server.receive.Refusal;
+import dev.relay.server.receive.tls.ServerCertificates;
+import dev.relay.server.receive.tls.ServerTls;
+import dev.relay.server.receive.SubmissionPolicy;
+import dev.relay.server.setup.Preflight;
+import dev.relay.server.setup.UpstreamTargets;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -41,7 +39,6 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -129,7 +126,7 @@ public final class RelayServer implements AutoCloseable {
         AddressMask.enable(config.logging().maskAddresses());
         SubmissionPolicy policy = policy();
         ServerTls tls = null;
-        if (needsTls(config)) {
+        if (Preflight.needsTls(config)) {
             ServerCertificates certificates = ServerCertificates.load(config.tls());
             files.watch("certificates", certificates::reloadIfChanged);
             tls = new ServerTls(certificates);
@@ -204,7 +201,7 @@ public final class RelayServer implements AutoCloseable {
 
     private RoutingEngine routingEngine(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
-        return RoutingEngine.create(upstreams, routes, u -> new NettyDeliveryEngine(target(u), metrics),
+        return RoutingEngine.create(upstreams, routes, u -> new NettyDeliveryEngine(UpstreamTargets.of(u), metrics),
                 spool.root().resolve("tmp"), InstantSource.system(), metrics);
     }
 
@@ -222,10 +219,6 @@ public final class RelayServer implements AutoCloseable {
                     .description("Clients, commands and messages refused by a limit or a policy").register(registry));
         }
         return r -> counters.get(r).increment();
-    }
-
-    static UsersFile loadUsers(RelayConfig config) throws UsersFileException {
-        return config.auth().usersFile() == null ? null : UsersFile.load(config.auth().usersFile());
     }
 
     private SubmissionPolicy policy() throws UsersFileException {
@@ -257,21 +250,6 @@ public final class RelayServer implements AutoCloseable {
             return;
         }
         reloader.reload();
-    }
-
-    static boolean needsTls(RelayConfig config) {
-        return config.listeners().stream().anyMatch(l -> l.tls() != TlsMode.NONE);
-    }
-
-    public static UpstreamTarget target(UpstreamConfig u) {
-        UpstreamConfig.Timeouts t = u.timeouts();
-        UpstreamConfig.OAuth2 o = u.oauth2();
-        return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
-                new UpstreamTarget.Timeouts(t.connect(), t.greeting(), t.command(), t.dataBlock(), t.dataEnd()),
-                new UpstreamTarget.Pool(u.maxConnections(), u.maxMessagesPerConnection(), u.idleTimeout()),
-                new UpstreamTarget.Rate(u.rate().perSecond(), u.rate().perDay()), u.auth(),
-                o == null ? null : new UpstreamTarget.OAuth2(o.tokenUrl(), o.clientId(), o.clientSecret(), o.scope(),
-                        o.refreshToken()));
     }
 
     private Map<String, String> failingReadinessChecks() {
@@ -354,33 +332,5 @@ public final class RelayServer implements AutoCloseable {
     @Override
     public void close() {
         stop(Duration.ofSeconds(10));
-    }
-
-    /** Checks that the files the configuration names can be used, without starting anything. */
-    static List<String> preflight(RelayConfig config) {
-        List<String> problems = new ArrayList<>();
-        try {
-            loadUsers(config);
-        } catch (UsersFileException e) {
-            problems.add("auth.users-file: " + e.getMessage());
-        }
-        if (needsTls(config)) {
-            try {
-                ServerCertificates.load(config.tls());
-            } catch (IOException e) {
-                problems.add("tls: " + e.getMessage());
-            }
-        }
-        for (int i = 0; i < config.upstreams().size(); i++) {
-            UpstreamConfig u = config.upstreams().get(i);
-            if (u.trust() != null) {
-                try {
-                    Pem.readCertificates(u.trust());
-                } catch (IOException e) {
-                    problems.add("upstreams[" + i + "].trust: " + e.getMessage());
-                }
-            }
-        }
-        return problems;
     }
 }

@@ -4,6 +4,9 @@ import dev.relay.config.ConfigException;
 import dev.relay.config.ConfigLoader;
 import dev.relay.config.LoadedConfig;
 import dev.relay.config.RelayConfig;
+import dev.relay.server.setup.ConfigSource;
+import dev.relay.server.setup.DemoSetup;
+import dev.relay.server.setup.Preflight;
 import dev.relay.server.sink.CaptureSink;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,15 +50,6 @@ public final class ServeCommand implements Callable<Integer> {
     Duration grace;
 
     /**
-     * Any RELAY_* variable that is not the launcher's or logging's means "configure from the environment": a
-     * misspelt one is then reported by the loader instead of silently starting the demo.
-     */
-    public static boolean hasRelayVariables(Map<String, String> env) {
-        return env.keySet().stream().anyMatch(k -> k.startsWith("RELAY_")
-                && !ConfigLoader.NON_CONFIG_VARIABLES.contains(k));
-    }
-
-    /**
      * SIGHUP runs {@code reload} (on the JDK's signal thread; a reload never throws). {@code sun.misc.Signal} is
      * the only way to catch it in Java; where it is missing or the signal is taken (e.g. by {@code -Xrs}) the
      * relay runs without it, and the files it reloads are still re-read when they change.
@@ -81,7 +75,7 @@ public final class ServeCommand implements Callable<Integer> {
         DemoSetup demo = null;
         DemoSetup.Ports ports = DemoSetup.Ports.DEFAULT;
         if (demoPorts != null) {
-            if (config != null || hasRelayVariables(env)) {
+            if (config != null || ConfigSource.hasRelayVariables(env)) {
                 System.err.println("relay: --demo-ports applies to the demo defaults only; with --config or RELAY_* "
                         + "variables set the ports in listeners[*].bind and admin.bind");
                 return 2;
@@ -95,7 +89,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         RelayConfig effective;
         try {
-            if (config != null || hasRelayVariables(env)) {
+            if (config != null || ConfigSource.hasRelayVariables(env)) {
                 LoadedConfig loaded = ConfigLoader.load(config, env);
                 loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
                 effective = loaded.config();
@@ -108,7 +102,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
-        List<String> problems = RelayServer.preflight(effective);
+        List<String> problems = Preflight.problems(effective);
         if (!problems.isEmpty()) {
             System.err.println("relay: cannot start:");
             problems.forEach(p -> System.err.println("  " + p));

@@ -4,7 +4,7 @@ import dev.relay.config.HostPort;
 import dev.relay.core.tls.KeyMaterial;
 import dev.relay.core.tls.Pem;
 import dev.relay.core.tls.SelfSignedCertificate;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import dev.relay.server.sink.CaptureSink;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -151,11 +151,11 @@ class CommandLineTest {
 
     @Test
     void anyRelayVariableMeansConfigurationFromTheEnvironment() {
-        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_SPOOL_DIR", "/x"))).isTrue();
-        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_SPOL_DIR", "/x"))).isTrue();
-        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA", "/usr/bin/java", "HOME", "/root")))
+        assertThat(dev.relay.server.setup.ConfigSource.hasRelayVariables(Map.of("RELAY_SPOOL_DIR", "/x"))).isTrue();
+        assertThat(dev.relay.server.setup.ConfigSource.hasRelayVariables(Map.of("RELAY_SPOL_DIR", "/x"))).isTrue();
+        assertThat(dev.relay.server.setup.ConfigSource.hasRelayVariables(Map.of("RELAY_JAVA", "/usr/bin/java", "HOME", "/root")))
                 .isFalse();
-        assertThat(ServeCommand.hasRelayVariables(Map.of("RELAY_JAVA_SEARCH_DIRS", "/opt/jdks")))
+        assertThat(dev.relay.server.setup.ConfigSource.hasRelayVariables(Map.of("RELAY_JAVA_SEARCH_DIRS", "/opt/jdks")))
                 .as("a launcher variable keeps the demo defaults").isFalse();
     }
 

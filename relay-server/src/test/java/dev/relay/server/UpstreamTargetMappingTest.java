@@ -21,7 +21,7 @@ class UpstreamTargetMappingTest {
                 Duration.ofSeconds(20), new UpstreamConfig.Timeouts(Duration.ofSeconds(10), null, null, null,
                 Duration.ofMinutes(2)), new UpstreamConfig.Rate(0.5, 1000));
 
-        UpstreamTarget t = RelayServer.target(u);
+        UpstreamTarget t = dev.relay.server.setup.UpstreamTargets.of(u);
 
         assertThat(t.pool()).isEqualTo(new UpstreamTarget.Pool(4, 50, Duration.ofSeconds(20)));
         assertThat(t.rate()).isEqualTo(new UpstreamTarget.Rate(0.5, 1000));

@@ -11,9 +11,9 @@ import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
-import dev.relay.server.DemoSetup;
-import dev.relay.server.RelayServer;
-import dev.relay.server.ServeCommand;
+import dev.relay.server.setup.ConfigSource;
+import dev.relay.server.setup.DemoSetup;
+import dev.relay.server.setup.UpstreamTargets;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +61,7 @@ public final class DoctorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RelayConfig cfg;
         try {
-            cfg = config != null || ServeCommand.hasRelayVariables(System.getenv())
+            cfg = config != null || ConfigSource.hasRelayVariables(System.getenv())
                     ? ConfigLoader.load(config, System.getenv()).config()
                     : DemoSetup.prepare(dataDir, DemoSetup.Ports.DEFAULT).config();
         } catch (ConfigException e) {
@@ -76,7 +76,7 @@ public final class DoctorCommand implements Callable<Integer> {
     public boolean run(RelayConfig cfg, PrintStream out) throws Exception {
         int failed = 0;
         for (UpstreamConfig uc : cfg.upstreams()) {
-            UpstreamTarget target = RelayServer.target(uc);
+            UpstreamTarget target = UpstreamTargets.of(uc);
             out.printf("upstream %s (%s:%d, tls=%s%s%s)%n", uc.name(), uc.host(), uc.port(), uc.tls().key(),
                     uc.username() == null ? "" : ", user " + uc.shownUsername(),
                     uc.provider() == null ? "" : ", provider " + uc.provider().key());

@@ -1,7 +1,7 @@
 package dev.relay.server.sink;
 
 import dev.relay.config.HostPort;
-import dev.relay.server.inbound.ServerTls;
+import dev.relay.server.receive.tls.ServerTls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class MaskingMessageConverterTest {
     private static String render(String pattern, Object... args) {
         LoggerContext context = new LoggerContext();
-        Logger logger = context.getLogger("dev.relay.server.inbound.SessionLimits");
+        Logger logger = context.getLogger("dev.relay.server.receive.SessionLimits");
         LoggingEvent event = new LoggingEvent(Logger.class.getName(), logger, Level.INFO, pattern, null, args);
         MaskingMessageConverter converter = new MaskingMessageConverter();
         converter.start();

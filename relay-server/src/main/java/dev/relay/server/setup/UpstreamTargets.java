@@ -1,0 +1,21 @@
+package dev.relay.server.setup;
+
+import dev.relay.config.UpstreamConfig;
+import dev.relay.core.delivery.UpstreamTarget;
+
+/** An upstream of the configuration as the delivery engine takes it. */
+public final class UpstreamTargets {
+    private UpstreamTargets() {
+    }
+
+    public static UpstreamTarget of(UpstreamConfig u) {
+        UpstreamConfig.Timeouts t = u.timeouts();
+        UpstreamConfig.OAuth2 o = u.oauth2();
+        return new UpstreamTarget(u.name(), u.host(), u.port(), u.tls(), u.username(), u.password(), u.trust(),
+                new UpstreamTarget.Timeouts(t.connect(), t.greeting(), t.command(), t.dataBlock(), t.dataEnd()),
+                new UpstreamTarget.Pool(u.maxConnections(), u.maxMessagesPerConnection(), u.idleTimeout()),
+                new UpstreamTarget.Rate(u.rate().perSecond(), u.rate().perDay()), u.auth(),
+                o == null ? null : new UpstreamTarget.OAuth2(o.tokenUrl(), o.clientId(), o.clientSecret(), o.scope(),
+                        o.refreshToken()));
+    }
+}
