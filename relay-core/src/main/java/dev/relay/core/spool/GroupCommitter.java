@@ -236,10 +236,10 @@ final class GroupCommitter implements AutoCloseable {
     }
 
     /** Batches written so far and the commits they held (their ratio is the mean batch size). */
-    long[] stats() {
+    CommitStats stats() {
         lock.lock();
         try {
-            return new long[] {batches, committed};
+            return new CommitStats(batches, committed);
         } finally {
             lock.unlock();
         }
