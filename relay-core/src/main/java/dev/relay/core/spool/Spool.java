@@ -323,6 +323,11 @@ public final class Spool implements AutoCloseable {
         return states.bodyPath(id);
     }
 
+    /** The content of the stored message {@code id}, of {@code size} bytes (its {@link Stored#bodySize()}). */
+    public Body body(QueueId id, long size) {
+        return Body.stored(root.resolve("data"), id, size);
+    }
+
     /** Free bytes on the spool's file system. */
     public long usableSpace() throws IOException {
         return Files.getFileStore(root).getUsableSpace();
