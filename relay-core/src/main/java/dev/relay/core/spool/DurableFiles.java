@@ -13,7 +13,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,6 +56,29 @@ final class DurableFiles {
 
     static void createDirectories(Path dir) throws IOException {
         Files.createDirectories(dir, PRIVATE_DIR);
+    }
+
+    /** The permissions of other users, and of them and the group. */
+    static final Set<PosixFilePermission> OTHERS = EnumSet.of(PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+    static final Set<PosixFilePermission> GROUP_AND_OTHERS = EnumSet.of(PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+
+    /**
+     * Takes {@code remove} away from the permissions of {@code p}; returns whether there was any to take. Nothing
+     * on a file system without POSIX permissions (as at creation: no mode is given there).
+     */
+    static boolean revoke(Path p, Set<PosixFilePermission> remove) throws IOException {
+        if (!posixPermissions()) {
+            return false;
+        }
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+        if (!perms.removeAll(remove)) {
+            return false;
+        }
+        Files.setPosixFilePermissions(p, perms);
+        return true;
     }
 
     /** Opens {@code p}, created 0600 if the options create it. */

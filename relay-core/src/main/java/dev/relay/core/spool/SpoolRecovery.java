@@ -3,6 +3,7 @@ package dev.relay.core.spool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +46,7 @@ final class SpoolRecovery {
     }
 
     void recover() throws IOException {
+        makeDirectoriesPrivate();
         int removedTmp = 0, requeued = 0, orphans = 0;
         Path oldPool = root.resolve("recycle"); // the files kept for reuse by releases before slots
         if (Files.isDirectory(oldPool)) {
@@ -105,6 +107,46 @@ final class SpoolRecovery {
             log.info("spool recovered: {} unfinished temp files removed, {} active messages back to incoming, "
                     + "{} unacknowledged bodies removed, {} body names restored, {} messages restored from their "
                     + "slots", removedTmp, requeued, orphans, relinked, restored);
+        }
+    }
+
+    /**
+     * A spool made before its files were created 0600 and its directories 0700 (with a umask of 022: 0755 and
+     * 0644) is closed to other users. Its own directories (tmp/, data/, slots/, the states) become 0700, as the
+     * spool creates them; the root, which an operator or a package may have made (0750 for a group, a volume's
+     * mount point), only loses what other users may do. That is enough: a file is opened only through every
+     * directory above it, and every name of a spool file (its data/ name, its entry, its slot) is in one of those
+     * directories, so nobody else can open one, whatever its own mode. Files keep their mode on purpose: a chmod
+     * per file is an inode write per message at the first open (for a backlog of a hundred thousand messages a
+     * long start) for no access the directories do not already deny, and every file written since is 0600.
+     */
+    private void makeDirectoriesPrivate() {
+        List<String> changed = new ArrayList<>();
+        try {
+            if (DurableFiles.revoke(root, DurableFiles.OTHERS)) {
+                changed.add(". (o-rwx)");
+            }
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            log.info("spool {}: other users' permissions on the spool directory left as they are ({}); the "
+                    + "directories inside are the relay's own", root, e.toString());
+        }
+        List<Path> own = new ArrayList<>(List.of(tmp, data, slots.dir()));
+        for (QueueState s : QueueState.values()) {
+            own.add(states.dir(s));
+        }
+        for (Path dir : own) {
+            try {
+                if (DurableFiles.revoke(dir, DurableFiles.GROUP_AND_OTHERS)) {
+                    changed.add(root.relativize(dir).toString());
+                }
+            } catch (IOException | UnsupportedOperationException | SecurityException e) {
+                log.warn("spool {}: cannot make {} 0700: {}", root, dir, e.toString());
+            }
+        }
+        if (!changed.isEmpty()) {
+            log.info("spool {}: {} directories that an older version left open to other users made private, 0700 "
+                    + "below the root ({}); the files inside are reachable only through them", root, changed.size(),
+                    String.join(", ", changed));
         }
     }
 
