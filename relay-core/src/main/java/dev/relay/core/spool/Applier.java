@@ -147,13 +147,7 @@ final class Applier {
                 }
                 long deadline = System.nanoTime() + PAUSE_NANOS;
                 while (!urgent && !closed) { // gather more: one round of fsyncs for all of them
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        break;
-                    }
-                    try {
-                        work.awaitNanos(left);
-                    } catch (InterruptedException e) {
+                    if (!GroupCommitter.awaitUntil(work, deadline)) {
                         break;
                     }
                 }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.function.LongConsumer;
 import java.util.zip.CRC32C;
 
@@ -12,25 +13,13 @@ import java.util.zip.CRC32C;
  * How a new message becomes durable ({@link Spool#store}): the body read to its end and the envelope written, and
  * when {@link #commit} returns the message survives a crash and is in incoming/; when it throws, nothing of it is
  * visible. Two implementations, chosen once at open: {@link SlotCommit} where the file system has hard links,
- * {@link EnvelopeFileCommit} where it has not.
+ * {@link EnvelopeFileCommit} where it has not. What they share is here: the directories, the free slots, the body
+ * copy, what a failure throws, and the commit latency they report.
  */
-interface CommitPath extends AutoCloseable {
-
-    /**
-     * Commits the message; returns the body size in bytes.
-     *
-     * @throws SpoolException as {@link #failure} makes it: the storage guard is told of a fault of the file system
-     */
-    long commit(Envelope envelope, InputStream body) throws SpoolException;
-
-    /** Rounds of directory fsyncs that made new messages durable, and the messages they made durable. */
-    CommitStats stats();
-
-    /** Told each commit's latency in nanoseconds, from the end of the body to the durable commit. */
-    void onCommitLatency(LongConsumer listener);
-
-    @Override
-    void close();
+abstract sealed class CommitPath implements AutoCloseable permits SlotCommit, EnvelopeFileCommit {
+    /** The first buffer is small (most mail is a few KiB, and 64 KiB per message was most of the relay's garbage). */
+    private static final int FIRST_COPY_BUFFER = 8 * 1024;
+    private static final int COPY_BUFFER = 64 * 1024;
 
     /** What a commit that failed with an {@link IOException} throws (see {@link Spool}). */
     interface Failure {
@@ -38,15 +27,41 @@ interface CommitPath extends AutoCloseable {
     }
 
     /** The body could not be read (its cause): the client's failure, not the spool's. */
-    final class BodyReadFailure extends IOException {
+    static final class BodyReadFailure extends IOException {
         BodyReadFailure(IOException cause) {
             super(cause);
         }
     }
 
-    /** The first buffer is small (most mail is a few KiB, and 64 KiB per message was most of the relay's garbage). */
-    int FIRST_COPY_BUFFER = 8 * 1024;
-    int COPY_BUFFER = 64 * 1024;
+    final Path data;
+    final Path incoming;
+    final SlotPool slots;
+    final DurableFiles files;
+    final Failure failure;
+    /** Told each commit's latency in nanoseconds, from the end of the body to the durable commit. */
+    final LongConsumer latency;
+
+    CommitPath(Path root, SlotPool slots, DurableFiles files, Failure failure, LongConsumer latency) {
+        this.data = root.resolve("data");
+        this.incoming = root.resolve(QueueState.INCOMING.key());
+        this.slots = slots;
+        this.files = files;
+        this.failure = failure;
+        this.latency = latency;
+    }
+
+    /**
+     * Commits the message; returns the body size in bytes.
+     *
+     * @throws SpoolException as {@link Failure} makes it: the storage guard is told of a fault of the file system
+     */
+    abstract long commit(Envelope envelope, InputStream body) throws SpoolException;
+
+    /** Rounds of directory fsyncs that made new messages durable, and the messages they made durable. */
+    abstract CommitStats stats();
+
+    @Override
+    public abstract void close();
 
     /**
      * Copies {@code in} to its end into {@code out} (updating {@code crc} unless null). The buffer starts at

@@ -20,32 +20,22 @@ import java.util.function.LongConsumer;
  *
  * <p>A body file is a free slot renamed to data/ when there is one (see {@link SlotPool} for why), else new.
  */
-final class EnvelopeFileCommit implements CommitPath {
+final class EnvelopeFileCommit extends CommitPath {
     /** How long the committer waits for sessions that are still syncing their files to join its batch. */
     private static final long MAX_COMMIT_DELAY_NANOS = 2_000_000L;
     private static final int MAX_BATCH = 256;
 
     private final Path tmp;
-    private final Path data;
-    private final Path incoming;
-    private final SlotPool slots;
-    private final DurableFiles files;
-    private final Failure failure;
     private final GroupCommitter committer;
-    private volatile LongConsumer commitLatency = nanos -> { };
 
-    EnvelopeFileCommit(Path tmp, Path data, Path incoming, SlotPool slots, DurableFiles files, Failure failure) {
-        this.tmp = tmp;
-        this.data = data;
-        this.incoming = incoming;
-        this.slots = slots;
-        this.files = files;
-        this.failure = failure;
+    EnvelopeFileCommit(Path root, SlotPool slots, DurableFiles files, Failure failure, LongConsumer latency) {
+        super(root, slots, files, failure, latency);
+        this.tmp = root.resolve("tmp");
         this.committer = new GroupCommitter(this::commitBatch, MAX_COMMIT_DELAY_NANOS, MAX_BATCH);
     }
 
     @Override
-    public long commit(Envelope envelope, InputStream body) throws SpoolException {
+    long commit(Envelope envelope, InputStream body) throws SpoolException {
         String name = envelope.id().value();
         Path bodyFile = data.resolve(name); // invisible until an entry in incoming/ refers to it
         Path envTmp = tmp.resolve(name + ".env");
@@ -56,7 +46,7 @@ final class EnvelopeFileCommit implements CommitPath {
             long size;
             long bodyEnd;
             try (FileChannel ch = openBodyFile(bodyFile)) {
-                size = CommitPath.copy(body, ch, null);
+                size = copy(body, ch, null);
                 bodyEnd = System.nanoTime();
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 DurableFiles.writeFully(ch, ByteBuffer.wrap(envelopeBytes));
@@ -74,7 +64,7 @@ final class EnvelopeFileCommit implements CommitPath {
             syncing = false;
             committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
-            commitLatency.accept(System.nanoTime() - bodyEnd);
+            latency.accept(System.nanoTime() - bodyEnd);
             return size;
         } catch (IOException e) {
             throw failure.of(envelope, e);
@@ -146,13 +136,8 @@ final class EnvelopeFileCommit implements CommitPath {
     }
 
     @Override
-    public CommitStats stats() {
+    CommitStats stats() {
         return committer.stats();
-    }
-
-    @Override
-    public void onCommitLatency(LongConsumer listener) {
-        this.commitLatency = listener;
     }
 
     @Override

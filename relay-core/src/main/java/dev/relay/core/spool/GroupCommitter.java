@@ -202,13 +202,7 @@ final class GroupCommitter implements AutoCloseable {
             }
             long deadline = System.nanoTime() + maxDelayNanos;
             while (syncing > 0 && queue.size() < maxBatch && !closed) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                try {
-                    arrived.awaitNanos(left);
-                } catch (InterruptedException e) {
+                if (!awaitUntil(arrived, deadline)) {
                     break;
                 }
             }
@@ -232,6 +226,24 @@ final class GroupCommitter implements AutoCloseable {
             return queue.size();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Waits on {@code c} (whose lock the caller holds) until it is signalled or {@code deadline} (a
+     * {@link System#nanoTime} value) comes; false when the deadline has passed or the wait was interrupted: the
+     * caller stops gathering then.
+     */
+    static boolean awaitUntil(Condition c, long deadline) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            return false;
+        }
+        try {
+            c.awaitNanos(left);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 

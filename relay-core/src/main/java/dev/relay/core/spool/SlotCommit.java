@@ -22,26 +22,17 @@ import java.util.zip.CRC32C;
  * inode), not synced, and the caller may answer 250. The {@link Applier} makes those names durable and moves the
  * checkpoint past the message; until then a crash finds it in its slot ({@link SpoolRecovery}).
  */
-final class SlotCommit implements CommitPath {
-    private final Path data;
-    private final Path incoming;
-    private final SlotPool slots;
+final class SlotCommit extends CommitPath {
     private final Applier applier;
-    private final DurableFiles files;
-    private final Failure failure;
-    private volatile LongConsumer commitLatency = nanos -> { };
 
-    SlotCommit(Path data, Path incoming, SlotPool slots, Applier applier, DurableFiles files, Failure failure) {
-        this.data = data;
-        this.incoming = incoming;
-        this.slots = slots;
+    SlotCommit(Path root, SlotPool slots, Applier applier, DurableFiles files, Failure failure,
+               LongConsumer latency) {
+        super(root, slots, files, failure, latency);
         this.applier = applier;
-        this.files = files;
-        this.failure = failure;
     }
 
     @Override
-    public long commit(Envelope envelope, InputStream body) throws SpoolException {
+    long commit(Envelope envelope, InputStream body) throws SpoolException {
         String name = envelope.id().value();
         Path bodyFile = data.resolve(name);
         Path entry = incoming.resolve(name);
@@ -56,7 +47,7 @@ final class SlotCommit implements CommitPath {
             long bodyEnd;
             try (FileChannel ch = FileChannel.open(slot.path(), StandardOpenOption.WRITE)) {
                 CRC32C crc = new CRC32C();
-                size = CommitPath.copy(body, ch, crc);
+                size = copy(body, ch, crc);
                 bodyEnd = System.nanoTime();
                 byte[] envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 crc.update(envelopeBytes);
@@ -73,7 +64,7 @@ final class SlotCommit implements CommitPath {
             Files.createLink(entry, slot.path());
             applier.linked(name, slot.path(), seq);
             committed = true;
-            commitLatency.accept(System.nanoTime() - bodyEnd);
+            latency.accept(System.nanoTime() - bodyEnd);
             return size;
         } catch (IOException e) {
             throw failure.of(envelope, e);
@@ -93,13 +84,8 @@ final class SlotCommit implements CommitPath {
     }
 
     @Override
-    public CommitStats stats() {
+    CommitStats stats() {
         return new CommitStats(applier.rounds(), applier.messages());
-    }
-
-    @Override
-    public void onCommitLatency(LongConsumer listener) {
-        this.commitLatency = listener;
     }
 
     @Override

@@ -52,6 +52,8 @@ public final class Spool implements AutoCloseable {
     private final Remover remover;
     private final boolean links;
     private final AtomicBoolean open = new AtomicBoolean(true);
+    /** Told each commit's latency (see {@link #onCommitLatency}). */
+    private volatile LongConsumer commitLatency = nanos -> { };
 
     private Spool(Path root, FileChannel lockChannel, FileLock lock, SpoolSettings settings,
                   StorageGuard.SpaceProbe probe, LongSupplier nanoTime, boolean useLinks) {
@@ -67,8 +69,9 @@ public final class Spool implements AutoCloseable {
         this.applier = new Applier(files, root.resolve("checkpoint"), data, incoming,
                 root.resolve(QueueState.ACTIVE.key()));
         this.states = new StateDirectories(root, files, applier);
-        this.commit = links ? new SlotCommit(data, incoming, slots, applier, files, this::storeFailed)
-                : new EnvelopeFileCommit(tmp, data, incoming, slots, files, this::storeFailed);
+        LongConsumer latency = nanos -> commitLatency.accept(nanos);
+        this.commit = links ? new SlotCommit(root, slots, applier, files, this::storeFailed, latency)
+                : new EnvelopeFileCommit(root, slots, files, this::storeFailed, latency);
         this.remover = new Remover(states, slots, applier, files);
     }
 
@@ -195,7 +198,7 @@ public final class Spool implements AutoCloseable {
      * spool's part of a client's wait for 250. Must be fast.
      */
     public void onCommitLatency(LongConsumer listener) {
-        commit.onCommitLatency(listener);
+        this.commitLatency = listener;
     }
 
     /**
