@@ -152,7 +152,7 @@ public final class RelayServer implements AutoCloseable {
                 .description("Messages in the spool waiting for or in delivery").register(registry);
         FunctionCounter.builder("relay.spool.fsyncs", spool, Spool::fsyncCount)
                 .description("fsyncs issued by the spool (files and directories)").register(registry);
-        FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats()[0])
+        FunctionCounter.builder("relay.spool.commit.batches", spool, s -> s.commitStats().batches())
                 .description("Rounds of directory fsyncs that made new messages durable in the spool's directories (the "
                         + "applier's rounds; group-commit batches without hard links); relay.messages.received over "
                         + "this is the mean batch size")

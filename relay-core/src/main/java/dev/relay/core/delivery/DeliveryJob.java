@@ -1,7 +1,7 @@
 package dev.relay.core.delivery;
 
 import dev.relay.core.model.Envelope;
-import java.nio.file.Path;
+import dev.relay.core.spool.Body;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -10,10 +10,10 @@ import java.util.concurrent.CompletableFuture;
  * @param result  completed (never exceptionally) once every recipient's outcome is decided
  * @param retried whether a reused connection already failed under it (it is moved to another one only once)
  */
-record DeliveryJob(Envelope envelope, Path body, BodyScan scan, CompletableFuture<DeliveryReport> result,
+record DeliveryJob(Envelope envelope, Body body, BodyScan scan, CompletableFuture<DeliveryReport> result,
                    boolean retried) {
 
-    DeliveryJob(Envelope envelope, Path body, BodyScan scan, CompletableFuture<DeliveryReport> result) {
+    DeliveryJob(Envelope envelope, Body body, BodyScan scan, CompletableFuture<DeliveryReport> result) {
         this(envelope, body, scan, result, false);
     }
 

@@ -7,11 +7,9 @@ import io.netty.handler.codec.smtp.DefaultLastSmtpContent;
 import io.netty.handler.codec.smtp.DefaultSmtpContent;
 import io.netty.handler.codec.smtp.SmtpContent;
 import io.netty.handler.stream.ChunkedInput;
+import dev.relay.core.spool.Body;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.io.InputStream;
 
 /**
  * The message file as DATA content, read and dot-stuffed one chunk at a time for Netty's ChunkedWriteHandler,
@@ -23,17 +21,17 @@ import java.nio.file.StandardOpenOption;
 final class DotStuffedBody implements ChunkedInput<SmtpContent> {
     static final int CHUNK = 64 * 1024;
 
-    private final FileChannel file;
+    private final InputStream file;
     private final long length;
     private final DotStuffer stuffer = new DotStuffer();
     private final byte[] in;
     private long read;
     private boolean ended;
 
-    /** The first {@code length} bytes of {@code body} (a spool body file has the envelope's copy after them). */
-    DotStuffedBody(Path body, long length) throws IOException {
-        this.file = FileChannel.open(body, StandardOpenOption.READ);
-        this.length = Math.min(length, file.size());
+    /** {@code body}, of {@code length} bytes as {@link BodyScan} counted them (it ends where either ends). */
+    DotStuffedBody(Body body, long length) throws IOException {
+        this.file = body.open();
+        this.length = length;
         this.in = new byte[(int) Math.max(1, Math.min(CHUNK, this.length))]; // a 2 KiB message: not 64 KiB garbage
     }
 
@@ -58,7 +56,7 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
         if (ended) {
             return null;
         }
-        int n = read < length ? file.read(ByteBuffer.wrap(in, 0, (int) Math.min(in.length, length - read))) : -1;
+        int n = read < length ? file.read(in, 0, (int) Math.min(in.length, length - read)) : -1;
         if (n > 0) {
             read += n;
             return new DefaultSmtpContent(encode(allocator, n));

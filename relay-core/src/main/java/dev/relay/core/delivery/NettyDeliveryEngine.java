@@ -4,6 +4,7 @@ import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamAuth;
 import dev.relay.core.delivery.Outcome.TransientFailure;
 import dev.relay.core.model.Envelope;
+import dev.relay.core.spool.Body;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -113,8 +114,9 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path file, long bodySize) {
         CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
+        Body body = Body.of(file, bodySize);
         try {
             if (closed) {
                 return done(envelope, "delivery engine for " + target.name() + " is closed");
@@ -126,7 +128,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
             }
             CompletableFuture.supplyAsync(() -> {
                 try {
-                    return BodyScan.of(body, bodySize);
+                    return BodyScan.of(body);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }

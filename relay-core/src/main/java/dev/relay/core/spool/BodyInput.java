@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * Reads a message body as stored: the first {@code length} bytes of its file. A body file in the spool carries a
- * copy of the envelope after the message (see {@link Spool}), so readers never read a body file to its end.
+ * copy of the envelope after the message (see {@link SpoolFiles}), so readers never read a body file to its end.
+ * Delivery reads through a {@link Body}, which uses this.
  */
 public final class BodyInput extends FilterInputStream {
     private long remaining;

@@ -202,13 +202,7 @@ final class GroupCommitter implements AutoCloseable {
             }
             long deadline = System.nanoTime() + maxDelayNanos;
             while (syncing > 0 && queue.size() < maxBatch && !closed) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                try {
-                    arrived.awaitNanos(left);
-                } catch (InterruptedException e) {
+                if (!awaitUntil(arrived, deadline)) {
                     break;
                 }
             }
@@ -235,11 +229,29 @@ final class GroupCommitter implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits on {@code c} (whose lock the caller holds) until it is signalled or {@code deadline} (a
+     * {@link System#nanoTime} value) comes; false when the deadline has passed or the wait was interrupted: the
+     * caller stops gathering then.
+     */
+    static boolean awaitUntil(Condition c, long deadline) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            return false;
+        }
+        try {
+            c.awaitNanos(left);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
     /** Batches written so far and the commits they held (their ratio is the mean batch size). */
-    long[] stats() {
+    CommitStats stats() {
         lock.lock();
         try {
-            return new long[] {batches, committed};
+            return new CommitStats(batches, committed);
         } finally {
             lock.unlock();
         }

@@ -12,7 +12,7 @@ import java.util.Optional;
 /**
  * The on-disk form of the spool's files beside {@link EnvelopeCodec}: a body file is the message, then the
  * envelope as encoded by {@link EnvelopeCodec}, then a footer; an entry in a state directory is either an envelope
- * file or a hard link to the body file (a message not attempted yet). See {@link Spool} for why.
+ * file or a hard link to the body file (a message not attempted yet). See {@link SlotCommit} for why.
  *
  * <p>Two footers, both 8-byte big-endian numbers ending in the envelope's length and a magic number:
  * <ul>

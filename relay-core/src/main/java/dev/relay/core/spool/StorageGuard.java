@@ -239,7 +239,7 @@ final class StorageGuard implements AutoCloseable {
     private void testWrite() throws IOException {
         Path p = tmp.resolve("write-probe");
         try {
-            try (FileChannel ch = Spool.openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+            try (FileChannel ch = DurableFiles.openPrivate(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
                 ByteBuffer b = ByteBuffer.allocate(PROBE_BYTES);
                 while (b.hasRemaining()) {

@@ -7,6 +7,7 @@ import dev.relay.core.delivery.Outcome.Delivered;
 import dev.relay.core.delivery.Outcome.PermanentFailure;
 import dev.relay.core.delivery.Outcome.TransientFailure;
 import dev.relay.core.model.MailAddress;
+import dev.relay.core.spool.Body;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -225,7 +226,8 @@ class SmtpClientHandlerTest {
     private DeliveryJob job(String content, CompletableFuture<DeliveryReport> result, MailAddress... rcpts)
             throws Exception {
         Path body = Files.write(Files.createTempFile(dir, "m", ".eml"), content.getBytes(StandardCharsets.UTF_8));
-        return new DeliveryJob(ConnectionPoolTest.envelope(rcpts), body, BodyScan.of(body, -1), result);
+        Body whole = Body.wholeFile(body);
+        return new DeliveryJob(ConnectionPoolTest.envelope(rcpts), whole, BodyScan.of(whole), result);
     }
 
     private EmbeddedChannel channel(DeliveryJob job) {

@@ -41,7 +41,7 @@ class GroupCommitTest {
         int threads = 16, perThread = 8, n = threads * perThread;
         List<QueueId> stored = Collections.synchronizedList(new ArrayList<>());
         long fsyncs;
-        long[] stats;
+        CommitStats stats;
         Spool spool = Spool.open(dir);
         try {
             long atOpen = spool.fsyncCount(); // recovery's own directory fsyncs
@@ -69,12 +69,12 @@ class GroupCommitTest {
         } finally {
             spool.close();
         }
-        assertThat(stats[1]).as("messages applied").isEqualTo(n);
-        assertThat(stats[0]).as("applier rounds").isLessThan(n / 4);
+        assertThat(stats.messages()).as("messages applied").isEqualTo(n);
+        assertThat(stats.batches()).as("applier rounds").isLessThan(n / 4);
         // per message: its slot file (its trailer holds the envelope); per round of the applier: data/, incoming/,
         // active/ and the checkpoint; per 16 new slot files: slots/ (the pool was empty; sessions that find it
         // empty at the same time each make 16, so how many such fsyncs there are varies)
-        assertThat(fsyncs).isGreaterThan(n + 4 * stats[0]).isLessThan(2L * n);
+        assertThat(fsyncs).isGreaterThan(n + 4 * stats.batches()).isLessThan(2L * n);
         try (Spool reopened = Spool.open(dir)) {
             assertThat(reopened.list(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(stored);
             for (QueueId id : stored) {
@@ -137,7 +137,7 @@ class GroupCommitTest {
             alone.syncStarted();
             alone.commit("x");
             assertThat(writers).containsExactly(Thread.currentThread());
-            assertThat(alone.stats()).containsExactly(1, 1);
+            assertThat(alone.stats()).isEqualTo(new CommitStats(1, 1));
         } finally {
             alone.close();
         }

@@ -54,7 +54,7 @@ class SpoolCommitBenchmark {
                 spool.store(envelope(), new ByteArrayInputStream(body));
             }
             long fsyncs0 = spool.fsyncCount();
-            long[] stats0 = spool.commitStats();
+            CommitStats stats0 = spool.commitStats();
             LongAdder messages = new LongAdder();
             List<long[]> latencies = new ArrayList<>();
             CyclicBarrier start = new CyclicBarrier(writers + 1);
@@ -90,8 +90,8 @@ class SpoolCommitBenchmark {
             window[1] = System.nanoTime();
             long n = messages.sum();
             long fsyncs = spool.fsyncCount() - fsyncs0;
-            long[] stats = spool.commitStats();
-            long batches = stats[0] - stats0[0];
+            CommitStats stats = spool.commitStats();
+            long batches = stats.batches() - stats0.batches();
             long[] all = latencies.stream().flatMapToLong(a -> java.util.Arrays.stream(a, 1, (int) a[0] + 1))
                     .sorted().toArray();
             double secs = (window[1] - window[0]) / 1e9;

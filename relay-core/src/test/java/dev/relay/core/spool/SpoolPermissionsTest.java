@@ -14,6 +14,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,5 +72,58 @@ class SpoolPermissionsTest {
             assertThat(files).as("bodies, envelopes, slots, lock, checkpoint").isGreaterThanOrEqualTo(4);
             assertThat(wrong).isEmpty();
         }
+    }
+
+    /**
+     * A spool made by a release before 0600/0700 (umask 022: directories 0755, files 0644) is closed to other users
+     * at open, once, with one INFO line: its own directories become 0700, the root (an operator's or a package's,
+     * 0750 for a group is kept) loses only other users' permissions. That denies them every file inside; files
+     * keep their mode (see SpoolRecovery for why).
+     */
+    @Test
+    void directoriesLeftOpenByAnOlderVersionAreMadeOwnerOnlyAtOpen() throws Exception {
+        Path root = dir.resolve("old");
+        Envelope e = envelope();
+        try (Spool spool = Spool.open(root)) {
+            spool.store(e, new ByteArrayInputStream("Subject: a\r\n\r\na\r\n".getBytes()));
+        }
+        Set<PosixFilePermission> dir755 = PosixFilePermissions.fromString("rwxr-xr-x");
+        Set<PosixFilePermission> file644 = PosixFilePermissions.fromString("rw-r--r--");
+        try (Stream<Path> all = Files.walk(root)) { // as an older release left it
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setPosixFilePermissions(p, Files.isDirectory(p) ? dir755 : file644);
+            }
+        }
+
+        Logger logger = (Logger) LoggerFactory.getLogger(Spool.class);
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
+        try {
+            try (Spool spool = Spool.open(root)) {
+                assertThat(spool.load(QueueState.INCOMING, e.id())).isPresent();
+            }
+            try (Spool spool = Spool.open(root)) {
+                assertThat(spool.list(QueueState.INCOMING)).containsExactly(e.id());
+            }
+        } finally {
+            logger.detachAppender(logs);
+        }
+
+        Map<String, String> open = new TreeMap<>();
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                String perms = PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+                String expected = p.equals(root) ? "rwxr-x---" : "rwx------";
+                if (Files.isDirectory(p) && !perms.equals(expected)) {
+                    open.put(root.relativize(p).toString(), perms);
+                }
+            }
+        }
+        assertThat(open).as("directories open to others (the root keeps its group)").isEmpty();
+        List<String> told = logs.list.stream().filter(l -> l.getLevel() == Level.INFO)
+                .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("made private")).toList();
+        assertThat(told).as("one INFO line, at the first open only").hasSize(1);
+        assertThat(told.get(0)).contains(root.toString()).contains("data").contains("incoming");
     }
 }

@@ -298,7 +298,7 @@ class SpoolStorageTest {
             try (Spool spool = Spool.open(mnt.resolve("spool"), new SpoolSettings(0), free::get, nanos::get)) {
                 Envelope first = envelope();
                 spool.store(first, body()); // the storage look is now cached as fine: nanos stands still
-                await().atMost(Duration.ofSeconds(10)).until(() -> spool.commitStats()[1] >= 1); // its names durable
+                await().atMost(Duration.ofSeconds(10)).until(() -> spool.commitStats().messages() >= 1); // its names durable
                 String bound = run("mount", "--bind", mnt.toString(), mnt.toString());
                 if (bound != null) {
                     fail("the tmpfs mounted, but a bind mount over it did not: " + bound);
