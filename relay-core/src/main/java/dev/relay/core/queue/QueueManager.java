@@ -122,19 +122,12 @@ public final class QueueManager implements AutoCloseable {
     private Thread scheduler;
     private Thread sweeper;
 
-    /** The previous form: a fixed retry delay, the default lifetime, bounces only logged. */
-    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, Duration retryDelay,
-                        int maxConcurrent, QueueListener listener) {
-        this(spool, engine, clock, RetryPolicy.fixed(retryDelay), maxConcurrent, listener, Bounces.logOnly());
-    }
-
-    /** Failed messages are kept for {@link #DEFAULT_FAILED_RETENTION}. */
-    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
-                        int maxConcurrent, QueueListener listener, Bounces bounces) {
-        this(spool, engine, clock, retry, maxConcurrent, listener, bounces, DEFAULT_FAILED_RETENTION);
-    }
-
     /**
+     * The one constructor: production and tests alike pass the clock, so a test moves time instead of waiting.
+     *
+     * @param clock           the time of receipts, attempts, backoffs and expiry
+     * @param retry           when a transient failure is retried, and the lifetime
+     * @param maxConcurrent   the active window: deliveries in flight at most
      * @param failedRetention how long a failed message stays in failed/ (after its last attempt) before it is
      *                        removed; swept at start and every {@link #SWEEP_INTERVAL}
      */
