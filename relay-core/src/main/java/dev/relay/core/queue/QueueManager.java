@@ -9,8 +9,6 @@ import dev.relay.core.model.QueueId;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,7 +46,12 @@ import org.slf4j.LoggerFactory;
  * open circuits probe at once.
  */
 public final class QueueManager implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
+    /**
+     * The logger of every stage of the queue: their lines keep the name they had when one class held them all
+     * (operators grep for it; the text format prints it on every line).
+     */
+    static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
+    private static final Logger log = LOG;
     /** Longest wait of the scheduler without a wake-up: bounds how late a clock change is noticed. */
     private static final long MAX_IDLE_MILLIS = 1000;
     /** How long a stop waits, after the deliveries, for the removals of delivered messages (one spool round each). */
@@ -74,8 +77,8 @@ public final class QueueManager implements AutoCloseable {
     private final RetryPolicy retry;
     private final int maxConcurrent;
     private final QueueListener listener;
-    private final Bounces bounces;
     private final Duration failedRetention;
+    private final Bounce bounce;
     private final Semaphore slots;
     private final AtomicInteger queued = new AtomicInteger();
     private final ExecutorService outcomes = Executors.newVirtualThreadPerTaskExecutor();
@@ -143,8 +146,12 @@ public final class QueueManager implements AutoCloseable {
         this.maxConcurrent = maxConcurrent;
         this.slots = new Semaphore(maxConcurrent);
         this.listener = listener;
-        this.bounces = bounces;
         this.failedRetention = failedRetention;
+        this.bounce = new Bounce(spool, listener, bounces, id -> {
+            synchronized (lock) {
+                enqueueFresh(id);
+            }
+        });
     }
 
     /** Schedules what the spool holds (incoming now, deferred at their time) and starts delivering. */
@@ -222,7 +229,7 @@ public final class QueueManager implements AutoCloseable {
         Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter, smtputf8);
         long size = spool.store(envelope, body);
         log.info("{}: received from=<{}> to={} nrcpt={} size={} user={}", envelope.id(), sender,
-                addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
+                Bounce.addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
         listener.received(envelope, size);
         justCommitted.put(envelope.id(), new Spool.Stored(envelope, size));
         synchronized (lock) {
@@ -500,14 +507,14 @@ public final class QueueManager implements AutoCloseable {
         int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
-                    envelope.id(), envelope.sender(), addresses(delivered), report.upstream(),
+                    envelope.id(), envelope.sender(), Bounce.addresses(delivered), report.upstream(),
                     detail(report, delivered), delay.toMillis(), size, attempt);
             listener.delivered(envelope, delivered, report.upstream(), size, delay);
         }
         List<Dsn.Failure> permanent = new ArrayList<>();
         if (!failed.isEmpty()) {
             log.info("{}: failed from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
-                    envelope.id(), envelope.sender(), addresses(failed), report.upstream(), detail(report, failed),
+                    envelope.id(), envelope.sender(), Bounce.addresses(failed), report.upstream(), detail(report, failed),
                     delay.toMillis(), size, attempt);
             listener.failed(envelope, failed, detail(report, failed));
             failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
@@ -520,7 +527,7 @@ public final class QueueManager implements AutoCloseable {
                 case RetryPolicy.Decision.Retry r -> next = wait != null && wait.open() ? now : r.at();
                 case RetryPolicy.Decision.Expire e -> {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
-                                    + "age={}", envelope.id(), envelope.sender(), addresses(pending),
+                                    + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                             report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
                     listener.expired(envelope, pending, e.age());
                     pending.forEach(r -> permanent.add(new Dsn.Failure(r,
@@ -530,7 +537,7 @@ public final class QueueManager implements AutoCloseable {
             }
         }
         if (!permanent.isEmpty()) {
-            bounce(envelope, size, permanent, now); // before the original leaves active/: a crash repeats, never loses it
+            bounce.send(envelope, size, permanent, now); // before the original leaves active/: a crash repeats, never loses it
         }
         if (!pending.isEmpty() && wait != null && wait.open()) {
             // stored due now: a restart (whose circuits start closed) tries it at once
@@ -538,7 +545,7 @@ public final class QueueManager implements AutoCloseable {
             spool.update(attempted ? envelope.deferred(pending, next, reason)
                     : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
-                            + "attempted={} waiting={}", envelope.id(), envelope.sender(), addresses(pending),
+                            + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                     report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
                     String.join(",", wait.upstreams()));
             listener.deferred(envelope, pending, reason);
@@ -549,7 +556,7 @@ public final class QueueManager implements AutoCloseable {
             String reason = detail(report, pending);
             spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
-                    envelope.id(), envelope.sender(), addresses(pending), report.upstream(), reason,
+                    envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
                     delay.toMillis(), size, attempt, next);
             listener.deferred(envelope, pending, reason);
             synchronized (lock) {
@@ -718,47 +725,6 @@ public final class QueueManager implements AutoCloseable {
         ids.forEach(id -> waiting.add(new Due(id, now)));
         lock.notifyAll();
         return ids.size();
-    }
-
-    /** Addresses for a key=value log line: {@code <a@x>,<b@y>}, no spaces. */
-    private static String addresses(List<MailAddress> list) {
-        StringBuilder b = new StringBuilder();
-        for (MailAddress a : list) {
-            b.append(b.isEmpty() ? "" : ",").append('<').append(a).append('>');
-        }
-        return b.toString();
-    }
-
-    /** Notifies the sender of permanent failures: a DSN queued like any message, or a log line. */
-    private void bounce(Envelope original, long size, List<Dsn.Failure> failures, Instant now) {
-        List<MailAddress> recipients = failures.stream().map(Dsn.Failure::recipient).toList();
-        if (original.sender().isNullSender()) {
-            log.info("{}: no bounce for failed to={}: the sender is null (a bounce never bounces)",
-                    original.id(), addresses(recipients));
-            return;
-        }
-        if (!bounces.send()) {
-            log.info("{}: bounce not sent (queue.bounces=log) from=<{}> failed={}", original.id(),
-                    original.sender(), addresses(recipients));
-            listener.bounced(original, recipients, false);
-            return;
-        }
-        try {
-            byte[] headers = Dsn.readHeaders(spool.bodyPath(original.id()), size);
-            QueueId dsnId = QueueId.next(now);
-            byte[] dsn = Dsn.build(bounces.reportingMta(), dsnId, original, failures, headers, now);
-            Envelope env = Envelope.received(dsnId, MailAddress.NULL_SENDER, List.of(original.sender()), now, "");
-            spool.store(env, new ByteArrayInputStream(dsn));
-            log.info("{}: bounced dsn={} to=<{}> failed={}", original.id(), dsnId, original.sender(),
-                    addresses(recipients));
-            listener.bounced(original, recipients, true);
-            synchronized (lock) {
-                enqueueFresh(dsnId);
-            }
-        } catch (IOException | RuntimeException e) {
-            // the original stays in failed/ with its reason: nothing is lost, the sender is just not told
-            log.error("{}: cannot queue a bounce to <{}>: {}", original.id(), original.sender(), e.toString());
-        }
     }
 
     private static String detail(DeliveryReport report, List<MailAddress> recipients) {
