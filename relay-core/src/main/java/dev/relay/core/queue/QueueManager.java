@@ -2,8 +2,6 @@ package dev.relay.core.queue;
 
 import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.DeliveryReport;
-import dev.relay.core.delivery.Outcome;
-import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.spool.QueueState;
@@ -11,17 +9,9 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.io.InputStream;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,8 +36,6 @@ public final class QueueManager implements AutoCloseable {
      */
     static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
     private static final Logger log = LOG;
-    /** How long a stop waits, after the deliveries, for the removals of delivered messages (one spool round each). */
-    private static final long REMOVAL_GRACE_MILLIS = 2000;
     public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
     static final Duration SWEEP_INTERVAL = FailedSweep.INTERVAL;
     static final int FLOW_BACKLOG = InflowGate.BACKLOG;
@@ -67,21 +55,11 @@ public final class QueueManager implements AutoCloseable {
     private final Spool spool;
     private final DeliveryEngine engine;
     private final InstantSource clock;
-    private final RetryPolicy retry;
-    private final int maxConcurrent;
-    private final QueueListener listener;
-    private final Semaphore slots;
-    private final ExecutorService outcomes = Executors.newVirtualThreadPerTaskExecutor();
     private final InflowGate gate;
     private final Scheduler scheduler;
     private final Commit commit;
-    private final Bounce bounce;
+    private final Dispatch dispatch;
     private final FailedSweep sweep;
-
-    private volatile boolean running;
-    /** How long after a failed recording of an outcome the message is taken up again from the spool. */
-    volatile Duration outcomeRetryDelay = Duration.ofSeconds(5);
-    private Thread picker;
 
     /**
      * The one constructor: production and tests alike pass the clock, so a test moves time instead of waiting.
@@ -100,14 +78,12 @@ public final class QueueManager implements AutoCloseable {
         this.spool = spool;
         this.engine = engine;
         this.clock = clock;
-        this.retry = retry;
-        this.maxConcurrent = maxConcurrent;
-        this.slots = new Semaphore(maxConcurrent);
-        this.listener = listener;
         this.gate = new InflowGate(listener);
         this.scheduler = new Scheduler(spool, engine, clock, gate);
         this.commit = new Commit(spool, clock, listener, scheduler, gate);
-        this.bounce = new Bounce(spool, listener, bounces, scheduler::enqueueFresh);
+        Bounce bounce = new Bounce(spool, listener, bounces, scheduler::enqueueFresh);
+        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce);
+        this.dispatch = new Dispatch(spool, engine, clock, listener, scheduler, settle, maxConcurrent);
         this.sweep = new FailedSweep(spool, clock, failedRetention, scheduler);
     }
 
@@ -126,9 +102,8 @@ public final class QueueManager implements AutoCloseable {
         if (scheduler.queued() > 0) {
             log.info("queue: {} messages to deliver from the spool", scheduler.queued());
         }
-        running = true;
         gate.open();
-        picker = Thread.ofPlatform().name("relay-scheduler").daemon().start(this::schedule);
+        dispatch.start();
         sweep.start();
     }
 
@@ -179,225 +154,9 @@ public final class QueueManager implements AutoCloseable {
         scheduler.wake();
     }
 
-    // --- dispatch ---------------------------------------------------------------------------------------------
-
-    private void schedule() {
-        while (running) {
-            Scheduler.Pick pick;
-            try {
-                slots.acquire(); // the bounded active window
-            } catch (InterruptedException e) {
-                return;
-            }
-            try {
-                pick = scheduler.take();
-            } catch (InterruptedException e) {
-                slots.release();
-                return;
-            }
-            try {
-                dispatch(pick);
-            } catch (RuntimeException | SpoolException e) {
-                slots.release();
-                if (!running) {
-                    scheduler.forget(pick.id());
-                    // stop() interrupted the scheduler in the middle of a move: the spool puts the message back
-                    // at the next start, which is the documented outcome of a stop, not an error
-                    log.info("{}: delivery not started, stopping; retried at next start", pick.id());
-                } else {
-                    // not forgotten until a restart: taken up again from the state the spool holds it in
-                    log.error("{}: cannot start delivery, taken up again from the spool in {}: {}", pick.id(),
-                            Dsn.human(outcomeRetryDelay), e.toString());
-                    takeBack(pick.id());
-                }
-                scheduler.deliveryOver(pick.id());
-            }
-        }
-    }
-
-    private void dispatch(Scheduler.Pick p) throws SpoolException {
-        Spool.Stored known = scheduler.takeCommitted(p.id());
-        spool.move(p.id(), p.from(), QueueState.ACTIVE);
-        Optional<Spool.Stored> stored = known != null ? Optional.of(known) : spool.load(QueueState.ACTIVE, p.id());
-        if (stored.isEmpty()) { // quarantined: logged by the spool
-            scheduler.forget(p.id());
-            scheduler.deliveryOver(p.id());
-            slots.release();
-            return;
-        }
-        Envelope envelope = stored.get().envelope();
-        long size = stored.get().bodySize();
-        listener.attempted(envelope, envelope.attempts() + 1);
-        engine.deliver(envelope, spool.bodyPath(p.id()), size)
-                .whenCompleteAsync((report, error) -> {
-                    AtomicBoolean slot = new AtomicBoolean(true);
-                    try {
-                        if (error != null) { // the engine's contract says never; be safe anyway
-                            report = DeliveryReport.all("-", envelope.recipients(),
-                                    new Outcome.TransientFailure("delivery engine error: " + error));
-                        }
-                        apply(envelope, size, report, () -> releaseOnce(slot));
-                    } catch (SpoolException | RuntimeException e) {
-                        log.error("{}: cannot record delivery outcome, taken up again from the spool in {}: {}",
-                                envelope.id(), Dsn.human(outcomeRetryDelay), e.toString());
-                        takeBack(envelope.id());
-                    } finally {
-                        releaseOnce(slot);
-                        scheduler.deliveryOver(envelope.id());
-                    }
-                }, outcomes); // spool I/O (fsync) never runs on a network event loop
-    }
-
-    /**
-     * After a failed recording of an outcome: the message is no longer owned as active (which left it stuck until
-     * a restart, with operator actions refused). What the spool holds decides: back in incoming/ (as a restart
-     * would put it), owned again and delivered after {@code outcomeRetryDelay}; in deferred/, due after that
-     * delay; elsewhere or gone, no longer the scheduler's. While the spool cannot even take it back, this is tried
-     * again after the delay.
-     */
-    private void takeBack(QueueId id) {
-        try {
-            takeBackLocked(id);
-        } catch (SpoolException e) { // the spool's failures are caught inside
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private void takeBackLocked(QueueId id) throws SpoolException {
-        scheduler.locked(() -> {
-            if (!running) {
-                return null; // the next start takes it from the spool
-            }
-            Optional<QueueState> now;
-            try {
-                now = spool.releaseActive(id);
-            } catch (SpoolException | RuntimeException e) {
-                log.warn("{}: still cannot take it back from active, trying again in {}: {}", id,
-                        Dsn.human(outcomeRetryDelay), e.toString());
-                scheduler.forget(id);
-                later(() -> takeBack(id));
-                return null;
-            }
-            switch (now.orElse(null)) {
-                case INCOMING -> { // owned again, so operator actions apply; fed to the scheduler later
-                    scheduler.ownIncoming(id);
-                    later(() -> {
-                        if (running) {
-                            scheduler.refeed(id);
-                        }
-                    });
-                }
-                case DEFERRED -> scheduler.enqueueDeferred(id, clock.instant().plus(outcomeRetryDelay));
-                case null, default -> scheduler.forget(id);
-            }
-            return null;
-        });
-    }
-
-    private void later(Runnable task) {
-        try {
-            CompletableFuture.runAsync(task, CompletableFuture.delayedExecutor(outcomeRetryDelay.toMillis(),
-                    TimeUnit.MILLISECONDS, outcomes));
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            // stopping: the next start takes it from the spool
-        }
-    }
-
-    /** Gives back a delivery's place in the active window, the first time only. */
-    private void releaseOnce(AtomicBoolean held) {
-        if (held.getAndSet(false)) {
-            slots.release();
-        }
-    }
-
-    /**
-     * Records a delivery's outcome. {@code deliveryDone} gives the delivery's place in the active window back: for a
-     * message delivered to every recipient, before its removal, which waits for the spool's next removal round (up
-     * to 50 ms that need not hold up the next delivery); the caller gives it back after anything else.
-     */
-    private void apply(Envelope envelope, long size, DeliveryReport report, Runnable deliveryDone)
-            throws SpoolException {
-        Instant now = clock.instant();
-        List<MailAddress> delivered = report.recipientsWith(Outcome.Delivered.class);
-        List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
-        List<MailAddress> failed = report.recipientsWith(Outcome.PermanentFailure.class);
-        Duration delay = Duration.between(envelope.receivedAt(), now);
-        // pending recipients whose every upstream has an open circuit wait for it; when no upstream was even tried,
-        // this was no attempt: the count, and so the backoff, stay as they were
-        DeliveryReport.CircuitWait wait = pending.isEmpty() ? null : report.circuit();
-        boolean attempted = wait == null || wait.attempted();
-        int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
-        if (!delivered.isEmpty()) {
-            log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
-                    envelope.id(), envelope.sender(), Bounce.addresses(delivered), report.upstream(),
-                    detail(report, delivered), delay.toMillis(), size, attempt);
-            listener.delivered(envelope, delivered, report.upstream(), size, delay);
-        }
-        List<Dsn.Failure> permanent = new ArrayList<>();
-        if (!failed.isEmpty()) {
-            log.info("{}: failed from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
-                    envelope.id(), envelope.sender(), Bounce.addresses(failed), report.upstream(), detail(report, failed),
-                    delay.toMillis(), size, attempt);
-            listener.failed(envelope, failed, detail(report, failed));
-            failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
-        }
-        Instant next = null;
-        if (!pending.isEmpty()) {
-            String reason = detail(report, pending);
-            switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
-                // waiting on open circuits: stored due now, in memory parked (see park); else the backoff
-                case RetryPolicy.Decision.Retry r -> next = wait != null && wait.open() ? now : r.at();
-                case RetryPolicy.Decision.Expire e -> {
-                    log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
-                                    + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
-                            report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
-                    listener.expired(envelope, pending, e.age());
-                    pending.forEach(r -> permanent.add(new Dsn.Failure(r,
-                            Dsn.expiredReason(retry.maxLifetime(), report.byRecipient().get(r).detail()), true)));
-                    pending = List.of();
-                }
-            }
-        }
-        if (!permanent.isEmpty()) {
-            bounce.send(envelope, size, permanent, now); // before the original leaves active/: a crash repeats, never loses it
-        }
-        if (!pending.isEmpty() && wait != null && wait.open()) {
-            // stored due now: a restart (whose circuits start closed) tries it at once
-            String reason = detail(report, pending);
-            spool.update(attempted ? envelope.deferred(pending, next, reason)
-                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
-            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
-                            + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
-                    report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
-                    String.join(",", wait.upstreams()));
-            listener.deferred(envelope, pending, reason);
-            scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
-        } else if (!pending.isEmpty()) {
-            String reason = detail(report, pending);
-            spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
-            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
-                    envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
-                    delay.toMillis(), size, attempt, next);
-            listener.deferred(envelope, pending, reason);
-            if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
-                scheduler.park(envelope.id(), wait.upstreams(), next, false);
-            } else {
-                scheduler.enqueueDeferred(envelope.id(), next);
-            }
-        } else if (!permanent.isEmpty()) {
-            // kept as a dead letter for inspection and requeue
-            spool.update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,
-                    permanent.get(0).detail()), size, QueueState.ACTIVE, QueueState.FAILED);
-            scheduler.forget(envelope.id());
-        } else {
-            deliveryDone.run(); // (stop() waits for the outcomes still being recorded, this removal too)
-            spool.remove(envelope.id(), QueueState.ACTIVE);
-            scheduler.forget(envelope.id());
-        }
-    }
-
-    private static String detail(DeliveryReport report, List<MailAddress> recipients) {
-        return report.byRecipient().get(recipients.get(0)).detail();
+    /** Sets how long after a failed recording of an outcome the message is taken up again (tests shorten it). */
+    void outcomeRetryDelay(Duration delay) {
+        dispatch.outcomeRetryDelay = delay;
     }
 
     /**
@@ -405,29 +164,9 @@ public final class QueueManager implements AutoCloseable {
      * the spool (active/ goes back to incoming/ at the next start).
      */
     public void stop(Duration grace) {
-        running = false;
         gate.close(); // submitters in an in-flow pause answer now
-        if (picker != null) {
-            picker.interrupt();
-        }
         sweep.stop();
-        try {
-            if (slots.tryAcquire(maxConcurrent, grace.toMillis(), TimeUnit.MILLISECONDS)) {
-                slots.release(maxConcurrent);
-            } else {
-                log.warn("queue: deliveries still in flight after {}; they are retried at next start", grace);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        outcomes.shutdown(); // and the removals of delivered messages, which gave their slots back first
-        try {
-            if (!outcomes.awaitTermination(REMOVAL_GRACE_MILLIS, TimeUnit.MILLISECONDS)) {
-                log.warn("queue: removals of delivered messages still pending; they may be delivered again");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        dispatch.stop(grace);
     }
 
     @Override

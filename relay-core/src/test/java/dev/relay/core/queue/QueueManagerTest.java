@@ -280,7 +280,7 @@ class QueueManagerTest {
             throws Exception {
         try (Spool spool = Spool.open(dir);
              QueueManager q = queue(spool, engine, Duration.ofMinutes(10), 4, QueueListener.NONE)) {
-            q.outcomeRetryDelay = Duration.ofMillis(200);
+            q.outcomeRetryDelay(Duration.ofMillis(200));
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 2);
@@ -314,7 +314,7 @@ class QueueManagerTest {
         };
         try (Spool spool = Spool.open(dir);
              QueueManager q = queue(spool, engine, Duration.ofMinutes(10), 4, QueueListener.NONE)) {
-            q.outcomeRetryDelay = Duration.ofSeconds(60); // not taken up again during the test: only released
+            q.outcomeRetryDelay(Duration.ofSeconds(60)); // not taken up again during the test: only released
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 1);
