@@ -21,11 +21,14 @@ import org.slf4j.Logger;
  * failed/ and are bounced ({@link Bounce}) before the original leaves active/, so a crash repeats a bounce but
  * never loses one. A report whose pending recipients wait for a circuit (its {@link DeliveryReport.CircuitWait})
  * parks the message in the scheduler instead of backing it off; one where no upstream was even tried is no
- * attempt, so the count and the backoff stay as they were. The spool is changed first, the scheduler after:
+ * attempt, so the count and the backoff stay as they were: a rate limit used up makes the message due when the
+ * limiter grants again ({@link DeliveryReport.NotAttempted}), through the scheduler's heap like any due mail. The spool is changed first, the scheduler after:
  * what the scheduler owns is always on disk where it says.
  */
 final class Settle {
     private static final Logger log = QueueManager.LOG;
+    /** The shortest wait after a delivery no upstream made an attempt for (an engine closed by a reload). */
+    static final Duration NOT_ATTEMPTED_MIN_WAIT = Duration.ofSeconds(1);
 
     private final Spool spool;
     private final InstantSource clock;
@@ -56,10 +59,12 @@ final class Settle {
         List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
         List<MailAddress> failed = report.recipientsWith(Outcome.PermanentFailure.class);
         Duration delay = Duration.between(envelope.receivedAt(), now);
-        // pending recipients whose every upstream has an open circuit wait for it; when no upstream was even tried,
-        // this was no attempt: the count, and so the backoff, stay as they were
-        DeliveryReport.CircuitWait wait = pending.isEmpty() ? null : report.circuit();
-        boolean attempted = wait == null || wait.attempted();
+        // pending recipients whose every upstream has an open circuit wait for it; when no upstream was even tried
+        // (every circuit open, the rate limit used up, the engine closed), this was no attempt: the count, and so
+        // the backoff, stay as they were
+        DeliveryReport.NotAttempted skipped = pending.isEmpty() ? null : report.notAttempted();
+        DeliveryReport.CircuitWait wait = pending.isEmpty() || skipped != null ? null : report.circuit();
+        boolean attempted = skipped == null && (wait == null || wait.attempted());
         int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
@@ -79,8 +84,10 @@ final class Settle {
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
-                // waiting on open circuits: stored due now, in memory parked (see park); else the backoff
-                case RetryPolicy.Decision.Retry r -> next = wait != null && wait.open() ? now : r.at();
+                // not attempted: when the limiter grants again; waiting on open circuits: stored due now, in memory
+                // parked (see park); else the backoff
+                case RetryPolicy.Decision.Retry r -> next = skipped != null ? reopens(envelope, skipped, now)
+                        : wait != null && wait.open() ? now : r.at();
                 case RetryPolicy.Decision.Expire e -> {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
                                     + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
@@ -109,10 +116,11 @@ final class Settle {
             scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
         } else if (!pending.isEmpty()) {
             String reason = detail(report, pending);
-            spool.update(envelope.deferred(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
-            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
+            spool.update(attempted ? envelope.deferred(pending, next, reason)
+                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}{}",
                     envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
-                    delay.toMillis(), size, attempt, next);
+                    delay.toMillis(), size, attempt, next, attempted ? "" : " attempted=false");
             listener.deferred(envelope, pending, reason);
             if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
                 scheduler.park(envelope.id(), wait.upstreams(), next, false);
@@ -129,6 +137,18 @@ final class Settle {
             spool.remove(envelope.id(), QueueState.ACTIVE);
             scheduler.forget(envelope.id());
         }
+    }
+
+    /**
+     * When a message no upstream made an attempt for is due again: when the limiter grants its token (or, for a
+     * closed engine, after {@link #NOT_ATTEMPTED_MIN_WAIT}, so that an engine closed for good is not asked in a
+     * loop), never past the end of the lifetime (the last retry, as after a failed attempt).
+     */
+    private Instant reopens(Envelope envelope, DeliveryReport.NotAttempted skipped, Instant now) {
+        Duration after = skipped.retryAfter();
+        Instant at = now.plus(after.compareTo(NOT_ATTEMPTED_MIN_WAIT) < 0 ? NOT_ATTEMPTED_MIN_WAIT : after);
+        Instant expiry = envelope.receivedAt().plus(retry.maxLifetime());
+        return at.isAfter(expiry) ? expiry : at;
     }
 
     private static String detail(DeliveryReport report, List<MailAddress> recipients) {
