@@ -22,8 +22,9 @@ import org.slf4j.Logger;
  * never loses one. A report whose pending recipients wait for a circuit (its {@link DeliveryReport.CircuitWait})
  * parks the message in the scheduler instead of backing it off; one where no upstream was even tried is no
  * attempt, so the count and the backoff stay as they were: a rate limit used up makes the message due when the
- * limiter grants again ({@link DeliveryReport.NotAttempted}), through the scheduler's heap like any due mail. The spool is changed first, the scheduler after:
- * what the scheduler owns is always on disk where it says.
+ * limiter grants again, a closed engine after a second ({@link DeliveryReport.NotAttempted}), through the
+ * scheduler's heap like any due mail. The spool is changed first, the scheduler after: what the scheduler owns is
+ * always on disk where it says.
  */
 final class Settle {
     private static final Logger log = QueueManager.LOG;

@@ -12,9 +12,10 @@
  *       clock, and goes the moment one closes.</li>
  *   <li><b>settle</b> ({@code Settle}): every committed message is handed to delivery until each recipient is
  *       delivered or failed permanently (5xx, or expired after {@code max-lifetime}); a delivery that made no
- *       attempt (every circuit open) counts none and grows no backoff; the spool changes before the scheduler, so
- *       what the scheduler owns is on disk where it says; an outcome that cannot be recorded is taken up again
- *       from the spool, not left active.</li>
+ *       attempt (every circuit open, the upstream's rate limit used up, the engine closed) counts none and grows
+ *       no backoff, and a used-up rate limit makes it due when the limiter grants again; the spool changes before
+ *       the scheduler, so what the scheduler owns is on disk where it says; an outcome that cannot be recorded is
+ *       taken up again from the spool, not left active.</li>
  *   <li><b>bounce</b> ({@code Bounce}, {@link dev.relay.core.queue.Dsn}): the sender of permanently failed
  *       recipients gets an RFC 3464 DSN, itself committed durably before the original leaves active/; never for a
  *       null sender (a bounce never bounces).</li>
