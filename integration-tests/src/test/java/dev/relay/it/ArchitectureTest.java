@@ -36,7 +36,6 @@ class ArchitectureTest {
      * so the list cannot go stale).
      */
     static final Map<String, String> TEMPORARY_EXCEPTIONS = Map.of(
-            "relay-core/src/main/java/dev/relay/core/queue/QueueManager.java", "issue #18 step 2 (queue) splits it",
             "relay-core/src/main/java/dev/relay/core/delivery/SmtpClientHandler.java",
             "issue #18 step 3 (delivery) splits it");
 

@@ -86,7 +86,7 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     void submit(DeliveryJob job) {
         loop.execute(() -> {
             if (closed) {
-                reject(job, "delivery engine for " + target.name() + " is closed");
+                rejectClosed(job);
                 return;
             }
             waiting.add(job);
@@ -108,7 +108,7 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                 if (wait == 0 && rate != null) {
                     wait = rate.tryAcquire(now, pressure.rateFactor(now));
                     if (wait > MAX_RATE_WAIT.toNanos()) {
-                        deferAllWaiting();
+                        deferAllWaiting(now, pressure.rateFactor(now));
                         return;
                     }
                 }
@@ -146,15 +146,22 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
         return null;
     }
 
-    /** The rate limit cannot let a message go within {@link #MAX_RATE_WAIT}: defer the waiting ones now. */
-    private void deferAllWaiting() {
+    /**
+     * The rate limit cannot let a message go within {@link #MAX_RATE_WAIT}: defer the waiting ones now, without an
+     * attempt, each until the limiter will grant its token (the first at the next grant, the second at the one
+     * after, ...), so that they come back one by one as the window reopens rather than all at once.
+     */
+    private void deferAllWaiting(long now, double factor) {
         String detail = "rate limit of upstream " + target.name() + " reached (per-day " + target.rate().perDay()
                 + ", per-second " + target.rate().perSecond() + "); deferred";
+        long n = 0;
         for (DeliveryJob job = waiting.poll(); job != null; job = waiting.poll()) {
-            LOG.info("{}: {}", job.id(), detail);
+            Duration retryAfter = Duration.ofNanos(rate.untilGrant(now, factor, ++n));
+            LOG.info("{}: {} for {}", job.id(), detail, retryAfter);
             rateLimited++;
             notify(() -> listener.rateLimited(target.name()));
-            reject(job, detail);
+            job.result().complete(DeliveryReport.notAttempted(target.name(), job.envelope().recipients(), detail,
+                    retryAfter));
         }
     }
 
@@ -275,6 +282,12 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                 new TransientFailure(detail)));
     }
 
+    /** The pool is closed (its engine was replaced, or the relay stops): no attempt was made. */
+    private void rejectClosed(DeliveryJob job) {
+        job.result().complete(DeliveryReport.notAttempted(target.name(), job.envelope().recipients(),
+                "delivery engine for " + target.name() + " is closed", Duration.ZERO));
+    }
+
     private void updateGauges() {
         openNow = open;
         idleNow = idle.size();
@@ -295,7 +308,7 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                 wakeUp.cancel(false);
             }
             for (DeliveryJob job = waiting.poll(); job != null; job = waiting.poll()) {
-                reject(job, "delivery engine for " + target.name() + " is closed");
+                rejectClosed(job);
             }
             updateGauges();
             channels.close().addListener(f -> done.trySuccess(null));

@@ -118,8 +118,10 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
         CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
         Body body = Body.of(file, bodySize);
         try {
-            if (closed) {
-                return done(envelope, "delivery engine for " + target.name() + " is closed");
+            if (closed) { // replaced by a reload, or stopping: no attempt was made
+                return CompletableFuture.completedFuture(DeliveryReport.notAttempted(target.name(),
+                        envelope.recipients(), "delivery engine for " + target.name() + " is closed",
+                        java.time.Duration.ZERO));
             }
             if (target.port() == 25) { // UpstreamTarget refuses it already; never send there all the same
                 LOG.warn("{}: refusing to deliver to port 25 of {}", envelope.id(), target.host());

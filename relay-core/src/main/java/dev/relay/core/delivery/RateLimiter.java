@@ -46,6 +46,21 @@ final class RateLimiter {
         return 0;
     }
 
+    /**
+     * The nanoseconds from {@code now} until the limiter grants the {@code k}-th token from now on (k at least 1),
+     * if nothing else takes one meanwhile: 0 if it has {@code k} already. Takes nothing.
+     */
+    long untilGrant(long now, double factor, long k) {
+        long wait = 0;
+        if (perSecond != null) {
+            wait = Math.max(wait, perSecond.until(now, factor, k));
+        }
+        if (perDay != null) {
+            wait = Math.max(wait, perDay.until(now, 1, k));
+        }
+        return wait;
+    }
+
     private static final class Bucket {
         private final double capacity;
         private final double perNano;
@@ -57,6 +72,13 @@ final class RateLimiter {
             this.perNano = perNano;
             this.tokens = capacity;
             this.last = now;
+        }
+
+        /** Refills up to now, then the nanoseconds until the k-th token from now is granted (0 if it is there). */
+        long until(long now, double factor, long k) {
+            waitFor(now, factor);
+            double missing = k - tokens;
+            return missing <= 0 ? 0 : Math.max(1, (long) Math.ceil(missing / (perNano * factor)));
         }
 
         /** Refills up to now, then the nanoseconds until one token is there (0 if it is). */

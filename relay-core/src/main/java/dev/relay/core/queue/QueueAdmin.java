@@ -1,5 +1,6 @@
 package dev.relay.core.queue;
 
+import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
@@ -17,20 +18,27 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
 
 /**
- * The operator's view and controls of the queue (the {@code relay queue} commands and {@code /api/queue}): list,
- * show, retry now, hold, release, delete and requeue. Reads go to the spool; every change goes through the queue
- * manager, so an operator never races the scheduler (a message being delivered right now is refused, not torn).
+ * Stage: operate (Postfix's {@code postqueue} and {@code postsuper}). The operator's view and controls of the
+ * queue (the {@code relay queue} commands and {@code /api/queue}): list, show, retry now, hold, release, delete and
+ * requeue. Reads go to the spool; every change runs under the {@link Scheduler}'s lock and through its methods,
+ * never around it, so an operator never races a pick or an outcome (a message being delivered right now is
+ * refused, not torn).
  */
 public final class QueueAdmin {
+    private static final Logger log = QueueManager.LOG;
+
     private final Spool spool;
-    private final QueueManager queue;
+    private final Scheduler scheduler;
+    private final DeliveryEngine engine;
     private final InstantSource clock;
 
-    QueueAdmin(Spool spool, QueueManager queue, InstantSource clock) {
+    QueueAdmin(Spool spool, Scheduler scheduler, DeliveryEngine engine, InstantSource clock) {
         this.spool = spool;
-        this.queue = queue;
+        this.scheduler = scheduler;
+        this.engine = engine;
         this.clock = clock;
     }
 
@@ -38,9 +46,9 @@ public final class QueueAdmin {
     public static final class ActionException extends Exception {
         private final boolean notFound;
 
-        ActionException(QueueManager.Refused r) {
-            super(r.getMessage());
-            this.notFound = r.notFound;
+        ActionException(boolean notFound, String message) {
+            super(message);
+            this.notFound = notFound;
         }
 
         public boolean notFound() {
@@ -193,54 +201,110 @@ public final class QueueAdmin {
         });
     }
 
-    /** A deferred message is tried now (incoming ones are due already). */
+    /**
+     * A deferred message is tried now (incoming ones are due already); its route's open circuits let a probe through
+     * now, so that the retry does not bounce off them.
+     */
     public void retry(QueueId id) throws ActionException {
         try {
-            queue.retryNow(id);
-        } catch (QueueManager.Refused r) {
-            throw new ActionException(r);
+            scheduler.locked(() -> {
+                QueueState s = scheduler.locate(id);
+                switch (s) {
+                    case INCOMING -> { } // due already
+                    case DEFERRED -> {
+                        spool.peek(QueueState.DEFERRED, id).ifPresent(st -> engine.probeNow(st.envelope()));
+                        scheduler.dueNow(id);
+                        log.info("{}: retry now (operator)", id);
+                    }
+                    case HOLD -> throw new ActionException(false, id + " is held: release it to deliver it");
+                    case FAILED -> throw new ActionException(false, id + " failed: requeue it to try again");
+                    default -> throw new ActionException(false, id + " is in " + s.key() + " and cannot be retried");
+                }
+                return null;
+            });
+        } catch (SpoolException e) { // only reads that answer empty on failure: never thrown
+            throw new IllegalStateException(e);
         }
     }
 
-    /** Every deferred message is due now; returns how many. */
+    /** Every deferred message is due now (every open circuit lets a probe through now); returns how many. */
     public int retryAll() {
-        return queue.retryAllNow();
+        try {
+            return scheduler.locked(() -> {
+                engine.probeAllNow();
+                int n = scheduler.allDueNow();
+                if (n > 0) {
+                    log.info("queue: {} deferred messages retried now (operator)", n);
+                }
+                return n;
+            });
+        } catch (SpoolException e) { // nothing here touches the spool
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Puts an incoming or deferred message aside: never scheduled until released. Returns its former state. */
     public QueueState hold(QueueId id) throws ActionException, SpoolException {
-        try {
-            return queue.hold(id);
-        } catch (QueueManager.Refused r) {
-            throw new ActionException(r);
-        }
+        return scheduler.locked(() -> {
+            QueueState s = scheduler.locate(id);
+            if (s != QueueState.INCOMING && s != QueueState.DEFERRED) {
+                throw new ActionException(false, id + " is in " + s.key() + ": only incoming and deferred messages "
+                        + "can be held");
+            }
+            scheduler.unschedule(id, s);
+            try {
+                spool.move(id, s, QueueState.HOLD);
+            } catch (SpoolException e) {
+                scheduler.reschedule(id, s);
+                throw e;
+            }
+            log.info("{}: held (was {})", id, s.key());
+            return s;
+        });
     }
 
     /** A held message back to incoming, due now. */
     public void release(QueueId id) throws ActionException, SpoolException {
-        try {
-            queue.release(id);
-        } catch (QueueManager.Refused r) {
-            throw new ActionException(r);
-        }
+        scheduler.locked(() -> {
+            QueueState s = scheduler.locate(id);
+            if (s != QueueState.HOLD) {
+                throw new ActionException(false, id + " is in " + s.key() + ", not hold");
+            }
+            spool.move(id, QueueState.HOLD, QueueState.INCOMING);
+            scheduler.enqueueFresh(id);
+            log.info("{}: released to incoming", id);
+            return null;
+        });
     }
 
     /** Removes a message (envelope and body) from any state but active. Returns the state it was in. */
     public QueueState delete(QueueId id) throws ActionException, SpoolException {
-        try {
-            return queue.delete(id);
-        } catch (QueueManager.Refused r) {
-            throw new ActionException(r);
-        }
+        return scheduler.locked(() -> {
+            QueueState s = scheduler.locate(id);
+            scheduler.unschedule(id, s);
+            spool.remove(id, s);
+            log.info("{}: deleted from {} (operator)", id, s.key());
+            return s;
+        });
     }
 
-    /** A failed message back to incoming for its failed recipients, with a new lifetime. */
+    /** A failed message back to incoming for its failed recipients, as if just received (a new lifetime). */
     public void requeue(QueueId id) throws ActionException, SpoolException {
-        try {
-            queue.requeue(id);
-        } catch (QueueManager.Refused r) {
-            throw new ActionException(r);
-        }
+        scheduler.locked(() -> {
+            QueueState s = scheduler.locate(id);
+            if (s != QueueState.FAILED) {
+                throw new ActionException(false, id + " is in " + s.key() + ": only failed messages can be requeued");
+            }
+            Spool.Stored st = spool.peek(QueueState.FAILED, id)
+                    .orElseThrow(() -> new ActionException(true, "no readable message " + id + " in failed"));
+            Envelope e = st.envelope();
+            Instant now = clock.instant();
+            spool.update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, "",
+                    e.smtputf8()), st.bodySize(), QueueState.FAILED, QueueState.INCOMING);
+            scheduler.enqueueFresh(id);
+            log.info("{}: requeued from failed to={}", id, e.recipients());
+            return null;
+        });
     }
 
     /**

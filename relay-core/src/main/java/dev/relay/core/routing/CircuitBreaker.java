@@ -70,6 +70,18 @@ final class CircuitBreaker {
         }
     }
 
+    /**
+     * An admitted attempt was not made after all (the upstream's rate limit, or its engine closed): a probe it held
+     * goes back, so that the next caller takes it. Returns whether a probe went back.
+     */
+    synchronized boolean giveBack() {
+        if (state == CircuitState.HALF_OPEN && probeInFlight) {
+            probeInFlight = false;
+            return true;
+        }
+        return false;
+    }
+
     /** The upstream took the attempt (it answered; some or all recipients may still have been refused). */
     synchronized void onSuccess() {
         state = CircuitState.CLOSED;

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -178,6 +179,8 @@ public final class RoutingEngine implements DeliveryEngine {
         List<MailAddress> pending;
         /** Some upstream answered (a reply other than 421): it was reachable. */
         boolean answered;
+        /** The soonest an upstream that made no attempt (its rate limit, or closed) can take the message; or null. */
+        DeliveryReport.NotAttempted notAttempted;
 
         Attempt(Envelope envelope, Route route, MailAddress sender, Path body, long bodySize) {
             this.envelope = envelope;
@@ -222,9 +225,35 @@ public final class RoutingEngine implements DeliveryEngine {
                         outgoing.recipients(), new Outcome.TransientFailure("delivery via " + name + " failed: "
                                 + rootCause(error))))
                 .thenCompose(report -> {
-                    apply(a, name, breaker, report, index + 1 < upstreams.size());
+                    if (report.notAttempted() != null) {
+                        skip(a, name, breaker, report);
+                    } else {
+                        apply(a, name, breaker, report, index + 1 < upstreams.size());
+                    }
                     return tryFrom(a, index + 1);
                 });
+    }
+
+    /**
+     * The upstream's engine made no attempt (its rate limit is used up, or it is closed): nothing is known about
+     * the upstream, so its circuit neither counts a failure nor closes; a probe it had admitted goes back. The
+     * recipients go on to the next upstream as after a transient failure.
+     */
+    private void skip(Attempt a, String name, CircuitBreaker breaker, DeliveryReport report) {
+        a.skipped.add(name);
+        for (MailAddress r : a.pending) {
+            Outcome o = report.byRecipient().get(r);
+            a.outcomes.put(r, o != null ? o : new Outcome.TransientFailure("upstream " + name + " made no attempt"));
+        }
+        Duration after = report.notAttempted().retryAfter();
+        if (a.notAttempted == null || after.compareTo(a.notAttempted.retryAfter()) < 0) {
+            a.notAttempted = report.notAttempted();
+        }
+        if (breaker.giveBack()) {
+            notifyWatchers(name); // the probe may go again: a waiting message is to take it
+        }
+        LOG.info("{}: no attempt via upstream {}: {}", a.envelope.id(), name,
+                a.outcomes.get(a.pending.get(0)).detail());
     }
 
     private void apply(Attempt a, String name, CircuitBreaker breaker, DeliveryReport report, boolean more) {
@@ -270,6 +299,14 @@ public final class RoutingEngine implements DeliveryEngine {
     }
 
     private DeliveryReport finish(Attempt a) {
+        if (a.used.isEmpty() && a.notAttempted != null) {
+            // no upstream made an attempt, and one will take the message after its wait: no attempt counts
+            Map<MailAddress, Outcome> ordered = new LinkedHashMap<>();
+            for (MailAddress r : a.envelope.recipients()) {
+                ordered.put(r, a.outcomes.get(r));
+            }
+            return new DeliveryReport("", ordered, null, a.notAttempted);
+        }
         if (a.used.isEmpty()) {
             String detail = "all upstreams unavailable on route " + a.route.name() + " (circuit open: "
                     + String.join(", ", a.skipped) + ")";

@@ -52,6 +52,17 @@ class PacingTest {
     }
 
     @Test
+    void theWaitUntilTheKthGrantSpacesDeferredMessagesOneTokenApart() {
+        RateLimiter rate = new RateLimiter(new UpstreamTarget.Rate(0, 2), 0);
+        assertThat(rate.untilGrant(0, 1, 2)).as("two tokens there").isZero();
+        rate.tryAcquire(0, 1);
+        rate.tryAcquire(0, 1);
+        assertThat(Duration.ofNanos(rate.untilGrant(0, 1, 1))).isEqualTo(Duration.ofHours(12));
+        assertThat(Duration.ofNanos(rate.untilGrant(0, 1, 3))).isEqualTo(Duration.ofHours(36));
+        assertThat(rate.untilGrant(0, 1, 1)).as("nothing taken").isEqualTo(rate.tryAcquire(0, 1));
+    }
+
+    @Test
     void throttlingHalvesConcurrencyAndRateAndPausesThenRecoversStepByStep() {
         Backpressure p = new Backpressure(Duration.ofSeconds(1), Duration.ofMinutes(1), Duration.ofMinutes(1));
         assertThat(p.concurrency(10, 0)).isEqualTo(10);

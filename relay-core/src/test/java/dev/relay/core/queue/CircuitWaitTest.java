@@ -80,7 +80,8 @@ class CircuitWaitTest {
                 List.of(), u -> upstream, dir.resolve("work"), clock, (CircuitListener) circuit::put);
         spool = Spool.open(dir.resolve("spool"));
         q = new QueueManager(spool, routing, clock, new RetryPolicy(Duration.ofMinutes(1), Duration.ofHours(1),
-                Duration.ofDays(5), () -> 0.0), 4, QueueListener.NONE, QueueManager.Bounces.logOnly());
+                Duration.ofDays(5), () -> 0.0), 4, QueueListener.NONE, QueueManager.Bounces.logOnly(),
+                QueueManager.DEFAULT_FAILED_RETENTION);
         q.start();
     }
 

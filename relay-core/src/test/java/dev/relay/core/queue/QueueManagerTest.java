@@ -15,7 +15,7 @@ import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.InstantSource;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +28,16 @@ import org.junit.jupiter.api.io.TempDir;
 class QueueManagerTest {
     @TempDir
     Path dir;
+
+    /** The queue's clock: it moves only when a test advances it, so no test waits for a backoff in real time. */
+    final FakeClock clock = new FakeClock(Instant.parse("2026-11-01T00:00:00Z"));
+
+    /** A queue on {@link #clock} whose transient failures are retried after a fixed {@code retryDelay}. */
+    private QueueManager queue(Spool spool, DeliveryEngine engine, Duration retryDelay, int window,
+                               QueueListener listener) {
+        return new QueueManager(spool, engine, clock, RetryPolicy.fixed(retryDelay), window, listener,
+                QueueManager.Bounces.logOnly(), QueueManager.DEFAULT_FAILED_RETENTION);
+    }
 
     /** An engine that answers each recipient by a rule and records what it was given. */
     static final class ScriptedEngine implements DeliveryEngine {
@@ -60,20 +70,34 @@ class QueueManagerTest {
         return new ByteArrayInputStream("Subject: t\r\n\r\nhello\r\n".getBytes());
     }
 
-    /** An engine whose deliveries finish only when the test says so. */
+    /** An engine whose deliveries finish only when the test says so, until it is opened up. */
     static final class HeldEngine implements DeliveryEngine {
         final List<CompletableFuture<DeliveryReport>> held = new CopyOnWriteArrayList<>();
         final List<Envelope> seen = new CopyOnWriteArrayList<>();
+        private boolean open;
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public synchronized CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
             seen.add(envelope);
             CompletableFuture<DeliveryReport> f = new CompletableFuture<>();
             held.add(f);
+            if (open) {
+                f.complete(DeliveryReport.all("test", envelope.recipients(), new Outcome.Delivered("250 ok")));
+            }
             return f;
         }
 
-        void releaseAll() {
+        /**
+         * Releases the held deliveries and every one from now on: at the end of a test, so that close() need not
+         * wait out its grace for a delivery the window started after the last release (it took 10 s more when the
+         * scheduler won that race).
+         */
+        synchronized void openUp() {
+            open = true;
+            releaseAll();
+        }
+
+        synchronized void releaseAll() {
             for (int i = 0; i < seen.size(); i++) {
                 held.get(i).complete(DeliveryReport.all("test", seen.get(i).recipients(),
                         new Outcome.Delivered("250 ok")));
@@ -100,8 +124,7 @@ class QueueManagerTest {
         List<Long> pauses = new CopyOnWriteArrayList<>();
         QueueListener listener = pausesInto(pauses);
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
-                     listener)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 4, listener)) {
             q.start();
             // 4 in delivery (held), then FLOW_BACKLOG waiting: no pause yet
             for (int i = 0; i < 4; i++) {
@@ -132,7 +155,7 @@ class QueueManagerTest {
             assertThat(pauses).hasSize(1);
             assertThat(pauses.get(0)).as("the pause lasted until delivery made room")
                     .isBetween(heldFor, 1_000_000_000L + 500_000_000L);
-            engine.releaseAll(); // the 4 started since: close() need not wait out its grace for them
+            engine.openUp(); // the 4 started since, and any after: close() need not wait out its grace for them
         }
     }
 
@@ -142,8 +165,7 @@ class QueueManagerTest {
         List<Long> pauses = new CopyOnWriteArrayList<>();
         QueueListener listener = pausesInto(pauses);
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 1,
-                     listener)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 1, listener)) {
             q.start();
             q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(5)).until(() -> engine.seen.size() == 1); // in delivery, held
@@ -154,7 +176,7 @@ class QueueManagerTest {
             assertThat(pauses.get(0)).as("a pause, never a refusal or a hang")
                     .isBetween(900_000_000L, 3_000_000_000L);
             assertThat(q.queued()).isEqualTo(2 + QueueManager.FLOW_BACKLOG);
-            engine.releaseAll(); // close() need not wait out its grace for the held delivery
+            engine.openUp(); // close() need not wait out its grace for the held delivery
         }
     }
 
@@ -179,8 +201,7 @@ class QueueManagerTest {
                 @Override
                 public void close() {}
             };
-            try (QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 1,
-                    QueueListener.NONE)) {
+            try (QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 1, QueueListener.NONE)) {
                 q.start();
                 for (int i = 0; i < 5; i++) {
                     q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
@@ -198,8 +219,7 @@ class QueueManagerTest {
     void aStopWaitsForTheRemovalsOfDeliveredMessages() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
-                     QueueListener.NONE)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 4, QueueListener.NONE)) {
             q.start();
             q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
@@ -273,9 +293,8 @@ class QueueManagerTest {
     private void deliveredOnTheSecondTryWithoutARestart(DeliveryEngine engine, List<Envelope> seen)
             throws Exception {
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(10), 4,
-                     QueueListener.NONE)) {
-            q.outcomeRetryDelay = Duration.ofMillis(200);
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(10), 4, QueueListener.NONE)) {
+            q.outcomeRetryDelay(Duration.ofMillis(200));
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 2);
@@ -308,9 +327,8 @@ class QueueManagerTest {
             public void close() {}
         };
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(10), 4,
-                     QueueListener.NONE)) {
-            q.outcomeRetryDelay = Duration.ofSeconds(60); // not taken up again during the test: only released
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(10), 4, QueueListener.NONE)) {
+            q.outcomeRetryDelay(Duration.ofSeconds(60)); // not taken up again during the test: only released
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 1);
@@ -329,8 +347,7 @@ class QueueManagerTest {
     void deliveredMessageIsRemovedFromTheSpool() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.Delivered("250 2.0.0 ok"));
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
-                     QueueListener.NONE)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 4, QueueListener.NONE)) {
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
@@ -346,14 +363,17 @@ class QueueManagerTest {
         ScriptedEngine engine = new ScriptedEngine(r -> r.value().startsWith("later")
                 ? new Outcome.TransientFailure("451 4.3.0 busy") : new Outcome.Delivered("250 ok"));
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMillis(300), 4,
-                     QueueListener.NONE)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 4, QueueListener.NONE)) {
             q.start();
             q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("now@y.org"), MailAddress.of("later@y.org")),
                     "demo", body());
             await().atMost(Duration.ofSeconds(5)).until(() -> engine.seen.size() == 1);
             await().atMost(Duration.ofSeconds(5)).until(() -> spool.list(QueueState.DEFERRED).size() == 1);
+            // the rule changes before the delay passes: with a real 300 ms delay, a slow machine had retried (and
+            // deferred again) before the test got here
             engine.rule = r -> new Outcome.Delivered("250 ok");
+            clock.advance(Duration.ofMinutes(1));
+            q.wake();
             await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
             assertThat(engine.seen).hasSize(2);
             assertThat(engine.seen.get(1).recipients()).containsExactly(MailAddress.of("later@y.org"));
@@ -365,8 +385,7 @@ class QueueManagerTest {
     void permanentlyFailedMessageIsKeptInFailed() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(r -> new Outcome.PermanentFailure("550 5.1.1 unknown"));
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, engine, InstantSource.system(), Duration.ofMinutes(1), 4,
-                     QueueListener.NONE)) {
+             QueueManager q = queue(spool, engine, Duration.ofMinutes(1), 4, QueueListener.NONE)) {
             q.start();
             QueueId id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
@@ -381,17 +400,15 @@ class QueueManagerTest {
         ScriptedEngine down = new ScriptedEngine(r -> new Outcome.TransientFailure("connection refused"));
         QueueId id;
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, down, InstantSource.system(), Duration.ofHours(1), 4,
-                     QueueListener.NONE)) {
+             QueueManager q = queue(spool, down, Duration.ofHours(1), 4, QueueListener.NONE)) {
             q.start();
             id = q.submit(MailAddress.of("a@x.org"), List.of(MailAddress.of("b@y.org")), "demo", body());
             await().atMost(Duration.ofSeconds(5)).until(() -> spool.list(QueueState.DEFERRED).size() == 1);
         }
         ScriptedEngine up = new ScriptedEngine(r -> new Outcome.Delivered("250 ok"));
-        // the deferred message is due in an hour; a clock two hours ahead makes it due now
-        InstantSource later = () -> java.time.Instant.now().plus(Duration.ofHours(2));
+        clock.advance(Duration.ofHours(2)); // the deferred message was due in an hour: it is due now
         try (Spool spool = Spool.open(dir);
-             QueueManager q = new QueueManager(spool, up, later, Duration.ofHours(1), 4, QueueListener.NONE)) {
+             QueueManager q = queue(spool, up, Duration.ofHours(1), 4, QueueListener.NONE)) {
             q.start();
             await().atMost(Duration.ofSeconds(5)).until(() -> q.queued() == 0);
             assertThat(up.seen).extracting(Envelope::id).containsExactly(id);

@@ -116,7 +116,8 @@ class QueueStateMachineTest {
     private QueueManager start(Engine engine, int window, boolean sendBounces) throws Exception {
         spool = Spool.open(dir);
         q = new QueueManager(spool, engine, clock, new RetryPolicy(MIN, MAX, LIFETIME, () -> 0.0), window,
-                listener, new QueueManager.Bounces(sendBounces, "relay.example.com"));
+                listener, new QueueManager.Bounces(sendBounces, "relay.example.com"),
+                QueueManager.DEFAULT_FAILED_RETENTION);
         q.start();
         return q;
     }

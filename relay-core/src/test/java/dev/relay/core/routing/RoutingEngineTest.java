@@ -50,6 +50,8 @@ class RoutingEngineTest {
         final List<String> contents = new CopyOnWriteArrayList<>();
         final List<Path> paths = new CopyOnWriteArrayList<>();
         boolean closed;
+        /** Non-null: no attempt is made, as when the rate limit is used up; the wait until it grants again. */
+        volatile Duration noAttempt;
 
         Scripted(String name, Function<MailAddress, Outcome> rule) {
             this.name = name;
@@ -66,6 +68,10 @@ class RoutingEngineTest {
                 }
             } catch (IOException e) {
                 throw new AssertionError(e);
+            }
+            if (noAttempt != null) {
+                return CompletableFuture.completedFuture(DeliveryReport.notAttempted(name, envelope.recipients(),
+                        "rate limit of upstream " + name + " reached", noAttempt));
             }
             Map<MailAddress, Outcome> map = new LinkedHashMap<>();
             envelope.recipients().forEach(r -> map.put(r, rule.apply(r)));
@@ -192,6 +198,59 @@ class RoutingEngineTest {
             assertThat(probe.upstream()).isEqualTo("first");
             assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
             assertThat(states).containsEntry("first", CircuitState.CLOSED);
+        }
+    }
+
+    @Test
+    void anUpstreamThatMakesNoAttemptFailsOverAndCountsNoFailureOfItsCircuit() throws Exception {
+        first.noAttempt = Duration.ofHours(2);
+        try (RoutingEngine engine = engine(List.of())) {
+            for (int i = 0; i < 3; i++) { // two failures would open it
+                DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A), body));
+                assertThat(report.upstream()).isEqualTo("second");
+                assertThat(report.recipientsWith(Outcome.Delivered.class)).containsExactly(A);
+                assertThat(report.notAttempted()).isNull();
+            }
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
+        }
+    }
+
+    @Test
+    void whenNoUpstreamMakesAnAttemptTheReportSaysSoAndWhenTheSoonestOneCanTakeIt() throws Exception {
+        first.noAttempt = Duration.ofHours(2);
+        second.noAttempt = Duration.ofHours(1);
+        try (RoutingEngine engine = engine(List.of())) {
+            DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A, B), body));
+            assertThat(report.notAttempted()).isEqualTo(new DeliveryReport.NotAttempted(Duration.ofHours(1)));
+            assertThat(report.circuit()).isNull();
+            assertThat(report.recipientsWith(Outcome.TransientFailure.class)).containsExactly(A, B);
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
+            assertThat(engine.circuitState("second")).isEqualTo(CircuitState.CLOSED);
+        }
+    }
+
+    @Test
+    void aProbeThatMakesNoAttemptGoesBackForTheNextMessage() throws Exception {
+        first.rule = r -> refused();
+        try (RoutingEngine engine = engine(List.of())) {
+            List<String> changed = new CopyOnWriteArrayList<>();
+            engine.watchCircuits(changed::add);
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            get(engine.deliver(envelope("app@customer.test", A), body));
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.OPEN);
+            now = now.plusSeconds(30);
+            changed.clear();
+            first.noAttempt = Duration.ofHours(1);
+            get(engine.deliver(envelope("app@customer.test", A), body)); // takes the probe, makes no attempt
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.HALF_OPEN);
+            assertThat(engine.availableAt("first")).as("the probe may go again, not 'in flight'")
+                    .isEqualTo(Instant.MIN);
+            assertThat(changed).as("waiting mail is told").contains("first");
+            first.noAttempt = null;
+            first.rule = r -> ok();
+            DeliveryReport probe = get(engine.deliver(envelope("app@customer.test", A), body));
+            assertThat(probe.upstream()).isEqualTo("first");
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
         }
     }
 

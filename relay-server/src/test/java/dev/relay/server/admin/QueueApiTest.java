@@ -59,7 +59,7 @@ class QueueApiTest {
             public void close() {}
         };
         queue = new QueueManager(spool, down, InstantSource.system(), RetryPolicy.fixed(Duration.ofHours(1)), 2,
-                QueueListener.NONE, QueueManager.Bounces.logOnly());
+                QueueListener.NONE, QueueManager.Bounces.logOnly(), QueueManager.DEFAULT_FAILED_RETENTION);
         queue.start();
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -1,0 +1,158 @@
+package dev.relay.core.queue;
+
+import dev.relay.core.delivery.DeliveryReport;
+import dev.relay.core.delivery.Outcome;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.Spool;
+import dev.relay.core.spool.SpoolException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+
+/**
+ * Stage: settle (Postfix's qmgr on a delivery agent's status, with {@code qmgr_defer}). Applies one delivery
+ * report to its message, per recipient: delivered recipients are done; transient failures are deferred by the
+ * {@link RetryPolicy}, or expire when the lifetime is over; permanent failures (and expired recipients) go to
+ * failed/ and are bounced ({@link Bounce}) before the original leaves active/, so a crash repeats a bounce but
+ * never loses one. A report whose pending recipients wait for a circuit (its {@link DeliveryReport.CircuitWait})
+ * parks the message in the scheduler instead of backing it off; one where no upstream was even tried is no
+ * attempt, so the count and the backoff stay as they were: a rate limit used up makes the message due when the
+ * limiter grants again, a closed engine after a second ({@link DeliveryReport.NotAttempted}), through the
+ * scheduler's heap like any due mail. The spool is changed first, the scheduler after: what the scheduler owns is
+ * always on disk where it says.
+ */
+final class Settle {
+    private static final Logger log = QueueManager.LOG;
+    /** The shortest wait after a delivery no upstream made an attempt for (an engine closed by a reload). */
+    static final Duration NOT_ATTEMPTED_MIN_WAIT = Duration.ofSeconds(1);
+
+    private final Spool spool;
+    private final InstantSource clock;
+    private final RetryPolicy retry;
+    private final QueueListener listener;
+    private final Scheduler scheduler;
+    private final Bounce bounce;
+
+    Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
+           Bounce bounce) {
+        this.spool = spool;
+        this.clock = clock;
+        this.retry = retry;
+        this.listener = listener;
+        this.scheduler = scheduler;
+        this.bounce = bounce;
+    }
+
+    /**
+     * Records a delivery's outcome. {@code deliveryDone} gives the delivery's place in the active window back: for a
+     * message delivered to every recipient, before its removal, which waits for the spool's next removal round (up
+     * to 50 ms that need not hold up the next delivery); the caller gives it back after anything else.
+     */
+    void apply(Envelope envelope, long size, DeliveryReport report, Runnable deliveryDone)
+            throws SpoolException {
+        Instant now = clock.instant();
+        List<MailAddress> delivered = report.recipientsWith(Outcome.Delivered.class);
+        List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
+        List<MailAddress> failed = report.recipientsWith(Outcome.PermanentFailure.class);
+        Duration delay = Duration.between(envelope.receivedAt(), now);
+        // pending recipients whose every upstream has an open circuit wait for it; when no upstream was even tried
+        // (every circuit open, the rate limit used up, the engine closed), this was no attempt: the count, and so
+        // the backoff, stay as they were
+        DeliveryReport.NotAttempted skipped = pending.isEmpty() ? null : report.notAttempted();
+        DeliveryReport.CircuitWait wait = pending.isEmpty() || skipped != null ? null : report.circuit();
+        boolean attempted = skipped == null && (wait == null || wait.attempted());
+        int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
+        if (!delivered.isEmpty()) {
+            log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
+                    envelope.id(), envelope.sender(), Bounce.addresses(delivered), report.upstream(),
+                    detail(report, delivered), delay.toMillis(), size, attempt);
+            listener.delivered(envelope, delivered, report.upstream(), size, delay);
+        }
+        List<Dsn.Failure> permanent = new ArrayList<>();
+        if (!failed.isEmpty()) {
+            log.info("{}: failed from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
+                    envelope.id(), envelope.sender(), Bounce.addresses(failed), report.upstream(),
+                    detail(report, failed), delay.toMillis(), size, attempt);
+            listener.failed(envelope, failed, detail(report, failed));
+            failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
+        }
+        Instant next = null;
+        if (!pending.isEmpty()) {
+            String reason = detail(report, pending);
+            switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
+                // not attempted: when the limiter grants again; waiting on open circuits: stored due now, in memory
+                // parked (see park); else the backoff
+                case RetryPolicy.Decision.Retry r -> next = skipped != null ? reopens(envelope, skipped, now)
+                        : wait != null && wait.open() ? now : r.at();
+                case RetryPolicy.Decision.Expire e -> {
+                    log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
+                                    + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
+                            report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
+                    listener.expired(envelope, pending, e.age());
+                    pending.forEach(r -> permanent.add(new Dsn.Failure(r,
+                            Dsn.expiredReason(retry.maxLifetime(), report.byRecipient().get(r).detail()), true)));
+                    pending = List.of();
+                }
+            }
+        }
+        if (!permanent.isEmpty()) {
+            // before the original leaves active/: a crash repeats the bounce, never loses it
+            bounce.send(envelope, size, permanent, now);
+        }
+        if (!pending.isEmpty() && wait != null && wait.open()) {
+            // stored due now: a restart (whose circuits start closed) tries it at once
+            String reason = detail(report, pending);
+            spool.update(attempted ? envelope.deferred(pending, next, reason)
+                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
+                            + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
+                    report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
+                    String.join(",", wait.upstreams()));
+            listener.deferred(envelope, pending, reason);
+            scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
+        } else if (!pending.isEmpty()) {
+            String reason = detail(report, pending);
+            spool.update(attempted ? envelope.deferred(pending, next, reason)
+                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}{}",
+                    envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
+                    delay.toMillis(), size, attempt, next, attempted ? "" : " attempted=false");
+            listener.deferred(envelope, pending, reason);
+            if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
+                scheduler.park(envelope.id(), wait.upstreams(), next, false);
+            } else {
+                scheduler.enqueueDeferred(envelope.id(), next);
+            }
+        } else if (!permanent.isEmpty()) {
+            // kept as a dead letter for inspection and requeue
+            spool.update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,
+                    permanent.get(0).detail()), size, QueueState.ACTIVE, QueueState.FAILED);
+            scheduler.forget(envelope.id());
+        } else {
+            deliveryDone.run(); // (stop() waits for the outcomes still being recorded, this removal too)
+            spool.remove(envelope.id(), QueueState.ACTIVE);
+            scheduler.forget(envelope.id());
+        }
+    }
+
+    /**
+     * When a message no upstream made an attempt for is due again: when the limiter grants its token (or, for a
+     * closed engine, after {@link #NOT_ATTEMPTED_MIN_WAIT}, so that an engine closed for good is not asked in a
+     * loop), never past the end of the lifetime (the last retry, as after a failed attempt).
+     */
+    private Instant reopens(Envelope envelope, DeliveryReport.NotAttempted skipped, Instant now) {
+        Duration after = skipped.retryAfter();
+        Instant at = now.plus(after.compareTo(NOT_ATTEMPTED_MIN_WAIT) < 0 ? NOT_ATTEMPTED_MIN_WAIT : after);
+        Instant expiry = envelope.receivedAt().plus(retry.maxLifetime());
+        return at.isAfter(expiry) ? expiry : at;
+    }
+
+    private static String detail(DeliveryReport report, List<MailAddress> recipients) {
+        return report.byRecipient().get(recipients.get(0)).detail();
+    }
+}
