@@ -17,5 +17,11 @@
  * of the time. Credentials are never sent before TLS unless the upstream is {@code tls: none} on loopback; XOAUTH2
  * tokens ({@code OAuth2TokenSource}) never appear in a log line. Pool events reach metrics through
  * {@link dev.relay.core.delivery.DeliveryListener}.
+ *
+ * <p>One connection is one {@code SmtpClientHandler}, the state machine driven by the upstream's replies (which
+ * step waits for what, timers, reuse, failure); the conversation is told by its parts, each one per connection:
+ * {@code SessionHello} (greeting, EHLO/HELO, STARTTLS), {@code UpstreamAuth} (PLAIN, LOGIN, XOAUTH2 and the token
+ * fetch) and {@code TransactionFlight} (RSET, MAIL, RCPT, DATA, pipelining, the body); {@code UpstreamTrouble}
+ * turns an exception into a failure's detail.
  */
 package dev.relay.core.delivery;
