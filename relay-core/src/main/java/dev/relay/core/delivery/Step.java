@@ -16,6 +16,7 @@ enum Step {
     AUTH("AUTH", "AUTH reply"),
     AUTH_LOGIN_USER("AUTH", "AUTH LOGIN username prompt"),
     AUTH_LOGIN_PASS("AUTH", "AUTH LOGIN password prompt"),
+    DOWNGRADE("MAIL FROM", "the check of the conversion to 7 bit"),
     MAIL("MAIL FROM", "MAIL FROM reply"),
     RCPT("RCPT TO", "RCPT TO reply"),
     DATA("DATA", "DATA reply"),

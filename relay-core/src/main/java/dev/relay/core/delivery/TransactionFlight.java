@@ -11,7 +11,9 @@ import io.netty.channel.ChannelProgressiveFuture;
 import io.netty.channel.ChannelProgressiveFutureListener;
 import io.netty.channel.ChannelProgressivePromise;
 import io.netty.handler.codec.smtp.DefaultLastSmtpContent;
+import io.netty.handler.codec.smtp.SmtpContent;
 import io.netty.handler.codec.smtp.SmtpRequests;
+import io.netty.handler.stream.ChunkedInput;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -45,6 +47,9 @@ final class TransactionFlight {
     private final Deque<Step> pipelined = new ArrayDeque<>();
     private final List<String> params = new ArrayList<>(3);
     private boolean utf8Addresses;
+    /** The 7-bit plan of the transaction {@code planFor}'s message (an 8-bit one, upstream without 8BITMIME). */
+    private SevenBitDowngrade plan;
+    private SmtpTransaction planFor;
     private boolean needsReset;
 
     TransactionFlight(SmtpClientHandler connection, ConnectionSettings settings) {
@@ -61,12 +66,26 @@ final class TransactionFlight {
     /** Forgets the replies still expected (the transaction is over). */
     void clear() {
         pipelined.clear();
+        plan = null;
+        planFor = null;
     }
 
     /** Sends the transaction of {@code tx} (first RSET alone if the connection was used and has no PIPELINING). */
     void send(SmtpTransaction tx, EhloExtensions extensions) {
         Envelope envelope = tx.job().envelope();
         BodyScan scan = tx.job().scan();
+        boolean downgrade = scan.eightBit() && !extensions.eightBitMime();
+        if (downgrade && planFor != tx) {
+            planDowngrade(tx, extensions);
+            return;
+        }
+        if (downgrade && plan.refusal() != null) {
+            tx.decideAll(new PermanentFailure("554 5.6.3 conversion to 7 bit required but not possible: upstream "
+                    + hostPort + " does not offer 8BITMIME and the message has " + plan.refusal()));
+            connection.finishTransaction();
+            return;
+        }
+        long size = downgrade ? plan.size() : scan.size();
         MailAddress sender = envelope.sender();
         boolean nonAsciiAddresses = !isAscii(sender.value())
                 || envelope.recipients().stream().anyMatch(r -> !isAscii(r.value()));
@@ -78,15 +97,16 @@ final class TransactionFlight {
             connection.finishTransaction();
             return;
         }
-        if (extensions.sizeExceeded(scan.size())) {
-            tx.decideAll(new PermanentFailure("message size " + scan.size() + " exceeds the limit of "
+        if (extensions.sizeExceeded(size)) {
+            tx.decideAll(new PermanentFailure("message size " + size + (downgrade ? " (converted to 7 bit)" : "")
+                    + " exceeds the limit of "
                     + extensions.maxSize() + " bytes of upstream " + hostPort));
             connection.finishTransaction();
             return;
         }
         params.clear();
         if (extensions.maxSize() >= 0) {
-            params.add("SIZE=" + scan.size());
+            params.add("SIZE=" + size);
         }
         if (scan.eightBit() && extensions.eightBitMime()) {
             params.add("BODY=8BITMIME");
@@ -120,6 +140,39 @@ final class TransactionFlight {
         } else {
             connection.send(mailRequest(sender, mailLine), mailLine, Step.MAIL, target.timeouts().command());
         }
+    }
+
+    /**
+     * Makes the 7-bit plan of {@code tx}'s message off the event loop ({@link SevenBitDowngrade} says why), then
+     * sends the transaction.
+     */
+    private void planDowngrade(SmtpTransaction tx, EhloExtensions extensions) {
+        connection.await(Step.DOWNGRADE, target.timeouts().dataBlock());
+        DeliveryJob job = tx.job();
+        NettyDeliveryEngine.BLOCKING.execute(() -> {
+            SevenBitDowngrade made = null;
+            Throwable error = null;
+            try {
+                made = SevenBitDowngrade.plan(job.body(), job.scan().size());
+            } catch (IOException | RuntimeException e) {
+                error = e;
+            }
+            SevenBitDowngrade result = made;
+            Throwable failure = error;
+            connection.ctx().executor().execute(() -> {
+                if (!connection.isSending(Step.DOWNGRADE, tx)) {
+                    return; // timed out or closed meanwhile
+                }
+                connection.awaiting(Step.DOWNGRADE); // stops the timer
+                if (failure != null) {
+                    connection.fail("cannot read the message content: " + UpstreamTrouble.describe(failure));
+                    return;
+                }
+                plan = result;
+                planFor = tx;
+                send(tx, extensions);
+            });
+        });
     }
 
     /** A request object, or with UTF-8 addresses the raw line (the codec's encoder writes ASCII only). */
@@ -208,9 +261,11 @@ final class TransactionFlight {
     }
 
     private void sendBody(SmtpTransaction current) {
-        DotStuffedBody body;
+        ChunkedInput<SmtpContent> body;
         try {
-            body = new DotStuffedBody(current.job().body(), current.job().scan().size());
+            body = planFor == current
+                    ? new SevenBitBody(current.job().body(), current.job().scan().size(), plan)
+                    : new DotStuffedBody(current.job().body(), current.job().scan().size());
         } catch (IOException e) {
             connection.fail("cannot read the message content: " + UpstreamTrouble.describe(e));
             return;
@@ -238,7 +293,8 @@ final class TransactionFlight {
                 }
             }
         });
-        LOG.debug("{}: >>> ({} bytes of message data)", current.id(), current.job().scan().size());
+        LOG.debug("{}: >>> ({} bytes of message data{})", current.id(), body.length(),
+                planFor == current ? ", converted to 7 bit" : "");
         ctx.writeAndFlush(body, promise);
     }
 
