@@ -8,9 +8,11 @@ import dev.relay.core.delivery.Outcome.PermanentFailure;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.smtp.SmtpContent;
 import jakarta.mail.Multipart;
 import jakarta.mail.Session;
 import jakarta.mail.internet.MimeMessage;
@@ -159,6 +161,26 @@ class EightBitDowngradeTest {
             server.awaitScript();
         }
         assertThat(received.get()).isEqualTo(content);
+    }
+
+    @Test
+    void convertedBodyStillGoesThroughTheDotStuffer() throws Exception {
+        Path file = body("Subject: dots\r\n\r\n" + TEXT);
+        SevenBitDowngrade plan = SevenBitDowngrade.plan(file, Files.size(file));
+        StringBuilder wire = new StringBuilder();
+        SevenBitBody body = new SevenBitBody(file, Files.size(file), plan);
+        try {
+            while (!body.isEndOfInput()) {
+                SmtpContent chunk = body.readChunk(UnpooledByteBufAllocator.DEFAULT);
+                wire.append(chunk.content().toString(StandardCharsets.US_ASCII));
+                chunk.release();
+            }
+        } finally {
+            body.close();
+        }
+        assertThat(wire.toString()).contains("\r\n..a line starting with a dot\r\n..\r\nlast line\r\n")
+                .contains("Gr=C3=BC=C3=9Fe").doesNotContain("\r\n.\r\n");
+        assertThat(wire.length()).isEqualTo(plan.size() + 2); // the two dots doubled; the codec adds ".\r\n"
     }
 
     private static MimeMessage parse(String data) throws Exception {
