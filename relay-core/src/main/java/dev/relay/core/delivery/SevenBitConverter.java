@@ -225,6 +225,7 @@ final class SevenBitConverter {
 
     /** Whether the line is a delimiter of an open multipart; if so, it is handled. */
     private boolean boundary(int n) {
+        levels:
         for (int level = open.size() - 1; level >= 0; level--) {
             byte[] bd = open.get(level).boundary();
             if (n < 2 + bd.length || !regionEquals(line, 2, bd)) {
@@ -234,7 +235,7 @@ final class SevenBitConverter {
             boolean close = n >= i + 2 && line[i] == '-' && line[i + 1] == '-';
             for (int j = close ? i + 2 : i; j < n; j++) {
                 if (line[j] != ' ' && line[j] != '\t') {
-                    return false; // "--boundary" followed by more: a line that starts like a delimiter
+                    continue levels; // "--boundary" and more: not this delimiter, maybe an enclosing one's
                 }
             }
             if (state == State.HEADER) {

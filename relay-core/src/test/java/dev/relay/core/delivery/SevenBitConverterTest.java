@@ -207,6 +207,22 @@ class SevenBitConverterTest {
     }
 
     @Test
+    void anOuterDelimiterEndsAnInnerPartEvenWhenTheInnerBoundaryIsItsPrefix() throws Exception {
+        String message = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=ab\r\n\r\n"
+                + "--ab\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+                + "--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + UMLAUTS + "\r\n"
+                + "--ab\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + UMLAUTS + "!\r\n--ab--\r\n";
+        Result r = both(message);
+
+        assertSevenBitWithCrlfAndShortLines(r);
+        assertThat(r.text()).contains("\r\n--ab\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        Multipart outer = (Multipart) r.parsed().getContent();
+        assertThat(outer.getCount()).isEqualTo(2);
+        assertThat(decoded(outer.getBodyPart(1))).isEqualTo(UMLAUTS + "!");
+    }
+
+    @Test
     void whatCannotBeConvertedIsRefusedWithTheReason() {
         assertThat(both("Subject: " + UMLAUTS + "\r\n\r\nbody\r\n").refusal())
                 .contains("8-bit bytes in a header section (the message's)");
