@@ -140,6 +140,24 @@ class EightBitDowngradeTest {
     }
 
     @Test
+    void theUpstreamsSizeLimitIsCheckedAgainstTheConvertedSize() throws Throwable {
+        String content = "Subject: s\r\n\r\n" + "\u00e9".repeat(60) + "\r\n"; // 137 bytes, 7-bit: 380
+        Path file = body(content);
+        long converted = SevenBitDowngrade.plan(file, Files.size(file)).size();
+        assertThat(Files.size(file)).isLessThan(200);
+        assertThat(converted).isGreaterThan(200);
+        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+            c.hello("SIZE 200");
+        }); NettyDeliveryEngine engine = engine(server.port())) {
+            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new PermanentFailure("message size " + converted
+                    + " (converted to 7 bit) exceeds the limit of 200 bytes of upstream 127.0.0.1:" + server.port()));
+            server.awaitScript();
+        }
+    }
+
+    @Test
     void eightBitBodyToAnUpstreamWith8bitmimeIsSentAsItIs() throws Throwable {
         String content = "Subject: plain\r\n\r\n" + TEXT;
         AtomicReference<String> received = new AtomicReference<>();
