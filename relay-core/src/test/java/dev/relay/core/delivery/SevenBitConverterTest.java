@@ -247,6 +247,78 @@ class SevenBitConverterTest {
     }
 
     @Test
+    void randomMimeTreesConvertToSevenBitAndDecodeToTheirOriginalText() throws Exception {
+        java.util.Random random = new java.util.Random(17);
+        for (int round = 0; round < 150; round++) {
+            java.util.List<String> texts = new java.util.ArrayList<>();
+            String body = randomEntity(random, texts, 0, "top" + round);
+            String message = "From: a@example.org\r\nMIME-Version: 1.0\r\n" + body;
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            Result r = convert(bytes, 1 + random.nextInt(200));
+            assertThat(r.refusal()).as("round %d", round).isNull();
+            assertThat(r.text()).isEqualTo(convert(bytes, bytes.length).text());
+            assertSevenBitWithCrlfAndShortLines(r);
+            java.util.List<String> decodedTexts = new java.util.ArrayList<>();
+            collect(r.parsed(), decodedTexts);
+            assertThat(decodedTexts).as("round %d:\n%s", round, r.text()).isEqualTo(texts);
+        }
+    }
+
+    /** A random entity (headers from Content-Type on, then its body); its text leaves' contents go to texts. */
+    private static String randomEntity(java.util.Random random, java.util.List<String> texts, int depth,
+                                       String boundary) {
+        if (depth < 3 && random.nextInt(3) == 0) {
+            StringBuilder sb = new StringBuilder("Content-Type: multipart/" + (random.nextBoolean() ? "mixed"
+                    : "alternative") + "; boundary=\"" + boundary + "\"\r\n"
+                    + (random.nextBoolean() ? "Content-Transfer-Encoding: 8bit\r\n" : "") + "\r\npreamble\r\n");
+            int parts = 1 + random.nextInt(3);
+            for (int i = 0; i < parts; i++) {
+                sb.append("--").append(boundary).append("\r\n")
+                        .append(randomEntity(random, texts, depth + 1, boundary + "." + i)).append("\r\n");
+            }
+            return sb.append("--").append(boundary).append("--\r\n").toString();
+        }
+        StringBuilder text = new StringBuilder();
+        String alphabet = "abc xyz.=\t-\u00e9\u00fc\u20ac\ud83d\ude00";
+        int lines = random.nextInt(5);
+        for (int i = 0; i < lines; i++) {
+            int len = random.nextInt(i == 2 ? 3000 : 90); // some longer than the 1 KiB line prefix
+            for (int j = 0; j < len; j++) {
+                int k = random.nextInt(alphabet.length() - 1);
+                if (Character.isHighSurrogate(alphabet.charAt(k))) {
+                    text.append(alphabet, k, k + 2);
+                } else if (!Character.isLowSurrogate(alphabet.charAt(k))) {
+                    text.append(alphabet.charAt(k));
+                }
+            }
+            if (i < lines - 1) {
+                text.append("\r\n");
+            }
+        }
+        if (depth == 0) {
+            text.append("\r\n"); // the message's last line ending is the top part's (no delimiter follows)
+        }
+        texts.add(text.toString());
+        String cte = switch (random.nextInt(3)) {
+            case 0 -> "Content-Transfer-Encoding: 8bit\r\n";
+            case 1 -> "Content-Transfer-Encoding: 7bit\r\n";
+            default -> "";
+        };
+        return "Content-Type: text/plain; charset=utf-8\r\n" + cte + "\r\n" + text;
+    }
+
+    private static void collect(Part part, java.util.List<String> texts) throws Exception {
+        if (part.isMimeType("multipart/*")) {
+            Multipart mp = (Multipart) part.getContent();
+            for (int i = 0; i < mp.getCount(); i++) {
+                collect(mp.getBodyPart(i), texts);
+            }
+        } else {
+            texts.add(decoded(part));
+        }
+    }
+
+    @Test
     void convertedOutputIsAFixedPointOfItsOwnSize() {
         // the SIZE= of MAIL is the converting pass counted: converting the same bytes again gives as many
         byte[] b = ("Subject: s\r\n\r\n" + UMLAUTS.repeat(100) + "\r\n").getBytes(StandardCharsets.UTF_8);
