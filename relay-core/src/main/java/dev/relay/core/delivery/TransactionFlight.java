@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -159,20 +160,26 @@ final class TransactionFlight {
             }
             SevenBitDowngrade result = made;
             Throwable failure = error;
-            connection.ctx().executor().execute(() -> {
-                if (!connection.isSending(Step.DOWNGRADE, tx)) {
-                    return; // timed out or closed meanwhile
-                }
-                connection.awaiting(Step.DOWNGRADE); // stops the timer
-                if (failure != null) {
-                    connection.fail("cannot read the message content: " + UpstreamTrouble.describe(failure));
-                    return;
-                }
-                plan = result;
-                planFor = tx;
-                send(tx, extensions);
-            });
+            try {
+                connection.ctx().executor().execute(() -> planned(tx, extensions, result, failure));
+            } catch (RejectedExecutionException e) {
+                // the event loop is shutting down: the connection's close has decided the transaction already
+            }
         });
+    }
+
+    private void planned(SmtpTransaction tx, EhloExtensions extensions, SevenBitDowngrade result, Throwable failure) {
+        if (!connection.isSending(Step.DOWNGRADE, tx)) {
+            return; // timed out or closed meanwhile
+        }
+        connection.awaiting(Step.DOWNGRADE); // stops the timer
+        if (failure != null) {
+            connection.fail("cannot read the message content: " + UpstreamTrouble.describe(failure));
+            return;
+        }
+        plan = result;
+        planFor = tx;
+        send(tx, extensions);
     }
 
     /** A request object, or with UTF-8 addresses the raw line (the codec's encoder writes ASCII only). */

@@ -125,16 +125,19 @@ class EightBitDowngradeTest {
     void unconvertibleMessageFailsPermanentlyAndIsNeverSent() throws Throwable {
         String content = "Subject: Gr\u00fc\u00dfe\r\n\r\n" + TEXT; // 8-bit in the header section
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
-            c.hello("PIPELINING"); // and nothing more: no MAIL for this message
-        }); NettyDeliveryEngine engine = engine(server.port())) {
-            Path file = body(content);
-            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+            c.hello("PIPELINING");
+            nothingButQuit(c); // no MAIL for this message
+        })) {
+            try (NettyDeliveryEngine engine = engine(server.port())) {
+                Path file = body(content);
+                DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
 
-            Outcome outcome = report.byRecipient().get(BOB);
-            assertThat(outcome).isInstanceOf(PermanentFailure.class);
-            assertThat(outcome.detail()).startsWith("554 5.6.3 conversion to 7 bit required but not possible: "
-                    + "upstream 127.0.0.1:" + server.port() + " does not offer 8BITMIME")
-                    .contains("8-bit bytes in a header section");
+                Outcome outcome = report.byRecipient().get(BOB);
+                assertThat(outcome).isInstanceOf(PermanentFailure.class);
+                assertThat(outcome.detail()).startsWith("554 5.6.3 conversion to 7 bit required but not possible: "
+                        + "upstream 127.0.0.1:" + server.port() + " does not offer 8BITMIME")
+                        .contains("8-bit bytes in a header section");
+            }
             server.awaitScript();
         }
     }
@@ -148,11 +151,15 @@ class EightBitDowngradeTest {
         assertThat(converted).isGreaterThan(200);
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
             c.hello("SIZE 200");
-        }); NettyDeliveryEngine engine = engine(server.port())) {
-            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+            nothingButQuit(c);
+        })) {
+            try (NettyDeliveryEngine engine = engine(server.port())) {
+                DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
 
-            assertThat(report.byRecipient().get(BOB)).isEqualTo(new PermanentFailure("message size " + converted
-                    + " (converted to 7 bit) exceeds the limit of 200 bytes of upstream 127.0.0.1:" + server.port()));
+                assertThat(report.byRecipient().get(BOB)).isEqualTo(new PermanentFailure("message size " + converted
+                        + " (converted to 7 bit) exceeds the limit of 200 bytes of upstream 127.0.0.1:"
+                        + server.port()));
+            }
             server.awaitScript();
         }
     }
@@ -199,6 +206,14 @@ class EightBitDowngradeTest {
         assertThat(wire.toString()).contains("\r\n..a line starting with a dot\r\n..\r\nlast line\r\n")
                 .contains("Gr=C3=BC=C3=9Fe").doesNotContain("\r\n.\r\n");
         assertThat(wire.length()).isEqualTo(plan.size() + 2); // the two dots doubled; the codec adds ".\r\n"
+    }
+
+    /** The server keeps the connection open until the client ends it (with QUIT or not), and gets no command. */
+    private static void nothingButQuit(ScriptedSmtpServer.Conversation c) throws java.io.IOException {
+        String next = c.read();
+        if (next != null && !next.equalsIgnoreCase("QUIT")) {
+            throw new AssertionError("expected nothing but QUIT, the client sent " + next);
+        }
     }
 
     private static MimeMessage parse(String data) throws Exception {
