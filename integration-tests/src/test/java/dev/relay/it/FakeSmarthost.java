@@ -136,6 +136,8 @@ final class FakeSmarthost implements AutoCloseable {
         boolean offerAuth = true;
         /** Offer SMTPUTF8 (RFC 6531). */
         boolean offerSmtpUtf8;
+        /** Offer 8BITMIME (RFC 6152). */
+        boolean offer8BitMime = true;
         /** The command (e.g. "EHLO", "MAIL", "DATA-END") at which the server goes silent and only reads. */
         String stallAt;
         /** Close the connection after this many lines of message data. */
@@ -211,7 +213,10 @@ final class FakeSmarthost implements AutoCloseable {
                 }
                 switch (verb) {
                     case "EHLO", "HELO" -> {
-                        List<String> ext = new ArrayList<>(List.of("fake.test hello", "8BITMIME"));
+                        List<String> ext = new ArrayList<>(List.of("fake.test hello"));
+                        if (offer8BitMime) {
+                            ext.add("8BITMIME");
+                        }
                         if (startTlsContext != null && offerStartTls && !underTls) {
                             ext.add("STARTTLS");
                         }
