@@ -52,7 +52,7 @@ final class SessionHello {
 
     void onEhlo(SmtpReply reply) {
         if (reply.isPositive()) {
-            connection.hello(EhloExtensions.parse(reply));
+            connection.greeted(EhloExtensions.parse(reply));
         } else if (reply.isPermanent() && target.tls() != TlsMode.STARTTLS) {
             connection.send(SmtpRequests.helo(heloName()), "HELO " + heloName(), Step.HELO,
                     target.timeouts().command());
@@ -63,7 +63,7 @@ final class SessionHello {
 
     void onHelo(SmtpReply reply) {
         if (reply.isPositive()) {
-            connection.hello(EhloExtensions.NONE);
+            connection.greeted(EhloExtensions.NONE);
         } else {
             connection.quitAndFail("HELO refused by " + hostPort + ": " + reply);
         }

@@ -231,7 +231,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
     // ---- the session -------------------------------------------------------------------------------------------
 
     /** EHLO (or HELO) was accepted with {@code offered}: STARTTLS, AUTH or the first transaction comes next. */
-    void hello(EhloExtensions offered) {
+    void greeted(EhloExtensions offered) {
         extensions = offered;
         if (target.tls() == TlsMode.STARTTLS && !tlsActive) {
             hello.startTls(extensions);
