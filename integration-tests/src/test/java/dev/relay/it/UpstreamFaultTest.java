@@ -335,6 +335,48 @@ class UpstreamFaultTest {
     }
 
     @Test
+    void anEightBitMessageReachesASmarthostWithout8bitmimeAsSevenBitQuotedPrintable() throws Exception {
+        start((n, c) -> {
+            c.offer8BitMime = false;
+            c.serve();
+        });
+        try (RawSmtp c = new RawSmtp(Loopback.HOST, submission, false)) {
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<app@example.com> BODY=8BITMIME")).startsWith("250");
+            assertThat(c.command("RCPT TO:<a@example.net>")).startsWith("250");
+            assertThat(c.command("DATA")).startsWith("354");
+            assertThat(c.command("Subject: eight bit downgrade\r\nMessage-ID: <downgrade@example.com>\r\n\r\n"
+                    + "Gr\u00fc\u00dfe aus K\u00f6ln\r\n.")).startsWith("250 2.0.0 Ok: queued as");
+        }
+        deliveredOnceEach("eight bit downgrade", "a@example.net");
+        assertThat(fake.mailsWith("Subject: eight bit downgrade")).singleElement().satisfies(m -> {
+            assertThat(m.data().chars().allMatch(ch -> ch < 128)).as("7-bit: %s", m.data()).isTrue();
+            assertThat(m.data()).contains("MIME-Version: 1.0\r\n", "Content-Type: text/plain; charset=utf-8\r\n",
+                    "Content-Transfer-Encoding: quoted-printable\r\n", "\r\n\r\nGr=C3=BC=C3=9Fe aus K=C3=B6ln\r\n");
+        });
+        assertThat(fake.lines()).filteredOn(l -> l.text().startsWith("MAIL FROM:<app@example.com>")).singleElement()
+                .satisfies(l -> assertThat(l.text()).doesNotContain("BODY="));
+    }
+
+    @Test
+    void anEightBitHeaderForASmarthostWithout8bitmimeFailsWith5_6_3AndBounces() throws Exception {
+        start((n, c) -> {
+            c.offer8BitMime = false;
+            c.serve();
+        });
+        submitWith(" BODY=8BITMIME", "Subject: gr\u00fc\u00dfe unconvertible", "a@example.net");
+        await().atMost(Duration.ofSeconds(20)).until(() -> counter("relay.messages.bounced") == 1.0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> fake.mails().size() == 1);
+        assertThat(fake.mails()).singleElement().satisfies(dsn -> {
+            assertThat(dsn.from()).as("only the bounce went out").isEmpty();
+            assertThat(dsn.data()).contains("Final-Recipient: rfc822; a@example.net", "Status: 5.6.3");
+            assertThat(dsn.data().chars().allMatch(ch -> ch < 128)).as("the bounce itself 7-bit").isTrue();
+        });
+        assertThat(fake.lines()).noneMatch(l -> l.text().startsWith("MAIL FROM:<app@example.com>"));
+        assertThat(counter("relay.messages.deferred")).isZero();
+    }
+
+    @Test
     void anUpstreamDownLongerThanTheLifetimeExpiresTheMessageAndTheBounceGoesOutWhenItIsBack() throws Exception {
         setup = new TestRelay(dir);
         int port = Loopback.freePort();

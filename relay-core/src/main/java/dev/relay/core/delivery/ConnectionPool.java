@@ -215,7 +215,7 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                     String detail = f.cause() instanceof ConnectTimeoutException
                             ? "timeout connecting to " + settings.hostPort()
                             : "cannot connect to " + settings.hostPort() + ": "
-                            + SmtpClientHandler.describe(f.cause());
+                            + UpstreamTrouble.describe(f.cause());
                     LOG.info("{}: to={} via {} ({}) deferred: {}", job.id(), job.envelope().recipients(),
                             target.name(), settings.hostPort(), detail);
                     handler.connectFailed(detail);

@@ -36,7 +36,8 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     /** RFC 5321 allows 512 octets per reply line; some servers send longer EHLO lines. */
     static final int MAX_REPLY_LINE = 8192;
     static final String DECODER = "smtp-decoder";
-    private static final Executor BLOCKING = r -> Thread.ofVirtual().name("relay-delivery-io").start(r);
+    /** Where file reads that must not block the event loop run. */
+    static final Executor BLOCKING = r -> Thread.ofVirtual().name("relay-delivery-io").start(r);
 
     private final UpstreamTarget target;
     private final EventLoopGroup group;
