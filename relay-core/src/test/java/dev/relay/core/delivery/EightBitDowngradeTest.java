@@ -10,6 +10,8 @@ import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.spool.Body;
+import dev.relay.testkit.TestUpstream;
+import dev.relay.testkit.UpstreamSession;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -68,7 +70,7 @@ class EightBitDowngradeTest {
         Path file = body(content);
         long converted = SevenBitDowngrade.plan(Body.wholeFile(file)).size();
         AtomicReference<String> received = new AtomicReference<>();
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SIZE 10000000", "PIPELINING");
             c.expect("MAIL FROM:<alice@example.org> SIZE=" + converted); // no BODY=8BITMIME, the converted size
             c.expect("RCPT TO:<bob@example.net>");
@@ -100,7 +102,7 @@ class EightBitDowngradeTest {
                 + TEXT + "--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                 + "<p>" + TEXT + "</p>\r\n--alt--\r\n";
         AtomicReference<String> received = new AtomicReference<>();
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello();
             c.expect("MAIL FROM:<alice@example.org>");
             c.reply("250 ok");
@@ -126,7 +128,7 @@ class EightBitDowngradeTest {
     @Test
     void unconvertibleMessageFailsPermanentlyAndIsNeverSent() throws Throwable {
         String content = "Subject: Gr\u00fc\u00dfe\r\n\r\n" + TEXT; // 8-bit in the header section
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("PIPELINING");
             nothingButQuit(c); // no MAIL for this message
         })) {
@@ -151,7 +153,7 @@ class EightBitDowngradeTest {
         long converted = SevenBitDowngrade.plan(Body.wholeFile(file)).size();
         assertThat(Files.size(file)).isLessThan(200);
         assertThat(converted).isGreaterThan(200);
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SIZE 200");
             nothingButQuit(c);
         })) {
@@ -170,7 +172,7 @@ class EightBitDowngradeTest {
     void eightBitBodyToAnUpstreamWith8bitmimeIsSentAsItIs() throws Throwable {
         String content = "Subject: plain\r\n\r\n" + TEXT;
         AtomicReference<String> received = new AtomicReference<>();
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("8BITMIME");
             c.expect("MAIL FROM:<alice@example.org> BODY=8BITMIME");
             c.reply("250 ok");
@@ -211,7 +213,7 @@ class EightBitDowngradeTest {
     }
 
     /** The server keeps the connection open until the client ends it (with QUIT or not), and gets no command. */
-    private static void nothingButQuit(ScriptedSmtpServer.Conversation c) throws java.io.IOException {
+    private static void nothingButQuit(UpstreamSession c) throws java.io.IOException {
         String next = c.read();
         if (next != null && !next.equalsIgnoreCase("QUIT")) {
             throw new AssertionError("expected nothing but QUIT, the client sent " + next);

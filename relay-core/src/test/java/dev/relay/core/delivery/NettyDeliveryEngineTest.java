@@ -9,6 +9,7 @@ import dev.relay.core.delivery.Outcome.TransientFailure;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.testkit.TestUpstream;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -191,7 +192,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void certificateForAnotherHostIsTransient() throws Exception {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(wrongName.serverContext(), c -> c.drain());
+        try (TestUpstream server = TestUpstream.implicitTls(wrongName.serverContext(), (n, c) -> c.drain());
              NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.IMPLICIT, null,
                      wrongName.writePem(dir)))) {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -206,7 +207,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void startTlsRequiredButNotOfferedIsTransientAndNothingIsSent() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("AUTH PLAIN LOGIN", "8BITMIME");
             c.expect("QUIT");
             c.reply("221 bye");
@@ -223,7 +224,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void plaintextInjectedAfterTheStartTlsReplyIsRefused() throws Exception {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("STARTTLS", "AUTH PLAIN");
             c.expect("STARTTLS");
             c.reply("220 go ahead", "250 injected");
@@ -240,7 +241,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void authRefusedIsTransientWithTheReplyButNeverThePassword() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("AUTH LOGIN PLAIN");
             c.expect("AUTH PLAIN ");
             c.reply("535 5.7.8 Authentication credentials invalid");
@@ -264,7 +265,7 @@ class NettyDeliveryEngineTest {
         // Microsoft 365 (smtp.office365.com) offers AUTH LOGIN alone: the user and the password each answer a
         // base64 prompt, and nothing else may be sent before 235
         java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("AUTH LOGIN", "8BITMIME");
             c.expect("AUTH LOGIN");
             c.reply("334 VXNlcm5hbWU6");
@@ -300,7 +301,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void eachRecipientGetsItsOwnOutcome() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("PIPELINING", "8BITMIME");
             c.expect("MAIL FROM:<alice@example.org>");
             c.reply("250 2.1.0 ok");
@@ -332,7 +333,7 @@ class NettyDeliveryEngineTest {
     @CsvSource(delimiter = '|', value = {"554 5.6.0 message refused|PERMANENT", "451 4.3.0 try later|TRANSIENT",
             "250 2.0.0 ok|DELIVERED"})
     void finalReplyAfterDataDecidesTheAcceptedRecipients(String reply, String expected) throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello();
             c.expect("MAIL FROM:");
             c.reply("250 ok");
@@ -381,7 +382,7 @@ class NettyDeliveryEngineTest {
     void silentServerTimesOutWaitingForTheGreeting() throws Exception {
         UpstreamTarget.Timeouts shortGreeting = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
                 Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2));
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> c.drain());
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> c.drain());
              NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
                      TlsMode.NONE, null, null, null, shortGreeting))) {
             long start = System.nanoTime();
@@ -396,7 +397,7 @@ class NettyDeliveryEngineTest {
     @ParameterizedTest
     @ValueSource(strings = {"999 what", "abc hello", "abc", "199 early"})
     void malformedReplyIsAProtocolError(String line) throws Exception {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.reply("220 fake.test ESMTP");
             c.expect("EHLO");
             c.reply(line);
@@ -411,7 +412,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void connectionDroppedDuringDataIsTransient() throws Exception {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello();
             c.expect("MAIL FROM:");
             c.reply("250 ok");
@@ -431,7 +432,7 @@ class NettyDeliveryEngineTest {
     @Test
     void nonAsciiAddressesGoOutAsUtf8WhenSmtpUtf8IsOffered() throws Throwable {
         MailAddress jose = MailAddress.of("jos\u00e9@exampl\u00e9.net");
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SMTPUTF8", "8BITMIME");
             c.expect("MAIL FROM:<alice@example.org> SMTPUTF8");
             c.reply("250 ok");
@@ -451,7 +452,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void nonAsciiAddressWithoutSmtpUtf8IsPermanent() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("8BITMIME");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             MailAddress jose = MailAddress.of("josé@example.net");
@@ -466,7 +467,7 @@ class NettyDeliveryEngineTest {
     @Test
     void smtputf8SubmissionWithAsciiAddressesAsksForSmtpUtf8OnMailFrom() throws Throwable {
         String content = "Subject: gr\u00fc\u00dfe\r\nFrom: Jos\u00e9 <alice@example.org>\r\n\r\nhi\r\n";
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SMTPUTF8", "8BITMIME");
             c.expect("MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8");
             c.reply("250 ok");
@@ -486,7 +487,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void smtputf8SubmissionToAnUpstreamWithoutSmtpUtf8IsPermanent() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("8BITMIME");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(utf8Envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -506,7 +507,7 @@ class NettyDeliveryEngineTest {
         String content = sb.toString();
         Path file = body(content);
         long size = Files.size(file);
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SIZE 10000000", "8BITMIME");
             c.expect("MAIL FROM:<alice@example.org> SIZE=" + size + " BODY=8BITMIME");
             c.reply("250 ok");
@@ -528,7 +529,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void messageOverTheUpstreamsSizeLimitIsPermanent() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SIZE 10");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
@@ -543,7 +544,7 @@ class NettyDeliveryEngineTest {
     void noReplyAfterTheDataIsATimeout() throws Exception {
         UpstreamTarget.Timeouts shortEnd = new UpstreamTarget.Timeouts(Duration.ofSeconds(2),
                 Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(300));
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello();
             c.expect("MAIL FROM:");
             c.reply("250 ok");
@@ -564,7 +565,7 @@ class NettyDeliveryEngineTest {
 
     @Test
     void fallsBackToHeloWhenEhloIsRefused() throws Throwable {
-        try (ScriptedSmtpServer server = new ScriptedSmtpServer(c -> {
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.reply("220 old.test SMTP");
             c.expect("EHLO relay.test");
             c.reply("502 5.5.2 command not recognized");
