@@ -61,6 +61,8 @@ public final class TestUpstream implements AutoCloseable {
     final AtomicInteger quits = new AtomicInteger();
 
     // settings each new session copies
+    volatile String greeting = "upstream.test ESMTP";
+    volatile String authReply = "235 2.7.0 Authentication successful";
     volatile boolean pipelining;
     volatile boolean eightBitMime = true;
     volatile boolean smtpUtf8;
@@ -106,6 +108,18 @@ public final class TestUpstream implements AutoCloseable {
     /** TLS from the first byte with {@code context}, {@code script} for each connection. */
     public static TestUpstream implicitTls(SSLContext context, Script script) throws IOException {
         return new TestUpstream(0, context, null, script);
+    }
+
+    /** The greeting's text after "220 " (a provider's own, say). */
+    public TestUpstream greeting(String text) {
+        greeting = text;
+        return this;
+    }
+
+    /** The reply to AUTH PLAIN/LOGIN once the credentials are in (a provider's refusal, say), unless checked. */
+    public TestUpstream authReply(String reply) {
+        authReply = reply;
+        return this;
     }
 
     /** Announces PIPELINING and insists on it: MAIL, every RCPT and DATA are read before any is answered. */

@@ -32,7 +32,9 @@ public final class UpstreamSession {
     /** Reply to each RCPT address: null accepts it with 250. */
     public Function<String, String> rcpt;
     /** Reply to AUTH PLAIN/LOGIN once the credentials are in, unless the upstream checks credentials. */
-    public String auth = "235 2.7.0 Authentication successful";
+    public String auth;
+    /** The greeting's text after "220 ". */
+    public String greeting;
     /** The reply to the final dot of an accepted message. */
     public String dataReply = "250 2.0.0 Ok: queued";
     /** Offer STARTTLS (when the upstream has a certificate). */
@@ -58,6 +60,8 @@ public final class UpstreamSession {
         this.upstream = upstream;
         this.number = number;
         this.rcpt = upstream.rcptReply;
+        this.auth = upstream.authReply;
+        this.greeting = upstream.greeting;
         this.authMechanisms = upstream.authMechanisms;
         this.offerSmtpUtf8 = upstream.smtpUtf8;
         this.offer8BitMime = upstream.eightBitMime;
@@ -167,7 +171,7 @@ public final class UpstreamSession {
             stall();
             return;
         }
-        reply("220 upstream.test ESMTP");
+        reply("220 " + greeting);
         Envelope tx = new Envelope();
         for (String line = read(); line != null; line = read()) {
             upstream.commands.add(line);

@@ -7,15 +7,10 @@ import dev.relay.config.ProviderPreset;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.config.UpstreamUrl;
-import java.io.BufferedReader;
+import dev.relay.testkit.TestUpstream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +29,7 @@ class DoctorPresetHintsTest {
     @TempDir
     Path dir;
 
-    private ScriptedUpstream upstream;
+    private TestUpstream upstream;
 
     @AfterEach
     void stop() throws IOException {
@@ -43,58 +38,9 @@ class DoctorPresetHintsTest {
         }
     }
 
-    /** Answers EHLO with AUTH PLAIN LOGIN, AUTH with {@code authReply}, MAIL with {@code mailReply}. */
-    static final class ScriptedUpstream implements AutoCloseable {
-        final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        private final Thread thread;
-
-        ScriptedUpstream(String greeting, String authReply, String mailReply) throws IOException {
-            thread = Thread.ofVirtual().start(() -> {
-                while (!server.isClosed()) {
-                    try (Socket s = server.accept()) {
-                        session(s, greeting, authReply, mailReply);
-                    } catch (IOException e) {
-                        // closed: the test is over, or the client went away
-                    }
-                }
-            });
-        }
-
-        private static void session(Socket s, String greeting, String authReply, String mailReply)
-                throws IOException {
-            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
-            OutputStream out = s.getOutputStream();
-            write(out, "220 " + greeting);
-            String line;
-            while ((line = in.readLine()) != null) {
-                String verb = line.length() < 4 ? line.toUpperCase() : line.substring(0, 4).toUpperCase();
-                switch (verb) {
-                    case "EHLO" -> write(out, "250-scripted\r\n250 AUTH PLAIN LOGIN");
-                    case "AUTH" -> write(out, authReply);
-                    case "MAIL" -> write(out, mailReply);
-                    case "QUIT" -> {
-                        write(out, "221 2.0.0 bye");
-                        return;
-                    }
-                    default -> write(out, "250 2.0.0 OK");
-                }
-            }
-        }
-
-        private static void write(OutputStream out, String reply) throws IOException {
-            out.write((reply + "\r\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            thread.interrupt();
-        }
+    /** A provider's upstream: its greeting, AUTH answered with {@code authReply}, MAIL with {@code mailReply}. */
+    private static TestUpstream scripted(String greeting, String authReply, String mailReply) throws IOException {
+        return TestUpstream.plain().greeting(greeting).authReply(authReply).mailReply(n -> mailReply);
     }
 
     private RelayConfig config(String upstreamKeys) throws IOException {
@@ -123,7 +69,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void sendGridWithAUserNameOtherThanApikeyIsToldToUseTheLiteral() throws Exception {
-        upstream = new ScriptedUpstream("smtp.sendgrid.net ESMTP service ready", "535 Authentication failed: "
+        upstream = scripted("smtp.sendgrid.net ESMTP service ready", "535 Authentication failed: "
                 + "Bad username / password", "250 OK");
         String out = doctor(config("provider: sendgrid\nusername: me@example.com\npassword: SG.key\n"),
                 "--timeout", "PT5S");
@@ -135,7 +81,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void sendGridWithApikeyIsToldAboutTheKeyItself() throws Exception {
-        upstream = new ScriptedUpstream("smtp.sendgrid.net ESMTP service ready", "535 Authentication failed: "
+        upstream = scripted("smtp.sendgrid.net ESMTP service ready", "535 Authentication failed: "
                 + "Bad username / password", "250 OK");
         String out = doctor(config("provider: sendgrid\npassword: SG.key\n"), "--timeout", "PT5S");
 
@@ -144,7 +90,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void m365WithSmtpAuthDisabledForTheTenantIsToldToEnableItOrUseXoauth2() throws Exception {
-        upstream = new ScriptedUpstream("SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready",
+        upstream = scripted("SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready",
                 "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. "
                         + "Visit https://aka.ms/smtp_auth_disabled for more information.", "250 OK");
         String out = doctor(config("provider: m365\nusername: relay@example.com\npassword: pw\n"),
@@ -157,7 +103,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void gmailRefusingTheAccountPasswordIsToldToUseAnAppPassword() throws Exception {
-        upstream = new ScriptedUpstream("smtp.gmail.com ESMTP", "534-5.7.9 Application-specific password "
+        upstream = scripted("smtp.gmail.com ESMTP", "534-5.7.9 Application-specific password "
                 + "required.\r\n534 5.7.9 Learn more at https://support.google.com/mail/?p=InvalidSecondFactor",
                 "250 OK");
         String out = doctor(config("provider: gmail\nusername: relay@example.com\npassword: account-pw\n"),
@@ -169,7 +115,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void acsRefusingTheCredentialsIsToldTheUserNameForm() throws Exception {
-        upstream = new ScriptedUpstream("smtp.azurecomm.net ESMTP", "535 5.7.3 Authentication unsuccessful",
+        upstream = scripted("smtp.azurecomm.net ESMTP", "535 5.7.3 Authentication unsuccessful",
                 "250 OK");
         String out = doctor(config("provider: acs\nusername: relay@example.com\npassword: secret-value\n"),
                 "--timeout", "PT5S");
@@ -180,7 +126,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void sesWithAnIamSecretKeyIsToldToCreateSmtpCredentials() throws Exception {
-        upstream = new ScriptedUpstream("email-smtp.amazonaws.com ESMTP SimpleEmailService",
+        upstream = scripted("email-smtp.amazonaws.com ESMTP SimpleEmailService",
                 "535 Authentication Credentials Invalid", "250 OK");
         String iamSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"; // 40 characters, AWS's documented example
         String out = doctor(config("provider: ses\nregion: eu-west-1\nusername: AKIAIOSFODNN7EXAMPLE\n"
@@ -192,7 +138,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void sesRefusingAnUnverifiedSenderIsToldToVerifyItInTheRegion() throws Exception {
-        upstream = new ScriptedUpstream("email-smtp.amazonaws.com ESMTP SimpleEmailService", "235 Authentication "
+        upstream = scripted("email-smtp.amazonaws.com ESMTP SimpleEmailService", "235 Authentication "
                 + "successful.", "554 Message rejected: Email address is not verified. The following identities "
                 + "failed the check in region EU-WEST-1: app@example.com");
         String out = doctor(config("provider: ses\nregion: eu-west-1\nusername: AKIAIOSFODNN7EXAMPLE\n"
@@ -205,7 +151,7 @@ class DoctorPresetHintsTest {
 
     @Test
     void postmarkRefusingTheTokenIsToldItIsBothUserAndPasswordAndTheTokenIsNotShown() throws Exception {
-        upstream = new ScriptedUpstream("smtp.postmarkapp.com ESMTP", "535 5.7.0 Authentication failed", "250 OK");
+        upstream = scripted("smtp.postmarkapp.com ESMTP", "535 5.7.0 Authentication failed", "250 OK");
         String out = doctor(config("provider: postmark\nusername: 0f1e-server-token\n"
                 + "password: 0f1e-server-token\n"), "--timeout", "PT5S");
 
