@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * The measures of docs/ARCHITECTURE.md ("Measures") over the production code of every module (each module's
  * {@code src/main/java}: a module added later is measured too), read as source so that every reference counts, a
  * class literal in an annotation ({@code @Command(subcommands = ...)}) as much as an import: no package cycle, no
- * production file over {@value #MAX_LINES} lines, a {@code package-info.java} in every relay-server package.
+ * production file over {@value #MAX_LINES} lines, a {@code package-info.java} in every package.
  */
 class ArchitectureTest {
     static final int MAX_LINES = 400;
@@ -96,21 +96,23 @@ class ArchitectureTest {
     }
 
     @Test
-    void everyServerPackageSaysItsJobInAPackageInfo() throws IOException {
-        Path sources = root().resolve("relay-server/src/main/java");
+    void everyPackageSaysItsJobInAPackageInfo() throws IOException {
         List<String> missing = new ArrayList<>();
-        try (Stream<Path> dirs = Files.walk(sources)) {
-            for (Path dir : dirs.filter(Files::isDirectory).toList()) {
-                boolean hasJava;
-                try (Stream<Path> files = Files.list(dir)) {
-                    hasJava = files.anyMatch(f -> f.toString().endsWith(".java"));
-                }
-                if (hasJava && !Files.isRegularFile(dir.resolve("package-info.java"))) {
-                    missing.add(sources.relativize(dir).toString().replace('/', '.'));
+        for (String module : modules()) {
+            Path sources = root().resolve(module).resolve("src/main/java");
+            try (Stream<Path> dirs = Files.walk(sources)) {
+                for (Path dir : dirs.filter(Files::isDirectory).toList()) {
+                    boolean hasJava;
+                    try (Stream<Path> files = Files.list(dir)) {
+                        hasJava = files.anyMatch(f -> f.toString().endsWith(".java"));
+                    }
+                    if (hasJava && !Files.isRegularFile(dir.resolve("package-info.java"))) {
+                        missing.add(module + ": " + sources.relativize(dir).toString().replace('/', '.'));
+                    }
                 }
             }
         }
-        assertThat(missing).as("relay-server packages without a package-info.java").isEmpty();
+        assertThat(missing).as("packages without a package-info.java naming their job").isEmpty();
     }
 
     static Path root() {
