@@ -17,6 +17,7 @@ COPY pom.xml ./
 # the modules relay-server is built from: pom.xml and sources
 COPY relay-config relay-config
 COPY relay-core relay-core
+COPY relay-history relay-history
 COPY relay-server relay-server
 # the other modules: their pom.xml only
 COPY relay-bench/pom.xml relay-bench/pom.xml

@@ -505,6 +505,7 @@ public final class QueueManager implements AutoCloseable {
         DeliveryReport.CircuitWait wait = pending.isEmpty() ? null : report.circuit();
         boolean attempted = wait == null || wait.attempted();
         int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
+        listener.reported(envelope, report);
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
                     envelope.id(), envelope.sender(), addresses(delivered), report.upstream(),
@@ -548,7 +549,7 @@ public final class QueueManager implements AutoCloseable {
                             + "attempted={} waiting={}", envelope.id(), envelope.sender(), addresses(pending),
                     report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
                     String.join(",", wait.upstreams()));
-            listener.deferred(envelope, pending, reason);
+            listener.deferred(envelope, pending, reason, next);
             synchronized (lock) {
                 park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
             }
@@ -558,7 +559,7 @@ public final class QueueManager implements AutoCloseable {
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}",
                     envelope.id(), envelope.sender(), addresses(pending), report.upstream(), reason,
                     delay.toMillis(), size, attempt, next);
-            listener.deferred(envelope, pending, reason);
+            listener.deferred(envelope, pending, reason, next);
             synchronized (lock) {
                 if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
                     park(envelope.id(), wait.upstreams(), next, false);
@@ -747,7 +748,7 @@ public final class QueueManager implements AutoCloseable {
         if (!bounces.send()) {
             log.info("{}: bounce not sent (queue.bounces=log) from=<{}> failed={}", original.id(),
                     original.sender(), addresses(recipients));
-            listener.bounced(original, recipients, false);
+            listener.bounced(original, recipients, false, null);
             return;
         }
         try {
@@ -758,7 +759,7 @@ public final class QueueManager implements AutoCloseable {
             spool.store(env, new ByteArrayInputStream(dsn));
             log.info("{}: bounced dsn={} to=<{}> failed={}", original.id(), dsnId, original.sender(),
                     addresses(recipients));
-            listener.bounced(original, recipients, true);
+            listener.bounced(original, recipients, true, dsnId);
             synchronized (lock) {
                 enqueueFresh(dsnId);
             }
