@@ -134,6 +134,8 @@ final class FakeSmarthost implements AutoCloseable {
         boolean offerStartTls = true;
         /** Offer AUTH (also before TLS, to see whether the client uses it there). */
         boolean offerAuth = true;
+        /** The reply to the final dot of an accepted message. */
+        String dataReply = "250 2.0.0 Ok: queued";
         /** Offer SMTPUTF8 (RFC 6531). */
         boolean offerSmtpUtf8;
         /** The command (e.g. "EHLO", "MAIL", "DATA-END") at which the server goes silent and only reads. */
@@ -298,7 +300,7 @@ final class FakeSmarthost implements AutoCloseable {
                             return;
                         }
                         mails.add(new Mail(number, from, List.copyOf(to), data.toString()));
-                        reply("250 2.0.0 Ok: queued");
+                        reply(dataReply);
                         to.clear();
                     }
                     case "RSET" -> {

@@ -318,10 +318,17 @@ final class SmtpCommands {
         String reply;
         try {
             List<String> from = new ArrayList<>();
+            String[] idAndSubject = new String[2];
             InputStream content = SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
-                    ZonedDateTime.now(), from::addAll);
+                    ZonedDateTime.now(), from::addAll, (id, subject) -> {
+                        idAndSubject[0] = id;
+                        idAndSubject[1] = subject;
+                    });
             if (handler instanceof SubmissionHandler submission) {
                 submission.checkHeaderFrom(from);
+                javax.net.ssl.SSLSession tlsSession = sess.getSocket() instanceof SSLSocket ssl ? ssl.getSession() : null;
+                submission.receipt(tlsSession == null ? null : tlsSession.getProtocol(),
+                        tlsSession == null ? null : tlsSession.getCipherSuite(), idAndSubject[0], idAndSubject[1]);
             }
             String text = handler.data(content);
             data.drain();
