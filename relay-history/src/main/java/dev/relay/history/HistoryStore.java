@@ -50,6 +50,11 @@ public final class HistoryStore implements AutoCloseable {
     public static HistoryStore open(Path file, boolean mask) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
+        if (!Files.exists(file) && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            // addresses are personal data: the owner's alone, like the spool (SQLite gives -wal and -shm the same)
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        }
         // sqlite-jdbc unpacks its native library into java.io.tmpdir unless told otherwise: a private or noexec
         // /tmp (systemd's PrivateTmp, a container's tmpfs) must not matter, and the history's directory is
         // writable wherever the history is
@@ -164,7 +169,7 @@ public final class HistoryStore implements AutoCloseable {
                     }
                     p.executeBatch();
                 }
-                event(m.queueId(), at, "received", null, null, null, null, null, null,
+                event(m.queueId(), m.receivedAt().toEpochMilli(), "received", null, null, null, null, null, null,
                         m.submitter() == null ? "bounce" : null);
             }
             case HistoryRecord.Details d -> {

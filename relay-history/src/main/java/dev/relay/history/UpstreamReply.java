@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * <p>The upstream ids recognised, after the code and the optional enhanced code:
  * <ul>
  *   <li>{@code Ok: queued as ID}, {@code OK queued as ID}, {@code Message queued as ID}: Postfix, SendGrid
- *       ({@code 250 Ok: queued as nhIMmON9SFOPcT0ii4nt2A}), Mailjet, ZoneMTA, and this relay;</li>
+ *       ({@code 250 Ok: queued as nhIMmON9SFOPcT0ii4nt2A}), Mailjet, ZoneMTA, and this relay; the demo's capture
+ *       sink's {@code Ok: captured as NAME} (NAME.eml in its outbox);</li>
  *   <li>{@code Ok ID}: Amazon SES ({@code 250 Ok 0100018c7f3a2b1e-...-000000}), the SES message id;</li>
  *   <li>{@code OK id=ID}: Exim;</li>
  *   <li>{@code Message Queued (ID)}, {@code Message accepted for delivery (ID)}: Haraka and others;</li>
@@ -31,7 +32,7 @@ public record UpstreamReply(int code, String enhanced, String text, String upstr
             Pattern.DOTALL);
     private static final String ID = "([A-Za-z0-9][A-Za-z0-9._@=+/:-]{3,254})";
     private static final List<Pattern> IDS = List.of(
-            Pattern.compile("(?i)\\bqueued as <?" + ID + ">?"),
+            Pattern.compile("(?i)\\b(?:queued|captured) as <?" + ID + ">?"),
             Pattern.compile("(?i)^ok id=" + ID),
             Pattern.compile("(?i)\\b(?:queued|accepted for delivery) \\(" + ID + "\\)"),
             Pattern.compile("(?i)^ok <" + ID + ">"),

@@ -85,6 +85,9 @@ class HistoryStoreTest {
             rs.next();
             assertThat(rs.getString(1)).isEqualToIgnoringCase("wal");
         }
+        assertThat(java.nio.file.Files.getPosixFilePermissions(dir.resolve("history.db")))
+                .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
         r.close();
         recorder = null;
         // opened again: nothing to migrate, the data stays

@@ -34,6 +34,7 @@ class HistoryUpstreamReplyTest {
                 .isEqualTo("a08b7f37-ed61-423a-ba75-38ed2fd4b54c");
         assertThat(id("250 OK <20111114174239.25659.5817@samples.mailgun.org>")) // Mailgun's id form
                 .isEqualTo("20111114174239.25659.5817@samples.mailgun.org");
+        assertThat(id("250 2.0.0 Ok: captured as 1764844920123-000001")).isEqualTo("1764844920123-000001"); // sink
         assertThat(id("250 Great success")).isNull(); // Mailgun's usual SMTP reply: no id in it
         assertThat(id("250 2.0.0 OK")).isNull();
         assertThat(id("550 5.7.1 Ok: queued as NOPE")).isNull(); // only a positive reply carries an id

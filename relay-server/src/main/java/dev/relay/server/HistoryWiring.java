@@ -35,6 +35,11 @@ final class HistoryWiring {
         }
         Path file = h.file(spoolDir);
         HistoryStore store;
+        if (LoggerFactory.getLogger("org.flywaydb") instanceof ch.qos.logback.classic.Logger flyway
+                && flyway.getLevel() == null) {
+            flyway.setLevel(ch.qos.logback.classic.Level.WARN); // eight lines a start otherwise; ours says the version
+        }
+        long t0 = System.nanoTime();
         try {
             store = HistoryStore.open(file, h.maskAddresses());
         } catch (IOException | RuntimeException | LinkageError e) {
@@ -60,8 +65,15 @@ final class HistoryWiring {
                 .register(registry);
         Gauge.builder("relay.history.buffer.records", recorder, HistoryRecorder::buffered)
                 .description("History records waiting for the history writer").register(registry);
-        log.info("history: {} (retention {}, max size {} MiB{})", file, h.retention(), h.maxSize() >> 20,
-                h.maskAddresses() ? ", addresses masked" : "");
+        String version;
+        try {
+            version = store.schemaVersion();
+        } catch (java.sql.SQLException e) {
+            version = "?";
+        }
+        log.info("history: {} (schema v{}) opened in {} ms (retention {}, max size {} MiB{})", file, version,
+                (System.nanoTime() - t0) / 1_000_000, dev.relay.config.Durations.format(h.retention()),
+                h.maxSize() >> 20, h.maskAddresses() ? ", addresses masked" : "");
         return recorder.start();
     }
 }
