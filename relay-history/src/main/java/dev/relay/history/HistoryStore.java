@@ -34,6 +34,8 @@ public final class HistoryStore implements AutoCloseable {
     private final Connection writer;
     private final Connection reader;
     private long seq;
+    /** The writer's statements, prepared once: parsing the SQL for every record cost more than running it. */
+    private final java.util.Map<String, PreparedStatement> statements = new java.util.HashMap<>();
 
     private HistoryStore(Path file, boolean mask, Connection writer, Connection reader) {
         this.file = file;
@@ -135,6 +137,32 @@ public final class HistoryStore implements AutoCloseable {
         }
     }
 
+    /**
+     * The writer's statement for {@code sql}, prepared at its first use and kept: its {@code close()} (by
+     * try-with-resources) only clears its parameters and batch; {@link #close()} closes it for good.
+     */
+    private PreparedStatement cached(String sql) throws SQLException {
+        PreparedStatement real = statements.get(sql);
+        if (real == null) {
+            real = writer.prepareStatement(sql);
+            statements.put(sql, real);
+        }
+        PreparedStatement target = real;
+        return (PreparedStatement) java.lang.reflect.Proxy.newProxyInstance(PreparedStatement.class.getClassLoader(),
+                new Class<?>[] {PreparedStatement.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                        target.clearParameters();
+                        target.clearBatch();
+                        return null;
+                    }
+                    try {
+                        return method.invoke(target, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     private String addr(String a) {
         return mask ? Masking.mask(a) : a;
     }
@@ -143,7 +171,7 @@ public final class HistoryStore implements AutoCloseable {
         long at = r.at().toEpochMilli();
         switch (r) {
             case HistoryRecord.Received m -> {
-                try (PreparedStatement p = writer.prepareStatement("INSERT INTO message (queue_id, received_at, "
+                try (PreparedStatement p = cached("INSERT INTO message (queue_id, received_at, "
                         + "submitter, trusted, size, sender, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) "
                         + "ON CONFLICT (queue_id) DO NOTHING")) {
                     p.setString(1, m.queueId());
@@ -159,7 +187,7 @@ public final class HistoryStore implements AutoCloseable {
                     p.setLong(7, at);
                     p.executeUpdate();
                 }
-                try (PreparedStatement p = writer.prepareStatement("INSERT INTO recipient (queue_id, address, "
+                try (PreparedStatement p = cached("INSERT INTO recipient (queue_id, address, "
                         + "status, updated_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (queue_id, address) DO NOTHING")) {
                     for (String rcpt : m.recipients()) {
                         p.setString(1, m.queueId());
@@ -174,7 +202,7 @@ public final class HistoryStore implements AutoCloseable {
             }
             case HistoryRecord.Details d -> {
                 Receipt x = d.receipt();
-                try (PreparedStatement p = writer.prepareStatement("UPDATE message SET listener = ?, client_address = ?, "
+                try (PreparedStatement p = cached("UPDATE message SET listener = ?, client_address = ?, "
                         + "tls_protocol = ?, tls_cipher = ?, message_id = ?, subject = ? WHERE queue_id = ?")) {
                     p.setString(1, x.listener());
                     p.setString(2, x.client());
@@ -188,7 +216,7 @@ public final class HistoryStore implements AutoCloseable {
             }
             case HistoryRecord.Attempt a -> {
                 UpstreamReply reply = UpstreamReply.parse(a.detail());
-                try (PreparedStatement p = writer.prepareStatement("INSERT INTO event (queue_id, at, seq, kind, "
+                try (PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, "
                         + "recipient, upstream, host, duration_ms, code, enhanced, text, upstream_id) "
                         + "VALUES (?, ?, ?, 'attempt', ?, ?, ?, ?, ?, ?, ?, ?)")) {
                     p.setString(1, a.queueId());
@@ -208,7 +236,7 @@ public final class HistoryStore implements AutoCloseable {
                     p.setString(11, reply.upstreamId());
                     p.executeUpdate();
                 }
-                try (PreparedStatement p = writer.prepareStatement("UPDATE message SET upstream = ?, "
+                try (PreparedStatement p = cached("UPDATE message SET upstream = ?, "
                         + "upstream_id = COALESCE(?, upstream_id), updated_at = ? WHERE queue_id = ?")) {
                     p.setString(1, a.upstream());
                     p.setString(2, reply.upstreamId());
@@ -218,7 +246,7 @@ public final class HistoryStore implements AutoCloseable {
                 }
             }
             case HistoryRecord.Outcome o -> {
-                try (PreparedStatement p = writer.prepareStatement("UPDATE recipient SET status = ?, updated_at = ? "
+                try (PreparedStatement p = cached("UPDATE recipient SET status = ?, updated_at = ? "
                         + "WHERE queue_id = ? AND address = ?")) {
                     for (String rcpt : o.recipients()) {
                         p.setString(1, o.kind());
@@ -235,7 +263,7 @@ public final class HistoryStore implements AutoCloseable {
             }
             case HistoryRecord.Bounced b -> {
                 if (b.dsnId() != null) {
-                    try (PreparedStatement p = writer.prepareStatement(
+                    try (PreparedStatement p = cached(
                             "UPDATE message SET dsn_id = ?, updated_at = ? WHERE queue_id = ?")) {
                         p.setString(1, b.dsnId());
                         p.setLong(2, at);
@@ -259,7 +287,7 @@ public final class HistoryStore implements AutoCloseable {
                     default -> null;
                 };
                 if (a.action().equals("requeue") || a.action().equals("release")) {
-                    try (PreparedStatement p = writer.prepareStatement("UPDATE recipient SET status = 'queued', "
+                    try (PreparedStatement p = cached("UPDATE recipient SET status = 'queued', "
                             + "updated_at = ? WHERE queue_id = ? AND status IN ('failed', 'expired', 'queued')")) {
                         p.setLong(1, at);
                         p.setString(2, a.queueId());
@@ -281,7 +309,7 @@ public final class HistoryStore implements AutoCloseable {
 
     private void event(String queueId, long at, String kind, String upstream, String host, String text,
                        String upstreamId, Instant next, Integer code, String detail) throws SQLException {
-        try (PreparedStatement p = writer.prepareStatement("INSERT INTO event (queue_id, at, seq, kind, upstream, "
+        try (PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, upstream, "
                 + "host, text, upstream_id, next_at, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             p.setString(1, queueId);
             p.setLong(2, at);
@@ -322,47 +350,28 @@ public final class HistoryStore implements AutoCloseable {
         return out.toString();
     }
 
-    /** The message's status from its recipients': what is still to do first, then failures, then delivered. */
+    /**
+     * The message's status from its recipients': what is still to do first, then failures (bounced when a DSN was
+     * sent), then delivered; a held or deleted message keeps its status. One statement, plain SQL.
+     */
     private void settleStatus(String queueId) throws SQLException {
-        Set<String> states = new LinkedHashSet<>();
-        String dsn = null;
-        boolean held = false;
-        try (PreparedStatement p = writer.prepareStatement("SELECT status FROM recipient WHERE queue_id = ?")) {
+        try (PreparedStatement p = cached("UPDATE message SET status = CASE"
+                + " WHEN status IN ('held', 'deleted') THEN status"
+                + " WHEN EXISTS (" + HAS + "'deferred') THEN 'deferred'"
+                + " WHEN EXISTS (" + HAS + "'queued') THEN 'queued'"
+                + " WHEN EXISTS (" + HAS + "'failed') THEN (CASE WHEN dsn_id IS NULL THEN 'failed' ELSE 'bounced' END)"
+                + " WHEN EXISTS (" + HAS + "'expired') THEN (CASE WHEN dsn_id IS NULL THEN 'expired' ELSE 'bounced' END)"
+                + " WHEN EXISTS (" + HAS + "'delivered') THEN 'delivered'"
+                + " ELSE status END WHERE queue_id = ?")) {
             p.setString(1, queueId);
-            try (ResultSet rs = p.executeQuery()) {
-                while (rs.next()) {
-                    states.add(rs.getString(1));
-                }
-            }
+            p.executeUpdate();
         }
-        try (PreparedStatement p = writer.prepareStatement("SELECT dsn_id, status FROM message WHERE queue_id = ?")) {
-            p.setString(1, queueId);
-            try (ResultSet rs = p.executeQuery()) {
-                if (!rs.next()) {
-                    return;
-                }
-                dsn = rs.getString(1);
-                held = "held".equals(rs.getString(2)) || "deleted".equals(rs.getString(2));
-            }
-        }
-        if (states.isEmpty() || held) {
-            return;
-        }
-        String status;
-        if (states.contains("deferred")) {
-            status = "deferred";
-        } else if (states.contains("queued")) {
-            status = "queued";
-        } else if (states.contains("failed") || states.contains("expired")) {
-            status = dsn != null ? "bounced" : states.contains("failed") ? "failed" : "expired";
-        } else {
-            status = "delivered";
-        }
-        setStatus(queueId, status, null);
     }
 
+    private static final String HAS = "SELECT 1 FROM recipient r WHERE r.queue_id = message.queue_id AND r.status = ";
+
     private void setStatus(String queueId, String status, Long at) throws SQLException {
-        try (PreparedStatement p = writer.prepareStatement(at == null
+        try (PreparedStatement p = cached(at == null
                 ? "UPDATE message SET status = ? WHERE queue_id = ?"
                 : "UPDATE message SET status = ?, updated_at = ? WHERE queue_id = ?")) {
             p.setString(1, status);
@@ -617,7 +626,7 @@ public final class HistoryStore implements AutoCloseable {
         try {
             int removed;
             String in = " WHERE queue_id IN (" + select + ")";
-            try (PreparedStatement p = writer.prepareStatement("DELETE FROM event" + in);
+            try (PreparedStatement p = cached("DELETE FROM event" + in);
                  PreparedStatement q = writer.prepareStatement("DELETE FROM recipient" + in);
                  PreparedStatement m = writer.prepareStatement("DELETE FROM message" + in)) {
                 p.setLong(1, arg);
@@ -629,7 +638,7 @@ public final class HistoryStore implements AutoCloseable {
             }
             // events of messages received before the history was on (or whose receipt was dropped)
             if (select.contains("received_at <")) {
-                try (PreparedStatement p = writer.prepareStatement("DELETE FROM event WHERE at < ? AND queue_id NOT IN "
+                try (PreparedStatement p = cached("DELETE FROM event WHERE at < ? AND queue_id NOT IN "
                         + "(SELECT queue_id FROM message)")) {
                     p.setLong(1, arg);
                     p.executeUpdate();
@@ -684,6 +693,13 @@ public final class HistoryStore implements AutoCloseable {
     public synchronized void close() {
         synchronized (reader) {
             closeQuietly(reader);
+        }
+        for (PreparedStatement p : statements.values()) {
+            try {
+                p.close();
+            } catch (SQLException e) {
+                log.debug("history: closing a statement: {}", e.getMessage());
+            }
         }
         closeQuietly(writer);
     }
