@@ -19,6 +19,7 @@ COPY pom.xml ./
 COPY relay-testkit relay-testkit
 COPY relay-config relay-config
 COPY relay-core relay-core
+COPY relay-history relay-history
 COPY relay-server relay-server
 # the other modules: their pom.xml only
 COPY relay-bench/pom.xml relay-bench/pom.xml

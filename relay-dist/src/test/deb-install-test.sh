@@ -114,6 +114,13 @@ curl -sS --mail-from app@example.com --mail-rcpt b@example.com --upload-file "$t
   "smtp://127.0.0.1:$sub_port" || fail "submission"
 delivered() { grep -qs "through the deb" "$tmp"/outbox/*.eml; }
 wait_for 30 delivered || { cat "$tmp/relay.log"; fail "the message did not arrive at the smarthost"; }
+# the message history: its file beside the queue, the relay user's alone, the message in it (relay history asks the
+# admin API)
+history_has_it() { /usr/bin/relay history --admin "http://127.0.0.1:$admin_port" --status delivered 2>/dev/null \
+  | grep -q "app@example.com"; }
+wait_for 20 history_has_it || { cat "$tmp/relay.log"; fail "relay history does not show the message"; }
+[ "$(stat -c '%U %a' /var/spool/relay/history.db)" = "relay 600" ] \
+  || fail "/var/spool/relay/history.db is $(stat -c '%U %a' /var/spool/relay/history.db)"
 # (by its command line: other relays, a test suite's, may run beside this on a build machine)
 pgrep -u relay -f "dev.relay.server.Main serve --config /etc/relay/relay.yaml" >/dev/null \
   || fail "the relay did not run as relay"

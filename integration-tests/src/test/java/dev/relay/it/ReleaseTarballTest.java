@@ -151,6 +151,13 @@ class ReleaseTarballTest {
             }
         });
 
+        // the history works on the release's own runtime (sqlite-jdbc's native library unpacked beside the file)
+        String adminUrl = "http://127.0.0.1:" + admin;
+        await().atMost(Duration.ofSeconds(20)).until(() -> run("history", "--admin", adminUrl, "--status",
+                "delivered").contains("1 messages"));
+        assertThat(run("history", "--admin", adminUrl)).contains("<app@example.com>", "b@example.com");
+        assertThat(Files.readString(log)).doesNotContain("history: off");
+
         relay.destroy(); // SIGTERM, as systemd and Kubernetes stop it
         assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(relay.exitValue()).as(RelayProcess.tail(log)).isIn(0, 143);

@@ -42,19 +42,32 @@ final class Binder {
         Boolean requireUpstream = b.value(b.section(root, "readiness"), "readiness", "require-upstream",
                 Binder::bool);
         Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Binder::bool);
+        HistoryConfig history = b.history(b.section(root, "history"));
+        HistoryConfig.check(history, problems);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
                 routes, limits, new ReadinessConfig(requireUpstream != null && requireUpstream),
-                new LoggingConfig(mask != null && mask));
+                new LoggingConfig(mask != null && mask), history);
         return new LoadedConfig(config, problems.warnings());
     }
 
     private ListenerConfig listener(Node.MapNode m, String at) {
         return new ListenerConfig(orDefault(text(m, at, "name"), "listener-" + index(at)), value(m, at, "bind", HostPort::parse),
                 value(m, at, "tls", TlsMode::parse));
+    }
+
+    private HistoryConfig history(Node.MapNode m) {
+        HistoryConfig d = HistoryConfig.defaults();
+        return new HistoryConfig(orDefault(value(m, "history", "enabled", Binder::bool), d.enabled()),
+                value(m, "history", "path", Path::of),
+                orDefault(value(m, "history", "retention", Durations::parse), d.retention()),
+                orDefault(value(m, "history", "max-size", Sizes::parse), d.maxSize()),
+                orDefault(value(m, "history", "mask-addresses", Binder::bool), d.maskAddresses()),
+                orDefault(value(m, "history", "subject", Binder::bool), d.subject()),
+                orDefault(value(m, "history", "buffer", Binder::integer), d.buffer()));
     }
 
     private SpoolConfig spool(Node.MapNode m) {

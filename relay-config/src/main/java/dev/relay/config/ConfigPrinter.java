@@ -127,6 +127,17 @@ final class ConfigPrinter {
         root.put("limits", limits);
         root.put("readiness", Map.of("require-upstream", c.readiness().requireUpstream()));
         root.put("logging", Map.of("mask-addresses", c.logging().maskAddresses()));
+        Map<String, Object> history = new LinkedHashMap<>();
+        history.put("enabled", c.history().enabled());
+        if (c.history().path() != null) {
+            history.put("path", c.history().path().toString());
+        }
+        history.put("retention", Durations.format(c.history().retention()));
+        history.put("max-size", Sizes.format(c.history().maxSize()));
+        history.put("mask-addresses", c.history().maskAddresses());
+        history.put("subject", c.history().subject());
+        history.put("buffer", c.history().buffer());
+        root.put("history", history);
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {

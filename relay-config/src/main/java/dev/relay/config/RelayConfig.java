@@ -22,11 +22,12 @@ import java.util.List;
  * @param limits    the listeners' limits against mistakes and abuse
  * @param readiness what {@code /readyz} requires beyond listeners and spool
  * @param logging   what the logs show (address masking)
+ * @param history   the message history (on by default, in the spool directory)
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                           SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
                           List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
-                          LoggingConfig logging) {
+                          LoggingConfig logging, HistoryConfig history) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -42,11 +43,21 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         limits = limits == null ? LimitsConfig.defaults() : limits;
         readiness = readiness == null ? ReadinessConfig.defaults() : readiness;
         logging = logging == null ? LoggingConfig.defaults() : logging;
+        history = history == null ? HistoryConfig.defaults() : history;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
+        HistoryConfig.check(history, problems);
         problems.throwIfErrors();
+    }
+
+    /** The previous form: the default history. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
+                       LoggingConfig logging) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, readiness, logging, null);
     }
 
     /** The previous form: default readiness and logging. */
@@ -94,7 +105,8 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
     public String toString() { // UpstreamConfig.toString masks the passwords
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
                 + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin
-                + ", routes=" + routes + ", limits=" + limits + ", readiness=" + readiness + ", logging=" + logging + "]";
+                + ", routes=" + routes + ", limits=" + limits + ", readiness=" + readiness + ", logging=" + logging
+                + ", history=" + history + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

@@ -65,6 +65,8 @@ final class Schema {
                     .leaf("user-recipients-per-day").build())
             .obj("readiness", obj().leaf("require-upstream").build())
             .obj("logging", obj().leaf("mask-addresses").build())
+            .obj("history", obj().leaf("enabled").leaf("path").leaf("retention").leaf("max-size")
+                    .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
             .build();
 
     private Schema() {

@@ -67,6 +67,7 @@ public final class RelayServer implements AutoCloseable {
     private Spool spool;
     private SwappableEngine engine;
     private RelayMetrics metrics;
+    private dev.relay.history.HistoryRecorder history;
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
@@ -135,11 +136,13 @@ public final class RelayServer implements AutoCloseable {
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         PrometheusConventions.apply(registry);
         metrics = new RelayMetrics(registry);
+        history = HistoryWiring.start(config, spool.root(), registry);
         engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
-                metrics, new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
+                history == null ? metrics : new dev.relay.history.BothListeners(metrics, history),
+                new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
                 qc.failedRetention());
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry", tls,
@@ -186,13 +189,16 @@ public final class RelayServer implements AutoCloseable {
         inbound = new Inbound(config.hostname(), tls, policy, limits, throttle, metrics, queue,
                 new UserQuotas(InstantSource.system(), limits.userMessagesPerMinute(), limits.userRecipientsPerDay()),
                 refusals());
+        if (history != null) {
+            inbound.receipts(history);
+        }
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
             l.start();
         }
         admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),
-                config.admin().token());
+                config.admin().token(), history);
         admin.start();
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
@@ -311,6 +317,9 @@ public final class RelayServer implements AutoCloseable {
         }
         if (admin != null) {
             admin.close();
+        }
+        if (history != null) {
+            history.close(); // what is buffered is written first
         }
         if (spool != null) {
             spool.close();

@@ -45,7 +45,7 @@ final class Bounce {
         if (!bounces.send()) {
             log.info("{}: bounce not sent (queue.bounces=log) from=<{}> failed={}", original.id(),
                     original.sender(), addresses(recipients));
-            listener.bounced(original, recipients, false);
+            listener.bounced(original, recipients, false, null);
             return;
         }
         try {
@@ -56,7 +56,7 @@ final class Bounce {
             spool.store(env, new ByteArrayInputStream(dsn));
             log.info("{}: bounced dsn={} to=<{}> failed={}", original.id(), dsnId, original.sender(),
                     addresses(recipients));
-            listener.bounced(original, recipients, true);
+            listener.bounced(original, recipients, true, dsnId);
             schedule.accept(dsnId);
         } catch (IOException | RuntimeException e) {
             // the original stays in failed/ with its reason: nothing is lost, the sender is just not told

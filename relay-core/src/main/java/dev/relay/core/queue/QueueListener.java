@@ -1,8 +1,11 @@
 package dev.relay.core.queue;
 
+import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -22,6 +25,18 @@ public interface QueueListener {
     /** Recipients that failed transiently and will be retried. */
     default void deferred(Envelope envelope, List<MailAddress> recipients, String detail) {}
 
+    /** As {@link #deferred(Envelope, List, String)}, with the time the next attempt is due. */
+    default void deferred(Envelope envelope, List<MailAddress> recipients, String detail, Instant next) {
+        deferred(envelope, recipients, detail);
+    }
+
+    /**
+     * What one delivery attempt of {@code envelope} brought: per recipient the upstream's reply or the failure
+     * ({@link dev.relay.core.delivery.Outcome#detail()}). Called once per delivery, before the outcome is applied
+     * ({@link #delivered}, {@link #failed}, {@link #expired}, {@link #deferred}), for the message history.
+     */
+    default void reported(Envelope envelope, DeliveryReport report) {}
+
     /** Recipients that failed permanently (5xx). */
     default void failed(Envelope envelope, List<MailAddress> recipients, String detail) {}
 
@@ -36,6 +51,11 @@ public interface QueueListener {
      * or only logged because {@code queue.bounces} is {@code log}. Never called for a message with a null sender.
      */
     default void bounced(Envelope envelope, List<MailAddress> recipients, boolean sent) {}
+
+    /** As {@link #bounced(Envelope, List, boolean)}, with the queue id of the DSN when one was queued, else null. */
+    default void bounced(Envelope envelope, List<MailAddress> recipients, boolean sent, QueueId dsn) {
+        bounced(envelope, recipients, sent);
+    }
 
     /**
      * A submission paused {@code nanos} after its commit (before its 250) because new mail waiting for delivery

@@ -67,6 +67,7 @@ final class Settle {
         DeliveryReport.CircuitWait wait = pending.isEmpty() || skipped != null ? null : report.circuit();
         boolean attempted = skipped == null && (wait == null || wait.attempted());
         int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
+        listener.reported(envelope, report);
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
                     envelope.id(), envelope.sender(), Bounce.addresses(delivered), report.upstream(),
@@ -113,7 +114,7 @@ final class Settle {
                             + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                     report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
                     String.join(",", wait.upstreams()));
-            listener.deferred(envelope, pending, reason);
+            listener.deferred(envelope, pending, reason, next);
             scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
         } else if (!pending.isEmpty()) {
             String reason = detail(report, pending);
@@ -122,7 +123,7 @@ final class Settle {
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}{}",
                     envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
                     delay.toMillis(), size, attempt, next, attempted ? "" : " attempted=false");
-            listener.deferred(envelope, pending, reason);
+            listener.deferred(envelope, pending, reason, next);
             if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
                 scheduler.park(envelope.id(), wait.upstreams(), next, false);
             } else {

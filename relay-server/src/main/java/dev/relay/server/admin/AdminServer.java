@@ -15,8 +15,9 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}, and the queue
- * API under {@code /api/queue} (see {@link QueueApi}).
+ * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}, the queue
+ * API under {@code /api/queue} (see {@link QueueApi}) and the history API under {@code /api/messages}
+ * ({@link MessagesApi}).
  */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer http;
@@ -35,6 +36,14 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
                        QueueAdmin queue, String token) throws IOException {
+        this(bind, registry, readiness, queue, token, null);
+    }
+
+    /**
+     * @param history the message history ({@code /api/messages}, and where operator actions are recorded), or null
+     */
+    public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
+                       QueueAdmin queue, String token, dev.relay.history.HistoryRecorder history) throws IOException {
         try {
             http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
         } catch (IOException e) {
@@ -45,10 +54,19 @@ public final class AdminServer implements AutoCloseable {
         contexts.add(http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape())));
         if (queue != null && queueApiServed(bind, token)) {
-            contexts.add(http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system())));
+            contexts.add(http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system(),
+                    history == null ? QueueApi.Actions.NONE : history::action)));
         } else if (queue != null) { // off loopback without a token: deleting mail must not be open to the network
             contexts.add(http.createContext(QueueApi.PREFIX, ex -> respond(ex, 403, "application/json",
                     "{\"error\":\"the queue API is off: admin.bind is not a loopback address and admin.token is "
+                            + "not set\"}\n")));
+        }
+        if (history != null && queueApiServed(bind, token)) { // message addresses: as closed as the queue API
+            contexts.add(http.createContext(MessagesApi.PREFIX, new MessagesApi(history.store(), token,
+                    InstantSource.system())));
+        } else if (history != null) {
+            contexts.add(http.createContext(MessagesApi.PREFIX, ex -> respond(ex, 403, "application/json",
+                    "{\"error\":\"the history API is off: admin.bind is not a loopback address and admin.token is "
                             + "not set\"}\n")));
         }
         contexts.add(http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n")));

@@ -51,11 +51,29 @@ final class QueueApi implements HttpHandler {
     private final QueueAdmin admin;
     private final byte[] token;
     private final InstantSource clock;
+    private final Actions actions;
+
+    /** Where an operator's action is recorded (the message history): queue id, action, who. */
+    interface Actions {
+        Actions NONE = (id, action, by) -> { };
+
+        void acted(String id, String action, String by);
+    }
 
     QueueApi(QueueAdmin admin, String token, InstantSource clock) {
+        this(admin, token, clock, Actions.NONE);
+    }
+
+    QueueApi(QueueAdmin admin, String token, InstantSource clock, Actions actions) {
         this.admin = admin;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.clock = clock;
+        this.actions = actions;
+    }
+
+    /** Who acted, for the history: the admin token's holder, or a client on loopback (no token configured). */
+    private String by(HttpExchange ex) {
+        return (token == null ? "loopback " : "token holder at ") + ex.getRemoteAddress().getAddress().getHostAddress();
     }
 
     @Override
@@ -130,6 +148,7 @@ final class QueueApi implements HttpHandler {
                 }
                 case "DELETE" -> {
                     QueueState was = admin.delete(id);
+                    actions.acted(id.value(), "delete", by(ex));
                     send(ex, 200, result(id, "deleted", "deleted from " + was.key()));
                 }
                 default -> notAllowed(ex, "GET, DELETE");
@@ -147,18 +166,22 @@ final class QueueApi implements HttpHandler {
         switch (parts.get(1)) {
             case "retry" -> {
                 admin.retry(id);
+                actions.acted(id.value(), "retry", by(ex));
                 send(ex, 200, result(id, "retried", "due now"));
             }
             case "hold" -> {
                 QueueState was = admin.hold(id);
+                actions.acted(id.value(), "hold", by(ex));
                 send(ex, 200, result(id, "held", "moved from " + was.key() + " to hold"));
             }
             case "release" -> {
                 admin.release(id);
+                actions.acted(id.value(), "release", by(ex));
                 send(ex, 200, result(id, "released", "moved from hold to incoming"));
             }
             case "requeue" -> {
                 admin.requeue(id);
+                actions.acted(id.value(), "requeue", by(ex));
                 send(ex, 200, result(id, "requeued", "moved from failed to incoming"));
             }
             default -> send(ex, 404, error("unknown action '" + parts.get(1)

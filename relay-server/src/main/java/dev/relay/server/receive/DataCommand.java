@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,10 +57,17 @@ final class DataCommand {
         String reply;
         try {
             List<String> from = new ArrayList<>();
+            String[] idAndSubject = new String[2];
             InputStream content = SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
-                    ZonedDateTime.now(), from::addAll);
+                    ZonedDateTime.now(), from::addAll, (id, subject) -> {
+                        idAndSubject[0] = id;
+                        idAndSubject[1] = subject;
+                    });
             if (handler instanceof SubmissionHandler submission) {
                 submission.checkHeaderFrom(from);
+                SSLSession tls = sess.getSocket() instanceof SSLSocket ssl ? ssl.getSession() : null;
+                submission.receipt(tls == null ? null : tls.getProtocol(), tls == null ? null : tls.getCipherSuite(),
+                        idAndSubject[0], idAndSubject[1]);
             }
             String text = handler.data(content);
             data.drain();

@@ -28,6 +28,7 @@ public final class Inbound {
     private final UserQuotas quotas;
     private final Refusal.Listener refusals;
     private volatile LimitsConfig limits;
+    private volatile dev.relay.history.Receipt.Log receipts = dev.relay.history.Receipt.Log.NONE;
 
     /** @param tls the server certificate, or null when every listener is {@code tls: none} */
     public Inbound(String hostname, ServerTls tls, SubmissionPolicy policy, LimitsConfig limits,
@@ -97,5 +98,14 @@ public final class Inbound {
 
     public Refusal.Listener refusals() {
         return refusals;
+    }
+
+    /** Where each message's receipt (listener, client, user, TLS, Message-ID) goes: the message history. */
+    public void receipts(dev.relay.history.Receipt.Log log) {
+        receipts = Objects.requireNonNull(log, "receipts");
+    }
+
+    public dev.relay.history.Receipt.Log receipts() {
+        return receipts;
     }
 }

@@ -37,6 +37,7 @@ final class SubmissionHandler implements MessageHandler {
     private String user; // null: a client of a trusted network
     private boolean smtputf8; // the client gave SMTPUTF8 on MAIL FROM
     private long declaredSize; // SIZE= on MAIL FROM, 0 when not given
+    private String[] receipt = new String[4]; // TLS protocol and cipher, Message-ID, Subject: for the history
 
     SubmissionHandler(MessageContext context, Inbound inbound, String listener) {
         this.context = context;
@@ -51,6 +52,11 @@ final class SubmissionHandler implements MessageHandler {
     /** Records whether the MAIL command carried the SMTPUTF8 parameter (RFC 6531), before {@link #from}. */
     void declaredSize(long size) {
         this.declaredSize = size;
+    }
+
+    /** What the history records of this message besides its envelope (see {@link SmtpCommands}' DATA). */
+    void receipt(String tlsProtocol, String tlsCipher, String messageId, String subject) {
+        receipt = new String[] {tlsProtocol, tlsCipher, messageId, subject};
     }
 
     void smtputf8(boolean requested) {
@@ -210,6 +216,8 @@ final class SubmissionHandler implements MessageHandler {
             if (user != null) {
                 inbound.quotas().queued(user, recipients.size());
             }
+            inbound.receipts().received(id, new dev.relay.history.Receipt(listener, client().getHostAddress(), user,
+                    receipt[0], receipt[1], receipt[2], receipt[3]));
             return SmtpReplies.QUEUED.text(id);
         } catch (InsufficientStorageException e) {
             // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452

@@ -45,6 +45,21 @@ final class SubmissionHeaders {
      */
     static InputStream wrap(InputStream content, String received, String hostname, ZonedDateTime now,
                             Consumer<List<String>> fields) throws IOException {
+        return wrap(content, received, hostname, now, fields, (id, subject) -> { });
+    }
+
+    /**
+     * As {@link #wrap(InputStream, String, String, ZonedDateTime, Consumer)}; before it returns, {@code idAndSubject}
+     * gets the {@code Message-ID} as stored (the client's, or the one added) and the {@code Subject} unfolded (null
+     * when there is none), for the message history.
+     */
+    static InputStream wrap(InputStream content, String received, String hostname, ZonedDateTime now,
+                            Consumer<List<String>> fields, java.util.function.BiConsumer<String, String> idAndSubject)
+            throws IOException {
+        String messageIdValue = null;
+        StringBuilder subject = null;
+        boolean inSubject = false;
+        boolean inMessageId = false;
         List<StringBuilder> addressFields = new ArrayList<>();
         boolean inAddressField = false;
         boolean tooLong = false;
@@ -69,8 +84,8 @@ final class SubmissionHeaders {
             if (eof || blank || (!continuation && name == null)) { // the end of the header section
                 head.write(section.toByteArray());
                 if (!messageId) {
-                    head.write(("Message-ID: <" + UUID.randomUUID() + "@" + hostname + ">\r\n")
-                            .getBytes(StandardCharsets.US_ASCII));
+                    messageIdValue = "<" + UUID.randomUUID() + "@" + hostname + ">";
+                    head.write(("Message-ID: " + messageIdValue + "\r\n").getBytes(StandardCharsets.US_ASCII));
                 }
                 if (!date) {
                     head.write(("Date: " + DATE.format(now) + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -82,18 +97,36 @@ final class SubmissionHeaders {
                 break;
             }
             if (name != null) {
+                inSubject = name.equalsIgnoreCase("Subject") && subject == null;
+                if (inSubject) {
+                    subject = new StringBuilder(unfold(line).substring(name.length() + 1));
+                }
+                inMessageId = name.equalsIgnoreCase("Message-ID") && !messageId;
+                if (inMessageId) {
+                    messageIdValue = unfold(line).substring(name.length() + 1);
+                }
                 messageId |= name.equalsIgnoreCase("Message-ID");
                 date |= name.equalsIgnoreCase("Date");
                 inAddressField = name.equalsIgnoreCase("From") || name.equalsIgnoreCase("Sender");
                 if (inAddressField) {
                     addressFields.add(new StringBuilder(unfold(line)));
                 }
-            } else if (inAddressField) {
-                addressFields.get(addressFields.size() - 1).append(unfold(line));
+            } else {
+                if (inAddressField) {
+                    addressFields.get(addressFields.size() - 1).append(unfold(line));
+                }
+                if (inSubject) {
+                    subject.append(unfold(line));
+                }
+                if (inMessageId) {
+                    messageIdValue += unfold(line);
+                }
             }
             section.write(line);
         }
         fields.accept(tooLong ? List.of() : addressFields.stream().map(StringBuilder::toString).toList());
+        idAndSubject.accept(messageIdValue == null ? null : messageIdValue.strip(),
+                subject == null ? null : subject.toString().strip());
         return new SequenceInputStream(new ByteArrayInputStream(head.toByteArray()), content);
     }
 

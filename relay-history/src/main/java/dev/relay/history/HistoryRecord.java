@@ -1,0 +1,36 @@
+package dev.relay.history;
+
+import java.time.Instant;
+import java.util.List;
+
+/** One thing to write to the history, queued for the writer thread. */
+sealed interface HistoryRecord {
+    String queueId();
+
+    Instant at();
+
+    /** A message committed to the spool; {@code submitter} "" for a trusted client, null for a bounce. */
+    record Received(String queueId, Instant at, Instant receivedAt, String sender, List<String> recipients,
+                    String submitter, long size) implements HistoryRecord {}
+
+    /** The receive side's details of a message received. */
+    record Details(String queueId, Instant at, Receipt receipt) implements HistoryRecord {}
+
+    /** One recipient's result of one delivery attempt. */
+    record Attempt(String queueId, Instant at, String recipient, String upstream, String host, Instant started,
+                   long durationMillis, String detail) implements HistoryRecord {}
+
+    /**
+     * Recipients reaching a state: {@code delivered}, {@code deferred} (with {@code next}), {@code failed},
+     * {@code expired}.
+     */
+    record Outcome(String queueId, Instant at, String kind, List<String> recipients, String detail, Instant next)
+            implements HistoryRecord {}
+
+    /** The sender was notified of failed recipients: by the DSN {@code dsnId}, or only in the log (null). */
+    record Bounced(String queueId, Instant at, List<String> recipients, String dsnId, String dsnRecipient)
+            implements HistoryRecord {}
+
+    /** An operator's action: hold, release, retry, delete, requeue; {@code by} who (or "-"). */
+    record Action(String queueId, Instant at, String action, String by) implements HistoryRecord {}
+}

@@ -1,0 +1,122 @@
+package dev.relay.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code relay history ...}: searches the message history of a running relay through its admin API
+ * ({@code /api/messages}), newest first. Exit status 0 (also when nothing matched), 2 when the relay could not be
+ * reached or the request was invalid.
+ */
+@Command(name = "history", mixinStandardHelpOptions = true,
+        description = {"Searches the message history of a running relay (received, delivered, deferred, failed, "
+                + "bounced), newest first, through its admin API."},
+        footer = {"", "One message's timeline: relay trace ID. The admin token (admin.token): --token-file FILE or "
+                + "the environment variable RELAY_ADMIN_TOKEN."})
+final class HistoryCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    AdminClient client;
+
+    @Option(names = "--since", paramLabel = "AGE|TIME",
+            description = "Received at most this long ago (30m, 2h, 7d) or since this ISO-8601 time.")
+    String since;
+
+    @Option(names = "--until", paramLabel = "AGE|TIME", description = "Received before this (an age or a time).")
+    String until;
+
+    @Option(names = "--sender", paramLabel = "S", description = "The envelope sender: an address, or a part of one "
+            + "(a domain); <> for bounces.")
+    String sender;
+
+    @Option(names = "--recipient", paramLabel = "R", description = "A recipient: an address, or a part of one.")
+    String recipient;
+
+    @Option(names = "--message-id", paramLabel = "ID", description = "The Message-ID header (with or without <>).")
+    String messageId;
+
+    @Option(names = "--upstream", paramLabel = "U", description = "Tried through this upstream (its name).")
+    String upstream;
+
+    @Option(names = "--status", paramLabel = "STATUS",
+            description = "delivered, deferred, failed (also expired), bounced, expired, queued, held or deleted.")
+    String status;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
+            description = "At most N messages (default: ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Option(names = "--json", description = "Print the API's JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (limit < 1) {
+            err.println("relay history: --limit must be at least 1");
+            err.flush();
+            return 2;
+        }
+        List<String> q = new ArrayList<>();
+        add(q, "since", since);
+        add(q, "until", until);
+        add(q, "sender", sender);
+        add(q, "recipient", recipient);
+        add(q, "message-id", messageId);
+        add(q, "upstream", upstream);
+        add(q, "status", status);
+        ArrayNode all = AdminClient.Json.MAPPER.createArrayNode();
+        String next = null;
+        do {
+            int page = Math.min(1000, limit - all.size());
+            String query = String.join("&", q) + (q.isEmpty() ? "" : "&") + "limit=" + page
+                    + (next == null ? "" : "&after=" + AdminClient.enc(next));
+            AdminClient.Answer a = client.get("relay history", "/api/messages?" + query, err);
+            if (a == null || a.status() != 200) {
+                return 2;
+            }
+            a.body().get("messages").forEach(all::add);
+            next = AdminClient.text(a.body(), "next");
+        } while (next != null && all.size() < limit);
+        if (json) {
+            ObjectNode body = AdminClient.Json.MAPPER.createObjectNode();
+            body.set("messages", all);
+            body.put("count", all.size());
+            out.println(body.toPrettyString());
+        } else {
+            out.printf("%-24s %-19s %-9s %-28s %-28s %s%n", "RECEIVED", "ID", "STATUS", "SENDER", "RECIPIENTS",
+                    "UPSTREAM / ID");
+            for (JsonNode m : all) {
+                List<String> rcpts = new ArrayList<>();
+                m.get("recipients").forEach(r -> rcpts.add(r.asText()));
+                String up = AdminClient.text(m, "upstream");
+                String upId = AdminClient.text(m, "upstream_id");
+                out.printf("%-24s %-19s %-9s %-28s %-28s %s%n", m.get("received_at").asText(), m.get("id").asText(),
+                        m.get("status").asText(), "<" + m.get("sender").asText() + ">", String.join(",", rcpts),
+                        (up == null ? "-" : up) + (upId == null ? "" : " " + upId));
+            }
+            out.println(all.size() + " messages" + (next != null ? " (more: --limit)" : ""));
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static void add(List<String> q, String key, String value) {
+        if (value != null) {
+            q.add(key + "=" + AdminClient.enc(value));
+        }
+    }
+}
