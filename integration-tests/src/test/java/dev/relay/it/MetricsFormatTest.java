@@ -75,6 +75,10 @@ class MetricsFormatTest {
         assertThat(metrics).contains("relay_messages_delivered_total 1.0",
                 "relay_auth_failures_total{reason=\"invalid_credentials\"} 1.0",
                 "relay_upstream_connections_opened_total{upstream=\"demo-sink\"} 1.0",
+                "relay_upstream_outcomes_total{outcome=\"delivered\",upstream=\"demo-sink\"} 1.0",
+                "relay_upstream_outcomes_total{outcome=\"failed\",upstream=\"demo-sink\"} 0.0",
+                "relay_upstream_replies_total{class=\"2xx\",enhanced=\"2.0\",upstream=\"demo-sink\"} 1.0",
+                "relay_upstream_attempt_seconds_count{upstream=\"demo-sink\"} 1",
                 "# TYPE relay_tls_certificate_expiry_seconds gauge", "process_cpu_seconds_total ", "system_cpus ");
     }
 

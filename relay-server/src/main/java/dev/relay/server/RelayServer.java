@@ -21,6 +21,7 @@ import dev.relay.server.admin.AdminServer;
 import dev.relay.server.admin.PrometheusConventions;
 import dev.relay.server.logging.AddressMask;
 import dev.relay.server.admin.RelayMetrics;
+import dev.relay.server.admin.UpstreamMetrics;
 import dev.relay.server.receive.FileWatch;
 import dev.relay.server.receive.Inbound;
 import dev.relay.server.receive.InboundListener;
@@ -67,6 +68,7 @@ public final class RelayServer implements AutoCloseable {
     private Spool spool;
     private SwappableEngine engine;
     private RelayMetrics metrics;
+    private UpstreamMetrics upstreamMetrics;
     private dev.relay.history.HistoryRecorder history;
     private QueueManager queue;
     private AdminServer admin;
@@ -136,6 +138,7 @@ public final class RelayServer implements AutoCloseable {
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
         PrometheusConventions.apply(registry);
         metrics = new RelayMetrics(registry);
+        upstreamMetrics = new UpstreamMetrics(registry);
         history = HistoryWiring.start(config, spool.root(), registry);
         engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
         QueueConfig qc = config.queue();
@@ -207,8 +210,12 @@ public final class RelayServer implements AutoCloseable {
 
     private RoutingEngine routingEngine(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
-        return RoutingEngine.create(upstreams, routes, u -> new NettyDeliveryEngine(UpstreamTargets.of(u), metrics),
-                spool.root().resolve("tmp"), InstantSource.system(), metrics);
+        RoutingEngine routing = RoutingEngine.create(upstreams, routes,
+                u -> new NettyDeliveryEngine(UpstreamTargets.of(u), metrics), spool.root().resolve("tmp"),
+                InstantSource.system(), metrics);
+        upstreamMetrics.register(upstreams);
+        routing.watchAttempts(upstreamMetrics);
+        return routing;
     }
 
     /** The configuration in force: the one started with, with what reloads applied. */

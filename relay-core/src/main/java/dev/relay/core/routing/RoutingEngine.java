@@ -47,6 +47,7 @@ public final class RoutingEngine implements DeliveryEngine {
     private final Map<String, DeliveryEngine> engines;
     private final Circuits circuits;
     private final Path workDir;
+    private final List<AttemptListener> attemptListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * An engine over every configured upstream, in configuration order.
@@ -168,6 +169,7 @@ public final class RoutingEngine implements DeliveryEngine {
         }
         CompletableFuture<DeliveryReport> sent;
         Envelope outgoing = a.outgoing();
+        long start = System.nanoTime();
         try {
             sent = engines.get(name).deliver(outgoing, a.body, a.bodySize);
         } catch (RuntimeException e) {
@@ -180,10 +182,26 @@ public final class RoutingEngine implements DeliveryEngine {
                     if (report.notAttempted() != null) {
                         a.notAttempted(name, report, circuits);
                     } else {
+                        tell(name, report, System.nanoTime() - start);
                         a.attempted(name, report, index + 1 < upstreams.size(), circuits);
                     }
                     return tryFrom(a, index + 1);
                 });
+    }
+
+    /** {@code listener} is told about every attempt made through an upstream from now on. */
+    public void watchAttempts(AttemptListener listener) {
+        attemptListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    private void tell(String upstream, DeliveryReport report, long nanos) {
+        for (AttemptListener l : attemptListeners) {
+            try {
+                l.attempted(upstream, report, nanos);
+            } catch (RuntimeException e) {
+                LOG.warn("attempt listener failed", e);
+            }
+        }
     }
 
     @Override
