@@ -5,7 +5,7 @@ import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
-import java.nio.file.Path;
+import dev.relay.core.spool.Body;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -124,7 +124,7 @@ final class SwappableEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
         Generation g;
         while (true) {
             g = current;
@@ -136,7 +136,7 @@ final class SwappableEngine implements DeliveryEngine {
         }
         Generation started = g;
         try {
-            return g.engine.deliver(envelope, body, bodySize).whenComplete((report, error) -> started.ended());
+            return g.engine.deliver(envelope, body).whenComplete((report, error) -> started.ended());
         } catch (RuntimeException e) {
             started.ended();
             throw e;

@@ -12,6 +12,7 @@ import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.routing.RoutingEngine;
+import dev.relay.core.spool.Body;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,7 +42,7 @@ class SwappableEngineTest {
         volatile boolean closed;
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             delivered.incrementAndGet();
             return reply;
         }
@@ -86,10 +87,10 @@ class SwappableEngineTest {
         Held after = new Held();
         after.answer();
         SwappableEngine engine = new SwappableEngine(routing(before));
-        CompletableFuture<DeliveryReport> inProgress = engine.deliver(envelope(), body);
+        CompletableFuture<DeliveryReport> inProgress = engine.deliver(envelope(), Body.wholeFile(body));
 
         engine.replace(routing(after));
-        DeliveryReport next = engine.deliver(envelope(), body).get(5, TimeUnit.SECONDS);
+        DeliveryReport next = engine.deliver(envelope(), Body.wholeFile(body)).get(5, TimeUnit.SECONDS);
 
         assertThat(next.byRecipient()).containsKey(TO);
         assertThat(after.delivered).hasValue(1);

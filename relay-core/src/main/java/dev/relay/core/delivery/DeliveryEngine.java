@@ -1,7 +1,7 @@
 package dev.relay.core.delivery;
 
 import dev.relay.core.model.Envelope;
-import java.nio.file.Path;
+import dev.relay.core.spool.Body;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -14,16 +14,11 @@ import java.util.function.Consumer;
 public interface DeliveryEngine extends AutoCloseable {
 
     /**
-     * Delivers the message whose content is the first {@code bodySize} bytes of the file {@code body} (as stored:
-     * CRLF lines, not dot-stuffed; a spool body file has the envelope's copy after the message, so an engine that
-     * reads the body must stop there), or the whole file when {@code bodySize} is negative.
+     * Delivers the message whose content {@code body} reads (as stored: CRLF lines, not dot-stuffed): a stored
+     * message as the spool gives it ({@link dev.relay.core.spool.Spool#body}), or a whole file such as a rewritten
+     * copy ({@link Body#wholeFile}).
      */
-    CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize);
-
-    /** Delivers the whole file {@code body} as the message content. */
-    default CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body) {
-        return deliver(envelope, body, -1);
-    }
+    CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body);
 
     /**
      * When mail may next go through {@code upstream}, as its circuit breaker says: {@link Instant#MIN} now (closed),

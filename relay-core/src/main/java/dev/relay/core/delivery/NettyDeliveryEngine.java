@@ -11,7 +11,6 @@ import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.InstantSource;
 import java.util.Objects;
@@ -115,9 +114,8 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path file, long bodySize) {
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
         CompletableFuture<DeliveryReport> result = new CompletableFuture<>();
-        Body body = Body.of(file, bodySize);
         try {
             if (closed) { // replaced by a reload, or stopping: no attempt was made
                 return CompletableFuture.completedFuture(DeliveryReport.notAttempted(target.name(),

@@ -11,7 +11,8 @@
  * bytes never reach an upstream that does not offer 8BITMIME: the message is converted to 7 bit while it is sent
  * ({@code SevenBitDowngrade}, {@code SevenBitConverter}), or its recipients fail with {@code 554 5.6.3}. With STARTTLS configured nothing is sent in plaintext after EHLO; TLS is 1.2 or 1.3 with
  * the chain and host name verified; port 25 is never used; the AUTH password never appears in a log or detail.
- * The DATA content is streamed from the file, dot-stuffed, never held whole in memory.
+ * The DATA content is read through the spool's {@link dev.relay.core.spool.Body} (the message and nothing the
+ * spool keeps after it), streamed, dot-stuffed, never held whole in memory.
  *
  * <p>Connections to an upstream are pooled ({@code ConnectionPool}: one event loop, no locks, a queue instead of
  * blocked threads) and reused with RSET; one that saw a 4xx or a protocol error is never reused. The rate limit

@@ -49,7 +49,7 @@ final class Bounce {
             return;
         }
         try {
-            byte[] headers = Dsn.readHeaders(spool.bodyPath(original.id()), size);
+            byte[] headers = Dsn.readHeaders(spool.body(original.id(), size));
             QueueId dsnId = QueueId.next(now);
             byte[] dsn = Dsn.build(bounces.reportingMta(), dsnId, original, failures, headers, now);
             Envelope env = Envelope.received(dsnId, MailAddress.NULL_SENDER, List.of(original.sender()), now, "");

@@ -114,7 +114,7 @@ final class Dispatch {
         Envelope envelope = stored.get().envelope();
         long size = stored.get().bodySize();
         listener.attempted(envelope, envelope.attempts() + 1);
-        engine.deliver(envelope, spool.bodyPath(p.id()), size)
+        engine.deliver(envelope, spool.body(p.id(), size))
                 .whenCompleteAsync((report, error) -> {
                     AtomicBoolean slot = new AtomicBoolean(true);
                     try {

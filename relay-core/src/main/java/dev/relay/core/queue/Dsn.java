@@ -3,13 +3,12 @@ package dev.relay.core.queue;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
-import dev.relay.core.spool.BodyInput;
+import dev.relay.core.spool.Body;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -144,10 +143,10 @@ final class Dsn {
      * The header section of a stored message, read as a stream up to the blank line that ends it (never the body),
      * with CRLF line ends, at most {@link #MAX_ORIGINAL_HEADERS} bytes of whole lines.
      */
-    static byte[] readHeaders(Path body, long length) throws IOException {
+    static byte[] readHeaders(Body body) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
         ByteArrayOutputStream line = new ByteArrayOutputStream(256);
-        try (InputStream in = new BufferedInputStream(BodyInput.open(body, length), 8192)) {
+        try (InputStream in = new BufferedInputStream(body.open(), 8192)) {
             int b;
             while (true) {
                 b = in.read();

@@ -2,7 +2,7 @@ package dev.relay.core.routing;
 
 import dev.relay.config.AddressRewrite;
 import dev.relay.core.model.HeaderAddresses;
-import dev.relay.core.spool.BodyInput;
+import dev.relay.core.spool.Body;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -42,9 +42,9 @@ final class HeaderRewriter {
         this.out = out;
     }
 
-    /** Rewrites the first {@code length} bytes of {@code source} (all of it when negative) into {@code target}. */
-    static void rewrite(Path source, long length, Path target, Route.Rewrite rewrite) throws IOException {
-        try (InputStream in = new BufferedInputStream(BodyInput.open(source, length), 64 * 1024);
+    /** Rewrites the message {@code source} into the file {@code target}. */
+    static void rewrite(Body source, Path target, Route.Rewrite rewrite) throws IOException {
+        try (InputStream in = new BufferedInputStream(source.open(), 64 * 1024);
              OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 64 * 1024)) {
             rewrite(in, out, rewrite);
         }

@@ -4,7 +4,7 @@ import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
-import java.nio.file.Path;
+import dev.relay.core.spool.Body;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,8 +23,7 @@ final class RouteAttempt {
 
     final Envelope envelope;
     final Route route;
-    final Path body;
-    final long bodySize; // negative: the whole file
+    final Body body;
     private final MailAddress sender;
     private final Map<MailAddress, Outcome> outcomes = new LinkedHashMap<>();
     private final List<String> used = new ArrayList<>();
@@ -35,12 +34,11 @@ final class RouteAttempt {
     /** The soonest an upstream that made no attempt (its rate limit, or closed) can take the message; or null. */
     private DeliveryReport.NotAttempted notAttempted;
 
-    RouteAttempt(Envelope envelope, Route route, MailAddress sender, Path body, long bodySize) {
+    RouteAttempt(Envelope envelope, Route route, MailAddress sender, Body body) {
         this.envelope = envelope;
         this.route = route;
         this.sender = sender;
         this.body = body;
-        this.bodySize = bodySize;
         this.pending = envelope.recipients();
     }
 

@@ -7,6 +7,7 @@ import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
+import dev.relay.core.spool.Body;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -103,15 +104,15 @@ public final class RoutingEngine implements DeliveryEngine {
     }
 
     @Override
-    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+    public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
         try {
             Route route = routes.select(envelope);
             Route.Rewrite rw = route.rewrite();
             MailAddress sender = rw.sender(envelope.sender());
             if (!rw.changesContent()) {
-                return tryFrom(new RouteAttempt(envelope, route, sender, body, bodySize), 0);
+                return tryFrom(new RouteAttempt(envelope, route, sender, body), 0);
             }
-            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, bodySize, rw), BLOCKING)
+            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, rw), BLOCKING)
                     .handle((copy, error) -> {
                         if (error != null) {
                             String detail = "cannot prepare the outbound copy for route " + route.name() + ": "
@@ -120,7 +121,7 @@ public final class RoutingEngine implements DeliveryEngine {
                             return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
                                     new Outcome.TransientFailure(detail)));
                         }
-                        return tryFrom(new RouteAttempt(envelope, route, sender, copy, -1), 0)
+                        return tryFrom(new RouteAttempt(envelope, route, sender, Body.wholeFile(copy)), 0)
                                 .whenComplete((r, e) -> delete(envelope, copy));
                     })
                     .thenCompose(Function.identity());
@@ -131,12 +132,12 @@ public final class RoutingEngine implements DeliveryEngine {
         }
     }
 
-    private Path rewrittenCopy(Envelope envelope, Path body, long bodySize, Route.Rewrite rw) {
+    private Path rewrittenCopy(Envelope envelope, Body body, Route.Rewrite rw) {
         try {
             Files.createDirectories(workDir);
             Path copy = Files.createTempFile(workDir, envelope.id() + ".", ".outbound");
             try {
-                HeaderRewriter.rewrite(body, bodySize, copy, rw);
+                HeaderRewriter.rewrite(body, copy, rw);
             } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(copy);
                 throw e;
@@ -171,7 +172,7 @@ public final class RoutingEngine implements DeliveryEngine {
         Envelope outgoing = a.outgoing();
         long start = System.nanoTime();
         try {
-            sent = engines.get(name).deliver(outgoing, a.body, a.bodySize);
+            sent = engines.get(name).deliver(outgoing, a.body);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }

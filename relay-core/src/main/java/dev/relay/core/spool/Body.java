@@ -1,6 +1,5 @@
 package dev.relay.core.spool;
 
-import dev.relay.core.model.QueueId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -19,14 +18,9 @@ public final class Body {
         this.length = length;
     }
 
-    /** The body of the stored message {@code id}, whose envelope says it has {@code size} bytes. */
-    static Body stored(Path data, QueueId id, long size) {
-        return new Body(data.resolve(id.value()), size);
-    }
-
     /**
-     * The first {@code length} bytes of {@code file}, or all of it when {@code length} is negative: for a caller
-     * that holds a stored message's file and its envelope's size ({@link Spool#bodyPath}, {@link Spool.Stored}).
+     * The first {@code length} bytes of {@code file}, or all of it when {@code length} is negative. A stored
+     * message's Body comes from {@link Spool#body}, which knows where its file is and where the message ends.
      */
     public static Body of(Path file, long length) {
         return new Body(file, length);

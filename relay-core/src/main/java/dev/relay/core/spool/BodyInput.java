@@ -9,9 +9,9 @@ import java.nio.file.Path;
 /**
  * Reads a message body as stored: the first {@code length} bytes of its file. A body file in the spool carries a
  * copy of the envelope after the message (see {@link SpoolFiles}), so readers never read a body file to its end.
- * Delivery reads through a {@link Body}, which uses this.
+ * Only the spool knows that: everyone else reads through a {@link Body}, which uses this.
  */
-public final class BodyInput extends FilterInputStream {
+final class BodyInput extends FilterInputStream {
     private long remaining;
 
     private BodyInput(InputStream in, long length) {
@@ -20,7 +20,7 @@ public final class BodyInput extends FilterInputStream {
     }
 
     /** The first {@code length} bytes of {@code body}; a negative length means the whole file. */
-    public static InputStream open(Path body, long length) throws IOException {
+    static InputStream open(Path body, long length) throws IOException {
         InputStream in = Files.newInputStream(body);
         return length < 0 ? in : new BodyInput(in, length);
     }

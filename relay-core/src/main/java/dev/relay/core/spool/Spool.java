@@ -322,13 +322,17 @@ public final class Spool implements AutoCloseable {
         }
     }
 
+    /**
+     * The file that holds {@code id}'s body, which is more than the message (the spool's copy of the envelope
+     * follows it): for looking at the file itself; its content is read through {@link #body}.
+     */
     public Path bodyPath(QueueId id) {
         return states.bodyPath(id);
     }
 
     /** The content of the stored message {@code id}, of {@code size} bytes (its {@link Stored#bodySize()}). */
     public Body body(QueueId id, long size) {
-        return Body.stored(root.resolve("data"), id, size);
+        return Body.of(states.bodyPath(id), size);
     }
 
     /** Free bytes on the spool's file system. */

@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.core.spool.Body;
 import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -203,7 +204,7 @@ class ConnectionPoolTest {
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     private List<DeliveryReport> deliverAll(NettyDeliveryEngine engine, int n) throws Exception {
-        Path body = body();
+        Body body = body();
         List<CompletableFuture<DeliveryReport>> futures = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             futures.add(engine.deliver(envelope(BOB), body));
@@ -229,9 +230,9 @@ class ConnectionPoolTest {
         return Envelope.received(QueueId.next(Instant.now()), SENDER, List.of(recipients), Instant.now(), "alice");
     }
 
-    private Path body() throws Exception {
+    private Body body() throws Exception {
         Path file = Files.createTempFile(dir, "body", ".eml");
         Files.writeString(file, "Subject: hi\r\n\r\nhello world\r\n", StandardCharsets.UTF_8);
-        return file;
+        return Body.wholeFile(file);
     }
 }

@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.core.spool.Body;
 import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,7 +40,7 @@ class DeliveryBenchmarkTest {
         // production logs at INFO (one line per recipient); the tests' DEBUG protocol trace would dominate
         ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.relay.core.delivery"))
                 .setLevel(ch.qos.logback.classic.Level.INFO);
-        Path body = body();
+        Body body = Body.wholeFile(body());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             run("warm-up", group, body, UpstreamTarget.Pool.DEFAULT, true, 300);
@@ -54,7 +55,7 @@ class DeliveryBenchmarkTest {
         }
     }
 
-    private void run(String label, EventLoopGroup group, Path body, UpstreamTarget.Pool pool, boolean pipelining,
+    private void run(String label, EventLoopGroup group, Body body, UpstreamTarget.Pool pool, boolean pipelining,
                      int messages) throws Exception {
         try (TestUpstream sink = TestUpstream.plain().pipelining(pipelining);
              NettyDeliveryEngine engine = new NettyDeliveryEngine(ConnectionPoolTest.target(sink.port(), pool,

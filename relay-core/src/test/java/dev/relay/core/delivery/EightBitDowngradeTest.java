@@ -79,7 +79,8 @@ class EightBitDowngradeTest {
             received.set(c.readData());
             c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(server.port())) {
-            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
             server.awaitScript();
@@ -114,7 +115,8 @@ class EightBitDowngradeTest {
             c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(server.port())) {
             Path file = body(content);
-            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
             server.awaitScript();
@@ -134,7 +136,8 @@ class EightBitDowngradeTest {
         })) {
             try (NettyDeliveryEngine engine = engine(server.port())) {
                 Path file = body(content);
-                DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+                DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                        .get(10, TimeUnit.SECONDS);
 
                 Outcome outcome = report.byRecipient().get(BOB);
                 assertThat(outcome).isInstanceOf(PermanentFailure.class);
@@ -158,7 +161,8 @@ class EightBitDowngradeTest {
             nothingButQuit(c);
         })) {
             try (NettyDeliveryEngine engine = engine(server.port())) {
-                DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+                DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                        .get(10, TimeUnit.SECONDS);
 
                 assertThat(report.byRecipient().get(BOB)).isEqualTo(new PermanentFailure("message size " + converted
                         + " (converted to 7 bit) exceeds the limit of 200 bytes of upstream 127.0.0.1:"
@@ -184,7 +188,8 @@ class EightBitDowngradeTest {
             c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(server.port())) {
             Path file = body(content);
-            DeliveryReport report = engine.deliver(envelope(), file, Files.size(file)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
             server.awaitScript();

@@ -9,6 +9,7 @@ import dev.relay.core.delivery.Outcome.TransientFailure;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import dev.relay.testkit.TestUpstream;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -126,7 +127,8 @@ class NettyDeliveryEngineTest {
         logger.addAppender(logs);
         try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), mode, "relay",
                 cert.writePem(dir)))) {
-            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.upstream()).isEqualTo("test-upstream");
             assertThat(report.byRecipient()).containsOnlyKeys(BOB, CAROL);
@@ -159,7 +161,7 @@ class NettyDeliveryEngineTest {
             Path body = body(BODY);
             List<java.util.concurrent.CompletableFuture<DeliveryReport>> all = new java.util.ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                all.add(engine.deliver(envelope(BOB), body));
+                all.add(engine.deliver(envelope(BOB), Body.wholeFile(body)));
             }
             for (var f : all) {
                 assertThat(f.get(20, TimeUnit.SECONDS).byRecipient().get(BOB)).isInstanceOf(Delivered.class);
@@ -179,7 +181,7 @@ class NettyDeliveryEngineTest {
         SMTPServer server = subetha(inbox, false, false);
         try (NettyDeliveryEngine engine = engine(target(server.getPortAllocated(), TlsMode.STARTTLS, "relay",
                 null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).startsWith("TLS handshake with 127.0.0.1:")
@@ -195,7 +197,7 @@ class NettyDeliveryEngineTest {
         try (TestUpstream server = TestUpstream.implicitTls(wrongName.serverContext(), (n, c) -> c.drain());
              NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.IMPLICIT, null,
                      wrongName.writePem(dir)))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).startsWith("TLS handshake with 127.0.0.1:")
@@ -213,7 +215,7 @@ class NettyDeliveryEngineTest {
             c.reply("221 bye");
             c.drain();
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.STARTTLS, "relay", null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new TransientFailure("upstream 127.0.0.1:"
                     + server.port() + " does not offer STARTTLS; refusing to send in plaintext"));
@@ -231,7 +233,7 @@ class NettyDeliveryEngineTest {
             c.drain();
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.STARTTLS, "relay",
                 cert.writePem(dir)))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).contains("possible injection");
@@ -248,7 +250,8 @@ class NettyDeliveryEngineTest {
             c.expect("QUIT");
             c.reply("221 bye");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, "relay", null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().values()).allSatisfy(o -> {
                 assertThat(o).isInstanceOf(TransientFailure.class);
@@ -290,7 +293,7 @@ class NettyDeliveryEngineTest {
             }
             c.reply("250 2.0.0 OK <id@office365> [Hostname=AM0PR01MB1234]");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, "relay", null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient()).containsExactly(
                     entry(BOB, new Delivered("250 2.0.0 OK <id@office365> [Hostname=AM0PR01MB1234]")));
@@ -318,7 +321,7 @@ class NettyDeliveryEngineTest {
             }
             c.reply("250 2.0.0 queued as 12345");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB, CAROL, DAVE), body(BODY))
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL, DAVE), Body.wholeFile(body(BODY)))
                     .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient()).containsExactly(
@@ -350,7 +353,8 @@ class NettyDeliveryEngineTest {
                 c.reply("221 bye");
             }
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB, CAROL), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             Outcome bob = report.byRecipient().get(BOB);
             assertThat(bob.detail()).isEqualTo(reply);
@@ -371,7 +375,7 @@ class NettyDeliveryEngineTest {
             port = s.getLocalPort();
         }
         try (NettyDeliveryEngine engine = engine(target(port, TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).startsWith("cannot connect to 127.0.0.1:" + port);
@@ -386,7 +390,7 @@ class NettyDeliveryEngineTest {
              NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
                      TlsMode.NONE, null, null, null, shortGreeting))) {
             long start = System.nanoTime();
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(
                     new TransientFailure("timeout waiting for greeting from 127.0.0.1:" + server.port()));
@@ -403,7 +407,7 @@ class NettyDeliveryEngineTest {
             c.reply(line);
             c.drain();
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).startsWith("protocol error");
@@ -422,7 +426,7 @@ class NettyDeliveryEngineTest {
             c.reply("354 go ahead");
             c.read();
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).contains("during DATA");
@@ -443,7 +447,8 @@ class NettyDeliveryEngineTest {
             c.readData();
             c.reply("250 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(jose), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(jose)).isEqualTo(new Delivered("250 ok"));
             server.awaitScript();
@@ -456,7 +461,8 @@ class NettyDeliveryEngineTest {
             c.hello("8BITMIME");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
             MailAddress jose = MailAddress.of("josé@example.net");
-            DeliveryReport report = engine.deliver(envelope(jose), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(jose), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(jose)).isInstanceOf(PermanentFailure.class);
             assertThat(report.byRecipient().get(jose).detail()).contains("SMTPUTF8");
@@ -478,7 +484,8 @@ class NettyDeliveryEngineTest {
             c.readData();
             c.reply("250 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(utf8Envelope(BOB), body(content)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(utf8Envelope(BOB), Body.wholeFile(body(content)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 ok"));
             server.awaitScript();
@@ -490,7 +497,8 @@ class NettyDeliveryEngineTest {
         try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("8BITMIME");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(utf8Envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(utf8Envelope(BOB), Body.wholeFile(body(BODY)))
+                    .get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(PermanentFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).contains("submitted with SMTPUTF8");
@@ -520,7 +528,7 @@ class NettyDeliveryEngineTest {
             }
             c.reply("250 2.0.0 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), file).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(file)).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
             server.awaitScript();
@@ -532,7 +540,7 @@ class NettyDeliveryEngineTest {
         try (TestUpstream server = TestUpstream.scripted((n, c) -> {
             c.hello("SIZE 10");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isInstanceOf(PermanentFailure.class);
             assertThat(report.byRecipient().get(BOB).detail()).contains("exceeds the limit of 10 bytes");
@@ -556,7 +564,7 @@ class NettyDeliveryEngineTest {
             c.drain();
         }); NettyDeliveryEngine engine = engine(new UpstreamTarget("test-upstream", "127.0.0.1", server.port(),
                 TlsMode.NONE, null, null, null, shortEnd))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new TransientFailure(
                     "timeout waiting for end-of-data reply from 127.0.0.1:" + server.port()));
@@ -580,7 +588,7 @@ class NettyDeliveryEngineTest {
             c.readData();
             c.reply("250 ok");
         }); NettyDeliveryEngine engine = engine(target(server.port(), TlsMode.NONE, null, null))) {
-            DeliveryReport report = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
 
             assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 ok"));
             server.awaitScript();
@@ -590,12 +598,13 @@ class NettyDeliveryEngineTest {
     @Test
     void missingBodyFileAndClosedEngineAreTransient() throws Exception {
         NettyDeliveryEngine engine = engine(target(2525, TlsMode.NONE, null, null));
-        DeliveryReport missing = engine.deliver(envelope(BOB), dir.resolve("gone.eml")).get(10, TimeUnit.SECONDS);
+        DeliveryReport missing = engine.deliver(envelope(BOB), Body.wholeFile(dir.resolve("gone.eml")))
+                .get(10, TimeUnit.SECONDS);
         assertThat(missing.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
         assertThat(missing.byRecipient().get(BOB).detail()).startsWith("cannot read the message content");
 
         engine.close();
-        DeliveryReport closed = engine.deliver(envelope(BOB), body(BODY)).get(10, TimeUnit.SECONDS);
+        DeliveryReport closed = engine.deliver(envelope(BOB), Body.wholeFile(body(BODY))).get(10, TimeUnit.SECONDS);
         assertThat(closed.byRecipient().get(BOB)).isInstanceOf(TransientFailure.class);
         assertThat(closed.byRecipient().get(BOB).detail()).contains("closed");
     }

@@ -1,5 +1,6 @@
 package dev.relay.core.delivery;
 
+import dev.relay.core.spool.Body;
 import dev.relay.testkit.TestUpstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -168,7 +169,8 @@ class Xoauth2DeliveryTest {
     private Outcome deliver(NettyDeliveryEngine engine) throws Exception {
         Path body = Files.writeString(Files.createTempFile(dir, "m", ".eml"), "Subject: t\r\n\r\nhi\r\n");
         DeliveryReport report = engine.deliver(ConnectionPoolTest.envelope(
-                dev.relay.core.model.MailAddress.of("bob@example.net")), body).get(10, TimeUnit.SECONDS);
+                dev.relay.core.model.MailAddress.of("bob@example.net")), Body.wholeFile(body))
+                        .get(10, TimeUnit.SECONDS);
         return report.byRecipient().values().iterator().next();
     }
 }

@@ -15,6 +15,7 @@ import dev.relay.core.model.QueueId;
 import dev.relay.core.routing.CircuitListener;
 import dev.relay.core.routing.CircuitState;
 import dev.relay.core.routing.RoutingEngine;
+import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import java.io.ByteArrayInputStream;
@@ -54,7 +55,7 @@ class CircuitWaitTest {
         final AtomicInteger delivered = new AtomicInteger();
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             attempts.incrementAndGet();
             Map<MailAddress, Outcome> map = new LinkedHashMap<>();
             boolean ok = up;

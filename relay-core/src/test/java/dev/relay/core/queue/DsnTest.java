@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import jakarta.mail.BodyPart;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetHeaders;
@@ -53,7 +54,7 @@ class DsnTest {
         byte[] dsn = Dsn.build("relay.example.com", dsnId, original, List.of(
                 new Dsn.Failure(MailAddress.of("gone@y.org"), "550 5.1.1 user unknown", false),
                 new Dsn.Failure(MailAddress.of("slow@z.org"), Dsn.expiredReason(java.time.Duration.ofDays(5),
-                        "connection refused"), true)), Dsn.readHeaders(body, -1), NOW);
+                        "connection refused"), true)), Dsn.readHeaders(Body.wholeFile(body)), NOW);
 
         MimeMessage m = new MimeMessage(Session.getInstance(new Properties()), new ByteArrayInputStream(dsn));
         assertThat(m.getHeader("From", null)).isEqualTo("Mail Delivery System <MAILER-DAEMON@relay.example.com>");
@@ -101,7 +102,7 @@ class DsnTest {
     @Test
     void headersAreReadUpToTheBlankLineWithLfOnlyLinesNormalised() throws Exception {
         Path body = Files.writeString(dir.resolve("lf"), "Subject: lf\nFrom: a@b.c\n\nbody\nSubject: no\n");
-        assertThat(new String(Dsn.readHeaders(body, -1), StandardCharsets.US_ASCII))
+        assertThat(new String(Dsn.readHeaders(Body.wholeFile(body)), StandardCharsets.US_ASCII))
                 .isEqualTo("Subject: lf\r\nFrom: a@b.c\r\n");
     }
 
@@ -112,7 +113,7 @@ class DsnTest {
             sb.append("X-Filler-").append(i).append(": ").append("y".repeat(40)).append("\r\n");
         }
         Path body = Files.writeString(dir.resolve("big"), sb + "\r\nbody\r\n");
-        byte[] headers = Dsn.readHeaders(body, -1);
+        byte[] headers = Dsn.readHeaders(Body.wholeFile(body));
         assertThat(headers.length).isLessThanOrEqualTo(Dsn.MAX_ORIGINAL_HEADERS);
         assertThat(new String(headers, StandardCharsets.US_ASCII)).startsWith("X-Filler-0: ").endsWith("\r\n");
     }

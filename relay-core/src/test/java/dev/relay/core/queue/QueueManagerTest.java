@@ -9,6 +9,7 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import java.io.ByteArrayInputStream;
@@ -50,10 +51,10 @@ class QueueManagerTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             seen.add(envelope);
             try {
-                bodies.add(read(body, bodySize));
+                bodies.add(read(body));
             } catch (java.io.IOException e) {
                 throw new AssertionError(e);
             }
@@ -77,7 +78,7 @@ class QueueManagerTest {
         private boolean open;
 
         @Override
-        public synchronized CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public synchronized CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             seen.add(envelope);
             CompletableFuture<DeliveryReport> f = new CompletableFuture<>();
             held.add(f);
@@ -188,7 +189,7 @@ class QueueManagerTest {
         try (Spool spool = Spool.open(dir)) {
             DeliveryEngine engine = new DeliveryEngine() {
                 @Override
-                public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+                public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
                     try {
                         inActive.add(spool.list(QueueState.ACTIVE).size());
                     } catch (Exception e) {
@@ -244,7 +245,7 @@ class QueueManagerTest {
         List<Envelope> seen = new CopyOnWriteArrayList<>();
         DeliveryEngine engine = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
                 seen.add(envelope);
                 try {
                     if (seen.size() == 1) { // the update that records this outcome fails
@@ -274,7 +275,7 @@ class QueueManagerTest {
         List<Envelope> seen = new CopyOnWriteArrayList<>();
         DeliveryEngine engine = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
                 seen.add(envelope);
                 if (seen.size() == 1) {
                     throw new IllegalStateException("engine closed under us");
@@ -311,7 +312,7 @@ class QueueManagerTest {
         List<Envelope> seen = new CopyOnWriteArrayList<>();
         DeliveryEngine engine = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
                 seen.add(envelope);
                 try {
                     Files.delete(tmp);
@@ -415,9 +416,9 @@ class QueueManagerTest {
         }
     }
 
-    /** A spool body as the engine must read it: its first {@code size} bytes (the envelope's copy follows). */
-    static String read(Path body, long size) throws java.io.IOException {
-        try (java.io.InputStream in = dev.relay.core.spool.BodyInput.open(body, size)) {
+    /** A message's content, as the engine reads it. */
+    static String read(Body body) throws java.io.IOException {
+        try (java.io.InputStream in = body.open()) {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }

@@ -10,6 +10,7 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import java.io.ByteArrayInputStream;
@@ -58,11 +59,11 @@ class QueueStateMachineTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             startedNanos.putIfAbsent(envelope.id(), System.nanoTime());
             seen.add(envelope);
             try {
-                bodies.put(envelope.id(), read(body, bodySize));
+                bodies.put(envelope.id(), read(body));
             } catch (java.io.IOException e) {
                 throw new AssertionError(e);
             }
@@ -377,9 +378,9 @@ class QueueStateMachineTest {
         assertThat(stats.oldest()).isEmpty();
     }
 
-    /** A spool body as the engine must read it: its first {@code size} bytes (the envelope's copy follows). */
-    static String read(Path body, long size) throws java.io.IOException {
-        try (java.io.InputStream in = dev.relay.core.spool.BodyInput.open(body, size)) {
+    /** A message's content, as the engine reads it. */
+    static String read(Body body) throws java.io.IOException {
+        try (java.io.InputStream in = body.open()) {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }

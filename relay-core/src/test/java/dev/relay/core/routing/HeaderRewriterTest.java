@@ -3,6 +3,7 @@ package dev.relay.core.routing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.relay.config.AddressRewrite;
+import dev.relay.core.spool.Body;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -150,7 +151,7 @@ class HeaderRewriterTest {
         }
         Path target = dir.resolve("target");
         long heapBefore = usedHeap();
-        HeaderRewriter.rewrite(source, -1, target, strip("x-originating-ip"));
+        HeaderRewriter.rewrite(Body.wholeFile(source), target, strip("x-originating-ip"));
         assertThat(Files.size(target)).isEqualTo(size + head.length - "X-Originating-IP: [10.0.0.1]\r\n".length());
         MessageDigest actual = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(target)) {

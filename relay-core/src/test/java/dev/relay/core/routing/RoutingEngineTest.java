@@ -10,6 +10,7 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +37,8 @@ class RoutingEngineTest {
 
     @TempDir
     Path dir;
-    Path body;
+    Path file;
+    Body body;
     Path work;
     Instant now = Instant.parse("2025-01-01T00:00:00Z");
     final InstantSource clock = () -> now;
@@ -48,7 +50,7 @@ class RoutingEngineTest {
         volatile Function<MailAddress, Outcome> rule;
         final List<Envelope> seen = new CopyOnWriteArrayList<>();
         final List<String> contents = new CopyOnWriteArrayList<>();
-        final List<Path> paths = new CopyOnWriteArrayList<>();
+        final List<Body> bodies = new CopyOnWriteArrayList<>();
         boolean closed;
         /** Non-null: no attempt is made, as when the rate limit is used up; the wait until it grants again. */
         volatile Duration noAttempt;
@@ -59,11 +61,11 @@ class RoutingEngineTest {
         }
 
         @Override
-        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+        public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
             seen.add(envelope);
-            paths.add(body);
+            bodies.add(body);
             try {
-                try (java.io.InputStream in = dev.relay.core.spool.BodyInput.open(body, bodySize)) {
+                try (java.io.InputStream in = body.open()) {
                     contents.add(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
                 }
             } catch (IOException e) {
@@ -97,7 +99,8 @@ class RoutingEngineTest {
 
     @BeforeEach
     void content() throws IOException {
-        body = Files.writeString(dir.resolve("body"), CONTENT);
+        file = Files.writeString(dir.resolve("body"), CONTENT);
+        body = Body.wholeFile(file);
         work = dir.resolve("work");
     }
 
@@ -262,9 +265,9 @@ class RoutingEngineTest {
         List<Envelope> probes = new CopyOnWriteArrayList<>();
         DeliveryEngine slowFirst = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path content, long size) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body content) {
                 if (now.isBefore(Instant.parse("2025-01-01T00:00:30Z"))) {
-                    return first.deliver(envelope, content, size);
+                    return first.deliver(envelope, content);
                 }
                 probes.add(envelope);
                 return probeReply;
@@ -345,8 +348,8 @@ class RoutingEngineTest {
             assertThat(first.seen.get(0).id()).isEqualTo(original.id());
             assertThat(first.contents.get(0)).isEqualTo("From: App <app@verified.test>\r\n"
                     + "Reply-To: App <app@customer.test>\r\n\r\nhello\r\n");
-            assertThat(first.paths.get(0)).isNotEqualTo(body).doesNotExist();
-            assertThat(Files.readString(body)).isEqualTo(CONTENT);
+            assertThat(first.bodies.get(0)).isNotSameAs(body); // the copy, removed from work/ (below)
+            assertThat(Files.readString(file)).isEqualTo(CONTENT);
             try (Stream<Path> left = Files.list(work)) {
                 assertThat(left).isEmpty();
             }
@@ -360,7 +363,7 @@ class RoutingEngineTest {
         try (RoutingEngine engine = engine(List.of(route))) {
             get(engine.deliver(envelope("", A), body));
             assertThat(first.seen.get(0).sender().isNullSender()).isTrue();
-            assertThat(first.paths.get(0)).isEqualTo(body);
+            assertThat(first.bodies.get(0)).isSameAs(body);
         }
     }
 
@@ -369,7 +372,8 @@ class RoutingEngineTest {
         RouteConfig route = new RouteConfig("strip", List.of("*"), List.of(), List.of("first"), null, null, false,
                 List.of("X-Mailer"));
         try (RoutingEngine engine = engine(List.of(route))) {
-            DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A), dir.resolve("missing")));
+            DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A),
+                    Body.wholeFile(dir.resolve("missing"))));
             assertThat(report.byRecipient().get(A)).isInstanceOf(Outcome.TransientFailure.class);
             assertThat(report.byRecipient().get(A).detail()).contains("cannot prepare the outbound copy");
             assertThat(first.seen).isEmpty();

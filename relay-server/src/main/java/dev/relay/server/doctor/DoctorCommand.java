@@ -11,6 +11,7 @@ import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
 import dev.relay.server.setup.ConfigSource;
 import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.setup.UpstreamTargets;
@@ -116,7 +117,8 @@ public final class DoctorCommand implements Callable<Integer> {
                     + "test via " + target.name() + "\r\nDate: "
                     + DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now()) + "\r\nMessage-ID: <" + id
                     + "@" + cfg.hostname() + ">\r\n\r\nThis is a test message sent by `relay doctor --send-test`.\r\n");
-            DeliveryReport report = engine.deliver(envelope, body).get(timeout.toSeconds() * 6, TimeUnit.SECONDS);
+            DeliveryReport report = engine.deliver(envelope, Body.wholeFile(body))
+                    .get(timeout.toSeconds() * 6, TimeUnit.SECONDS);
             Outcome o = report.byRecipient().values().iterator().next();
             return switch (o) {
                 case Outcome.Delivered d -> Check.ok("send-test", "accepted for " + sendTest + ": " + d.detail());

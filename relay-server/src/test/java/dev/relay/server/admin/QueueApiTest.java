@@ -14,6 +14,7 @@ import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueListener;
 import dev.relay.core.queue.QueueManager;
 import dev.relay.core.queue.RetryPolicy;
+import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -50,7 +51,7 @@ class QueueApiTest {
         spool = Spool.open(dir);
         DeliveryEngine down = new DeliveryEngine() {
             @Override
-            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Path body, long bodySize) {
+            public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
                 return CompletableFuture.completedFuture(DeliveryReport.all("test", envelope.recipients(),
                         new Outcome.TransientFailure("connection refused")));
             }
