@@ -26,7 +26,7 @@ class ConfigFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void yamlFileLoadsOrNamesWhatIsWrong(byte[] yaml) throws IOException {
         Files.write(FILE, yaml);
         try {

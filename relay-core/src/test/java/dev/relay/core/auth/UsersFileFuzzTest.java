@@ -26,7 +26,7 @@ class UsersFileFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void usersFileLoadsOrNamesTheBadLine(byte[] content) throws IOException {
         Files.write(FILE, content);
         UsersFile users;

@@ -19,7 +19,7 @@ import io.netty.handler.codec.smtp.SmtpResponseDecoder;
  */
 class UpstreamReplyFuzzTest {
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void upstreamRepliesDecodeToBoundedCleanReplies(byte[] stream) {
         EmbeddedChannel channel = new EmbeddedChannel(new SmtpResponseDecoder(NettyDeliveryEngine.MAX_REPLY_LINE));
         try {

@@ -26,7 +26,7 @@ class HeaderRewriterFuzzTest {
     private static final AddressRewrite NOREPLY = AddressRewrite.parse("noreply@verified.test");
     private static final AddressRewrite DOMAIN = AddressRewrite.parse("@verified.test");
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void headerSectionIsRewrittenAndTheBodyKept(byte[] message) throws IOException {
         Route.Rewrite[] rewrites = {
                 Route.Rewrite.NONE,
@@ -57,7 +57,7 @@ class HeaderRewriterFuzzTest {
      * A From: value rewritten: when the original is a mailbox a mail reader reads, the result is exactly one
      * mailbox, the rewritten one; whatever the original, a result that a mail reader reads names no other address.
      */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void rewrittenFromNamesOnlyTheRewrittenAddress(byte[] input) {
         boolean fixed = input.length > 0 && (input[0] & 1) == 1; // the first byte picks the rewrite, then the value
         AddressRewrite to = fixed ? NOREPLY : DOMAIN;

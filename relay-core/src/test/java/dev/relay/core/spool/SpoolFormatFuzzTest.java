@@ -40,7 +40,7 @@ class SpoolFormatFuzzTest {
     }
 
     /** Any bytes as an envelope file: refused with a SpoolException, or decoded to what re-encodes the same. */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void envelopeBytesDecodeOrAreRefused(byte[] bytes) {
         checkDecode(bytes);
         // the same content behind a valid end line, so that the fuzzer gets past the checksum to the fields
@@ -71,7 +71,7 @@ class SpoolFormatFuzzTest {
     }
 
     /** Any envelope the relay can hold comes back equal from its file. */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void envelopeRoundTrips(FuzzedDataProvider data) throws SpoolException {
         Envelope envelope;
         long size;
@@ -108,7 +108,7 @@ class SpoolFormatFuzzTest {
      * is outside the CRC by design (a torn footer with the old number and the new CRC reads as stale: the message
      * was not acknowledged yet), so a changed number is not a change this test makes.
      */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void tornOrAlteredSlotIsRefused(FuzzedDataProvider data) throws IOException {
         Instant now = Instant.ofEpochMilli(data.consumeLong(0, 1L << 45));
         Envelope envelope = Envelope.received(QueueId.next(now), MailAddress.of("a@example.com"),
@@ -152,7 +152,7 @@ class SpoolFormatFuzzTest {
     }
 
     /** Any bytes as a spool file: every reader answers (empty when it is not one of its files), none throws. */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void hostileSpoolFileIsRefusedNotMisread(byte[] bytes) throws IOException {
         Files.write(FILE, bytes);
         Optional<SpoolFiles.SlotContent> slot = SpoolFiles.readSlot(FILE);

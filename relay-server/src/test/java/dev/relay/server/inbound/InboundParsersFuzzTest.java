@@ -25,7 +25,7 @@ class InboundParsersFuzzTest {
      * without mark support (the first three bytes of the input say how): the content, where the data ends, and what is left for the next command are exactly
      * what the reference model says.
      */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void dataStreamEndsWhereTheReferenceModelSays(byte[] input) throws IOException {
         if (input.length < 3) {
             return;
@@ -74,7 +74,7 @@ class InboundParsersFuzzTest {
     }
 
     /** MAIL FROM:/RCPT TO: lines: a syntax error (null) or a path and parameters as the line has them. */
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "5s")
     void mailAndRcptPathsParseOrAreSyntaxErrors(byte[] input) {
         String line = new String(input, StandardCharsets.UTF_8);
         for (String[] verb : new String[][] {{"MAIL", "FROM:"}, {"RCPT", "TO:"}}) {
