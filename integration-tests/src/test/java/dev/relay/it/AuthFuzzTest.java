@@ -74,9 +74,9 @@ class AuthFuzzTest {
             s.setSoTimeout(5000);
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
-            assertThat(reply(in)).startsWith("220");
+            assertThat(reply(in)).isNotNull().startsWith("220");
             send(out, "EHLO fuzz.test");
-            assertThat(reply(in)).startsWith("250");
+            assertThat(reply(in)).isNotNull().startsWith("250");
             String last;
             boolean right;
             switch (input[0] & 3) {
@@ -87,7 +87,7 @@ class AuthFuzzTest {
                 }
                 case 1 -> {
                     send(out, "AUTH PLAIN");
-                    assertThat(reply(in)).startsWith("334");
+                    assertThat(reply(in)).isNotNull().startsWith("334");
                     send(out, b64(payload));
                     last = reply(in);
                     right = plainIsRight(payload);
@@ -97,10 +97,10 @@ class AuthFuzzTest {
                     byte[] user = nul < 0 ? payload : Arrays.copyOfRange(payload, 0, nul);
                     byte[] password = nul < 0 ? new byte[0] : Arrays.copyOfRange(payload, nul + 1, payload.length);
                     send(out, "AUTH LOGIN");
-                    assertThat(reply(in)).startsWith("334");
+                    assertThat(reply(in)).isNotNull().startsWith("334");
                     send(out, b64(user));
                     last = reply(in);
-                    if (last.startsWith("334")) {
+                    if (last != null && last.startsWith("334")) {
                         send(out, b64(password));
                         last = reply(in);
                     }
@@ -109,7 +109,7 @@ class AuthFuzzTest {
                 }
                 default -> {
                     send(out, "AUTH PLAIN");
-                    assertThat(reply(in)).startsWith("334");
+                    assertThat(reply(in)).isNotNull().startsWith("334");
                     byte[] line = new byte[payload.length];
                     for (int i = 0; i < payload.length; i++) { // one line: no CR or LF inside
                         line[i] = payload[i] == '\r' || payload[i] == '\n' ? (byte) ' ' : payload[i];
@@ -122,14 +122,23 @@ class AuthFuzzTest {
                     right = isBase64(text) && plainIsRight(Base64.getDecoder().decode(text));
                 }
             }
+            assertThat(last).as("a reply to the AUTH exchange").isNotNull();
             if (right) {
                 assertThat(last).as("the right credentials").startsWith("235");
             } else {
                 assertThat(last).as("wrong or malformed credentials").doesNotStartWith("235").doesNotStartWith("2");
             }
-            if (!last.startsWith("421")) {
+            String noop;
+            try {
                 send(out, "NOOP");
-                assertThat(reply(in)).as("the session goes on").startsWith("250");
+                noop = reply(in);
+            } catch (java.net.SocketException e) {
+                noop = null; // closed by the relay
+            }
+            if (noop == null) { // subethasmtp closes after its own 501 (a line that is not UTF-8: "\xff\xffA\x03")
+                assertThat(last).as("only a closing refusal ends the session").matches("(421|501)[ -].*\\s*");
+            } else {
+                assertThat(noop).as("the session goes on").startsWith("250");
             }
         }
     }
@@ -166,7 +175,7 @@ class AuthFuzzTest {
         out.flush();
     }
 
-    /** One whole reply (every line of a multi-line one); fails on a malformed line or a closed connection. */
+    /** One whole reply (every line of a multi-line one), null if the relay closed; fails on a malformed line. */
     private static String reply(InputStream in) throws IOException {
         StringBuilder all = new StringBuilder();
         while (true) {
@@ -174,6 +183,9 @@ class AuthFuzzTest {
             int b;
             while ((b = in.read()) != -1 && b != '\n') {
                 line.write(b);
+            }
+            if (b == -1 && line.size() == 0 && all.isEmpty()) {
+                return null; // the relay closed the connection
             }
             String l = line.toString(StandardCharsets.ISO_8859_1);
             assertThat(l).as("a reply line").matches("[2-5]\\d\\d[ -].*\r|[2-5]\\d\\d\r");
