@@ -101,6 +101,103 @@ class InboundParsersFuzzTest {
         assertThat(trace).matches("[\\x21-\\x7e]*");
     }
 
+    /**
+     * The header section of a submitted message (CRLF line endings, as DataStream leaves them): the From:/Sender:
+     * fields handed to check-header-from are exactly the From:/Sender: fields of the header section that goes out
+     * (read back by a reference model), the body is kept byte for byte, and Message-ID and Date are there.
+     */
+    @FuzzTest(maxDuration = "5s")
+    void submittedHeaderSectionIsCheckedAsItGoesOut(byte[] input) throws IOException {
+        ByteArrayOutputStream crlf = new ByteArrayOutputStream();
+        for (int i = 0; i < input.length; i++) { // as DataStream stores it: every line ending CRLF
+            byte b = input[i];
+            if (b == '\r' || b == '\n') {
+                crlf.write('\r');
+                crlf.write('\n');
+                if (b == '\r' && i + 1 < input.length && input[i + 1] == '\n') {
+                    i++;
+                }
+            } else {
+                crlf.write(b);
+            }
+        }
+        byte[] content = crlf.toByteArray();
+        if (content.length > 0 && content[content.length - 1] != '\n') { // DataStream's content ends with CRLF
+            content = Arrays.copyOf(content, content.length + 2);
+            content[content.length - 2] = '\r';
+            content[content.length - 1] = '\n';
+        }
+        String received = "Received: from client (client [192.0.2.1])\r\n\tby relay.test (relay); "
+                + "Fri, 4 Dec 2026 19:00:00 +0000\r\n";
+        java.util.List<java.util.List<String>> seen = new java.util.ArrayList<>();
+        byte[] out = SubmissionHeaders.wrap(new ByteArrayInputStream(content), received, "relay.test",
+                java.time.ZonedDateTime.parse("2026-12-04T19:00:00Z"), seen::add).readAllBytes();
+        assertThat(seen).hasSize(1);
+        String text = new String(out, StandardCharsets.ISO_8859_1);
+        assertThat(text).startsWith(received);
+        java.util.List<String> fields = new java.util.ArrayList<>();
+        int bodyAt = headerFields(out, fields);
+        java.util.List<String> addressFields = fields.stream()
+                .filter(f -> f.regionMatches(true, 0, "From:", 0, 5) || f.regionMatches(true, 0, "Sender:", 0, 7))
+                .toList();
+        assertThat(fields).anyMatch(f -> f.regionMatches(true, 0, "Message-ID:", 0, 11));
+        assertThat(fields).anyMatch(f -> f.regionMatches(true, 0, "Date:", 0, 5));
+        // what goes out after the header section is the client's content after its header section, read below
+        // the Received: line (a first line that starts with a space continues that field: " o<:m..." did)
+        byte[] behindReceived = (received + new String(content, StandardCharsets.ISO_8859_1))
+                .getBytes(StandardCharsets.ISO_8859_1);
+        int clientBody = headerFields(behindReceived, new java.util.ArrayList<>()) - received.length();
+        byte[] body = Arrays.copyOfRange(content, clientBody, content.length);
+        assertThat(Arrays.copyOfRange(out, out.length - body.length, out.length)).isEqualTo(body);
+        assertThat(bodyAt).isLessThanOrEqualTo(out.length - body.length);
+        java.util.List<String> goesOut = addressFields.stream() // as the checker decodes them: UTF-8
+                .map(f -> new String(f.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8)).toList();
+        assertThat(seen.get(0)).as("the From:/Sender: fields checked are those that go out").isEqualTo(goesOut);
+    }
+
+    /**
+     * The reference model of a header section with CRLF line endings: fields (unfolded: line ends removed) until
+     * a blank line or a line that is neither a field ({@code name:}, printable ASCII name) nor a continuation of
+     * one; returns where the body starts (after the blank line, or at that line).
+     */
+    private static int headerFields(byte[] m, java.util.List<String> fields) {
+        int pos = 0;
+        while (pos < m.length) {
+            int lf = pos;
+            while (lf < m.length && m[lf] != '\n') {
+                lf++;
+            }
+            int next = lf < m.length ? lf + 1 : lf;
+            String line = new String(m, pos, next - pos, StandardCharsets.ISO_8859_1);
+            String bare = line.endsWith("\r\n") ? line.substring(0, line.length() - 2) : line;
+            if (line.equals("\r\n")) {
+                return next;
+            }
+            if ((line.startsWith(" ") || line.startsWith("\t")) && !fields.isEmpty()) {
+                fields.set(fields.size() - 1, fields.get(fields.size() - 1) + bare);
+            } else if (isField(line)) {
+                fields.add(bare);
+            } else {
+                return pos;
+            }
+            pos = next;
+        }
+        return m.length;
+    }
+
+    private static boolean isField(String line) {
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == ':') {
+                return i > 0;
+            }
+            if (c < '!' || c > '~') {
+                return false;
+            }
+        }
+        return false;
+    }
+
     /** The reference: the rules of DataStream's class comment, written as plainly as possible. */
     private static final class Model {
         final ByteArrayOutputStream content = new ByteArrayOutputStream();
