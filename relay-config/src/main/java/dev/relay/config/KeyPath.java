@@ -22,8 +22,10 @@ final class KeyPath {
         return sb.toString();
     }
 
+    /** {@code parent.key}; a blank key (YAML allows {@code "": 1} and a bare {@code ?}) is shown quoted. */
     static String child(String parent, String key) {
-        return parent.isEmpty() ? key : parent + "." + key;
+        String shown = key.isBlank() ? "'" + key + "'" : key;
+        return parent.isEmpty() ? shown : parent + "." + shown;
     }
 
     static String item(String parent, int index) {

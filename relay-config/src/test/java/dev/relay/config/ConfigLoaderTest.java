@@ -104,6 +104,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anEmptyYamlKeyIsNamedQuotedNotAsNothing() { // found by ConfigFuzzTest: the problem's key was ""
+        String yaml = Fixtures.MINIMAL + "\"\": 1\nspool: { \"\": 2, dir: /var/spool/relay }\n";
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> ConfigLoader.load(Fixtures.write(dir, yaml.replace("spool: { dir: /var/spool/relay }\n", "")),
+                        Map.of()));
+        assertThat(e.problems()).extracting(ConfigProblem::key).containsExactly("''", "spool.''");
+        assertThat(e.problems().get(0).message()).contains("unknown key");
+    }
+
+    @Test
     void aValueOfTheWrongKindIsAnError() {
         String yaml = Fixtures.MINIMAL.replace("spool: { dir: /var/spool/relay }", "spool: /var/spool/relay");
         assertThatThrownBy(() -> ConfigLoader.load(Fixtures.write(dir, yaml), Map.of()))

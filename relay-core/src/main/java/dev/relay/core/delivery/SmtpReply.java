@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  */
 record SmtpReply(int code, List<String> lines) {
     private static final Pattern ENHANCED = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
-    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
+    /** C0, DEL and C1 (U+0080-U+009F): {@code \p{Cntrl}} alone is ASCII only. */
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cc}");
     private static final int MAX_DETAIL = 512;
 
     SmtpReply {

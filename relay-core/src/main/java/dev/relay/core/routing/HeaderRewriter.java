@@ -162,6 +162,21 @@ final class HeaderRewriter {
      * keeps its display name, {@code a@x.org (Alice)} its comment. Unfolded and trimmed.
      */
     static String rewriteMailbox(String value, AddressRewrite to) {
+        String rewritten = rewriteAsRead(value, to);
+        List<String> read;
+        try {
+            read = HeaderAddresses.parse(rewritten);
+        } catch (HeaderAddresses.MalformedException e) {
+            return rewritten; // no mail reader reads an address in it
+        }
+        String only = to.apply(read.get(0));
+        // a From that does not parse, rewritten by the lenient reading, can read as an address left as it was
+        // (`a@x.orgÉ,Ë@r.mor±` became `a@x.orgÉ,Ë@verified.test`, read as a@x.orgé and ë@verified.test): then
+        // the first address a reader reads, rewritten, alone
+        return read.size() == 1 && read.get(0).equalsIgnoreCase(only) ? rewritten : "<" + only + ">";
+    }
+
+    private static String rewriteAsRead(String value, AddressRewrite to) {
         String v = value.replaceAll("\r?\n", "").trim();
         List<String> parsed;
         try {

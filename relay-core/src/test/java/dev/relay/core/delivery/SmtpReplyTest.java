@@ -22,6 +22,14 @@ class SmtpReplyTest {
     }
 
     @Test
+    void theTextForLogsAndBouncesHasNoC1ControlCharacterOfTheUpstream() {
+        // found by UpstreamReplyFuzzTest: a byte 0x96 in a reply is decoded as U+0096, which \p{Cntrl} (ASCII
+        // only) let through; 0x9B is the 8-bit CSI that starts a terminal escape sequence
+        SmtpReply r = new SmtpReply(550, List.of("5.1.1 a\u009b[31mb\u0085c\u0096d\u007fe\u0000f\u00e9"));
+        assertThat(r).hasToString("550 5.1.1 a?[31mb?c?d?e?f\u00e9");
+    }
+
+    @Test
     void parsesEhloExtensions() {
         EhloExtensions e = EhloExtensions.parse(new SmtpReply(250, List.of("smtp.example.com Hello",
                 "SIZE 35882577", "8BITMIME", "AUTH LOGIN XOAUTH2", "AUTH=LOGIN", "STARTTLS", "PIPELINING",

@@ -41,6 +41,17 @@ class HeaderRewriterTest {
         return new Route.Rewrite(null, null, false, Set.of(names));
     }
 
+    @Test
+    void aFromThatDoesNotParseIsNeverRewrittenIntoOneThatReadsAsTheOriginalAuthor() throws Exception {
+        // found by HeaderRewriterFuzzTest: the lenient reading took the whole value for one address and rewrote
+        // its last domain, which left a list whose first address is the author's, unrewritten
+        String value = " a@x.org\u00c9,\u00cb@r.mor\u00b1\r\n";
+        String rewritten = HeaderRewriter.rewriteMailbox(value, DOMAIN);
+        assertThat(dev.relay.core.model.HeaderAddresses.parse(rewritten)).containsExactly("a@verified.test");
+        assertThat(dev.relay.core.model.HeaderAddresses.parse(HeaderRewriter.rewriteMailbox(value, NOREPLY)))
+                .containsExactly("noreply@verified.test");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             "Alice Smith" <alice@customer.test>      | "Alice Smith" <noreply@verified.test>  | "Alice Smith" <alice@verified.test>
