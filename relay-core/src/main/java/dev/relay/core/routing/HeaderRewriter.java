@@ -21,20 +21,32 @@ import java.util.Locale;
  * byte and never held in memory. Header bytes are handled as ISO-8859-1, so 8-bit or UTF-8 headers pass through
  * unchanged.
  *
- * <p>Changes: fields named in {@code stripHeaders} are dropped; the first {@code From} gets its address rewritten
+ * <p>Changes: fields named in {@code stripHeaders} are dropped; every {@code From} gets its address rewritten
  * (the display name is kept; the address is the one an RFC 5322 parser, {@link HeaderAddresses}, reads, and a
- * {@code From} of several mailboxes becomes the first one rewritten, so no author's address goes out as it was); with {@code replyToOriginal} and no {@code Reply-To} in the message, the original
- * From value (as it was, folding included) is added as {@code Reply-To} at the end of the header section.
+ * {@code From} of several mailboxes becomes the first one rewritten, so no author's address goes out as it was),
+ * folded at spaces to lines of at most 78 characters where it can be; with {@code replyToOriginal} and no
+ * {@code Reply-To} in the message, the first From value (as it was, folding included) is added as {@code Reply-To}
+ * at the end of the header section. A header field too long to parse ({@link #MAX_FIELD}) is copied unchanged with
+ * the rest of the message, unless the From is to be rewritten: then {@link TooLongToRewrite} is thrown, since a
+ * From in what is copied unchanged would go out as it was.
  */
 final class HeaderRewriter {
     /** A field longer than this is not parsed: it and the rest of the message are copied unchanged. */
     static final int MAX_FIELD = 256 * 1024;
+    /** Where a rewritten From is folded if it can be (RFC 5322 section 2.1.1). */
+    static final int FOLD_AT = 78;
+
+    /** The header section cannot be rewritten: a field is longer than {@link #MAX_FIELD}. Permanent. */
+    static final class TooLongToRewrite extends IOException {
+        TooLongToRewrite() {
+            super("a header field is longer than " + MAX_FIELD / 1024 + " KiB: the From cannot be rewritten");
+        }
+    }
     private static final byte[] CRLF = {'\r', '\n'};
 
     private final Route.Rewrite rewrite;
     private final OutputStream out;
-    private String originalFrom; // the raw value after "From:", folding and line end included
-    private boolean fromDone;
+    private String originalFrom; // the first From's raw value after "From:", folding and line end included
     private boolean sawReplyTo;
 
     private HeaderRewriter(Route.Rewrite rewrite, OutputStream out) {
@@ -61,6 +73,7 @@ final class HeaderRewriter {
             line.reset();
             int room = MAX_FIELD - field.size();
             if (room <= 0) { // too long to parse: copy the rest as is
+                refuseIfFromRewritten();
                 field.writeTo(out);
                 in.transferTo(out);
                 return;
@@ -72,6 +85,7 @@ final class HeaderRewriter {
                 return;
             }
             if (!complete && line.size() >= room) { // too long to parse: copy the rest as is
+                refuseIfFromRewritten();
                 field.writeTo(out);
                 line.writeTo(out);
                 in.transferTo(out);
@@ -137,15 +151,57 @@ final class HeaderRewriter {
         if (name.equals("reply-to")) {
             sawReplyTo = true;
         }
-        if (name.equals("from") && rewrite.from() != null && !fromDone) {
-            fromDone = true;
-            originalFrom = raw.substring(colon + 1);
-            String value = rewriteMailbox(originalFrom, rewrite.from());
-            out.write(("From: " + value).getBytes(StandardCharsets.ISO_8859_1));
+        if (name.equals("from") && rewrite.from() != null) {
+            String original = raw.substring(colon + 1);
+            if (originalFrom == null) {
+                originalFrom = original;
+            }
+            out.write(fold("From: " + rewriteMailbox(original, rewrite.from())).getBytes(StandardCharsets.ISO_8859_1));
             out.write(CRLF);
             return;
         }
         out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /** What is left is copied unchanged: a From in it would go out as it was. */
+    private void refuseIfFromRewritten() throws TooLongToRewrite {
+        if (rewrite.from() != null) {
+            throw new TooLongToRewrite();
+        }
+    }
+
+    /**
+     * {@code line} (no line end) folded before a space or tab so that each line has at most {@link #FOLD_AT}
+     * characters where a space allows it; a run without one stays whole (it came from a line of at most 998).
+     */
+    static String fold(String line) {
+        StringBuilder out = new StringBuilder(line.length() + 8);
+        int start = 0;
+        while (line.length() - start > FOLD_AT) {
+            int cut = -1;
+            for (int i = start + FOLD_AT; i > start; i--) {
+                char c = line.charAt(i);
+                if (c == ' ' || c == '\t') {
+                    cut = i;
+                    break;
+                }
+            }
+            if (cut < 0) { // no space within the limit: fold at the first one after it
+                for (int i = start + FOLD_AT + 1; i < line.length(); i++) {
+                    char c = line.charAt(i);
+                    if (c == ' ' || c == '\t') {
+                        cut = i;
+                        break;
+                    }
+                }
+            }
+            if (cut < 0) {
+                break;
+            }
+            out.append(line, start, cut).append("\r\n");
+            start = cut; // the space begins the continuation line
+        }
+        return out.append(line, start, line.length()).toString();
     }
 
     private void endOfHeaders() throws IOException {

@@ -115,6 +115,15 @@ public final class RoutingEngine implements DeliveryEngine {
             return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, rw), BLOCKING)
                     .handle((copy, error) -> {
                         if (error != null) {
+                            Throwable cause = error;
+                            while (cause.getCause() != null && !(cause instanceof HeaderRewriter.TooLongToRewrite)) {
+                                cause = cause.getCause();
+                            }
+                            if (cause instanceof HeaderRewriter.TooLongToRewrite tooLong) { // no retry would help
+                                LOG.info("{}: {}", envelope.id(), tooLong.getMessage());
+                                return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
+                                        new Outcome.PermanentFailure("554 5.6.0 " + tooLong.getMessage())));
+                            }
                             String detail = "cannot prepare the outbound copy for route " + route.name() + ": "
                                     + rootCause(error);
                             LOG.warn("{}: {}", envelope.id(), detail);

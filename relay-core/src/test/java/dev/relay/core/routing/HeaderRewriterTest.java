@@ -1,8 +1,10 @@
 package dev.relay.core.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.relay.config.AddressRewrite;
+import dev.relay.core.model.HeaderAddresses;
 import dev.relay.core.spool.Body;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -131,9 +133,30 @@ class HeaderRewriterTest {
     }
 
     @Test
-    void onlyTheFirstFromIsRewritten() throws IOException {
-        assertThat(rewrite("From: a@customer.test\r\nFrom: b@customer.test\r\n\r\nx", from(NOREPLY, false)))
-                .isEqualTo("From: noreply@verified.test\r\nFrom: b@customer.test\r\n\r\nx");
+    void everyFromIsRewrittenSoASecondOneCannotCarryTheOriginalAuthor() throws IOException {
+        assertThat(rewrite("From: a@customer.test\r\nFrom: b@customer.test\r\n\r\nx", from(NOREPLY, true)))
+                .isEqualTo("From: noreply@verified.test\r\nFrom: noreply@verified.test\r\n"
+                        + "Reply-To: a@customer.test\r\n\r\nx");
+    }
+
+    @Test
+    void aLongRewrittenFromIsFoldedAtSpacesAndNoLineIsOver78WhereASpaceAllows() throws Exception {
+        String name = "\"" + "Very Long Display Name ".repeat(8).trim() + "\"";
+        String folded = "From: " + name + "\r\n (" + "comment ".repeat(60).trim() + ") <a@customer.test>\r\n";
+        String out = rewrite(folded + "Subject: s\r\n\r\nx", from(NOREPLY, false));
+        String header = out.substring(0, out.indexOf("Subject:"));
+        assertThat(header.split("\r\n")).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(78));
+        assertThat(header).startsWith("From: \"Very Long").contains("<noreply@verified.test>")
+                .doesNotContain("customer.test");
+        assertThat(HeaderAddresses.parse(header.substring(6).replace("\r\n", "").strip()))
+                .containsExactly("noreply@verified.test");
+    }
+
+    @Test
+    void aFromInAHeaderTooLongToParseIsNeverSentAsItWas() {
+        String huge = "X-Big: " + "a".repeat(HeaderRewriter.MAX_FIELD + 10) + "\r\n";
+        assertThatThrownBy(() -> rewrite(huge + "From: ceo@customer.test\r\n\r\nx", from(NOREPLY, false)))
+                .isInstanceOf(HeaderRewriter.TooLongToRewrite.class);
     }
 
     @Test

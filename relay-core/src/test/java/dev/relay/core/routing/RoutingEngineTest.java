@@ -381,6 +381,20 @@ class RoutingEngineTest {
     }
 
     @Test
+    void aFromThatCannotBeRewrittenFailsPermanentlyAndIsNeverSentAsItWas() throws Exception {
+        RouteConfig route = new RouteConfig("verified", List.of("*"), List.of(), List.of("first"), null,
+                AddressRewrite.parse("@verified.test"), false, List.of());
+        Path huge = Files.writeString(dir.resolve("huge"), "X-Big: " + "a".repeat(HeaderRewriter.MAX_FIELD + 10)
+                + "\r\nFrom: ceo@customer.test\r\n\r\nhello\r\n");
+        try (RoutingEngine engine = engine(List.of(route))) {
+            DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A), Body.wholeFile(huge)));
+            assertThat(report.byRecipient().get(A)).isInstanceOf(Outcome.PermanentFailure.class);
+            assertThat(report.byRecipient().get(A).detail()).startsWith("554 5.6.0 ");
+            assertThat(first.seen).isEmpty();
+        }
+    }
+
+    @Test
     void closingClosesEveryUpstreamEngine() {
         engine(List.of()).close();
         assertThat(first.closed).isTrue();
