@@ -2,14 +2,11 @@ package dev.relay.core.delivery;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.smtp.DefaultLastSmtpContent;
 import io.netty.handler.codec.smtp.DefaultSmtpContent;
 import io.netty.handler.codec.smtp.SmtpContent;
-import io.netty.handler.stream.ChunkedInput;
 import dev.relay.core.spool.Body;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * The message file as DATA content, read and dot-stuffed one chunk at a time for Netty's ChunkedWriteHandler,
@@ -18,37 +15,10 @@ import java.io.InputStream;
  * <p>The last chunk is a {@link DefaultLastSmtpContent} without the terminating {@code .CRLF}: the
  * {@code SmtpRequestEncoder} appends that itself (and so leaves its "content expected" state).
  */
-final class DotStuffedBody implements ChunkedInput<SmtpContent> {
-    static final int CHUNK = 64 * 1024;
-
-    private final InputStream file;
-    private final long length;
-    private final DotStuffer stuffer = new DotStuffer();
-    private final byte[] in;
-    private long read;
-    private boolean ended;
-
+final class DotStuffedBody extends BodyChunks {
     /** {@code body}, of {@code length} bytes as {@link BodyScan} counted them (it ends where either ends). */
     DotStuffedBody(Body body, long length) throws IOException {
-        this.file = body.open();
-        this.length = length;
-        this.in = new byte[(int) Math.max(1, Math.min(CHUNK, this.length))]; // a 2 KiB message: not 64 KiB garbage
-    }
-
-    @Override
-    public boolean isEndOfInput() {
-        return ended;
-    }
-
-    @Override
-    public void close() throws IOException {
-        file.close();
-    }
-
-    @Deprecated
-    @Override
-    public SmtpContent readChunk(ChannelHandlerContext ctx) throws Exception {
-        return readChunk(ctx.alloc());
+        super(body, length);
     }
 
     @Override
@@ -56,9 +26,8 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
         if (ended) {
             return null;
         }
-        int n = read < length ? file.read(in, 0, (int) Math.min(in.length, length - read)) : -1;
+        int n = next();
         if (n > 0) {
-            read += n;
             return new DefaultSmtpContent(encode(allocator, n));
         }
         ended = true;
@@ -84,10 +53,5 @@ final class DotStuffedBody implements ChunkedInput<SmtpContent> {
     @Override
     public long length() {
         return length;
-    }
-
-    @Override
-    public long progress() {
-        return read;
     }
 }

@@ -3,13 +3,10 @@ package dev.relay.core.delivery;
 import dev.relay.core.spool.Body;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.smtp.DefaultLastSmtpContent;
 import io.netty.handler.codec.smtp.DefaultSmtpContent;
 import io.netty.handler.codec.smtp.SmtpContent;
-import io.netty.handler.stream.ChunkedInput;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.Arrays;
 
 /**
@@ -21,41 +18,17 @@ import java.util.Arrays;
  * <p>If the message no longer converts as planned (it changed on disk), the transfer fails with an exception: the
  * connection is closed without the end-of-data line, so nothing half-converted is ever delivered.
  */
-final class SevenBitBody implements ChunkedInput<SmtpContent>, SevenBitConverter.Sink {
-    private final InputStream file;
-    private final long length;
+final class SevenBitBody extends BodyChunks implements SevenBitConverter.Sink {
     private final long converted;
     private final SevenBitConverter converter;
-    private final DotStuffer stuffer = new DotStuffer();
-    private final byte[] in;
     private byte[] out = new byte[8 * 1024];
     private int outLen;
     private byte[] stuffed = new byte[0];
-    private long read;
-    private boolean ended;
 
     SevenBitBody(Body body, long length, SevenBitDowngrade plan) throws IOException {
-        this.file = body.open();
-        this.length = length;
+        super(body, length);
         this.converted = plan.size();
         this.converter = plan.converter(this);
-        this.in = new byte[(int) Math.max(1, Math.min(DotStuffedBody.CHUNK, length))];
-    }
-
-    @Override
-    public boolean isEndOfInput() {
-        return ended;
-    }
-
-    @Override
-    public void close() throws IOException {
-        file.close();
-    }
-
-    @Deprecated
-    @Override
-    public SmtpContent readChunk(ChannelHandlerContext ctx) throws Exception {
-        return readChunk(ctx.alloc());
     }
 
     @Override
@@ -64,9 +37,8 @@ final class SevenBitBody implements ChunkedInput<SmtpContent>, SevenBitConverter
             return null;
         }
         outLen = 0;
-        int n = read < length ? file.read(in, 0, (int) Math.min(in.length, length - read)) : -1;
+        int n = next();
         if (n > 0) {
-            read += n;
             converter.write(in, 0, n);
         } else {
             converter.finish();
@@ -110,10 +82,5 @@ final class SevenBitBody implements ChunkedInput<SmtpContent>, SevenBitConverter
     @Override
     public long length() {
         return converted;
-    }
-
-    @Override
-    public long progress() {
-        return read;
     }
 }

@@ -182,7 +182,8 @@ public final class AdminServer implements AutoCloseable {
         return http.getAddress().getPort();
     }
 
-    private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
+    /** Sends {@code body} (none for HEAD) and ends the exchange. */
+    static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
         try (ex) {
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", type);
