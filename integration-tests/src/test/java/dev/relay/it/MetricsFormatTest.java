@@ -79,6 +79,11 @@ class MetricsFormatTest {
                 "relay_upstream_outcomes_total{outcome=\"failed\",upstream=\"demo-sink\"} 0.0",
                 "relay_upstream_replies_total{class=\"2xx\",enhanced=\"2.0\",upstream=\"demo-sink\"} 1.0",
                 "relay_upstream_attempt_seconds_count{upstream=\"demo-sink\"} 1",
+                "relay_inbound_connections_opened_total{listener=\"submission\"} 2.0",
+                "relay_inbound_tls_handshakes_total{listener=\"submission\",version=\"TLSv1.3\"} 2.0",
+                "relay_inbound_tls_handshakes_total{listener=\"submission\",version=\"failed\"} 0.0",
+                "relay_inbound_connections{listener=\"submission\"} ",
+                "relay_messages_delivered_size_bytes_total ",
                 "# TYPE relay_tls_certificate_expiry_seconds gauge", "process_cpu_seconds_total ", "system_cpus ");
     }
 

@@ -5,6 +5,7 @@ import dev.relay.config.ListenerConfig;
 import dev.relay.config.QueueConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
+import dev.relay.config.TlsMode;
 import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.AuthThrottle;
 import dev.relay.core.auth.ReloadingUsersFile;
@@ -198,6 +199,7 @@ public final class RelayServer implements AutoCloseable {
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
+            metrics.bindListener(l.name(), l.tls() != TlsMode.NONE, l::openSessions, l.stats());
             l.start();
         }
         admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),

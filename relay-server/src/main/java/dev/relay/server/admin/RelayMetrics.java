@@ -4,14 +4,16 @@ import dev.relay.core.auth.AuthListener;
 import dev.relay.core.delivery.DeliveryListener;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
+import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.queue.QueueListener;
 import dev.relay.core.routing.CircuitListener;
 import dev.relay.core.routing.CircuitState;
-import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.SpoolException;
+import dev.relay.server.receive.ListenerStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -19,9 +21,10 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * The relay's metrics (catalogue in docs/metrics.md). Names are under {@code relay.}; tags are low-cardinality
@@ -33,6 +36,7 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
     private final Counter received;
     private final DistributionSummary receivedBytes;
     private final Counter delivered;
+    private final Counter deliveredBytes;
     private final Counter deferred;
     private final Counter failed;
     private final Timer endToEnd;
@@ -64,6 +68,9 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
         delivered = Counter.builder("relay.messages.delivered")
                 .description("Delivery attempts in which the upstream accepted the message for some recipients")
                 .register(registry);
+        deliveredBytes = Counter.builder("relay.messages.delivered.size").baseUnit("bytes")
+                .description("Size of the messages delivered, once per delivery attempt that delivered recipients")
+                .register(registry);
         deferred = Counter.builder("relay.messages.deferred")
                 .description("Delivery attempts that left recipients to retry (4xx, connection or TLS failure)")
                 .register(registry);
@@ -91,6 +98,7 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
     public void delivered(Envelope envelope, List<MailAddress> recipients, String upstream, long size,
                           Duration latency) {
         delivered.increment();
+        deliveredBytes.increment(size);
         endToEnd.record(latency);
     }
 
@@ -204,6 +212,26 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
                 at = now;
             }
             return last;
+        }
+    }
+
+    // ---- listeners ------------------------------------------------------------------------------------------------
+
+    /** The meters of one listener: sessions open now, connections admitted, TLS handshakes by version. */
+    public void bindListener(String listener, boolean tls, IntSupplier open, ListenerStats stats) {
+        Gauge.builder("relay.inbound.connections", open, IntSupplier::getAsInt).tag("listener", listener)
+                .description("Sessions open now on the listener").strongReference(true).register(registry);
+        FunctionCounter.builder("relay.inbound.connections.opened", stats, ListenerStats::connectionsOpened)
+                .tag("listener", listener)
+                .description("Connections the listener admitted (refused ones: relay_inbound_refused_total)")
+                .register(registry);
+        if (tls) {
+            for (String version : ListenerStats.VERSIONS) {
+                FunctionCounter.builder("relay.inbound.tls.handshakes", stats, st -> st.handshakes(version))
+                        .tag("listener", listener).tag("version", version)
+                        .description("TLS handshakes (STARTTLS or implicit) by the version agreed, or failed")
+                        .register(registry);
+            }
         }
     }
 

@@ -111,6 +111,11 @@ public final class InboundListener implements AutoCloseable {
         return sessions.open();
     }
 
+    /** Connections admitted and TLS handshakes, for the metrics. */
+    public ListenerStats stats() {
+        return sessions.stats();
+    }
+
     /** Data deadlines the listener holds now: one per session in the middle of its message data at most. */
     public int dataDeadlinesPending() {
         return sessions.dataDeadlinesPending();

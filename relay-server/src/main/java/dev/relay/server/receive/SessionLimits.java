@@ -36,6 +36,7 @@ final class SessionLimits implements SessionHandler {
     private final ConnectionCount connections;
     private final SessionDeadlines deadlines;
     private final LongSupplier clock;
+    private final ListenerStats stats = new ListenerStats();
     private volatile boolean draining;
 
     /**
@@ -101,11 +102,17 @@ final class SessionLimits implements SessionHandler {
         }
     }
 
-    void handshakeEnded(Session session) {
+    /** The handshake of {@code session} ended with {@code protocol}, or failed when null. */
+    void handshakeEnded(Session session, String protocol) {
+        stats.handshake(protocol);
         SessionState s = states.get(session);
         if (s != null) {
             s.handshaking = false;
         }
+    }
+
+    ListenerStats stats() {
+        return stats;
     }
 
     @Override
@@ -125,6 +132,7 @@ final class SessionLimits implements SessionHandler {
         noDelay(session);
         Socket raw = session.getSocket() instanceof BatchingTlsSocket tls ? tls.raw() : session.getSocket();
         states.put(session, new SessionState(raw, clock.getAsLong()));
+        stats.opened();
         return SessionAcceptance.success();
     }
 
@@ -144,14 +152,16 @@ final class SessionLimits implements SessionHandler {
      */
     private void handshake(Session session, SSLSocket tls) {
         handshakeStarted(session);
+        String protocol = null;
         try {
             tls.startHandshake();
+            protocol = tls.getSession().getProtocol();
         } catch (IOException e) {
             log.info("TLS handshake from {} on {} failed: {}", session.getRemoteAddress().getAddress(), listener,
                     e.getMessage());
             session.quit();
         } finally {
-            handshakeEnded(session);
+            handshakeEnded(session, protocol);
         }
     }
 

@@ -188,10 +188,12 @@ final class SmtpCommands {
         sess.sendResponse(SmtpReplies.TLS_READY.line());
         Socket plain = sess.getSocket();
         sessions.handshakeStarted(sess); // bounded as a whole: a trickled handshake is cut
+        String protocol = null;
         try {
             // plaintext the client pipelined after STARTTLS stays in the old buffer and is dropped (RFC 3207 sec. 6)
             SSLSocket s = sess.getServer().createSSLSocket(plain);
             s.startHandshake();
+            protocol = s.getSession().getProtocol();
             sess.setSocket(BatchingTlsSocket.wrap(s, plain)); // replies to a pipelined group in one TLS record
             sess.resetSmtpProtocol();
             sess.setTlsStarted(true);
@@ -200,7 +202,7 @@ final class SmtpCommands {
                     e.getMessage());
             sess.quit();
         } finally {
-            sessions.handshakeEnded(sess);
+            sessions.handshakeEnded(sess, protocol);
         }
     }
 
