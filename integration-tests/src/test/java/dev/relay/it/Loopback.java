@@ -18,11 +18,24 @@ final class Loopback {
 
     private Loopback() {}
 
+    /** Ports handed out in this JVM: the kernel may offer a port again once its test socket is closed. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A port free now and never handed out before in this JVM: two calls for one configuration (a listener and the
+     * admin endpoint, say) could otherwise get the same port, as a verify run did once ("already used by
+     * admin.bind").
+     */
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (int attempt = 0; ; attempt++) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+                int port = s.getLocalPort();
+                if (HANDED_OUT.add(port) || attempt >= 100) {
+                    return port;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
