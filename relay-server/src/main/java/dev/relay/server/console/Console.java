@@ -88,7 +88,7 @@ public final class Console implements HttpHandler {
             ex.getResponseHeaders().set("X-Frame-Options", "DENY");
             ex.getResponseHeaders().set("Content-Security-Policy",
                     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'");
-            ex.getResponseHeaders().set("Referrer-Policy", "no-referrer");
+            ex.getResponseHeaders().set("Referrer-Policy", "same-origin");
             if (path.equals("/console.css")) {
                 css(ex);
                 return;
