@@ -49,6 +49,17 @@ class ConsoleBrowserTest {
         }
     }
 
+    /** Waits for the page a click or a form opened (a click may return before the next page has loaded). */
+    private void awaitTitle(String title) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> browser.driver.getTitle().equals(title));
+    }
+
+    /** Waits until the element {@code css} is on the page and its text contains {@code part}. */
+    private void awaitText(String css, String part) {
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptions().until(() -> browser.driver
+                .findElement(By.cssSelector(css)).getText().contains(part));
+    }
+
     private String text(String css) {
         try {
             return browser.driver.findElement(By.cssSelector(css)).getText();
@@ -89,11 +100,11 @@ class ConsoleBrowserTest {
         browser.open(console + "/history");
         browser.driver.findElement(By.name("sender")).sendKeys("newcomer@example.com");
         browser.driver.findElement(By.id("search")).click();
-        await().atMost(Duration.ofSeconds(10)).until(() -> text("main").contains("<newcomer@example.com>"));
+        awaitText("#history", "<newcomer@example.com>");
         assertThat(text("#history")).contains("delivered", "<newcomer@example.com>", "friend@example.org");
         browser.screenshot("history");
         browser.driver.findElement(By.cssSelector("a.trace")).click();
-        assertThat(browser.driver.getTitle()).isEqualTo("Timeline · relay");
+        awaitTitle("Timeline · relay");
         assertThat(text(".event-received")).contains("received");
         assertThat(text(".event-attempt")).contains("<friend@example.org>", "250");
         assertThat(text(".event-delivered")).contains("friend@example.org");
@@ -104,7 +115,7 @@ class ConsoleBrowserTest {
         assertThat(text("#demo")).contains("first message through relay", "<friend@example.org>");
         browser.screenshot("demo");
         browser.driver.findElement(By.cssSelector("#demo a")).click();
-        assertThat(text("#text")).contains("it works");
+        awaitText("#text", "it works");
         assertThat(text("main")).contains("X-Sink-Envelope-From");
         browser.screenshot("demo-message");
     }
@@ -131,10 +142,10 @@ class ConsoleBrowserTest {
         browser.screenshot("login");
         browser.driver.findElement(By.id("token")).sendKeys("wrong");
         browser.driver.findElement(By.id("login")).click();
-        assertThat(text(".error")).contains("not the admin token");
+        awaitText(".error", "not the admin token");
         browser.driver.findElement(By.id("token")).sendKeys(TOKEN);
         browser.driver.findElement(By.id("login")).click();
-        assertThat(browser.driver.getTitle()).isEqualTo("Overview · relay");
+        awaitTitle("Overview · relay");
         assertThat(browser.driver.manage().getCookieNamed("relay_console").isHttpOnly()).isTrue();
         assertThat(browser.driver.manage().getCookieNamed("relay_console").getSameSite()).isEqualTo("Strict");
 
@@ -142,16 +153,17 @@ class ConsoleBrowserTest {
         assertThat(text("#q-" + id.value())).contains("deferred", "<app@example.com>", "b@example.org");
         browser.screenshot("queue");
         browser.driver.findElement(By.id("hold-" + id.value())).click();
-        assertThat(text("main")).contains("hold message " + id.value());
+        awaitText("main", "hold message " + id.value());
         browser.screenshot("confirm");
         browser.driver.findElement(By.id("confirm")).click();
-        assertThat(text("#notice")).contains(id.value() + ": moved from deferred to hold");
+        awaitText("#notice", id.value() + ": moved from deferred to hold");
         assertThat(relay.queue().admin().show(id).orElseThrow().state()).isEqualTo(QueueState.HOLD);
         assertThat(text("#q-" + id.value() + " .state")).isEqualTo("hold");
 
         browser.driver.findElement(By.id("release-" + id.value())).click();
+        awaitText("main", "release message " + id.value());
         browser.driver.findElement(By.id("confirm")).click();
-        assertThat(text("#notice")).contains(id.value() + ": moved from hold to incoming");
+        awaitText("#notice", id.value() + ": moved from hold to incoming");
         assertThat(relay.queue().admin().show(id).orElseThrow().state()).isNotEqualTo(QueueState.HOLD);
 
         // both actions are in the message's timeline, by the token holder
@@ -163,6 +175,8 @@ class ConsoleBrowserTest {
         assertThat(text(".event-release")).contains("console: token holder at 127.0.0.1");
 
         browser.driver.findElement(By.id("logout")).click();
+        awaitTitle("Log in · relay");
+        browser.open(console + "/queue"); // the session is over
         assertThat(browser.driver.getTitle()).isEqualTo("Log in · relay");
     }
 }
