@@ -103,7 +103,7 @@ public final class Console implements HttpHandler {
                 return;
             }
             Pages.Frame frame = new Pages.Frame("", csrf, demo != null, auth.tokenRequired(),
-                    param(ex, "done"));
+                    notice(param(ex, "done")));
             try {
                 if (method.equals("POST")) {
                     post(ex, path);
@@ -256,6 +256,10 @@ public final class Console implements HttpHandler {
             css = in.readAllBytes();
         }
         ex.getResponseHeaders().set("Content-Type", "text/css; charset=utf-8");
+        if (ex.getRequestMethod().equals("HEAD")) {
+            ex.sendResponseHeaders(200, -1);
+            return;
+        }
         ex.sendResponseHeaders(200, css.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(css);
@@ -278,6 +282,15 @@ public final class Console implements HttpHandler {
         }
         return new QueueId(s);
     }
+
+    /** What an action did, from the redirect after it; only in the words {@link #post} uses, so a link cannot
+     * make the console claim something else. */
+    static String notice(String done) {
+        return done != null && DONE.matcher(done).matches() ? done : null;
+    }
+
+    private static final java.util.regex.Pattern DONE = java.util.regex.Pattern.compile(
+            "[0-9A-Za-z-]{1,64}: (moved from [a-z]+ to [a-z]+|due now|deleted from [a-z]+)");
 
     static String param(HttpExchange ex, String name) {
         return ConsoleQueries.param(ex.getRequestURI().getRawQuery(), name);

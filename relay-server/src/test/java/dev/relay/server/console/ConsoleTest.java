@@ -80,10 +80,18 @@ class ConsoleTest {
         assertThat(overview.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
         assertThat(overview.body()).contains("<h1>Overview</h1>", "The message history is off", "no TLS certificate");
         assertThat(get("/console.css", null).body()).contains("@media");
+        HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(base + "/console.css"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("Content-Type")).hasValue("text/css; charset=utf-8");
         assertThat(get("/queue", null).body()).contains("No message in the queue matches");
         assertThat(get("/nowhere%3Cscript%3E", null).body()).contains("no page /nowhere&lt;script&gt;")
                 .doesNotContain("<script>");
         assertThat(get("/queue?state=lost", null).statusCode()).isEqualTo(400);
+        // the notice after an action shows only what an action says, not what a link would like it to say
+        assertThat(get("/queue?done=01M8RGR080-40M8FSCR%3A%20due%20now", null).body())
+                .contains("id=\"notice\">01M8RGR080-40M8FSCR: due now");
+        assertThat(get("/queue?done=all%20mail%20deleted%3B%20call%20555", null).body()).doesNotContain("call 555");
         assertThat(get("/login", null).statusCode()).isEqualTo(303); // no token: nothing to log in to
         assertThat(get("/demo", null).statusCode()).isEqualTo(404); // not the demo defaults
         // a POST without the form's CSRF token changes nothing
