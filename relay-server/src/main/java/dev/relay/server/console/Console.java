@@ -7,7 +7,7 @@ import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
 import dev.relay.history.HistoryRecorder;
-import dev.relay.history.HistoryStore;
+import dev.relay.server.admin.action.QueueActions;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
 import gg.jte.output.Utf8ByteOutput;
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * The web console under {@code /} of the admin listener: overview, queue (with confirmed actions), history and
  * timelines, and on the demo defaults the capture sink's outbox. Pages are GET; the only state changes are POSTs
  * that carry the CSRF token ({@link ConsoleAuth}). Queue actions go through {@link QueueAdmin} and are recorded in
- * the history like those of {@code /api/queue}.
+ * the history through the same {@link QueueActions} as {@code /api/queue}.
  */
 public final class Console implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(Console.class);
@@ -52,10 +52,10 @@ public final class Console implements HttpHandler {
     private final TemplateEngine templates = TemplateEngine.createPrecompiled(null, ContentType.Html, null,
             "dev.relay.server.console.templates");
     private final QueueAdmin queue;
-    private final HistoryRecorder history;
     private final ConsoleAuth auth;
     private final ConsoleData data;
     private final ConsoleQueries queries;
+    private final QueueActions actions;
     private final InstantSource clock;
     private volatile DemoOutbox demo;
 
@@ -67,10 +67,11 @@ public final class Console implements HttpHandler {
     public Console(MeterRegistry registry, QueueAdmin queue, HistoryRecorder history, String token,
                    InstantSource clock) {
         this.queue = queue;
-        this.history = history;
         this.auth = new ConsoleAuth(token, clock);
         this.data = new ConsoleData(registry, queue, history == null ? null : history.store());
         this.queries = new ConsoleQueries(queue, history == null ? null : history.store());
+        this.actions = queue == null ? null : new QueueActions(queue, history == null ? QueueActions.Recorder.NONE
+                : history::action);
         this.clock = clock;
     }
 
@@ -181,32 +182,14 @@ public final class Console implements HttpHandler {
         }
         QueueId id = id(parts.get(1));
         String action = parts.get(2);
-        String done;
+        String by = (auth.tokenRequired() ? "console: token holder at " : "console: loopback ")
+                + ex.getRemoteAddress().getAddress().getHostAddress();
         try {
-            done = switch (action) {
-                case "hold" -> id.value() + ": moved from " + queue.hold(id).key() + " to hold";
-                case "release" -> {
-                    queue.release(id);
-                    yield id.value() + ": moved from hold to incoming";
-                }
-                case "retry" -> {
-                    queue.retry(id);
-                    yield id.value() + ": due now";
-                }
-                case "requeue" -> {
-                    queue.requeue(id);
-                    yield id.value() + ": moved from failed to incoming";
-                }
-                default -> id.value() + ": deleted from " + queue.delete(id).key();
-            };
+            QueueActions.Done done = actions.act(id, action, by); // as /api/queue: QueueAdmin, then the history
+            redirect(ex, "/queue", id.value() + ": " + done.message());
         } catch (QueueAdmin.ActionException e) {
             throw new IllegalArgumentException(e.getMessage());
         }
-        if (history != null) { // as /api/queue records it
-            history.action(id.value(), action, (auth.tokenRequired() ? "console: token holder at " : "console: loopback ")
-                    + ex.getRemoteAddress().getAddress().getHostAddress());
-        }
-        redirect(ex, "/queue", done);
     }
 
     private void login(HttpExchange ex, String method) throws IOException {
