@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +30,7 @@ public final class HistoryStore implements AutoCloseable {
     private final Connection reader;
     private final HistoryWrites writes;
     private final HistoryReads reads;
+    private final HistoryStats stats;
 
     private HistoryStore(Path file, boolean mask, Connection writer, Connection reader) throws SQLException {
         this.file = file;
@@ -36,6 +38,7 @@ public final class HistoryStore implements AutoCloseable {
         this.reader = reader;
         this.writes = new HistoryWrites(writer, mask);
         this.reads = new HistoryReads(reader, mask);
+        this.stats = new HistoryStats(reader);
     }
 
     /**
@@ -145,6 +148,19 @@ public final class HistoryStore implements AutoCloseable {
     /** The timelines of the messages {@code id} names: a queue id, a Message-ID or an upstream's id. */
     public List<Trace> trace(String id) throws SQLException {
         return reads.trace(id);
+    }
+
+    /** An upstream's failed attempt: when, its reply code (null: no reply), enhanced code and text. */
+    public record UpstreamError(Instant at, Integer code, String enhanced, String text) {}
+
+    /** Timeline events since {@code since} by kind: received, attempt, delivered, deferred, failed, hold, ... */
+    public Map<String, Long> eventsByKind(Instant since) throws SQLException {
+        return stats.eventsByKind(since);
+    }
+
+    /** Each upstream's newest failed attempt (4xx, 5xx or no reply) since {@code since}. */
+    public Map<String, UpstreamError> lastErrors(Instant since) throws SQLException {
+        return stats.lastErrors(since);
     }
 
     // ---- housekeeping ----

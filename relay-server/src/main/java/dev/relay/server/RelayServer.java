@@ -285,6 +285,11 @@ public final class RelayServer implements AutoCloseable {
         return failing;
     }
 
+    /** Shows the demo capture sink's outbox in the web console ({@code /demo}): the demo defaults only. */
+    public void showDemoOutbox(Path outbox) {
+        admin.console().demoOutbox(outbox);
+    }
+
     public PrometheusMeterRegistry registry() {
         return registry;
     }

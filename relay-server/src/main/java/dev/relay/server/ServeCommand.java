@@ -113,6 +113,9 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             sink = demo == null ? null : demo.startSink();
             server = demo == null ? RelayServer.start(effective, config, env) : RelayServer.start(effective);
+            if (demo != null) {
+                server.showDemoOutbox(demo.outbox());
+            }
         } catch (Exception e) {
             if (sink != null) {
                 sink.close();

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.relay.config.HostPort;
 import dev.relay.core.queue.QueueAdmin;
+import dev.relay.server.console.Console;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,11 +17,12 @@ import java.util.function.Supplier;
 
 /**
  * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz}, the queue
- * API under {@code /api/queue} (see {@link QueueApi}) and the history API under {@code /api/messages}
- * ({@link MessagesApi}).
+ * API under {@code /api/queue} (see {@link QueueApi}), the history API under {@code /api/messages}
+ * ({@link MessagesApi}) and the web console on every other path ({@link Console}).
  */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer http;
+    private final Console console;
 
     /**
      * @param readiness the failed readiness checks by name, with their reasons; empty when ready
@@ -68,6 +70,14 @@ public final class AdminServer implements AutoCloseable {
             contexts.add(http.createContext(MessagesApi.PREFIX, ex -> respond(ex, 403, "application/json",
                     "{\"error\":\"the history API is off: admin.bind is not a loopback address and admin.token is "
                             + "not set\"}\n")));
+        }
+        // the console: as closed as the APIs it shows (loopback, or anywhere behind the token's login form)
+        console = new Console(registry, queue, history, token, InstantSource.system());
+        if (queueApiServed(bind, token)) {
+            contexts.add(http.createContext("/", console));
+        } else {
+            contexts.add(http.createContext("/", ex -> respond(ex, 403, "text/plain; charset=utf-8",
+                    "the console is off: admin.bind is not a loopback address and admin.token is not set\n")));
         }
         contexts.add(http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n")));
         contexts.add(http.createContext("/readyz", ex -> {
@@ -172,6 +182,11 @@ public final class AdminServer implements AutoCloseable {
     /** The queue API can delete mail: it is served on loopback, or anywhere with a bearer token. */
     static boolean queueApiServed(HostPort bind, String token) {
         return token != null || bind.isLoopback();
+    }
+
+    /** The web console, to show the demo capture sink's outbox. */
+    public Console console() {
+        return console;
     }
 
     public void start() {

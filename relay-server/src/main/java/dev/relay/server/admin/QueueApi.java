@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueAdmin;
+import dev.relay.server.admin.action.QueueActions;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.SpoolException;
 import java.io.IOException;
@@ -51,13 +52,11 @@ final class QueueApi implements HttpHandler {
     private final QueueAdmin admin;
     private final byte[] token;
     private final InstantSource clock;
-    private final Actions actions;
+    private final QueueActions operations;
 
     /** Where an operator's action is recorded (the message history): queue id, action, who. */
-    interface Actions {
+    interface Actions extends QueueActions.Recorder {
         Actions NONE = (id, action, by) -> { };
-
-        void acted(String id, String action, String by);
     }
 
     QueueApi(QueueAdmin admin, String token, InstantSource clock) {
@@ -68,7 +67,7 @@ final class QueueApi implements HttpHandler {
         this.admin = admin;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.clock = clock;
-        this.actions = actions;
+        this.operations = new QueueActions(admin, actions::acted);
     }
 
     /** Who acted, for the history: the admin token's holder, or a client on loopback (no token configured). */
@@ -147,9 +146,8 @@ final class QueueApi implements HttpHandler {
                     }
                 }
                 case "DELETE" -> {
-                    QueueState was = admin.delete(id);
-                    actions.acted(id.value(), "delete", by(ex));
-                    send(ex, 200, result(id, "deleted", "deleted from " + was.key()));
+                    QueueActions.Done done = operations.act(id, "delete", by(ex));
+                    send(ex, 200, result(id, done.result(), done.message()));
                 }
                 default -> notAllowed(ex, "GET, DELETE");
             }
@@ -164,25 +162,9 @@ final class QueueApi implements HttpHandler {
             return;
         }
         switch (parts.get(1)) {
-            case "retry" -> {
-                admin.retry(id);
-                actions.acted(id.value(), "retry", by(ex));
-                send(ex, 200, result(id, "retried", "due now"));
-            }
-            case "hold" -> {
-                QueueState was = admin.hold(id);
-                actions.acted(id.value(), "hold", by(ex));
-                send(ex, 200, result(id, "held", "moved from " + was.key() + " to hold"));
-            }
-            case "release" -> {
-                admin.release(id);
-                actions.acted(id.value(), "release", by(ex));
-                send(ex, 200, result(id, "released", "moved from hold to incoming"));
-            }
-            case "requeue" -> {
-                admin.requeue(id);
-                actions.acted(id.value(), "requeue", by(ex));
-                send(ex, 200, result(id, "requeued", "moved from failed to incoming"));
+            case "retry", "hold", "release", "requeue" -> {
+                QueueActions.Done done = operations.act(id, parts.get(1), by(ex));
+                send(ex, 200, result(id, done.result(), done.message()));
             }
             default -> send(ex, 404, error("unknown action '" + parts.get(1)
                     + "': use retry, hold, release or requeue"));

@@ -165,6 +165,7 @@ public final class DemoSetup {
                         + " (user " + SINK_USER + ", password in " + dataDir.resolve("sink-password") + ")",
                 "  outbox                  " + outbox() + "   (each relayed message lands here as an .eml file)",
                 "  admin                   http://" + HOST + ":" + ports.admin() + "/metrics  /healthz  /readyz",
+                "  console                 http://" + HOST + ":" + ports.admin() + "/   (captured messages: /demo)",
                 "",
                 "Send a test message:",
                 "  curl --ssl-reqd --user " + DEMO_USER + ":" + demoPassword

@@ -1,0 +1,5 @@
+/**
+ * The operator's queue actions (retry, hold, release, requeue, delete) as one code path for the queue API
+ * ({@code /api/queue}) and the web console: through {@code QueueAdmin}, then recorded in the message history.
+ */
+package dev.relay.server.admin.action;
