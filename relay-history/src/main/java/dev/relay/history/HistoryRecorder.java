@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
 public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HistoryRecorder.class);
     static final int BATCH = 512;
+    /** How long the writer waits for more records after the first before it commits (a crash loses at most this). */
+    static final Duration GATHER = Duration.ofMillis(100);
     static final Duration HOUSEKEEPING = Duration.ofMinutes(10);
 
     private final HistoryStore store;
@@ -219,7 +221,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
                 HistoryRecord first = buffer.poll(1, TimeUnit.SECONDS);
                 if (first != null) {
                     batch.add(first);
-                    buffer.drainTo(batch, BATCH - 1);
+                    gather(batch);
                     write(batch);
                     batch.clear();
                 }
@@ -235,6 +237,26 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
             } catch (RuntimeException e) {
                 log.error("history: writer: {}", e.toString(), e);
             }
+        }
+    }
+
+    /**
+     * Adds what arrives within {@link #GATHER} of the first record, up to a full batch: one transaction (one WAL
+     * append and commit) then carries a message's receipt, attempt and outcome, and those of the messages beside
+     * it. Written at once, a batch held one or two records at a light load, and the commits cost the relay 0.3 ms
+     * of CPU per message at one connection (a fifth of its CPU in this thread).
+     */
+    private void gather(List<HistoryRecord> batch) throws InterruptedException {
+        long deadline = System.nanoTime() + GATHER.toNanos();
+        buffer.drainTo(batch, BATCH - batch.size());
+        while (batch.size() < BATCH && running) {
+            long left = deadline - System.nanoTime();
+            HistoryRecord next = left > 0 ? buffer.poll(left, TimeUnit.NANOSECONDS) : null;
+            if (next == null) {
+                return;
+            }
+            batch.add(next);
+            buffer.drainTo(batch, BATCH - batch.size());
         }
     }
 
