@@ -27,4 +27,13 @@ public interface DeliveryListener {
     /** The upstream answered with a throttling reply; the engine slows down for a while. */
     default void throttled(String upstream, String reply) {
     }
+
+    /**
+     * The upstream answered with a reply about the relay's account ({@code active}: the first of this reason), or
+     * a delivery through it went through again after one ({@code active} false). See {@link AccountReplies}.
+     *
+     * @param fix what to change, from the account reply table
+     */
+    default void accountProblem(String upstream, String reason, String fix, boolean active) {
+    }
 }
