@@ -155,8 +155,8 @@ public final class AccountReplies {
                     new Verdict(Action.ACCOUNT_PROBLEM, "authentication", "the upstream refuses the relay's "
                             + "authentication: check the credentials and that the account may use SMTP AUTH", null),
                     "https://www.rfc-editor.org/rfc/rfc3463#section-3.8"),
-            // generic: any reply naming a quota (not a recipient's mailbox quota) or a rate
-            new Rule(null, ANY, Pattern.compile(NOT_MAILBOX + ".*(?i:\\bquota\\b)"),
+            // generic: any reply naming a quota or a sending limit (not a recipient's mailbox quota) or a rate
+            new Rule(null, ANY, Pattern.compile(NOT_MAILBOX + ".*(?i:\\bquota\\b|\\bsending limit\\b)"),
                     new Verdict(Action.DEFER, "quota", "a sending quota of the account is used up: wait, or "
                             + "raise it with the provider", null), "issue #21"),
             new Rule(null, ANY, Pattern.compile(NOT_MAILBOX + ".*(?i:\\brate limit|\\bsending rate|\\brate exceeded)"),

@@ -70,6 +70,7 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     private volatile int concurrencyNow;
     /** The account problems raised and not yet over (by a delivery), by reason; on the event loop only. */
     private final java.util.Map<String, AccountReplies.Verdict> accountProblems = new java.util.LinkedHashMap<>();
+    private boolean deliveredOnce;
 
     ConnectionPool(ConnectionSettings settings, EventLoop loop, DeliveryListener listener, LongSupplier nanoTime,
                    Backpressure pressure) {
@@ -289,20 +290,24 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
                     target.name(), verdict.reason(), reply,
                     verdict.deferFor() == null ? "" : " for at least " + verdict.deferFor(), verdict.fix());
         }
-        notify(() -> listener.accountProblem(target.name(), verdict.reason(), verdict.fix(), true));
+        notify(() -> listener.accountProblem(target.name(), verdict.reason(), verdict.fix()));
     }
 
-    /** A delivery went through: every account problem raised is over. */
+    /**
+     * A delivery went through: every account problem raised is over. The first delivery of a pool says so too, so
+     * that what a replaced pool (a reload) raised does not stay raised.
+     */
     @Override
     public void delivered() {
-        if (accountProblems.isEmpty()) {
+        if (accountProblems.isEmpty() && deliveredOnce) {
             return;
         }
+        deliveredOnce = true;
         for (AccountReplies.Verdict v : accountProblems.values()) {
             LOG.info("-: upstream {} delivers again: account problem {} is over", target.name(), v.reason());
-            notify(() -> listener.accountProblem(target.name(), v.reason(), v.fix(), false));
         }
         accountProblems.clear();
+        notify(() -> listener.accountRecovered(target.name()));
     }
 
     private void notify(Runnable event) {

@@ -73,6 +73,7 @@ class AccountRepliesTest {
             // generic rows, for any upstream
             "mailgun|MAIL|530 5.7.57 Client not authenticated to send mail.|ACCOUNT_PROBLEM|authentication",
             "postmark|DATA|550 Account sending quota reached|DEFER|quota",
+            "ses|MAIL|550 5.4.5 Daily user sending limit exceeded.|DEFER|quota",
             "acs|RCPT|451 4.7.0 Sending rate exceeded, try again later|SLOW_DOWN|rate"})
     void providerRepliesAreAboutTheAccount(String provider, Phase phase, String reply, Action action, String reason) {
         AccountReplies.Verdict v = new AccountReplies(provider, List.of()).classify(phase, reply);
@@ -119,7 +120,7 @@ class AccountRepliesTest {
             assertThat(events.list).containsExactly("ses-test daily_quota true");
 
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
-            assertThat(events.list).containsExactly("ses-test daily_quota true", "ses-test daily_quota false");
+            assertThat(events.list).containsExactly("ses-test daily_quota true", "ses-test recovered");
         }
     }
 
@@ -141,7 +142,7 @@ class AccountRepliesTest {
             m365.authReply("235 2.7.0 Authentication successful"); // the admin turned SMTP AUTH on
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             assertThat(events.list).containsExactly("m365-test smtp_auth_disabled true",
-                    "m365-test smtp_auth_disabled false");
+                    "m365-test recovered");
         }
     }
 
@@ -157,13 +158,29 @@ class AccountRepliesTest {
         }
     }
 
-    /** The listener's account events, as "upstream reason active". */
+    @Test
+    void theFirstDeliveryOfANewEngineClearsWhatAReplacedOneRaised() throws Exception {
+        Events events = new Events();
+        try (TestUpstream sink = TestUpstream.plain();
+             NettyDeliveryEngine engine = engine("ses", sink.port(), null, events)) {
+            assertThat(deliver(engine)).isInstanceOf(Delivered.class);
+            assertThat(deliver(engine)).isInstanceOf(Delivered.class);
+            assertThat(events.list).containsExactly("ses-test recovered"); // once, not per delivery
+        }
+    }
+
+    /** The listener's account events, as "upstream reason true" and "upstream recovered". */
     static final class Events implements DeliveryListener {
         final List<String> list = new CopyOnWriteArrayList<>();
 
         @Override
-        public void accountProblem(String upstream, String reason, String fix, boolean active) {
-            list.add(upstream + " " + reason + " " + active);
+        public void accountProblem(String upstream, String reason, String fix) {
+            list.add(upstream + " " + reason + " true");
+        }
+
+        @Override
+        public void accountRecovered(String upstream) {
+            list.add(upstream + " recovered");
         }
     }
 
