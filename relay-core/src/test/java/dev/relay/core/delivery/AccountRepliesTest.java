@@ -127,6 +127,12 @@ class AccountRepliesTest {
     @Test
     void m365WithSmtpAuthDisabledIsAnAccountProblemNotABounceUntilItIsTurnedOn() throws Exception {
         Events events = new Events();
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConnectionPool.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
         try (TestUpstream m365 = TestUpstream.plain().authMechanisms("LOGIN")
                 .authReply("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
                         + "Tenant.");
@@ -138,11 +144,17 @@ class AccountRepliesTest {
                 assertThat(((TransientFailure) o).account().action()).isEqualTo(Action.ACCOUNT_PROBLEM);
             });
             assertThat(events.list).containsExactly("m365-test smtp_auth_disabled true");
+            assertThat(logs.list).as("one ERROR line with the fix, not one per message")
+                    .filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.ERROR).singleElement()
+                    .satisfies(e -> assertThat(e.getFormattedMessage()).contains("m365-test", "smtp_auth_disabled",
+                            "535 5.7.139", "deferred, not bounced", "Fix: SMTP AUTH is off"));
 
             m365.authReply("235 2.7.0 Authentication successful"); // the admin turned SMTP AUTH on
             assertThat(deliver(engine)).isInstanceOf(Delivered.class);
             assertThat(events.list).containsExactly("m365-test smtp_auth_disabled true",
                     "m365-test recovered");
+        } finally {
+            logger.detachAppender(logs);
         }
     }
 
