@@ -102,18 +102,19 @@ public final class AccountReplies {
                             + "the mailbox: turn it on (Exchange admin center, or Set-CASMailbox "
                             + "-SmtpClientAuthenticationDisabled $false), or use auth: xoauth2", null),
                     "https://docs.bookyourpto.com/features/smtp-troubleshoot"),
-            // 550 5.7.30 "basic authentication is not supported": as quoted in issue #21 (no Microsoft page with
-            // this reply in the search corpus)
+            // 550 5.7.30 "Basic authentication is not supported for Client Submission":
+            // https://www.captaindns.com/en/blog/microsoft-exchange-basic-auth-smtp-end
             new Rule("m365", AUTH_OR_MAIL, Pattern.compile("^5[0-9]{2} 5\\.7\\.30\\b"),
                     new Verdict(Action.ACCOUNT_PROBLEM, "basic_auth_unsupported", "basic authentication is off "
                             + "for this mailbox: switch the upstream to auth: xoauth2 (with oauth2)", null),
-                    "issue #21"),
-            // 554 5.2.0 ... SendAsDeniedException: as quoted in issue #21
+                    "https://www.captaindns.com/en/blog/microsoft-exchange-basic-auth-smtp-end"),
+            // 554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException...:
+            // http://www.kouhan.cn/en/article/00038744
             new Rule("m365", EnumSet.of(Phase.MAIL, Phase.DATA), Pattern.compile("^554 5\\.2\\.0\\b.*SendAsDenied"),
                     new Verdict(Action.ACCOUNT_PROBLEM, "send_as_denied", "the mailbox may not send as this "
                             + "sender: grant it Send As, or rewrite the sender to the mailbox (rewrite-sender)",
                             null),
-                    "issue #21"),
+                    "http://www.kouhan.cn/en/article/00038744"),
             // Amazon SES: https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html
             new Rule("ses", ANY, Pattern.compile("^454 Throttling failure: Maximum sending rate exceeded"),
                     new Verdict(Action.SLOW_DOWN, "sending_rate", "lower rate.per-second to the account's "
