@@ -45,6 +45,13 @@ class AccountRepliesConfigTest {
     }
 
     @Test
+    void accountProblemLifetimeComesFromTheEnvironmentToo() {
+        RelayConfig c = ConfigLoader.load(Fixtures.write(dir, BASE + upstream("      []\n")),
+                Map.of("RELAY_QUEUE_ACCOUNT_PROBLEM_LIFETIME", "7d")).config();
+        assertThat(c.queue().accountProblemLifetime()).isEqualTo(Duration.ofDays(7));
+    }
+
+    @Test
     void accountProblemLifetimeMustBePositive() {
         assertThat(problems(upstream("      []\n") + "queue: { account-problem-lifetime: 0s }\n")).singleElement()
                 .satisfies(p -> assertThat(p.key()).isEqualTo("queue.account-problem-lifetime"));

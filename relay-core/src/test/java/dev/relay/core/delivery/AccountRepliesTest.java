@@ -124,6 +124,37 @@ class AccountRepliesTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "gmail|550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to "
+                    + "https://support.google.com/a/answer/166852|daily_limit",
+            "sendgrid|451 Authentication failed: Maximum credits exceeded|credits_exceeded",
+            "sendgrid|403 You are not authorized to send from that email address|sender_not_verified",
+            "m365|554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to "
+                    + "process message due to a permanent exception with message Cannot submit message|send_as_denied",
+            "m365|530 5.7.57 Client not authenticated to send mail.|authentication",
+            // no documented quota or account reply was found for Mailgun, Postmark and ACS: these made-up texts show
+            // the generic quota row catching such a reply for their upstreams
+            "mailgun|550 Sending quota exceeded for the domain|quota",
+            "postmark|550 Account sending quota reached|quota",
+            "acs|550 5.7.1 Sending quota exceeded for this resource|quota"})
+    void eachProvidersAccountReplyAtMailDefersAlertsOnceAndClearsWhenItsOver(String provider, String reply,
+                                                                             String reason) throws Exception {
+        Events events = new Events();
+        try (TestUpstream upstream = TestUpstream.plain().mailReply(n -> n < 2 ? reply : null);
+             NettyDeliveryEngine engine = engine(provider, upstream.port(), null, events)) {
+            for (int i = 0; i < 2; i++) {
+                Outcome o = deliver(engine);
+                assertThat(o).as("deferred, not bounced").isInstanceOf(TransientFailure.class);
+                assertThat(((TransientFailure) o).account().reason()).isEqualTo(reason);
+            }
+            assertThat(deliver(engine)).isInstanceOf(Delivered.class);
+            assertThat(events.list).containsExactly(provider + "-test " + reason + " true",
+                    provider + "-test recovered");
+            assertThat(upstream.messages()).isEqualTo(1);
+        }
+    }
+
     @Test
     void m365WithSmtpAuthDisabledIsAnAccountProblemNotABounceUntilItIsTurnedOn() throws Exception {
         Events events = new Events();
