@@ -92,7 +92,8 @@ final class Binder {
         return new QueueConfig(minBackoff, value(m, "queue", "max-backoff", Durations::parse),
                 value(m, "queue", "max-lifetime", Durations::parse),
                 value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
-                value(m, "queue", "failed-retention", Durations::parse));
+                value(m, "queue", "failed-retention", Durations::parse),
+                value(m, "queue", "account-problem-lifetime", Durations::parse));
     }
 
     private TlsConfig tls(Node.MapNode m) {
@@ -208,7 +209,51 @@ final class Binder {
                         value(timeouts, tAt, "data-block", Durations::parse),
                         value(timeouts, tAt, "data-end", Durations::parse)),
                 new UpstreamConfig.Rate(f.perSecond == null ? 0 : f.perSecond, f.perDay == null ? 0 : f.perDay),
-                f.preset, f.region, f.filled);
+                f.preset, f.region, f.filled, list(m, at, "account-replies", this::accountReply));
+    }
+
+    private UpstreamConfig.AccountReply accountReply(Node.MapNode m, String at) {
+        String pattern = value(m, at, "pattern", Binder::regex);
+        if (pattern == null && !(m.entries().get("pattern") instanceof Node.Scalar)) {
+            problems.missing(KeyPath.child(at, "pattern"), "an account reply needs a pattern (a regular expression "
+                    + "found in the reply, e.g. \"^550 5\\.7\\.30\")");
+        }
+        String action = value(m, at, "action", Binder::accountAction);
+        if (action == null && !(m.entries().get("action") instanceof Node.Scalar)) {
+            problems.missing(KeyPath.child(at, "action"), "an account reply needs an action: "
+                    + String.join(", ", UpstreamConfig.ACCOUNT_ACTIONS));
+        }
+        return new UpstreamConfig.AccountReply(pattern, action, value(m, at, "reason", Binder::label),
+                text(m, at, "fix"), value(m, at, "defer-for", Durations::parse));
+    }
+
+    /** A Java regular expression, checked here so that a bad one is a configuration error naming its key. */
+    private static String regex(String s) {
+        try {
+            java.util.regex.Pattern.compile(s);
+            return s;
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new IllegalArgumentException("not a valid regular expression: " + e.getDescription()
+                    + " near index " + e.getIndex());
+        }
+    }
+
+    private static String accountAction(String s) {
+        String a = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!UpstreamConfig.ACCOUNT_ACTIONS.contains(a)) {
+            throw new IllegalArgumentException("unknown action '" + s + "': use "
+                    + String.join(", ", UpstreamConfig.ACCOUNT_ACTIONS));
+        }
+        return a;
+    }
+
+    /** A metric label value: letters, digits and _ only. */
+    private static String label(String s) {
+        if (!s.matches("[A-Za-z0-9_]{1,64}")) {
+            throw new IllegalArgumentException("a reason is a metric label: letters, digits and _ only, e.g. "
+                    + "quota_reached");
+        }
+        return s;
     }
 
     private UpstreamConfig.OAuth2 oauth2(Node.MapNode m, String at) {

@@ -80,6 +80,7 @@ final class ConfigPrinter {
         queue.put("max-lifetime", Durations.format(c.queue().maxLifetime()));
         queue.put("bounces", c.queue().bounces().key());
         queue.put("failed-retention", Durations.format(c.queue().failedRetention()));
+        queue.put("account-problem-lifetime", Durations.format(c.queue().accountProblemLifetime()));
         root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {
@@ -218,6 +219,19 @@ final class ConfigPrinter {
                 : Double.toString(perSecond));
         r.put("per-day", Long.toString(u.rate().perDay()));
         m.put("rate", r);
+        if (!u.accountReplies().isEmpty()) {
+            List<Object> rows = new ArrayList<>();
+            for (UpstreamConfig.AccountReply a : u.accountReplies()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                put(row, "pattern", a.pattern());
+                put(row, "action", a.action());
+                put(row, "reason", a.reason());
+                put(row, "fix", a.fix());
+                put(row, "defer-for", a.deferFor() == null ? null : Durations.format(a.deferFor()));
+                rows.add(row);
+            }
+            m.put("account-replies", rows);
+        }
     }
 
     private static void put(Map<String, Object> m, String key, Object value) {

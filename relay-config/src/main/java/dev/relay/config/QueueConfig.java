@@ -12,9 +12,12 @@ import java.time.Duration;
  * @param bounces     what happens when recipients fail permanently: send a DSN to the sender, or only log it
  * @param failedRetention how long a failed message (dead letter) is kept in failed/ for inspection and requeue;
  *                    default 7 days
+ * @param accountProblemLifetime how long a message deferred for a reply about the relay's account at the upstream
+ *                    (SMTP AUTH disabled, a used-up quota, an unverified sender: see docs/reliability.md) is retried
+ *                    after its receipt before it expires; default {@code maxLifetime}
  */
 public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
-                          Duration failedRetention) {
+                          Duration failedRetention, Duration accountProblemLifetime) {
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMinutes(1);
     public static final Duration DEFAULT_MIN_BACKOFF = DEFAULT_RETRY_DELAY;
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofHours(1);
@@ -49,6 +52,13 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
         maxLifetime = maxLifetime == null ? DEFAULT_MAX_LIFETIME : maxLifetime;
         bounces = bounces == null ? BounceMode.SEND : bounces;
         failedRetention = failedRetention == null ? DEFAULT_FAILED_RETENTION : failedRetention;
+        accountProblemLifetime = accountProblemLifetime == null ? maxLifetime : accountProblemLifetime;
+    }
+
+    /** Without {@code account-problem-lifetime}: it is the message lifetime. */
+    public QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
+                       Duration failedRetention) {
+        this(minBackoff, maxBackoff, maxLifetime, bounces, failedRetention, null);
     }
 
     /** The previous form: a fixed retry delay, now the minimum backoff; the other values take their defaults. */

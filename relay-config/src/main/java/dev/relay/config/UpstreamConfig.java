@@ -27,11 +27,32 @@ import java.util.List;
  * @param region                   the preset's region (SES, Mailgun), or null
  * @param presetFilled             the keys the preset filled ({@code url}, {@code tls}, {@code username},
  *                                 {@code rate.per-second}, ...), in that order; empty without a preset
+ * @param accountReplies           the user's own rows of the account reply table ({@code account-replies}), tried
+ *                                 before the built-in ones; empty by default
  */
 public record UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls,
                              Path trust, UpstreamAuth auth, OAuth2 oauth2, int maxConnections,
                              int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate,
-                             ProviderPreset provider, String region, List<String> presetFilled) {
+                             ProviderPreset provider, String region, List<String> presetFilled,
+                             List<AccountReply> accountReplies) {
+    /** The actions an {@code account-replies} row may name. */
+    public static final List<String> ACCOUNT_ACTIONS = List.of("slow-down", "defer", "account-problem");
+
+    /**
+     * One row of {@code upstreams[].account-replies}: a reply that matches {@code pattern} (a Java regular
+     * expression, found in "code enhanced-code text") is about the relay's account, never the message's.
+     *
+     * @param action   {@code slow-down}, {@code defer} or {@code account-problem}
+     * @param reason   the {@code reason} label of {@code relay_upstream_account_problem}; default {@code configured}
+     * @param fix      what the ERROR line tells the operator to change, or null
+     * @param deferFor the least wait before the message is tried again, or null (the usual backoff)
+     */
+    public record AccountReply(String pattern, String action, String reason, String fix, Duration deferFor) {
+        public AccountReply {
+            reason = reason == null || reason.isBlank() ? "configured" : reason;
+        }
+    }
+
     public static final int DEFAULT_MAX_CONNECTIONS = 10;
     public static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
@@ -48,6 +69,16 @@ public record UpstreamConfig(String name, UpstreamUrl url, String username, Stri
         timeouts = timeouts == null ? Timeouts.DEFAULT : timeouts;
         rate = rate == null ? Rate.UNLIMITED : rate;
         presetFilled = presetFilled == null ? List.of() : List.copyOf(presetFilled);
+        accountReplies = accountReplies == null ? List.of() : List.copyOf(accountReplies);
+    }
+
+    /** Without account-replies rows. */
+    public UpstreamConfig(String name, UpstreamUrl url, String username, String password, TlsMode tls,
+                          Path trust, UpstreamAuth auth, OAuth2 oauth2, int maxConnections,
+                          int maxMessagesPerConnection, Duration idleTimeout, Timeouts timeouts, Rate rate,
+                          ProviderPreset provider, String region, List<String> presetFilled) {
+        this(name, url, username, password, tls, trust, auth, oauth2, maxConnections, maxMessagesPerConnection,
+                idleTimeout, timeouts, rate, provider, region, presetFilled, List.of());
     }
 
     /** Without a provider preset. */

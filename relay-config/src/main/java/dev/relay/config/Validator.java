@@ -39,6 +39,7 @@ final class Validator {
         boolean maxOk = positive(queue.maxBackoff(), "queue.max-backoff", "1h", p);
         positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
         positive(queue.failedRetention(), "queue.failed-retention", "7d", p);
+        positive(queue.accountProblemLifetime(), "queue.account-problem-lifetime", "5d", p);
         if (minOk && maxOk && queue.maxBackoff().compareTo(queue.minBackoff()) < 0) {
             p.error("queue.max-backoff", Durations.format(queue.maxBackoff()), "the maximum backoff is shorter "
                     + "than queue.min-backoff (" + Durations.format(queue.minBackoff()) + "): make it at least as long, "

@@ -147,7 +147,7 @@ public final class RelayServer implements AutoCloseable {
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
                 history == null ? metrics : new dev.relay.history.BothListeners(metrics, history),
                 new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
-                qc.failedRetention());
+                qc.failedRetention(), qc.accountProblemLifetime());
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry", tls,
                             t -> Duration.between(java.time.Instant.now(), t.notAfter()).toSeconds())
@@ -280,6 +280,17 @@ public final class RelayServer implements AutoCloseable {
             if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN)) {
                 failing.put("upstreams", "the circuit of every upstream is open " + names
                         + " (readiness.require-upstream is on)");
+            } else if (names.stream().allMatch(n -> engine.circuitState(n) == CircuitState.OPEN
+                    || !metrics.accountProblems(n).isEmpty())) {
+                // every upstream is unreachable or refuses the relay's account: name each account problem's fix
+                StringBuilder why = new StringBuilder("no upstream can take mail (readiness.require-upstream is on):");
+                for (String n : names) {
+                    Map<String, String> problems = metrics.accountProblems(n);
+                    why.append(' ').append(n).append(": ").append(problems.isEmpty() ? "circuit open"
+                            : "account problem " + problems);
+                    why.append(';');
+                }
+                failing.put("upstreams", why.substring(0, why.length() - 1));
             }
         }
         return failing;

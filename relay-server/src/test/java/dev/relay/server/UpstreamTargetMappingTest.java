@@ -32,4 +32,24 @@ class UpstreamTargetMappingTest {
                 "app", "secret", "https://outlook.office365.com/.default", null));
         assertThat(t.toString()).doesNotContain("secret");
     }
+
+    @Test
+    void theUsersAccountRepliesComeBeforeThePresetsAndTheGenericOnes() {
+        UpstreamConfig plain = new UpstreamConfig("ses", UpstreamUrl.parse("smtp://email-smtp.eu-west-1.amazonaws.com"),
+                "AKIA", "pw", TlsMode.STARTTLS, null, UpstreamAuth.AUTO, null, 1, 1, null, null, null,
+                dev.relay.config.ProviderPreset.SES, "eu-west-1", java.util.List.of(),
+                java.util.List.of(new UpstreamConfig.AccountReply("^554 Message rejected", "defer", "mine", null,
+                        Duration.ofMinutes(30))));
+
+        dev.relay.core.delivery.AccountReplies replies = dev.relay.server.setup.UpstreamTargets.of(plain)
+                .accountReplies();
+
+        assertThat(replies.classify(dev.relay.core.delivery.AccountReplies.Phase.DATA,
+                "554 Message rejected: Email address is not verified").reason()).isEqualTo("mine");
+        assertThat(replies.classify(dev.relay.core.delivery.AccountReplies.Phase.MAIL,
+                "454 Throttling failure: Daily message quota exceeded").reason()).isEqualTo("daily_quota");
+        assertThat(replies.classify(dev.relay.core.delivery.AccountReplies.Phase.MAIL,
+                "550 5.4.5 Daily user sending limit exceeded.").reason())
+                .as("a Gmail row is not an SES upstream's; the generic quota row is").isEqualTo("quota");
+    }
 }

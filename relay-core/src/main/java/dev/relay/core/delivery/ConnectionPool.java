@@ -68,6 +68,9 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
     private volatile int idleNow;
     private volatile int waitingNow;
     private volatile int concurrencyNow;
+    /** The account problems raised and not yet over (by a delivery), by reason; on the event loop only. */
+    private final java.util.Map<String, AccountReplies.Verdict> accountProblems = new java.util.LinkedHashMap<>();
+    private boolean deliveredOnce;
 
     ConnectionPool(ConnectionSettings settings, EventLoop loop, DeliveryListener listener, LongSupplier nanoTime,
                    Backpressure pressure) {
@@ -267,6 +270,44 @@ final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
         LOG.info("-: upstream {} asks to slow down ({}): at most {} connections, pausing new messages briefly",
                 target.name(), reply, cap);
         notify(() -> listener.throttled(target.name(), reply.toString()));
+    }
+
+    /**
+     * A reply about the relay's account: the first of each reason logs one line with the fix (ERROR for an account
+     * problem, WARN for a used-up quota) and raises the listener's gauge; the next ones of the same reason say
+     * nothing until a delivery ends it ({@link #delivered}).
+     */
+    @Override
+    public void accountProblem(AccountReplies.Verdict verdict, SmtpReply reply) {
+        if (accountProblems.putIfAbsent(verdict.reason(), verdict) != null) {
+            return;
+        }
+        if (verdict.action() == AccountReplies.Action.ACCOUNT_PROBLEM) {
+            LOG.error("-: upstream {} account problem ({}): {}; messages are deferred, not bounced. Fix: {}",
+                    target.name(), verdict.reason(), reply, verdict.fix());
+        } else {
+            LOG.warn("-: upstream {} quota used up ({}): {}; messages are deferred, not bounced{}. Fix: {}",
+                    target.name(), verdict.reason(), reply,
+                    verdict.deferFor() == null ? "" : " for at least " + verdict.deferFor(), verdict.fix());
+        }
+        notify(() -> listener.accountProblem(target.name(), verdict.reason(), verdict.fix()));
+    }
+
+    /**
+     * A delivery went through: every account problem raised is over. The first delivery of a pool says so too, so
+     * that what a replaced pool (a reload) raised does not stay raised.
+     */
+    @Override
+    public void delivered() {
+        if (accountProblems.isEmpty() && deliveredOnce) {
+            return;
+        }
+        deliveredOnce = true;
+        for (AccountReplies.Verdict v : accountProblems.values()) {
+            LOG.info("-: upstream {} delivers again: account problem {} is over", target.name(), v.reason());
+        }
+        accountProblems.clear();
+        notify(() -> listener.accountRecovered(target.name()));
     }
 
     private void notify(Runnable event) {

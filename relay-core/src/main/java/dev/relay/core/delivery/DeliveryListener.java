@@ -27,4 +27,21 @@ public interface DeliveryListener {
     /** The upstream answered with a throttling reply; the engine slows down for a while. */
     default void throttled(String upstream, String reply) {
     }
+
+    /**
+     * The upstream answered with a reply about the relay's account that raises an alert (see
+     * {@link AccountReplies.Verdict#alerts}): called for the first such reply of each reason until
+     * {@link #accountRecovered}.
+     *
+     * @param fix what to change, from the account reply table
+     */
+    default void accountProblem(String upstream, String reason, String fix) {
+    }
+
+    /**
+     * A message went through the upstream again: every account problem raised for it is over. Also called at the
+     * first delivery of a new engine for the upstream (after a reload), whatever was raised before.
+     */
+    default void accountRecovered(String upstream) {
+    }
 }

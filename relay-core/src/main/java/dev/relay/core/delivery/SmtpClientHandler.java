@@ -42,6 +42,14 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
 
         /** The upstream answered with a throttling reply ({@link SmtpReply#isThrottling}). */
         void throttled(SmtpReply reply);
+
+        /** The upstream answered with a reply about the relay's account that {@link AccountReplies.Verdict#alerts}. */
+        default void accountProblem(AccountReplies.Verdict verdict, SmtpReply reply) {
+        }
+
+        /** A transaction delivered to at least one recipient: whatever was wrong with the account is over. */
+        default void delivered() {
+        }
     }
 
     private final ConnectionSettings settings;
@@ -66,7 +74,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         this.target = settings.target();
         this.owner = owner;
         this.hostPort = settings.hostPort();
-        this.tx = new SmtpTransaction(first, target.name(), hostPort);
+        this.tx = new SmtpTransaction(first, target.name(), hostPort, target.accountReplies());
         this.hello = new SessionHello(this, settings);
         this.auth = new UpstreamAuth(this, settings);
         this.flight = new TransactionFlight(this, settings);
@@ -80,7 +88,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             return false;
         }
         cancelTimer();
-        tx = new SmtpTransaction(job, target.name(), hostPort);
+        tx = new SmtpTransaction(job, target.name(), hostPort, target.accountReplies());
         sendTransaction();
         return true;
     }
@@ -165,9 +173,15 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             fail("protocol error: invalid reply code from " + hostPort + " during " + step.phase + ": " + reply);
             return;
         }
-        if (reply.isThrottling() && reusable) {
+        AccountReplies.Verdict account = target.accountReplies().classify(phaseOf(step), reply);
+        if ((reply.isThrottling() || account != null && account.action() == AccountReplies.Action.SLOW_DOWN)
+                && reusable) {
             reusable = false;
             owner.throttled(reply);
+        }
+        if (account != null && account.alerts()) {
+            reusable = false;
+            owner.accountProblem(account, reply);
         }
         switch (step) {
             case GREETING -> hello.onGreeting(reply);
@@ -186,6 +200,16 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             default -> fail("protocol error: unexpected reply from " + hostPort + " during " + step.phase + ": "
                     + reply);
         }
+    }
+
+    /** The phase of the account reply table a reply in {@code step} belongs to. */
+    private static AccountReplies.Phase phaseOf(Step step) {
+        return switch (step) {
+            case AUTH, AUTH_XOAUTH2, AUTH_LOGIN_USER, AUTH_LOGIN_PASS -> AccountReplies.Phase.AUTH;
+            case RCPT -> AccountReplies.Phase.RCPT;
+            case DATA, DATA_BODY, DATA_END, EMPTY_DATA_END -> AccountReplies.Phase.DATA;
+            default -> AccountReplies.Phase.MAIL;
+        };
     }
 
     @Override
@@ -260,6 +284,9 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
      */
     void finishTransaction() {
         boolean trouble = tx.sawTransient();
+        if (tx.deliveredAny()) {
+            owner.delivered();
+        }
         tx.complete();
         tx = null;
         transactions++;
@@ -308,7 +335,12 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
     }
 
     void quitAndFail(String detail) {
-        tx.failAll(detail);
+        quitAndFail(detail, null);
+    }
+
+    /** As {@link #quitAndFail(String)}, for a reason about the relay's account ({@code account} may be null). */
+    void quitAndFail(String detail, AccountReplies.Verdict account) {
+        tx.failAll(detail, account);
         quit();
     }
 

@@ -23,16 +23,18 @@ final class SmtpTransaction {
     private final DeliveryJob job;
     private final String upstream;
     private final String hostPort;
+    private final AccountReplies accountReplies;
     private final Map<MailAddress, Outcome> decided = new LinkedHashMap<>();
     private final List<MailAddress> accepted = new ArrayList<>();
     private boolean mailAccepted;
     private int rcptReplies;
     private boolean sawTransient;
 
-    SmtpTransaction(DeliveryJob job, String upstream, String hostPort) {
+    SmtpTransaction(DeliveryJob job, String upstream, String hostPort, AccountReplies accountReplies) {
         this.job = job;
         this.upstream = upstream;
         this.hostPort = hostPort;
+        this.accountReplies = accountReplies;
     }
 
     DeliveryJob job() {
@@ -78,7 +80,7 @@ final class SmtpTransaction {
         if (reply.isPositive()) {
             mailAccepted = true;
         } else {
-            decideAll(outcomeOf(reply));
+            decideAll(outcomeOf(AccountReplies.Phase.MAIL, reply));
         }
     }
 
@@ -91,13 +93,13 @@ final class SmtpTransaction {
         if (reply.isPositive()) {
             accepted.add(rcpt);
         } else {
-            decided.putIfAbsent(rcpt, outcomeOf(reply));
+            decided.putIfAbsent(rcpt, outcomeOf(AccountReplies.Phase.RCPT, reply));
         }
     }
 
     /** A refusal of DATA, or the reply after the message data: decides the accepted recipients. */
     void acceptedReply(SmtpReply reply) {
-        decideAccepted(outcomeOf(reply));
+        decideAccepted(outcomeOf(AccountReplies.Phase.DATA, reply));
     }
 
     void decideAll(Outcome outcome) {
@@ -120,14 +122,31 @@ final class SmtpTransaction {
 
     /** Something went wrong on the connection: every recipient not yet decided is deferred. */
     void failAll(String detail) {
-        sawTransient = true;
-        decideAll(new TransientFailure(detail));
+        failAll(detail, null);
     }
 
-    /** 2xx delivered, 4xx transient, 5xx permanent; callers check for other codes first. */
-    static Outcome outcomeOf(SmtpReply reply) {
+    /** As {@link #failAll(String)}, for a reason about the relay's account ({@code account} may be null). */
+    void failAll(String detail, AccountReplies.Verdict account) {
+        sawTransient = true;
+        decideAll(new TransientFailure(detail, account));
+    }
+
+    /** Whether some recipient was delivered in this transaction. */
+    boolean deliveredAny() {
+        return decided.values().stream().anyMatch(o -> o instanceof Delivered);
+    }
+
+    /**
+     * 2xx delivered; a reply about the relay's account ({@link AccountReplies}) transient with its verdict,
+     * whatever its code; else 4xx transient, 5xx permanent. Callers check for other codes first.
+     */
+    private Outcome outcomeOf(AccountReplies.Phase phase, SmtpReply reply) {
         if (reply.isPositive()) {
             return new Delivered(reply.toString());
+        }
+        AccountReplies.Verdict account = accountReplies.classify(phase, reply);
+        if (account != null) {
+            return new TransientFailure(reply.toString(), account);
         }
         return reply.isTransient() ? new TransientFailure(reply.toString()) : new PermanentFailure(reply.toString());
     }

@@ -166,7 +166,8 @@ final class UpstreamAuth {
 
     /** Any refusal of our credentials is the relay's problem, never the sender's: transient. */
     private void authFailed(SmtpReply reply) {
-        connection.quitAndFail("authentication as " + target.username() + " to " + hostPort + " failed: " + reply);
+        connection.quitAndFail("authentication as " + target.username() + " to " + hostPort + " failed: " + reply,
+                target.accountReplies().classify(AccountReplies.Phase.AUTH, reply));
     }
 
     private static String nullToEmpty(String s) {

@@ -23,11 +23,13 @@ import java.util.Objects;
  * @param rate     how many messages per second and per day (token buckets), unlimited by default
  * @param auth     the SASL mechanism: AUTO picks PLAIN or LOGIN from what the upstream offers
  * @param oauth2   where XOAUTH2 tokens come from; required with {@code auth} XOAUTH2, else null
+ * @param accountReplies which replies are about the relay's account, not the message (the generic rows by default)
  */
 public record UpstreamTarget(String name, String host, int port, TlsMode tls, String username, String password,
                              Path trust, Timeouts timeouts, Pool pool, Rate rate, UpstreamAuth auth,
-                             OAuth2 oauth2) {
+                             OAuth2 oauth2, AccountReplies accountReplies) {
     public UpstreamTarget {
+        accountReplies = accountReplies == null ? AccountReplies.GENERIC : accountReplies;
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(tls, "tls");
@@ -47,11 +49,17 @@ public record UpstreamTarget(String name, String host, int port, TlsMode tls, St
         }
     }
 
+    /** With the generic account replies only. */
+    public UpstreamTarget(String name, String host, int port, TlsMode tls, String username, String password,
+                          Path trust, Timeouts timeouts, Pool pool, Rate rate, UpstreamAuth auth, OAuth2 oauth2) {
+        this(name, host, port, tls, username, password, trust, timeouts, pool, rate, auth, oauth2, null);
+    }
+
     /** The default pool, no rate limit, AUTH PLAIN or LOGIN as offered. */
     public UpstreamTarget(String name, String host, int port, TlsMode tls, String username, String password,
                           Path trust, Timeouts timeouts) {
         this(name, host, port, tls, username, password, trust, timeouts, Pool.DEFAULT, Rate.UNLIMITED,
-                UpstreamAuth.AUTO, null);
+                UpstreamAuth.AUTO, null, null);
     }
 
     /** Whether the relay authenticates to this upstream at all. */

@@ -5,7 +5,9 @@
  *
  * <p>Guarantees: delivery never blocks the caller and never fails exceptionally; every failure is a per-recipient
  * {@link dev.relay.core.delivery.Outcome}. Connection, TLS, timeout and protocol failures and any refusal of the
- * relay's own credentials are transient (never a bounce); only the upstream's 5xx about the message or a
+ * relay's own credentials are transient (never a bounce), and so is any reply the account reply table
+ * ({@link dev.relay.core.delivery.AccountReplies}: data per provider preset, generic rows, the user's rows) says is
+ * about the relay's account, whatever its code; only the upstream's other 5xx about the message or a
  * recipient, or a message the upstream can never take (non-ASCII addresses without SMTPUTF8, over its SIZE
  * limit, 8-bit content that cannot be converted to 7 bit for an upstream without 8BITMIME), is permanent. 8-bit
  * bytes never reach an upstream that does not offer 8BITMIME: the message is converted to 7 bit while it is sent

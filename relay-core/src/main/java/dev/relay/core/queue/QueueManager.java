@@ -72,6 +72,16 @@ public final class QueueManager implements AutoCloseable {
      */
     public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
                         int maxConcurrent, QueueListener listener, Bounces bounces, Duration failedRetention) {
+        this(spool, engine, clock, retry, maxConcurrent, listener, bounces, failedRetention, retry.maxLifetime());
+    }
+
+    /**
+     * As above, with {@code accountProblemLifetime}: how long after receipt a message deferred for a reply about the
+     * relay's account (see {@link dev.relay.core.delivery.AccountReplies}) is retried before it expires.
+     */
+    public QueueManager(Spool spool, DeliveryEngine engine, InstantSource clock, RetryPolicy retry,
+                        int maxConcurrent, QueueListener listener, Bounces bounces, Duration failedRetention,
+                        Duration accountProblemLifetime) {
         if (maxConcurrent < 1) {
             throw new IllegalArgumentException("maxConcurrent must be at least 1");
         }
@@ -82,7 +92,7 @@ public final class QueueManager implements AutoCloseable {
         this.scheduler = new Scheduler(spool, engine, clock, gate);
         this.commit = new Commit(spool, clock, listener, scheduler, gate);
         Bounce bounce = new Bounce(spool, listener, bounces, scheduler::enqueueFresh);
-        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce);
+        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce, accountProblemLifetime);
         this.dispatch = new Dispatch(spool, engine, clock, listener, scheduler, settle, maxConcurrent);
         this.sweep = new FailedSweep(spool, clock, failedRetention, scheduler);
     }

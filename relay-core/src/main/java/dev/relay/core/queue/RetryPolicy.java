@@ -48,6 +48,11 @@ public record RetryPolicy(Duration minBackoff, Duration maxBackoff, Duration max
         return new RetryPolicy(delay, delay, DEFAULT_MAX_LIFETIME, () -> 0.0);
     }
 
+    /** This policy with another lifetime (the backoff and the jitter stay). */
+    public RetryPolicy withMaxLifetime(Duration lifetime) {
+        return lifetime.equals(maxLifetime) ? this : new RetryPolicy(minBackoff, maxBackoff, lifetime, jitter);
+    }
+
     /** What to do after a transient failure. */
     public sealed interface Decision {
         /** Try again at {@code at}. */

@@ -1,5 +1,6 @@
 package dev.relay.core.queue;
 
+import dev.relay.core.delivery.AccountReplies;
 import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
@@ -23,7 +24,9 @@ import org.slf4j.Logger;
  * parks the message in the scheduler instead of backing it off; one where no upstream was even tried is no
  * attempt, so the count and the backoff stay as they were: a rate limit used up makes the message due when the
  * limiter grants again, a closed engine after a second ({@link DeliveryReport.NotAttempted}), through the
- * scheduler's heap like any due mail. The spool is changed first, the scheduler after: what the scheduler owns is
+ * scheduler's heap like any due mail. Recipients pending for a reply about the relay's account (an
+ * {@link dev.relay.core.delivery.AccountReplies} verdict that alerts) live {@code accountProblemLifetime} instead
+ * of the message lifetime, and wait at least the verdict's {@code deferFor} when it has one. The spool is changed first, the scheduler after: what the scheduler owns is
  * always on disk where it says.
  */
 final class Settle {
@@ -37,9 +40,16 @@ final class Settle {
     private final QueueListener listener;
     private final Scheduler scheduler;
     private final Bounce bounce;
+    private final Duration accountProblemLifetime;
 
     Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
            Bounce bounce) {
+        this(spool, clock, retry, listener, scheduler, bounce, retry.maxLifetime());
+    }
+
+    Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
+           Bounce bounce, Duration accountProblemLifetime) {
+        this.accountProblemLifetime = accountProblemLifetime;
         this.spool = spool;
         this.clock = clock;
         this.retry = retry;
@@ -85,18 +95,21 @@ final class Settle {
         Instant next = null;
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
-            switch (retry.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
+            AccountReplies.Verdict account = account(report, pending);
+            RetryPolicy policy = account != null && account.alerts() ? retry.withMaxLifetime(accountProblemLifetime)
+                    : retry;
+            switch (policy.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
                 // not attempted: when the limiter grants again; waiting on open circuits: stored due now, in memory
-                // parked (see park); else the backoff
+                // parked (see park); an account verdict's deferFor at the least; else the backoff
                 case RetryPolicy.Decision.Retry r -> next = skipped != null ? reopens(envelope, skipped, now)
-                        : wait != null && wait.open() ? now : r.at();
+                        : wait != null && wait.open() ? now : deferred(envelope, account, policy, r.at(), now);
                 case RetryPolicy.Decision.Expire e -> {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
                                     + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                             report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
                     listener.expired(envelope, pending, e.age());
                     pending.forEach(r -> permanent.add(new Dsn.Failure(r,
-                            Dsn.expiredReason(retry.maxLifetime(), report.byRecipient().get(r).detail()), true)));
+                            Dsn.expiredReason(policy.maxLifetime(), report.byRecipient().get(r).detail()), true)));
                     pending = List.of();
                 }
             }
@@ -151,6 +164,28 @@ final class Settle {
         Instant at = now.plus(after.compareTo(NOT_ATTEMPTED_MIN_WAIT) < 0 ? NOT_ATTEMPTED_MIN_WAIT : after);
         Instant expiry = envelope.receivedAt().plus(retry.maxLifetime());
         return at.isAfter(expiry) ? expiry : at;
+    }
+
+    /** The backoff's {@code at}, or later when the account verdict asks to wait longer; never past the lifetime. */
+    private static Instant deferred(Envelope envelope, AccountReplies.Verdict account, RetryPolicy policy, Instant at,
+                                    Instant now) {
+        if (account == null || account.deferFor() == null) {
+            return at;
+        }
+        Instant until = now.plus(account.deferFor());
+        Instant expiry = envelope.receivedAt().plus(policy.maxLifetime());
+        Instant later = until.isAfter(at) ? until : at;
+        return later.isAfter(expiry) ? expiry : later;
+    }
+
+    /** The account verdict of the first pending recipient that has one, or null. */
+    private static AccountReplies.Verdict account(DeliveryReport report, List<MailAddress> pending) {
+        for (MailAddress r : pending) {
+            if (report.byRecipient().get(r) instanceof Outcome.TransientFailure t && t.account() != null) {
+                return t.account();
+            }
+        }
+        return null;
     }
 
     private static String detail(DeliveryReport report, List<MailAddress> recipients) {

@@ -95,7 +95,10 @@ final class RouteAttempt {
                     lastTransient = t.detail();
                     // a 4xx reply other than 421 (greylisting, mailbox busy) comes from a working upstream: counting
                     // it as a failure opened the circuit on one slow recipient and blocked (and expired) other mail
-                    replied |= t.detail().matches("4[0-9][0-9][ -].*") && !t.detail().startsWith("421");
+                    // so does a reply about the relay's account (any code, AccountReplies): the upstream answered;
+                    // the recipient fails over, the queue defers it, and the alert is the account's, not the circuit's
+                    replied |= t.detail().matches("[45][0-9][0-9][ -].*") && !t.detail().startsWith("421")
+                            && (t.detail().startsWith("4") || t.account() != null);
                 }
                 case Outcome.Delivered d -> replied = true;
                 case Outcome.PermanentFailure p -> replied = true;

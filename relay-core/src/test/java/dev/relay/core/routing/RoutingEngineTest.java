@@ -325,6 +325,21 @@ class RoutingEngineTest {
     }
 
     @Test
+    void anAccountReplyFailsOverWithoutCountingAgainstTheUpstreamsCircuit() throws Exception {
+        dev.relay.core.delivery.AccountReplies.Verdict limit = new dev.relay.core.delivery.AccountReplies.Verdict(
+                dev.relay.core.delivery.AccountReplies.Action.DEFER, "daily_limit", "wait", Duration.ofHours(24));
+        first.rule = r -> new Outcome.TransientFailure("550 5.4.5 Daily user sending limit exceeded.", limit);
+        try (RoutingEngine engine = engine(List.of())) {
+            for (int i = 0; i < 3; i++) { // two failures would open it
+                DeliveryReport report = get(engine.deliver(envelope("app@customer.test", A), body));
+                assertThat(report.recipientsWith(Outcome.Delivered.class)).as("the next upstream takes it")
+                        .containsExactly(A);
+            }
+            assertThat(engine.circuitState("first")).isEqualTo(CircuitState.CLOSED);
+        }
+    }
+
+    @Test
     void anEngineThatThrowsIsATransientFailureAndFailsOver() throws Exception {
         first.rule = r -> {
             throw new IllegalStateException("boom");

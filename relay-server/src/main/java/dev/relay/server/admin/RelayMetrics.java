@@ -33,6 +33,8 @@ import java.util.function.IntSupplier;
 public final class RelayMetrics implements QueueListener, CircuitListener, AuthListener, DeliveryListener {
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> circuits = new ConcurrentHashMap<>();
+    private final Map<List<String>, AtomicInteger> accountGauges = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, String>> activeAccountProblems = new ConcurrentHashMap<>();
     private final Counter received;
     private final DistributionSummary receivedBytes;
     private final Counter delivered;
@@ -261,6 +263,38 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
         upstreamCounter("relay.upstream.throttled",
                 "Throttling replies (421, 451 4.7.x, 454 Throttling failure) that slowed the upstream down",
                 upstream).increment();
+    }
+
+    /**
+     * {@code relay_upstream_account_problem{upstream,reason}}: a gauge, 1 from the first reply about the account of
+     * that reason until a message goes through the upstream again, then 0 (it stays registered).
+     */
+    @Override
+    public void accountProblem(String upstream, String reason, String fix) {
+        accountGauges.computeIfAbsent(List.of(upstream, reason), k -> {
+            AtomicInteger raised = new AtomicInteger();
+            Gauge.builder("relay.upstream.account.problem", raised, AtomicInteger::get).tag("upstream", upstream)
+                    .tag("reason", reason)
+                    .description("1 while the upstream refuses the relay's account (auth disabled, quota used up, "
+                            + "unverified sender...; messages are deferred, not bounced), else 0")
+                    .register(registry);
+            return raised;
+        }).set(1);
+        activeAccountProblems.computeIfAbsent(upstream, u -> new ConcurrentHashMap<>()).put(reason, fix);
+    }
+
+    @Override
+    public void accountRecovered(String upstream) {
+        Map<String, String> active = activeAccountProblems.remove(upstream);
+        if (active != null) {
+            active.keySet().forEach(reason -> accountGauges.get(List.of(upstream, reason)).set(0));
+        }
+    }
+
+    /** The account problems raised for {@code upstream} now, reason to fix; empty when none. */
+    public Map<String, String> accountProblems(String upstream) {
+        Map<String, String> active = activeAccountProblems.get(upstream);
+        return active == null ? Map.of() : Map.copyOf(active);
     }
 
     /** Registered on first use; the registry returns the same counter afterwards. */

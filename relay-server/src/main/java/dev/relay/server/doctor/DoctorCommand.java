@@ -122,6 +122,12 @@ public final class DoctorCommand implements Callable<Integer> {
             Outcome o = report.byRecipient().values().iterator().next();
             return switch (o) {
                 case Outcome.Delivered d -> Check.ok("send-test", "accepted for " + sendTest + ": " + d.detail());
+                // a reply about the account (AccountReplies): the relay defers such mail, but it will not go out
+                // until the account is fixed, so the doctor says so with the table's fix
+                case Outcome.TransientFailure t when t.account() != null && t.account().alerts() ->
+                        Check.fail("send-test", "refused because of the account (" + t.account().reason()
+                                + "; the relay defers such mail, never bounces it): " + t.detail(),
+                                t.account().fix());
                 case Outcome.TransientFailure t -> Check.fail("send-test", "not accepted (temporary): " + t.detail(),
                         "retry later; if it persists, see the detail");
                 case Outcome.PermanentFailure p -> Check.fail("send-test", "refused: " + p.detail(),

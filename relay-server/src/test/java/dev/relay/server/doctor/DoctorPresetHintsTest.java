@@ -145,7 +145,8 @@ class DoctorPresetHintsTest {
                 + "password: smtp-password\n"), "--timeout", "PT5S", "--send-test", "ops@example.org",
                 "--from", "app@example.com");
 
-        assertThat(out).contains("OK    auth", "FAIL  send-test refused", "not verified",
+        assertThat(out).contains("OK    auth", "FAIL  send-test refused because of the account (sender_not_verified",
+                "not verified",
                 "fix: ses: SES sends only from verified identities", "in region eu-west-1");
     }
 
