@@ -40,8 +40,8 @@ final class Binder {
         }
         List<RouteConfig> routes = b.list(root, "", "routes", b::route);
         Boolean requireUpstream = b.value(b.section(root, "readiness"), "readiness", "require-upstream",
-                Binder::bool);
-        Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Binder::bool);
+                Scalars::bool);
+        Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Scalars::bool);
         HistoryConfig history = b.history(b.section(root, "history"));
         HistoryConfig.check(history, problems);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
@@ -61,13 +61,13 @@ final class Binder {
 
     private HistoryConfig history(Node.MapNode m) {
         HistoryConfig d = HistoryConfig.defaults();
-        return new HistoryConfig(orDefault(value(m, "history", "enabled", Binder::bool), d.enabled()),
+        return new HistoryConfig(orDefault(value(m, "history", "enabled", Scalars::bool), d.enabled()),
                 value(m, "history", "path", Path::of),
                 orDefault(value(m, "history", "retention", Durations::parse), d.retention()),
                 orDefault(value(m, "history", "max-size", Sizes::parse), d.maxSize()),
-                orDefault(value(m, "history", "mask-addresses", Binder::bool), d.maskAddresses()),
-                orDefault(value(m, "history", "subject", Binder::bool), d.subject()),
-                orDefault(value(m, "history", "buffer", Binder::integer), d.buffer()));
+                orDefault(value(m, "history", "mask-addresses", Scalars::bool), d.maskAddresses()),
+                orDefault(value(m, "history", "subject", Scalars::bool), d.subject()),
+                orDefault(value(m, "history", "buffer", Scalars::integer), d.buffer()));
     }
 
     private SpoolConfig spool(Node.MapNode m) {
@@ -111,12 +111,12 @@ final class Binder {
         List<Cidr> networks = values(m, "auth", "trusted-networks", Cidr::parse);
         List<String> trustedSenders = values(m, "auth", "trusted-senders", Function.identity());
         List<UserPolicy> policies = m == null ? List.of() : list(m, "auth", "policies", this::policy);
-        Boolean openRelay = value(m, "auth", "i-am-an-open-relay", Binder::bool);
+        Boolean openRelay = value(m, "auth", "i-am-an-open-relay", Scalars::bool);
         return new AuthConfig(users, networks, policies, trustedSenders, Boolean.TRUE.equals(openRelay));
     }
 
     private UserPolicy policy(Node.MapNode m, String at) {
-        Boolean checkHeaderFrom = value(m, at, "check-header-from", Binder::bool);
+        Boolean checkHeaderFrom = value(m, at, "check-header-from", Scalars::bool);
         return new UserPolicy(text(m, at, "user"), values(m, at, "senders", Function.identity()),
                 values(m, at, "recipient-domains", Function.identity()),
                 checkHeaderFrom != null && checkHeaderFrom);
@@ -126,31 +126,23 @@ final class Binder {
         LimitsConfig d = LimitsConfig.defaults();
         return new LimitsConfig(
                 orDefault(value(m, "limits", "max-message-size", Sizes::parse), d.maxMessageSize()),
-                orDefault(value(m, "limits", "max-recipients", Binder::integer), d.maxRecipients()),
-                orDefault(value(m, "limits", "max-connections", Binder::integer), d.maxConnections()),
-                orDefault(value(m, "limits", "max-connections-per-client", Binder::integer),
+                orDefault(value(m, "limits", "max-recipients", Scalars::integer), d.maxRecipients()),
+                orDefault(value(m, "limits", "max-connections", Scalars::integer), d.maxConnections()),
+                orDefault(value(m, "limits", "max-connections-per-client", Scalars::integer),
                         d.maxConnectionsPerClient()),
                 orDefault(value(m, "limits", "idle-timeout", Durations::parse), d.idleTimeout()),
-                orDefault(value(m, "limits", "max-messages-per-connection", Binder::integer),
+                orDefault(value(m, "limits", "max-messages-per-connection", Scalars::integer),
                         d.maxMessagesPerConnection()),
-                orDefault(value(m, "limits", "auth-max-failures", Binder::integer), d.authMaxFailures()),
+                orDefault(value(m, "limits", "auth-max-failures", Scalars::integer), d.authMaxFailures()),
                 orDefault(value(m, "limits", "auth-lockout", Durations::parse), d.authLockout()),
                 orDefault(value(m, "limits", "auth-failure-delay", Durations::parse), d.authFailureDelay()),
                 orDefault(value(m, "limits", "data-timeout", Durations::parse), d.dataTimeout()),
-                orDefault(value(m, "limits", "max-commands-before-mail", Binder::integer),
+                orDefault(value(m, "limits", "max-commands-before-mail", Scalars::integer),
                         d.maxCommandsBeforeMail()),
-                orDefault(value(m, "limits", "user-messages-per-minute", Binder::integer),
+                orDefault(value(m, "limits", "user-messages-per-minute", Scalars::integer),
                         d.userMessagesPerMinute()),
-                orDefault(value(m, "limits", "user-recipients-per-day", s -> (long) integer(s)),
+                orDefault(value(m, "limits", "user-recipients-per-day", s -> (long) Scalars.integer(s)),
                         d.userRecipientsPerDay()));
-    }
-
-    private static int integer(String text) {
-        try {
-            return Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number, e.g. 100");
-        }
     }
 
     private static <T> T orDefault(T value, T fallback) {
@@ -185,10 +177,10 @@ final class Binder {
         String tAt = KeyPath.child(at, "timeouts");
         Node.MapNode rate = child(m, "rate");
         String rAt = KeyPath.child(at, "rate");
-        Integer maxConnections = value(m, at, "max-connections", Binder::count);
-        Integer maxMessages = value(m, at, "max-messages-per-connection", Binder::count);
-        Double perSecond = value(rate, rAt, "per-second", Binder::decimal);
-        Long perDay = value(rate, rAt, "per-day", s -> (long) count(s));
+        Integer maxConnections = value(m, at, "max-connections", Scalars::count);
+        Integer maxMessages = value(m, at, "max-messages-per-connection", Scalars::count);
+        Double perSecond = value(rate, rAt, "per-second", Scalars::decimal);
+        Long perDay = value(rate, rAt, "per-day", s -> (long) Scalars.count(s));
         String name = orDefault(text(m, at, "name"), "upstream-" + index(at));
         UpstreamUrl url = value(m, at, "url", UpstreamUrl::parse);
         String username = text(m, at, "username");
@@ -213,54 +205,25 @@ final class Binder {
     }
 
     private UpstreamConfig.AccountReply accountReply(Node.MapNode m, String at) {
-        String pattern = value(m, at, "pattern", Binder::regex);
+        String pattern = value(m, at, "pattern", Scalars::regex);
         if (pattern == null && !(m.entries().get("pattern") instanceof Node.Scalar)) {
             problems.missing(KeyPath.child(at, "pattern"), "an account reply needs a pattern (a regular expression "
                     + "found in the reply, e.g. \"^550 5\\.7\\.30\")");
         }
-        String action = value(m, at, "action", Binder::accountAction);
+        String action = value(m, at, "action", Scalars::accountAction);
         if (action == null && !(m.entries().get("action") instanceof Node.Scalar)) {
             problems.missing(KeyPath.child(at, "action"), "an account reply needs an action: "
                     + String.join(", ", UpstreamConfig.ACCOUNT_ACTIONS));
         }
-        return new UpstreamConfig.AccountReply(pattern, action, value(m, at, "reason", Binder::label),
+        return new UpstreamConfig.AccountReply(pattern, action, value(m, at, "reason", Scalars::label),
                 text(m, at, "fix"), value(m, at, "defer-for", Durations::parse));
-    }
-
-    /** A Java regular expression, checked here so that a bad one is a configuration error naming its key. */
-    private static String regex(String s) {
-        try {
-            java.util.regex.Pattern.compile(s);
-            return s;
-        } catch (java.util.regex.PatternSyntaxException e) {
-            throw new IllegalArgumentException("not a valid regular expression: " + e.getDescription()
-                    + " near index " + e.getIndex());
-        }
-    }
-
-    private static String accountAction(String s) {
-        String a = s.trim().toLowerCase(java.util.Locale.ROOT);
-        if (!UpstreamConfig.ACCOUNT_ACTIONS.contains(a)) {
-            throw new IllegalArgumentException("unknown action '" + s + "': use "
-                    + String.join(", ", UpstreamConfig.ACCOUNT_ACTIONS));
-        }
-        return a;
-    }
-
-    /** A metric label value: letters, digits and _ only. */
-    private static String label(String s) {
-        if (!s.matches("[A-Za-z0-9_]{1,64}")) {
-            throw new IllegalArgumentException("a reason is a metric label: letters, digits and _ only, e.g. "
-                    + "quota_reached");
-        }
-        return s;
     }
 
     private UpstreamConfig.OAuth2 oauth2(Node.MapNode m, String at) {
         if (m == null) {
             return null;
         }
-        return new UpstreamConfig.OAuth2(value(m, at, "token-url", Binder::uri), text(m, at, "client-id"),
+        return new UpstreamConfig.OAuth2(value(m, at, "token-url", Scalars::uri), text(m, at, "client-id"),
                 secret(m, at, "client-secret"), text(m, at, "scope"), secret(m, at, "refresh-token"));
     }
 
@@ -268,55 +231,12 @@ final class Binder {
         return m != null && m.entries().get(key) instanceof Node.MapNode c ? c : null;
     }
 
-    /** A whole number (negative ones too: the validator says what range is allowed). */
-    static int count(String s) {
-        try {
-            return Integer.parseInt(s.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number: write e.g. 10");
-        }
-    }
-
-    static double decimal(String s) {
-        try {
-            double d = Double.parseDouble(s.trim());
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                throw new NumberFormatException();
-            }
-            return d;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a number: write e.g. 14 or 0.5");
-        }
-    }
-
-    static java.net.URI uri(String s) {
-        try {
-            java.net.URI uri = new java.net.URI(s.trim());
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
-            if (!scheme.equals("https") && !scheme.equals("http") || uri.getHost() == null) {
-                throw new java.net.URISyntaxException(s, "not http(s)");
-            }
-            return uri;
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalArgumentException("not an https URL: write e.g. "
-                    + "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token");
-        }
-    }
-
     private RouteConfig route(Node.MapNode m, String at) {
-        Boolean replyTo = value(m, at, "reply-to-original", Binder::bool);
+        Boolean replyTo = value(m, at, "reply-to-original", Scalars::bool);
         return new RouteConfig(orDefault(text(m, at, "name"), "route-" + index(at)), strings(m, at, "senders"),
                 strings(m, at, "users"), strings(m, at, "upstreams"),
                 value(m, at, "rewrite-sender", AddressRewrite::parse), value(m, at, "rewrite-from", AddressRewrite::parse),
                 replyTo != null && replyTo, strings(m, at, "strip-headers"));
-    }
-
-    private static Boolean bool(String text) {
-        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "true", "yes", "on" -> true;
-            case "false", "no", "off" -> false;
-            default -> throw new IllegalArgumentException("expected true or false");
-        };
     }
 
     /** A list of single values, or one comma-separated value. */

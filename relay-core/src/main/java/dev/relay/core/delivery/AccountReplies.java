@@ -48,7 +48,19 @@ public final class AccountReplies {
     }
 
     /** Where in the session the reply came: to AUTH, to MAIL FROM, to a RCPT TO, to DATA or after the data. */
-    public enum Phase { AUTH, MAIL, RCPT, DATA }
+    public enum Phase {
+        AUTH, MAIL, RCPT, DATA;
+
+        /** The phase a reply in {@code step} of the client's state machine belongs to. */
+        static Phase of(Step step) {
+            return switch (step) {
+                case AUTH, AUTH_XOAUTH2, AUTH_LOGIN_USER, AUTH_LOGIN_PASS -> AUTH;
+                case RCPT -> RCPT;
+                case DATA, DATA_BODY, DATA_END, EMPTY_DATA_END -> DATA;
+                default -> MAIL;
+            };
+        }
+    }
 
     /**
      * What the table made of one reply.

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * {@link Backpressure}); an idle connection is reused (most recently used first, so surplus ones reach their idle
  * timeout) before a new one is opened.
  */
-final class ConnectionPool implements SmtpClientHandler.ConnectionOwner {
+final class ConnectionPool implements ConnectionOwner {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionPool.class);
     /** A message that would wait longer than this for the rate limit (a used-up daily quota) is deferred. */
     static final Duration MAX_RATE_WAIT = Duration.ofMinutes(1);

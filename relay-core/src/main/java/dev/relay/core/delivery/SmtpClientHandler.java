@@ -29,29 +29,6 @@ import org.slf4j.LoggerFactory;
 final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> {
     private static final Logger LOG = LoggerFactory.getLogger(SmtpClientHandler.class);
 
-    /** Where an idle connection goes, and who hears that the upstream asks us to slow down. */
-    interface ConnectionOwner {
-        /** The connection finished a transaction (or its session) cleanly and can take another message. */
-        void idle(SmtpClientHandler connection);
-
-        /**
-         * A reused connection died before the upstream answered anything of {@code job}'s transaction (the
-         * upstream had closed it meanwhile): nothing was delivered, so the job goes to another connection.
-         */
-        void retry(DeliveryJob job);
-
-        /** The upstream answered with a throttling reply ({@link SmtpReply#isThrottling}). */
-        void throttled(SmtpReply reply);
-
-        /** The upstream answered with a reply about the relay's account that {@link AccountReplies.Verdict#alerts}. */
-        default void accountProblem(AccountReplies.Verdict verdict, SmtpReply reply) {
-        }
-
-        /** A transaction delivered to at least one recipient: whatever was wrong with the account is over. */
-        default void delivered() {
-        }
-    }
-
     private final ConnectionSettings settings;
     private final UpstreamTarget target;
     private final ConnectionOwner owner;
@@ -173,7 +150,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             fail("protocol error: invalid reply code from " + hostPort + " during " + step.phase + ": " + reply);
             return;
         }
-        AccountReplies.Verdict account = target.accountReplies().classify(phaseOf(step), reply);
+        AccountReplies.Verdict account = target.accountReplies().classify(AccountReplies.Phase.of(step), reply);
         if ((reply.isThrottling() || account != null && account.action() == AccountReplies.Action.SLOW_DOWN)
                 && reusable) {
             reusable = false;
@@ -200,16 +177,6 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             default -> fail("protocol error: unexpected reply from " + hostPort + " during " + step.phase + ": "
                     + reply);
         }
-    }
-
-    /** The phase of the account reply table a reply in {@code step} belongs to. */
-    private static AccountReplies.Phase phaseOf(Step step) {
-        return switch (step) {
-            case AUTH, AUTH_XOAUTH2, AUTH_LOGIN_USER, AUTH_LOGIN_PASS -> AccountReplies.Phase.AUTH;
-            case RCPT -> AccountReplies.Phase.RCPT;
-            case DATA, DATA_BODY, DATA_END, EMPTY_DATA_END -> AccountReplies.Phase.DATA;
-            default -> AccountReplies.Phase.MAIL;
-        };
     }
 
     @Override

@@ -36,7 +36,7 @@ class SmtpClientHandlerTest {
     private final List<SmtpReply> throttles = new CopyOnWriteArrayList<>();
     private final List<SmtpClientHandler> idles = new CopyOnWriteArrayList<>();
     private final List<DeliveryJob> retries = new CopyOnWriteArrayList<>();
-    private final SmtpClientHandler.ConnectionOwner owner = new SmtpClientHandler.ConnectionOwner() {
+    private final ConnectionOwner owner = new ConnectionOwner() {
         @Override
         public void idle(SmtpClientHandler connection) {
             idles.add(connection);
