@@ -179,7 +179,7 @@ public final class HistoryStore implements AutoCloseable {
         try {
             int removed;
             String in = " WHERE queue_id IN (" + select + ")";
-            try (PreparedStatement p = writes.cached("DELETE FROM event" + in);
+            try (PreparedStatement p = writer.prepareStatement("DELETE FROM event" + in);
                  PreparedStatement q = writer.prepareStatement("DELETE FROM recipient" + in);
                  PreparedStatement m = writer.prepareStatement("DELETE FROM message" + in)) {
                 p.setLong(1, arg);
@@ -191,7 +191,7 @@ public final class HistoryStore implements AutoCloseable {
             }
             // events of messages received before the history was on (or whose receipt was dropped)
             if (select.contains("received_at <")) {
-                try (PreparedStatement p = writes.cached("DELETE FROM event WHERE at < ? AND queue_id NOT IN "
+                try (PreparedStatement p = writer.prepareStatement("DELETE FROM event WHERE at < ? AND queue_id NOT IN "
                         + "(SELECT queue_id FROM message)")) {
                     p.setLong(1, arg);
                     p.executeUpdate();

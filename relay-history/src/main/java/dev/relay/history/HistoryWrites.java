@@ -59,29 +59,20 @@ final class HistoryWrites {
     }
 
     /**
-     * The writer's statement for {@code sql}, prepared at its first use and kept: its {@code close()} (by
-     * try-with-resources) only clears its parameters and batch; {@link HistoryStore#close()} closes it for good.
+     * The writer's statement for {@code sql}, prepared at its first use and kept for the next records (parsing the
+     * SQL cost more than running it), its parameters and batch cleared; {@link HistoryStore#close()} closes them.
+     * Never close one after use.
      */
     PreparedStatement cached(String sql) throws SQLException {
-        PreparedStatement real = statements.get(sql);
-        if (real == null) {
-            real = writer.prepareStatement(sql);
-            statements.put(sql, real);
+        PreparedStatement p = statements.get(sql);
+        if (p == null) {
+            p = writer.prepareStatement(sql);
+            statements.put(sql, p);
+        } else {
+            p.clearParameters();
+            p.clearBatch();
         }
-        PreparedStatement target = real;
-        return (PreparedStatement) java.lang.reflect.Proxy.newProxyInstance(PreparedStatement.class.getClassLoader(),
-                new Class<?>[] {PreparedStatement.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("close") && method.getParameterCount() == 0) {
-                        target.clearParameters();
-                        target.clearBatch();
-                        return null;
-                    }
-                    try {
-                        return method.invoke(target, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        return p;
     }
 
     private String addr(String a) {
@@ -92,9 +83,10 @@ final class HistoryWrites {
         long at = r.at().toEpochMilli();
         switch (r) {
             case HistoryRecord.Received m -> {
-                try (PreparedStatement p = cached("INSERT INTO message (queue_id, received_at, "
+                {
+                    PreparedStatement p = cached("INSERT INTO message (queue_id, received_at, "
                         + "submitter, trusted, size, sender, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) "
-                        + "ON CONFLICT (queue_id) DO NOTHING")) {
+                        + "ON CONFLICT (queue_id) DO NOTHING");
                     p.setString(1, m.queueId());
                     p.setLong(2, m.receivedAt().toEpochMilli());
                     p.setString(3, m.submitter() == null || m.submitter().isEmpty() ? null : m.submitter());
@@ -108,8 +100,9 @@ final class HistoryWrites {
                     p.setLong(7, at);
                     p.executeUpdate();
                 }
-                try (PreparedStatement p = cached("INSERT INTO recipient (queue_id, address, "
-                        + "status, updated_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (queue_id, address) DO NOTHING")) {
+                {
+                    PreparedStatement p = cached("INSERT INTO recipient (queue_id, address, "
+                        + "status, updated_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (queue_id, address) DO NOTHING");
                     for (String rcpt : m.recipients()) {
                         p.setString(1, m.queueId());
                         p.setString(2, addr(rcpt));
@@ -123,8 +116,9 @@ final class HistoryWrites {
             }
             case HistoryRecord.Details d -> {
                 Receipt x = d.receipt();
-                try (PreparedStatement p = cached("UPDATE message SET listener = ?, client_address = ?, "
-                        + "tls_protocol = ?, tls_cipher = ?, message_id = ?, subject = ? WHERE queue_id = ?")) {
+                {
+                    PreparedStatement p = cached("UPDATE message SET listener = ?, client_address = ?, "
+                        + "tls_protocol = ?, tls_cipher = ?, message_id = ?, subject = ? WHERE queue_id = ?");
                     p.setString(1, x.listener());
                     p.setString(2, x.client());
                     p.setString(3, x.tlsProtocol());
@@ -137,9 +131,10 @@ final class HistoryWrites {
             }
             case HistoryRecord.Attempt a -> {
                 UpstreamReply reply = UpstreamReply.parse(a.detail());
-                try (PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, "
+                {
+                    PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, "
                         + "recipient, upstream, host, duration_ms, code, enhanced, text, upstream_id) "
-                        + "VALUES (?, ?, ?, 'attempt', ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                        + "VALUES (?, ?, ?, 'attempt', ?, ?, ?, ?, ?, ?, ?, ?)");
                     p.setString(1, a.queueId());
                     p.setLong(2, a.started() == null ? at : a.started().toEpochMilli());
                     p.setLong(3, ++seq);
@@ -157,8 +152,9 @@ final class HistoryWrites {
                     p.setString(11, reply.upstreamId());
                     p.executeUpdate();
                 }
-                try (PreparedStatement p = cached("UPDATE message SET upstream = ?, "
-                        + "upstream_id = COALESCE(?, upstream_id), updated_at = ? WHERE queue_id = ?")) {
+                {
+                    PreparedStatement p = cached("UPDATE message SET upstream = ?, "
+                        + "upstream_id = COALESCE(?, upstream_id), updated_at = ? WHERE queue_id = ?");
                     p.setString(1, a.upstream());
                     p.setString(2, reply.upstreamId());
                     p.setLong(3, at);
@@ -167,8 +163,9 @@ final class HistoryWrites {
                 }
             }
             case HistoryRecord.Outcome o -> {
-                try (PreparedStatement p = cached("UPDATE recipient SET status = ?, updated_at = ? "
-                        + "WHERE queue_id = ? AND address = ?")) {
+                {
+                    PreparedStatement p = cached("UPDATE recipient SET status = ?, updated_at = ? "
+                        + "WHERE queue_id = ? AND address = ?");
                     for (String rcpt : o.recipients()) {
                         p.setString(1, o.kind());
                         p.setLong(2, at);
@@ -184,8 +181,9 @@ final class HistoryWrites {
             }
             case HistoryRecord.Bounced b -> {
                 if (b.dsnId() != null) {
-                    try (PreparedStatement p = cached(
-                            "UPDATE message SET dsn_id = ?, updated_at = ? WHERE queue_id = ?")) {
+                    {
+                        PreparedStatement p = cached(
+                            "UPDATE message SET dsn_id = ?, updated_at = ? WHERE queue_id = ?");
                         p.setString(1, b.dsnId());
                         p.setLong(2, at);
                         p.setString(3, b.queueId());
@@ -208,8 +206,9 @@ final class HistoryWrites {
                     default -> null;
                 };
                 if (a.action().equals("requeue") || a.action().equals("release")) {
-                    try (PreparedStatement p = cached("UPDATE recipient SET status = 'queued', "
-                            + "updated_at = ? WHERE queue_id = ? AND status IN ('failed', 'expired', 'queued')")) {
+                    {
+                        PreparedStatement p = cached("UPDATE recipient SET status = 'queued', "
+                            + "updated_at = ? WHERE queue_id = ? AND status IN ('failed', 'expired', 'queued')");
                         p.setLong(1, at);
                         p.setString(2, a.queueId());
                         p.executeUpdate();
@@ -230,8 +229,9 @@ final class HistoryWrites {
 
     private void event(String queueId, long at, String kind, String upstream, String host, String text,
                        String upstreamId, Instant next, Integer code, String detail) throws SQLException {
-        try (PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, upstream, "
-                + "host, text, upstream_id, next_at, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        {
+            PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, upstream, "
+                + "host, text, upstream_id, next_at, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             p.setString(1, queueId);
             p.setLong(2, at);
             p.setLong(3, ++seq);
@@ -276,14 +276,15 @@ final class HistoryWrites {
      * sent), then delivered; a held or deleted message keeps its status. One statement, plain SQL.
      */
     private void settleStatus(String queueId) throws SQLException {
-        try (PreparedStatement p = cached("UPDATE message SET status = CASE"
+        {
+            PreparedStatement p = cached("UPDATE message SET status = CASE"
                 + " WHEN status IN ('held', 'deleted') THEN status"
                 + " WHEN EXISTS (" + HAS + "'deferred') THEN 'deferred'"
                 + " WHEN EXISTS (" + HAS + "'queued') THEN 'queued'"
                 + " WHEN EXISTS (" + HAS + "'failed') THEN (CASE WHEN dsn_id IS NULL THEN 'failed' ELSE 'bounced' END)"
                 + " WHEN EXISTS (" + HAS + "'expired') THEN (CASE WHEN dsn_id IS NULL THEN 'expired' ELSE 'bounced' END)"
                 + " WHEN EXISTS (" + HAS + "'delivered') THEN 'delivered'"
-                + " ELSE status END WHERE queue_id = ?")) {
+                + " ELSE status END WHERE queue_id = ?");
             p.setString(1, queueId);
             p.executeUpdate();
         }
@@ -292,9 +293,10 @@ final class HistoryWrites {
     private static final String HAS = "SELECT 1 FROM recipient r WHERE r.queue_id = message.queue_id AND r.status = ";
 
     private void setStatus(String queueId, String status, Long at) throws SQLException {
-        try (PreparedStatement p = cached(at == null
+        {
+            PreparedStatement p = cached(at == null
                 ? "UPDATE message SET status = ? WHERE queue_id = ?"
-                : "UPDATE message SET status = ?, updated_at = ? WHERE queue_id = ?")) {
+                : "UPDATE message SET status = ?, updated_at = ? WHERE queue_id = ?");
             p.setString(1, status);
             if (at == null) {
                 p.setString(2, queueId);
