@@ -9,6 +9,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,6 +29,8 @@ public final class UpstreamMetrics implements AttemptListener {
         Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60)};
 
     private final MeterRegistry registry;
+    /** Each upstream's meters, found once: a builder and a registry look-up per message cost more than the count. */
+    private final Map<String, Meters> byUpstream = new ConcurrentHashMap<>();
 
     public UpstreamMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -35,16 +39,14 @@ public final class UpstreamMetrics implements AttemptListener {
     /** Registers the upstreams' meters at zero, so that rates and ratios start at once. */
     public void register(List<UpstreamConfig> upstreams) {
         for (UpstreamConfig u : upstreams) {
-            timer(u.name());
-            for (String outcome : new String[] {"delivered", "deferred", "failed"}) {
-                outcome(u.name(), outcome);
-            }
+            meters(u.name());
         }
     }
 
     @Override
     public void attempted(String upstream, DeliveryReport report, long nanos) {
-        timer(upstream).record(nanos, TimeUnit.NANOSECONDS);
+        Meters m = meters(upstream);
+        m.attempt.record(nanos, TimeUnit.NANOSECONDS);
         boolean delivered = false;
         boolean deferred = false;
         boolean failed = false;
@@ -54,41 +56,59 @@ public final class UpstreamMetrics implements AttemptListener {
                 case Outcome.TransientFailure t -> deferred = true;
                 case Outcome.PermanentFailure p -> failed = true;
             }
-            reply(upstream, o.detail());
+            m.reply(o.detail());
         }
         if (delivered) {
-            outcome(upstream, "delivered").increment();
+            m.delivered.increment();
         }
         if (deferred) {
-            outcome(upstream, "deferred").increment();
+            m.deferred.increment();
         }
         if (failed) {
-            outcome(upstream, "failed").increment();
+            m.failed.increment();
         }
     }
 
-    private void reply(String upstream, String detail) {
-        Matcher m = REPLY.matcher(detail == null ? "" : detail);
-        String kind = m.find() ? m.group(1) + "xx" : "none";
-        String enhanced = kind.equals("none") || m.group(2) == null ? "none" : m.group(2);
-        Counter.builder("relay.upstream.replies").tag("upstream", upstream).tag("class", kind)
-                .tag("enhanced", enhanced)
-                .description("Upstream replies per recipient by class (2xx, 4xx, 5xx; none: no reply, e.g. no "
-                        + "connection) and enhanced-code class (e.g. 4.7; none when absent)")
-                .register(registry).increment();
+    private Meters meters(String upstream) {
+        return byUpstream.computeIfAbsent(upstream, Meters::new);
     }
 
-    private Counter outcome(String upstream, String outcome) {
-        return Counter.builder("relay.upstream.outcomes").tag("upstream", upstream).tag("outcome", outcome)
-                .description("Delivery attempts through the upstream in which recipients were delivered, deferred "
-                        + "(4xx or no reply) or failed (5xx)")
-                .register(registry);
-    }
+    /** One upstream's meters; the reply counters are made at the first reply of each class. */
+    private final class Meters {
+        final String upstream;
+        final Timer attempt;
+        final Counter delivered;
+        final Counter deferred;
+        final Counter failed;
+        final Map<String, Counter> replies = new ConcurrentHashMap<>();
 
-    private Timer timer(String upstream) {
-        return Timer.builder("relay.upstream.attempt").tag("upstream", upstream)
-                .description("Duration of a delivery attempt through the upstream, from handing it over to the "
-                        + "outcome (connection or reuse, AUTH, the transaction, the data)")
-                .serviceLevelObjectives(BUCKETS).register(registry);
+        Meters(String upstream) {
+            this.upstream = upstream;
+            attempt = Timer.builder("relay.upstream.attempt").tag("upstream", upstream)
+                    .description("Duration of a delivery attempt through the upstream, from handing it over to the "
+                            + "outcome (connection or reuse, AUTH, the transaction, the data)")
+                    .serviceLevelObjectives(BUCKETS).register(registry);
+            delivered = outcome("delivered");
+            deferred = outcome("deferred");
+            failed = outcome("failed");
+        }
+
+        private Counter outcome(String outcome) {
+            return Counter.builder("relay.upstream.outcomes").tag("upstream", upstream).tag("outcome", outcome)
+                    .description("Delivery attempts through the upstream in which recipients were delivered, "
+                            + "deferred (4xx or no reply) or failed (5xx)")
+                    .register(registry);
+        }
+
+        void reply(String detail) {
+            Matcher m = REPLY.matcher(detail == null ? "" : detail);
+            String kind = m.find() ? m.group(1) + "xx" : "none";
+            String enhanced = kind.equals("none") || m.group(2) == null ? "none" : m.group(2);
+            replies.computeIfAbsent(kind + " " + enhanced, k -> Counter.builder("relay.upstream.replies")
+                    .tag("upstream", upstream).tag("class", kind).tag("enhanced", enhanced)
+                    .description("Upstream replies per recipient by class (2xx, 4xx, 5xx; none: no reply, e.g. no "
+                            + "connection) and enhanced-code class (e.g. 4.7; none when absent)")
+                    .register(registry)).increment();
+        }
     }
 }
