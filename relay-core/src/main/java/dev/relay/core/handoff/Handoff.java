@@ -1,0 +1,215 @@
+package dev.relay.core.handoff;
+
+import dev.relay.core.delivery.DeliveryEngine;
+import dev.relay.core.delivery.DeliveryReport;
+import dev.relay.core.delivery.Outcome;
+import dev.relay.core.model.Envelope;
+import dev.relay.core.model.MailAddress;
+import dev.relay.core.model.QueueId;
+import dev.relay.core.spool.Body;
+import dev.relay.core.spool.QueueState;
+import dev.relay.core.spool.Spool;
+import dev.relay.core.spool.SpoolException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays every message the spool still holds (incoming, deferred, and active/ left by a stop, which goes back to
+ * incoming first, as at start) to a peer relay through {@code peer}, a delivery engine whose upstream is the peer.
+ * Each copy carries a new {@link HandoffHeader} first; the spooled original is never changed. A message is removed
+ * here only after the peer's {@code 250} for every recipient, through the spool's removal path (so a crash in
+ * between sends it again at worst, never loses it); recipients the peer took are dropped from the envelope when
+ * others were refused. A message the peer refuses (4xx or 5xx), one not confirmed before the time is up and one
+ * that has been handed off {@code maxHops} times already stays here as it was: nothing is dropped or bounced. Not
+ * thread-safe: one run at a time, with nothing else delivering from the spool.
+ */
+public final class Handoff {
+    private static final Logger log = LoggerFactory.getLogger(Handoff.class);
+    /** Copies sent at once: bounds the temporary copies; the peer's engine limits its own connections. */
+    static final int WINDOW = 32;
+
+    /** What became of one message: the counts' labels ({@code relay_handoff_messages_total{result}}). */
+    public enum Result {
+        HANDED_OFF, REFUSED, HOP_LIMIT, UNFINISHED;
+
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Told of each message's result, for metrics; must be fast and must not throw. */
+    public interface Listener {
+        Listener NONE = (id, result) -> { };
+
+        void handled(QueueId id, Result result);
+    }
+
+    /** The counts of one run. */
+    public record Summary(int handedOff, int refused, int hopLimit, int unfinished) {
+        public int kept() {
+            return refused + hopLimit + unfinished;
+        }
+
+        @Override
+        public String toString() {
+            return handedOff + " handed off, " + refused + " refused by the peer, " + hopLimit
+                    + " at the hop limit, " + unfinished + " unfinished (kept: " + kept() + ")";
+        }
+    }
+
+    private final Spool spool;
+    private final DeliveryEngine peer;
+    private final String peerName;
+    private final String replica;
+    private final int maxHops;
+    private final Listener listener;
+    private final int[] counts = new int[Result.values().length];
+
+    /**
+     * @param peerName how the peer is named in the log lines (its URL)
+     * @param replica  this relay's host name, in the header's {@code from}
+     * @param maxHops  a message already handed off this many times is kept
+     */
+    public Handoff(Spool spool, DeliveryEngine peer, String peerName, String replica, int maxHops,
+                   Listener listener) {
+        this.spool = spool;
+        this.peer = peer;
+        this.peerName = peerName;
+        this.replica = replica;
+        this.maxHops = maxHops;
+        this.listener = listener;
+    }
+
+    /** Hands off what the spool holds, within {@code timeout}; what is not confirmed then stays. */
+    public Summary run(Duration timeout) throws SpoolException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (QueueId id : spool.list(QueueState.ACTIVE)) {
+            spool.releaseActive(id);
+        }
+        List<Pending> inFlight = new ArrayList<>();
+        for (QueueState state : List.of(QueueState.INCOMING, QueueState.DEFERRED)) {
+            for (QueueId id : spool.list(state)) {
+                if (inFlight.size() >= WINDOW) {
+                    settle(inFlight.remove(0), deadline);
+                }
+                Pending p = start(state, id, deadline);
+                if (p != null) {
+                    inFlight.add(p);
+                }
+            }
+        }
+        for (Pending p : inFlight) {
+            settle(p, deadline);
+        }
+        Summary s = new Summary(counts[0], counts[1], counts[2], counts[3]);
+        log.info("handoff to {}: {}", peerName, s);
+        return s;
+    }
+
+    private record Pending(QueueState state, Spool.Stored stored, Path copy, CompletableFuture<DeliveryReport> report) {
+    }
+
+    private Pending start(QueueState state, QueueId id, long deadline) throws SpoolException {
+        Optional<Spool.Stored> loaded = spool.load(state, id);
+        if (loaded.isEmpty()) {
+            return null; // gone meanwhile, or quarantined by the spool
+        }
+        Spool.Stored s = loaded.get();
+        Envelope e = s.envelope();
+        if (System.nanoTime() - deadline >= 0) {
+            done(e, Result.UNFINISHED, "not sent: the hand-off's time is up");
+            return null;
+        }
+        Body body = spool.body(id, s.bodySize());
+        Path copy = spool.root().resolve("tmp").resolve("handoff-" + id.value());
+        try {
+            int hops;
+            try (InputStream in = body.open()) {
+                hops = HandoffHeader.hops(in);
+            }
+            if (hops >= maxHops) {
+                done(e, Result.HOP_LIMIT, "handed off " + hops + " times already (handoff.max-hops " + maxHops + ")");
+                return null;
+            }
+            HandoffHeader header = new HandoffHeader(id.value(), e.receivedAt(), replica, hops + 1);
+            try (InputStream in = body.open(); OutputStream out = Files.newOutputStream(copy)) {
+                out.write(header.line().getBytes(StandardCharsets.US_ASCII));
+                in.transferTo(out);
+            }
+        } catch (IOException ex) {
+            deleteQuietly(copy);
+            done(e, Result.UNFINISHED, "cannot read the message: " + ex);
+            return null;
+        }
+        return new Pending(state, s, copy, peer.deliver(e, Body.wholeFile(copy)));
+    }
+
+    private void settle(Pending p, long deadline) throws SpoolException {
+        Envelope e = p.stored().envelope();
+        DeliveryReport report;
+        try {
+            report = p.report().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException ex) {
+            done(e, Result.UNFINISHED, "no answer from the peer in time");
+            return;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            done(e, Result.UNFINISHED, "interrupted");
+            return;
+        } finally {
+            deleteQuietly(p.copy());
+        }
+        List<MailAddress> taken = report.recipientsWith(Outcome.Delivered.class);
+        List<MailAddress> left = new ArrayList<>(e.recipients());
+        left.removeAll(taken);
+        if (left.isEmpty()) {
+            spool.remove(e.id(), p.state()); // durable: only now is the message gone from here
+            done(e, Result.HANDED_OFF, reply(report, taken.get(0)));
+            return;
+        }
+        if (!taken.isEmpty()) { // the peer has those: never send them twice
+            spool.update(new Envelope(e.id(), e.sender(), left, e.receivedAt(), e.submitter(), e.attempts(),
+                    e.nextAttempt(), e.lastError(), e.smtputf8()), p.stored().bodySize(), p.state(), p.state());
+        }
+        done(e, report.notAttempted() != null ? Result.UNFINISHED : Result.REFUSED, left.size() + " of " + e.recipients().size() + " recipients kept: "
+                + reply(report, left.get(0)));
+    }
+
+    private static String reply(DeliveryReport report, MailAddress recipient) {
+        Outcome o = report.byRecipient().get(recipient);
+        return o == null ? "no reply" : o.detail();
+    }
+
+    private void done(Envelope e, Result result, String detail) {
+        counts[result.ordinal()]++;
+        if (result == Result.HANDED_OFF) {
+            log.info("handoff: {} handed off to {} ({} recipients): {}", e.id(), peerName, e.recipients().size(),
+                    detail);
+        } else {
+            log.warn("handoff: {} kept here ({}): {}", e.id(), result.key(), detail);
+        }
+        listener.handled(e.id(), result);
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // tmp/ is emptied at the next start
+        }
+    }
+}
