@@ -197,6 +197,8 @@ final class HistoryWrites {
                                 + recipients(b.recipients()));
                 touched.add(b.queueId());
             }
+            case HistoryRecord.HandedOff h -> // found by the original id as by an upstream's id
+                    event(h.queueId(), at, "handoff", null, null, null, h.originalId(), null, null, h.detail());
             case HistoryRecord.Action a -> {
                 event(a.queueId(), at, a.action(), null, null, null, null, null, null, "by " + a.by());
                 String status = switch (a.action()) {
