@@ -18,7 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -41,6 +45,10 @@ public final class Handoff {
     private static final Logger log = LoggerFactory.getLogger(Handoff.class);
     /** Copies sent at once: bounds the temporary copies; the peer's engine limits its own connections. */
     static final int WINDOW = 32;
+    /** Passes over the spool at most: a message refused with a 4xx is tried again in the next one. */
+    static final int ROUNDS = 4;
+    /** The pause before another pass, so that a peer that is stopping can leave the load balancer. */
+    static final Duration RETRY_PAUSE = Duration.ofMillis(500);
 
     /** What became of one message: the counts' labels ({@code relay_handoff_messages_total{result}}). */
     public enum Result {
@@ -77,7 +85,8 @@ public final class Handoff {
     private final String replica;
     private final int maxHops;
     private final Listener listener;
-    private final int[] counts = new int[Result.values().length];
+    private final Map<QueueId, Result> results = new LinkedHashMap<>();
+    private final Set<QueueId> retryable = new HashSet<>(); // refused with a 4xx in the last pass
 
     /**
      * @param peerName how the peer is named in the log lines (its URL)
@@ -94,15 +103,49 @@ public final class Handoff {
         this.listener = listener;
     }
 
-    /** Hands off what the spool holds, within {@code timeout}; what is not confirmed then stays. */
+    /**
+     * Hands off what the spool holds, within {@code timeout}; what is not confirmed then stays. A message the peer
+     * refused with a 4xx (a peer that is stopping itself answers {@code 451 4.3.2}) is tried again, up to
+     * {@link #ROUNDS} times in all, each time on a new connection, which a load balancer may send to another peer.
+     */
     public Summary run(Duration timeout) throws SpoolException {
         long deadline = System.nanoTime() + timeout.toNanos();
         for (QueueId id : spool.list(QueueState.ACTIVE)) {
             spool.releaseActive(id);
         }
+        for (int round = 1; round <= ROUNDS && System.nanoTime() - deadline < 0; round++) {
+            if (round > 1) {
+                if (!results.containsValue(Result.UNFINISHED) && !transientlyRefused()) {
+                    break;
+                }
+                pause(deadline);
+            }
+            pass(deadline);
+        }
+        int[] counts = new int[Result.values().length];
+        results.forEach((id, result) -> {
+            counts[result.ordinal()]++;
+            listener.handled(id, result);
+        });
+        Summary s = new Summary(counts[0], counts[1], counts[2], counts[3]);
+        log.info("handoff to {}: {}", peerName, s);
+        return s;
+    }
+
+    private boolean transientlyRefused() {
+        return !retryable.isEmpty();
+    }
+
+    private void pass(long deadline) throws SpoolException {
+        Set<QueueId> again = new HashSet<>(retryable);
+        retryable.clear();
         List<Pending> inFlight = new ArrayList<>();
         for (QueueState state : List.of(QueueState.INCOMING, QueueState.DEFERRED)) {
             for (QueueId id : spool.list(state)) {
+                Result before = results.get(id);
+                if (before == Result.HOP_LIMIT || before == Result.REFUSED && !again.contains(id)) {
+                    continue; // refused for good (5xx) or looping: not sent again
+                }
                 if (inFlight.size() >= WINDOW) {
                     settle(inFlight.remove(0), deadline);
                 }
@@ -115,9 +158,15 @@ public final class Handoff {
         for (Pending p : inFlight) {
             settle(p, deadline);
         }
-        Summary s = new Summary(counts[0], counts[1], counts[2], counts[3]);
-        log.info("handoff to {}: {}", peerName, s);
-        return s;
+    }
+
+    private static void pause(long deadline) {
+        long nanos = Math.min(RETRY_PAUSE.toNanos(), Math.max(0, deadline - System.nanoTime()));
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private record Pending(QueueState state, Spool.Stored stored, Path copy, CompletableFuture<DeliveryReport> report) {
@@ -185,6 +234,9 @@ public final class Handoff {
             spool.update(new Envelope(e.id(), e.sender(), left, e.receivedAt(), e.submitter(), e.attempts(),
                     e.nextAttempt(), e.lastError(), e.smtputf8()), p.stored().bodySize(), p.state(), p.state());
         }
+        if (!report.recipientsWith(Outcome.TransientFailure.class).isEmpty()) {
+            retryable.add(e.id());
+        }
         done(e, report.notAttempted() != null ? Result.UNFINISHED : Result.REFUSED, left.size() + " of " + e.recipients().size() + " recipients kept: "
                 + reply(report, left.get(0)));
     }
@@ -195,14 +247,13 @@ public final class Handoff {
     }
 
     private void done(Envelope e, Result result, String detail) {
-        counts[result.ordinal()]++;
+        results.put(e.id(), result);
         if (result == Result.HANDED_OFF) {
             log.info("handoff: {} handed off to {} ({} recipients): {}", e.id(), peerName, e.recipients().size(),
                     detail);
         } else {
             log.warn("handoff: {} kept here ({}): {}", e.id(), result.key(), detail);
         }
-        listener.handled(e.id(), result);
     }
 
     private static void deleteQuietly(Path file) {

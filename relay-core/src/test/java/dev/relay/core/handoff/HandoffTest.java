@@ -133,6 +133,24 @@ class HandoffTest {
     }
 
     @Test
+    void aPeerThatIsStoppingIsAskedAgainOnANewConnectionAndA5xxIsNot() throws Exception {
+        QueueId id = store("Subject: again\r\n\r\nx\r\n", A);
+        int[] calls = new int[1];
+        Peer draining = new Peer(r -> ++calls[0] < 3 ? new Outcome.TransientFailure("451 4.3.2 stopping")
+                : new Outcome.Delivered("250 ok"));
+        assertThat(run(draining, Duration.ofSeconds(30)).handedOff()).isEqualTo(1);
+        assertThat(calls[0]).isEqualTo(3);
+        assertThat(spool.list(QueueState.INCOMING)).doesNotContain(id);
+        assertThat(results).containsExactly(Handoff.Result.HANDED_OFF);
+
+        QueueId refused = store("Subject: no\r\n\r\nx\r\n", A);
+        Peer permanent = new Peer(r -> new Outcome.PermanentFailure("554 5.4.6 loop"));
+        assertThat(run(permanent, Duration.ofSeconds(30)).refused()).isEqualTo(1);
+        assertThat(permanent.contents).hasSize(1);
+        assertThat(spool.list(QueueState.INCOMING)).containsExactly(refused);
+    }
+
+    @Test
     void aMessageAtTheHopLimitIsKeptWithoutBeingSentAndTheNextHopIsCounted() throws Exception {
         QueueId looping = store("X-Relay-Handoff: id=Q1; received=x; from=r1; hop=2\r\n"
                 + "X-Relay-Handoff: id=Q0; received=x; from=r0; hop=3\r\nSubject: l\r\n\r\nx\r\n", A);
