@@ -52,7 +52,8 @@ final class HandoffWiring {
     /** Hands off what {@code spool} holds to {@code h.to()} within its timeout. */
     static Handoff.Summary run(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener)
             throws SpoolException {
-        log.info("handoff: handing off the queue to {} as user {} (at most {})", h.to(), h.user(), h.timeout());
+        log.info("handoff: handing off the queue to {} as user {} (at most {})", h.to(), h.user(),
+                dev.relay.config.Durations.format(h.timeout()));
         try (NettyDeliveryEngine peer = new NettyDeliveryEngine(target(h), null, replica)) {
             return new Handoff(spool, peer, h.to().toString(), replica, h.maxHops(), listener).run(h.timeout());
         }
