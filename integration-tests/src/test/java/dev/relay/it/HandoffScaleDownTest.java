@@ -180,6 +180,18 @@ class HandoffScaleDownTest {
                 .contains("handoff"));
         assertThat(run("trace", "--admin", b.admin(), ids.get(0))).contains("<ho-0@relay.test>", "delivered",
                 "X-Relay-Handoff: id=" + ids.get(0), "from=relay-a");
+        // and A's history (its file, A is gone) names B's queue id for it, which B's trace finds too
+        String bId;
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("spool-a/history.db"));
+             var rs = c.createStatement().executeQuery("SELECT status, upstream, upstream_id FROM message "
+                     + "WHERE queue_id = '" + ids.get(0) + "'")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("delivered");
+            assertThat(rs.getString(2)).isEqualTo("handoff");
+            bId = rs.getString(3);
+        }
+        assertThat(bId).isNotNull();
+        assertThat(run("trace", "--admin", b.admin(), bId)).contains("<ho-0@relay.test>", "handoff");
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.relay.config.UpstreamAuth;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.handoff.Handoff;
+import dev.relay.core.queue.QueueListener;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import io.micrometer.core.instrument.Counter;
@@ -50,19 +51,24 @@ final class HandoffWiring {
     }
 
     /** Hands off what {@code spool} holds to {@code h.to()} within its timeout. */
-    static Handoff.Summary run(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener)
-            throws SpoolException {
+    static Handoff.Summary run(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener,
+                               QueueListener history) throws SpoolException {
         log.info("handoff: handing off the queue to {} as user {} (at most {})", h.to(), h.user(),
                 dev.relay.config.Durations.format(h.timeout()));
         try (NettyDeliveryEngine peer = new NettyDeliveryEngine(target(h), null, replica)) {
-            return new Handoff(spool, peer, h.to().toString(), replica, h.maxHops(), listener).run(h.timeout());
+            return new Handoff(spool, peer, h.to().toString(), replica, h.maxHops(), listener)
+                    .recording(history == null ? new QueueListener() { } : history).run(h.timeout());
         }
     }
 
-    /** The run at the end of a stop: a failure is logged, and whatever was not handed off stays in the spool. */
-    static void onStop(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener) {
+    /**
+     * The run at the end of a stop, recorded in {@code history} (null: none): a failure is logged, and whatever was
+     * not handed off stays in the spool.
+     */
+    static void onStop(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener,
+                       QueueListener history) {
         try {
-            run(spool, h, replica, listener);
+            run(spool, h, replica, listener, history);
         } catch (SpoolException | RuntimeException e) {
             log.error("handoff to {} failed: {}; the messages not handed off stay in the spool", h.to(), e.toString());
         }

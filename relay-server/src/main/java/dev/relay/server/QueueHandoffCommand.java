@@ -66,7 +66,7 @@ final class QueueHandoffCommand implements Callable<Integer> {
             HandoffConfig h = handoff(c.handoff());
             Handoff.Summary s;
             try (Spool spool = Spool.open(c.spool().dir())) {
-                s = HandoffWiring.run(spool, h, c.hostname(), Handoff.Listener.NONE);
+                s = HandoffWiring.run(spool, h, c.hostname(), Handoff.Listener.NONE, null);
             }
             out.println("handed off " + s.handedOff() + ", refused by the peer " + s.refused() + ", at the hop limit "
                     + s.hopLimit() + ", unfinished " + s.unfinished() + "; kept in " + c.spool().dir() + ": "

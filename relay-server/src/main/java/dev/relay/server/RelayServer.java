@@ -348,7 +348,7 @@ public final class RelayServer implements AutoCloseable {
             engine.close();
         }
         if (config.handoff().enabled() && spool != null && handoffs != null) {
-            HandoffWiring.onStop(spool, config.handoff(), config.hostname(), handoffs);
+            HandoffWiring.onStop(spool, config.handoff(), config.hostname(), handoffs, history);
         }
         if (admin != null) {
             admin.close();

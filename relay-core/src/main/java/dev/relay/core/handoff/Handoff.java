@@ -6,6 +6,7 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
+import dev.relay.core.queue.QueueListener;
 import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
@@ -45,6 +46,8 @@ public final class Handoff {
     private static final Logger log = LoggerFactory.getLogger(Handoff.class);
     /** Copies sent at once: bounds the temporary copies; the peer's engine limits its own connections. */
     static final int WINDOW = 32;
+    /** The peer's name as an upstream, in the history. */
+    public static final String UPSTREAM = "handoff";
     /** Passes over the spool at most: a message refused with a 4xx is tried again in the next one. */
     static final int ROUNDS = 4;
     /** The pause before another pass, so that a peer that is stopping can leave the load balancer. */
@@ -85,6 +88,7 @@ public final class Handoff {
     private final String replica;
     private final int maxHops;
     private final Listener listener;
+    private QueueListener history = new QueueListener() { };
     private final Map<QueueId, Result> results = new LinkedHashMap<>();
     private final Set<QueueId> retryable = new HashSet<>(); // refused with a 4xx in the last pass
 
@@ -101,6 +105,15 @@ public final class Handoff {
         this.replica = replica;
         this.maxHops = maxHops;
         this.listener = listener;
+    }
+
+    /**
+     * Records each try in {@code history} as a delivery attempt through the upstream {@code handoff} (the peer's
+     * reply, with its queue id there) and the recipients the peer took as delivered; returns this.
+     */
+    public Handoff recording(QueueListener history) {
+        this.history = history;
+        return this;
     }
 
     /**
@@ -204,6 +217,7 @@ public final class Handoff {
             done(e, Result.UNFINISHED, "cannot read the message: " + ex);
             return null;
         }
+        history.attempted(e, e.attempts() + 1);
         return new Pending(state, s, copy, peer.deliver(e, Body.wholeFile(copy)));
     }
 
@@ -223,6 +237,11 @@ public final class Handoff {
             deleteQuietly(p.copy());
         }
         List<MailAddress> taken = report.recipientsWith(Outcome.Delivered.class);
+        history.reported(e, report);
+        if (!taken.isEmpty()) {
+            history.delivered(e, taken, UPSTREAM, p.stored().bodySize(),
+                    Duration.between(e.receivedAt(), java.time.Instant.now()));
+        }
         List<MailAddress> left = new ArrayList<>(e.recipients());
         left.removeAll(taken);
         if (left.isEmpty()) {

@@ -88,8 +88,22 @@ class HandoffTest {
         return id;
     }
 
+    private final List<String> recorded = new ArrayList<>();
+
     private Handoff.Summary run(Peer peer, Duration timeout) throws Exception {
-        return new Handoff(spool, peer, "smtps://peer:2465", "relay-0", 3, (id, r) -> results.add(r)).run(timeout);
+        return new Handoff(spool, peer, "smtps://peer:2465", "relay-0", 3, (id, r) -> results.add(r))
+                .recording(new dev.relay.core.queue.QueueListener() {
+                    @Override
+                    public void reported(Envelope envelope, DeliveryReport report) {
+                        recorded.add(envelope.id().value() + " reported " + report.byRecipient().values());
+                    }
+
+                    @Override
+                    public void delivered(Envelope envelope, List<MailAddress> recipients, String upstream, long size,
+                                          Duration delay) {
+                        recorded.add(envelope.id().value() + " delivered " + recipients + " via " + upstream);
+                    }
+                }).run(timeout);
     }
 
     @Test
@@ -111,6 +125,7 @@ class HandoffTest {
                 + "; received=2026-12-04T10:00:00Z; from=relay-0; hop=1\r\nSubject: one\r\n\r\nbody\r\n");
         assertThat(peer.contents.get(1)).startsWith("X-Relay-Handoff: id=" + second.value());
         assertThat(dir.resolve("tmp")).isEmptyDirectory();
+        assertThat(recorded).contains(first.value() + " delivered [a@example.com, b@example.com] via handoff");
     }
 
     @Test
@@ -130,6 +145,8 @@ class HandoffTest {
         assertThat(kept.recipients()).containsExactly(A);
         assertThat(kept.attempts()).isEqualTo(2);
         assertThat(kept.smtputf8()).isTrue();
+        assertThat(recorded).contains(partly.value() + " delivered [b@example.com] via handoff")
+                .noneMatch(r -> r.startsWith(refused.value() + " delivered"));
     }
 
     @Test
