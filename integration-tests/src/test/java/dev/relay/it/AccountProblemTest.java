@@ -11,6 +11,9 @@ import dev.relay.config.ConfigLoader;
 import dev.relay.config.RelayConfig;
 import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
+import dev.relay.core.tls.KeyMaterial;
+import dev.relay.core.tls.Pem;
+import dev.relay.core.tls.SelfSignedCertificate;
 import dev.relay.server.RelayServer;
 import dev.relay.server.doctor.DoctorCommand;
 import dev.relay.testkit.ProviderScripts;
@@ -26,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,12 +41,12 @@ import picocli.CommandLine;
 /**
  * Each provider preset against an upstream that answers as that provider does ({@link ProviderScripts}: its
  * greeting, EHLO keywords and AUTH mechanisms, and one of its replies about the relay's account at the phase it
- * gives it), end to end through a running relay: the message is deferred, not bounced (no DSN); the gauge
- * {@code relay_upstream_account_problem{upstream,reason}} is 1 and {@code /readyz} names the problem (with
- * {@code readiness.require-upstream}); one log line has the fix (ERROR for an account problem, WARN for a used-up
- * quota, whose message then waits the quota's time); {@code relay doctor} against the same upstream prints the
- * preset's fix; and once the problem ends (an admin fixed the setting, or an operator retries once the quota
- * reopened) the message is delivered and the gauge is back to 0.
+ * gives it), over STARTTLS on loopback, end to end through a running relay: the message is deferred, not bounced
+ * (no DSN); the gauge {@code relay_upstream_account_problem{upstream,reason}} is 1 and {@code /readyz} names the
+ * problem (with {@code readiness.require-upstream}); one log line has the fix (ERROR for an account problem, WARN
+ * for a used-up quota, whose message then waits the quota's time); {@code relay doctor} against the same upstream
+ * prints the preset's fix; and once the problem ends (an admin fixed the setting, or an operator retries once the
+ * quota reopened) the message is delivered and the gauge is back to 0.
  */
 class AccountProblemTest {
     private static final String SENDER = "app@example.com";
@@ -70,10 +74,13 @@ class AccountProblemTest {
         logs.start();
         Logger pool = (Logger) LoggerFactory.getLogger("dev.relay.core.delivery.ConnectionPool");
         pool.addAppender(logs);
-        try (ProviderScripts.Scripted provider = ProviderScripts.plain(ProviderScripts.problem(preset, row))) {
+        KeyMaterial cert = SelfSignedCertificate.generate(List.of("127.0.0.1"), Duration.ofDays(30));
+        Path trust = Files.writeString(dir.resolve("upstream.crt"), Pem.encode(cert.leaf()));
+        try (ProviderScripts.Scripted provider = ProviderScripts.withStartTls(ProviderScripts.problem(preset, row),
+                UpstreamTls.context(cert))) {
             int port = Loopback.freePort();
             int adminPort = Loopback.freePort();
-            RelayConfig config = config(preset, port, provider.port(), adminPort);
+            RelayConfig config = config(preset, port, provider.port(), trust, adminPort);
             HttpClient http = HttpClient.newHttpClient();
             URI readyz = URI.create("http://127.0.0.1:" + adminPort + "/readyz");
             URI metrics = URI.create("http://127.0.0.1:" + adminPort + "/metrics");
@@ -101,7 +108,7 @@ class AccountProblemTest {
                     assertThat(deferred(relay).nextAttempt()).as("waits for the quota, not the 1 s backoff")
                             .isAfter(sent.plus(Duration.ofMinutes(quotaMinutes - 1)));
                 }
-                assertThat(doctor(config)).contains("FAIL", "fix: ", doctorFix);
+                assertThat(doctor(config)).contains("OK    tls", "FAIL", "fix: ", doctorFix);
 
                 provider.end(); // the admin fixed the account, or the quota window reopened
                 if (quotaMinutes > 0) {
@@ -113,14 +120,21 @@ class AccountProblemTest {
                     assertThat(get(http, metrics).body()).contains(gauge + " 0");
                     assertThat(get(http, readyz).statusCode()).isEqualTo(200);
                 });
+                assertThat(provider.upstream.lines()).as("sent under STARTTLS")
+                        .filteredOn(l -> l.text().startsWith("MAIL FROM:")).isNotEmpty()
+                        .allMatch(TestUpstream.Line::tls);
             }
         } finally {
             pool.detachAppender(logs);
         }
     }
 
-    /** The relay with {@code provider: preset}, its url and TLS set to the scripted upstream on loopback. */
-    private RelayConfig config(String preset, int port, int upstreamPort, int adminPort) throws Exception {
+    /**
+     * The relay with {@code provider: preset}, its url set to the scripted upstream on loopback (STARTTLS, as the
+     * preset's own, with the upstream's certificate as {@code trust}).
+     */
+    private RelayConfig config(String preset, int port, int upstreamPort, Path trust, int adminPort)
+            throws Exception {
         String keys = switch (preset) {
             case "sendgrid" -> ""; // the preset fills the user name apikey
             case "ses" -> "region: eu-west-1, username: AKIAEXAMPLESMTPUSER,";
@@ -136,11 +150,11 @@ class AccountProblemTest {
                 spool: { dir: "%s" }
                 queue: { min-backoff: 1s, max-backoff: 1s }
                 upstreams:
-                  - { name: %s, provider: %s, url: "smtp://127.0.0.1:%d", tls: none, %s password: secret,
+                  - { name: %s, provider: %s, url: "smtp://127.0.0.1:%d", trust: "%s", %s password: secret,
                       rate: { per-second: 0, per-day: 0 } }
                 admin: { bind: "127.0.0.1:%d" }
                 readiness: { require-upstream: true }
-                """.formatted(port, dir.resolve("spool"), preset, preset, upstreamPort, keys, adminPort);
+                """.formatted(port, dir.resolve("spool"), preset, preset, upstreamPort, trust, keys, adminPort);
         return ConfigLoader.load(Files.writeString(dir.resolve("relay.yaml"), yaml), Map.of()).config();
     }
 
