@@ -93,7 +93,8 @@ final class Binder {
                 value(m, "queue", "max-lifetime", Durations::parse),
                 value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
                 value(m, "queue", "failed-retention", Durations::parse),
-                value(m, "queue", "account-problem-lifetime", Durations::parse));
+                value(m, "queue", "account-problem-lifetime", Durations::parse),
+                value(m, "queue", "delay-warning", QueueConfig::parseDelayWarning));
     }
 
     private TlsConfig tls(Node.MapNode m) {
