@@ -9,6 +9,7 @@ final class Scalars {
     private Scalars() {
     }
 
+    /** A whole number (negative ones too: the validator says what range is allowed). */
     static int integer(String text) {
         try {
             return Integer.parseInt(text.trim());
@@ -44,15 +45,6 @@ final class Scalars {
                     + "quota_reached");
         }
         return s;
-    }
-
-    /** A whole number (negative ones too: the validator says what range is allowed). */
-    static int count(String s) {
-        try {
-            return Integer.parseInt(s.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number: write e.g. 10");
-        }
     }
 
     static double decimal(String s) {
