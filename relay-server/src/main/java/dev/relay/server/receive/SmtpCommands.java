@@ -139,13 +139,9 @@ final class SmtpCommands {
     }
 
     private void ehlo(String commandString, Session sess) throws IOException {
-        String[] args = BaseCommand.getArgs(commandString);
-        if (args.length < 2) {
-            sess.sendResponse(SmtpReplies.EHLO_SYNTAX.line());
+        if (!greeted(commandString, sess, SmtpReplies.EHLO_SYNTAX)) {
             return;
         }
-        sess.resetMailTransaction();
-        sess.setHelo(args[1]);
         List<String> keywords = new ArrayList<>();
         keywords.add("PIPELINING");
         keywords.add("SIZE " + inbound.limits().maxMessageSize());
@@ -160,14 +156,25 @@ final class SmtpCommands {
         sess.sendResponse(SmtpReplies.ehlo(inbound.hostname(), keywords));
     }
 
-    private void helo(String commandString, Session sess) throws IOException {
+    /**
+     * The start EHLO and HELO share: without a domain the {@code syntax} reply and false; else the mail transaction
+     * is reset and the domain kept.
+     */
+    private static boolean greeted(String commandString, Session sess, SmtpReplies syntax) throws IOException {
         String[] args = BaseCommand.getArgs(commandString);
         if (args.length < 2) {
-            sess.sendResponse(SmtpReplies.HELO_SYNTAX.line());
-            return;
+            sess.sendResponse(syntax.line());
+            return false;
         }
         sess.resetMailTransaction();
         sess.setHelo(args[1]);
+        return true;
+    }
+
+    private void helo(String commandString, Session sess) throws IOException {
+        if (!greeted(commandString, sess, SmtpReplies.HELO_SYNTAX)) {
+            return;
+        }
         sess.sendResponse(SmtpReplies.ehlo(inbound.hostname(), List.of()));
     }
 

@@ -1,5 +1,6 @@
 package dev.relay.server.receive.tls;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -23,7 +24,7 @@ public final class WatchedSocket extends Socket {
 
     private final LongSupplier clock;
     /** The watched output stream, made once the socket is accepted ({@link #accepted}). */
-    private OutputStream out;
+    private OutputStream watched;
     /** A write is in progress since {@link #writeSince} (the clock's nanoseconds). */
     private volatile boolean writing;
     private volatile long writeSince;
@@ -45,20 +46,19 @@ public final class WatchedSocket extends Socket {
 
     /** Makes the watched stream over the connection's own; called once accepted, before any other thread sees it. */
     void accepted() throws IOException {
-        out = new Watched(super.getOutputStream());
+        watched = new Watched(super.getOutputStream());
     }
 
     @Override
     public OutputStream getOutputStream() throws IOException {
         super.getOutputStream(); // throws if closed or shut down, as Socket's does
-        return out;
+        return watched;
     }
 
-    private final class Watched extends OutputStream {
-        private final OutputStream real;
-
+    /** The connection's own stream with each piece of a write noted; flush and close are the stream's own. */
+    private final class Watched extends FilterOutputStream {
         Watched(OutputStream real) {
-            this.real = real;
+            super(real);
         }
 
         @Override
@@ -73,23 +73,13 @@ public final class WatchedSocket extends Socket {
                     int piece = Math.min(len, PIECE);
                     writeSince = clock.getAsLong();
                     writing = true;
-                    real.write(b, off, piece);
+                    out.write(b, off, piece);
                     off += piece;
                     len -= piece;
                 }
             } finally {
                 writing = false;
             }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            real.flush();
-        }
-
-        @Override
-        public void close() throws IOException {
-            real.close();
         }
     }
 }
