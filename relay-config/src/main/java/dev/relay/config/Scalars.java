@@ -1,5 +1,9 @@
 package dev.relay.config;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
 /**
  * The parsers of single configuration values (numbers, booleans, URLs, regular expressions, labels): each returns
  * the value or throws {@link IllegalArgumentException} with what to write instead, which the binder reports against
@@ -16,6 +20,23 @@ final class Scalars {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a whole number, e.g. 100");
         }
+    }
+
+    /**
+     * The constant of {@code values} whose {@code key} is {@code value} (case and surrounding space aside); else
+     * "unknown {@code what} 'value': use a, b or c".
+     */
+    static <E extends Enum<E>> E keyed(E[] values, Function<E, String> key, String value, String what) {
+        List<String> keys = new ArrayList<>();
+        for (E e : values) {
+            if (key.apply(e).equalsIgnoreCase(value.trim())) {
+                return e;
+            }
+            keys.add(key.apply(e));
+        }
+        String last = keys.remove(keys.size() - 1);
+        throw new IllegalArgumentException("unknown " + what + " '" + value + "': use "
+                + (keys.isEmpty() ? "" : String.join(", ", keys) + " or ") + last);
     }
 
     /** A Java regular expression, checked here so that a bad one is a configuration error naming its key. */
