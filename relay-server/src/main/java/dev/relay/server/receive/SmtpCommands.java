@@ -118,8 +118,7 @@ final class SmtpCommands {
                         && ++sessions.state(sess).commandsBeforeMail > inbound.limits().maxCommandsBeforeMail()) {
                     log.info("session from {} on {} closed: more than {} commands before MAIL",
                             sess.getRemoteAddress().getAddress(), listener, inbound.limits().maxCommandsBeforeMail());
-                    inbound.refusals().refused(Refusal.TOO_MANY_COMMANDS);
-                    sess.sendResponse(SmtpReplies.TOO_MANY_COMMANDS.line());
+                    refuse(sess, Refusal.TOO_MANY_COMMANDS, SmtpReplies.TOO_MANY_COMMANDS);
                     sess.quit();
                     return;
                 }
@@ -154,6 +153,12 @@ final class SmtpCommands {
             keywords.add("AUTH PLAIN LOGIN");
         }
         sess.sendResponse(SmtpReplies.ehlo(inbound.hostname(), keywords));
+    }
+
+    /** Counts the refusal ({@code why}, for the metrics) and sends its reply. */
+    private void refuse(Session sess, Refusal why, SmtpReplies reply) throws IOException {
+        inbound.refusals().refused(why);
+        sess.sendResponse(reply.line());
     }
 
     /**
@@ -216,8 +221,7 @@ final class SmtpCommands {
     private void mail(String commandString, Session sess) throws IOException {
         SessionState state = sessions.state(sess);
         if (state.messages >= inbound.limits().maxMessagesPerConnection()) {
-            inbound.refusals().refused(Refusal.TOO_MANY_MESSAGES);
-            sess.sendResponse(SmtpReplies.TOO_MANY_MESSAGES.line());
+            refuse(sess, Refusal.TOO_MANY_MESSAGES, SmtpReplies.TOO_MANY_MESSAGES);
             sess.quit();
             return;
         }
@@ -250,8 +254,7 @@ final class SmtpCommands {
             }
         }
         if (size > inbound.limits().maxMessageSize()) {
-            inbound.refusals().refused(Refusal.MESSAGE_TOO_BIG);
-            sess.sendResponse(SmtpReplies.MESSAGE_TOO_BIG.line());
+            refuse(sess, Refusal.MESSAGE_TOO_BIG, SmtpReplies.MESSAGE_TOO_BIG);
             return;
         }
         sess.setDeclaredMessageSize((int) size);
@@ -280,8 +283,7 @@ final class SmtpCommands {
             return;
         }
         if (sess.getRecipientCount() >= inbound.limits().maxRecipients()) {
-            inbound.refusals().refused(Refusal.TOO_MANY_RECIPIENTS);
-            sess.sendResponse(SmtpReplies.TOO_MANY_RECIPIENTS.line());
+            refuse(sess, Refusal.TOO_MANY_RECIPIENTS, SmtpReplies.TOO_MANY_RECIPIENTS);
             return;
         }
         CommandPath path = CommandPath.parse(commandString, "RCPT", "TO:");
