@@ -10,8 +10,15 @@ public final class QueryString {
     private QueryString() {
     }
 
-    /** One decoded {@code key=value}; a pair without {@code =} has the value {@code ""}. */
-    public record Pair(String key, String value) {
+    /**
+     * One {@code key=value}: the key decoded; the value as it stands, decoded by {@link #value} (so a malformed value
+     * is an error only where it is read). A pair without {@code =} has the value {@code ""}.
+     */
+    public record Pair(String key, String rawValue) {
+        /** The decoded value; an {@link IllegalArgumentException} for a malformed escape. */
+        public String value() {
+            return URLDecoder.decode(rawValue, StandardCharsets.UTF_8);
+        }
     }
 
     /** The pairs of {@code rawQuery} (null: none), in order. */
@@ -21,7 +28,7 @@ public final class QueryString {
             for (String pair : rawQuery.split("&")) {
                 int eq = pair.indexOf('=');
                 String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                out.add(new Pair(key, eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8)));
+                out.add(new Pair(key, eq < 0 ? "" : pair.substring(eq + 1)));
             }
         }
         return out;
