@@ -19,32 +19,21 @@ final class LazyTrustManager extends ServerTrustManager {
         X509ExtendedTrustManager load() throws GeneralSecurityException;
     }
 
-    private final Loader loader;
-    private final String what;
-    private volatile X509ExtendedTrustManager delegate;
+    private final FirstUse<X509ExtendedTrustManager, CertificateException> delegate;
 
     LazyTrustManager(String what, Loader loader) {
-        this.what = what;
-        this.loader = loader;
+        this.delegate = new FirstUse<>(() -> {
+            try {
+                return loader.load();
+            } catch (GeneralSecurityException | RuntimeException e) {
+                throw new CertificateException("cannot load " + what + ": " + e.getMessage(), e);
+            }
+        });
     }
 
     /** The trust manager, loaded now if this is the first use; a failure is tried again at the next use. */
     X509ExtendedTrustManager delegate() throws CertificateException {
-        X509ExtendedTrustManager d = delegate;
-        if (d == null) {
-            synchronized (this) {
-                d = delegate;
-                if (d == null) {
-                    try {
-                        d = loader.load();
-                    } catch (GeneralSecurityException | RuntimeException e) {
-                        throw new CertificateException("cannot load " + what + ": " + e.getMessage(), e);
-                    }
-                    delegate = d;
-                }
-            }
-        }
-        return d;
+        return delegate.get();
     }
 
     @Override
