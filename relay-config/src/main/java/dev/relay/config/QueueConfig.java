@@ -41,12 +41,7 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
         }
 
         public static BounceMode parse(String value) {
-            for (BounceMode m : values()) {
-                if (m.key().equalsIgnoreCase(value.trim())) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("unknown bounce mode '" + value + "': use send or log");
+            return Scalars.keyed(values(), BounceMode::key, value, "bounce mode");
         }
     }
 

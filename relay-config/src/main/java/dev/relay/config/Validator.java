@@ -149,18 +149,9 @@ final class Validator {
         for (int i = 0; i < listeners.size(); i++) {
             String at = "listeners[" + i + "]";
             ListenerConfig l = listeners.get(i);
-            if (l == null) {
-                p.missing(at, "this listener is empty: set at least its bind address");
+            if (!p.namedItem("listeners", i, l, ListenerConfig::name, names, "listener", "submission",
+                    "bind address")) {
                 continue;
-            }
-            if (l.name() == null || l.name().isBlank()) {
-                p.missing(at + ".name", "every listener needs a name, e.g. submission");
-            } else {
-                Integer first = names.putIfAbsent(l.name(), i);
-                if (first != null) {
-                    p.error(at + ".name", l.name(), "the name is already used by listeners[" + first
-                            + "]: give every listener its own name");
-                }
             }
             if (l.bind() == null) {
                 p.missing(at + ".bind", "the bind address is required, e.g. \"0.0.0.0:587\"");
