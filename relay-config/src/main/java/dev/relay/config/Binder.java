@@ -105,7 +105,8 @@ final class Binder {
                 value(m, "queue", "max-lifetime", Durations::parse),
                 value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
                 value(m, "queue", "failed-retention", Durations::parse),
-                value(m, "queue", "account-problem-lifetime", Durations::parse));
+                value(m, "queue", "account-problem-lifetime", Durations::parse),
+                value(m, "queue", "delay-warning", QueueConfig::parseDelayWarning));
     }
 
     private TlsConfig tls(Node.MapNode m) {
@@ -189,10 +190,10 @@ final class Binder {
         String tAt = KeyPath.child(at, "timeouts");
         Node.MapNode rate = child(m, "rate");
         String rAt = KeyPath.child(at, "rate");
-        Integer maxConnections = value(m, at, "max-connections", Scalars::count);
-        Integer maxMessages = value(m, at, "max-messages-per-connection", Scalars::count);
+        Integer maxConnections = value(m, at, "max-connections", Scalars::integer);
+        Integer maxMessages = value(m, at, "max-messages-per-connection", Scalars::integer);
         Double perSecond = value(rate, rAt, "per-second", Scalars::decimal);
-        Long perDay = value(rate, rAt, "per-day", s -> (long) Scalars.count(s));
+        Long perDay = value(rate, rAt, "per-day", s -> (long) Scalars.integer(s));
         String name = orDefault(text(m, at, "name"), "upstream-" + index(at));
         UpstreamUrl url = value(m, at, "url", UpstreamUrl::parse);
         String username = text(m, at, "username");

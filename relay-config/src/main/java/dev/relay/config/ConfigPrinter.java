@@ -81,6 +81,8 @@ final class ConfigPrinter {
         queue.put("bounces", c.queue().bounces().key());
         queue.put("failed-retention", Durations.format(c.queue().failedRetention()));
         queue.put("account-problem-lifetime", Durations.format(c.queue().accountProblemLifetime()));
+        queue.put("delay-warning", c.queue().delayWarning() == null ? QueueConfig.OFF
+                : Durations.format(c.queue().delayWarning()));
         root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {

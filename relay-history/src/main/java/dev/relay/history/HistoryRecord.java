@@ -31,6 +31,13 @@ sealed interface HistoryRecord {
     record Bounced(String queueId, Instant at, List<String> recipients, String dsnId, String dsnRecipient)
             implements HistoryRecord {}
 
+    /**
+     * The sender was warned that {@code recipients} are still delayed: by the delay warning {@code dsnId}, or only in
+     * the log (null). The recipients keep their status.
+     */
+    record DelayWarned(String queueId, Instant at, List<String> recipients, String dsnId, String dsnRecipient)
+            implements HistoryRecord {}
+
     /** An operator's action: hold, release, retry, delete, requeue; {@code by} who (or "-"). */
     record Action(String queueId, Instant at, String action, String by) implements HistoryRecord {}
 

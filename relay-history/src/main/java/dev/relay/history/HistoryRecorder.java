@@ -211,6 +211,12 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
                 dsn == null ? null : dsn.value(), envelope.sender().value()));
     }
 
+    @Override
+    public void delayWarned(Envelope envelope, List<MailAddress> recipients, QueueId dsn) {
+        offer(new HistoryRecord.DelayWarned(envelope.id().value(), clock.instant(), values(recipients),
+                dsn == null ? null : dsn.value(), envelope.sender().value()));
+    }
+
     /** An operator's action on a message ({@code hold}, {@code release}, {@code retry}, {@code delete}, {@code requeue}). */
     public void action(String queueId, String action, String by) {
         offer(new HistoryRecord.Action(queueId, clock.instant(), action, by == null ? "-" : by));

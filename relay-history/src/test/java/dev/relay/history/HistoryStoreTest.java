@@ -175,6 +175,26 @@ class HistoryStoreTest {
     }
 
     @Test
+    void recordsADelayWarningAsAnEventThatLeavesTheStatusAndTheWarningAsAMessageOfItsOwn() throws Exception {
+        HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
+        Envelope e = deliver(r, envelope("app@example.com", "a@x.test"), "<m3@x>",
+                Map.of("a@x.test", new Outcome.TransientFailure("451 4.3.0 try later")));
+        QueueId warning = QueueId.next(now.get());
+        r.delayWarned(e, List.of(new MailAddress("a@x.test")), warning);
+        assertThat(r.flush(Duration.ofSeconds(10))).isTrue();
+
+        HistoryStore.Trace t = r.store().trace(e.id().value()).get(0);
+        assertThat(t.message().status()).as("still being retried").isEqualTo("deferred");
+        assertThat(t.message().dsnId()).as("no bounce").isNull();
+        assertThat(t.events()).extracting(HistoryStore.Event::kind).containsExactly("received", "attempt",
+                "deferred", "delayed");
+        assertThat(t.events().get(3).detail()).isEqualTo("dsn " + warning.value() + " delayed=<a@x.test>");
+        HistoryStore.Trace own = r.store().trace(warning.value()).get(0);
+        assertThat(own.message().sender()).isEmpty();
+        assertThat(own.message().recipients()).containsExactly("app@example.com");
+    }
+
+    @Test
     void searchFiltersAndPagesNewestFirst() throws Exception {
         HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
         for (int i = 0; i < 5; i++) {

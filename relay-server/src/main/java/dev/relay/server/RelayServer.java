@@ -147,7 +147,8 @@ public final class RelayServer implements AutoCloseable {
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
                 history == null ? metrics : new dev.relay.history.BothListeners(metrics, history),
-                new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
+                new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname(),
+                        qc.delayWarning()),
                 qc.failedRetention(), qc.accountProblemLifetime());
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry", tls,

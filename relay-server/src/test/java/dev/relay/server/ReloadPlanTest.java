@@ -140,6 +140,13 @@ class ReloadPlanTest {
     }
 
     @Test
+    void aDelayWarningTurnedOnIsAQueueChangeThatNeedsARestartLikeTheOtherQueueKeys() throws Exception {
+        ReloadPlan plan = ReloadPlan.between(config(""), config("queue: { delay-warning: 4h }"));
+        assertThat(plan.appliesNothing()).isTrue();
+        assertThat(plan.needsRestart()).containsExactly("queue");
+    }
+
+    @Test
     void listenerSpoolAndAdminChangesAreNamedAsNeedingARestart() throws Exception {
         RelayConfig running = config("");
         RelayConfig next = config("127.0.0.1:2701", """
