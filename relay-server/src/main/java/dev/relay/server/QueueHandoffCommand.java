@@ -16,7 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import dev.relay.server.setup.ConfigChoice;
+import dev.relay.server.setup.DemoSetup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,14 +33,14 @@ import picocli.CommandLine.Spec;
 @Command(name = "handoff", mixinStandardHelpOptions = true,
         description = {"Hands off every queued message of a stopped relay (its spool) to a peer relay over "
                 + "authenticated SMTP, removing each only after the peer's 250; prints the counts. handoff.* and "
-                + "spool.dir come from --config (and RELAY_* variables); the options override them."})
+                + "spool.dir come from --config (or RELAY_* variables, or with neither the demo defaults in "
+                + "--data-dir, as for serve); the options override them."})
 final class QueueHandoffCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "The relay's configuration file (default: the RELAY_* environment alone).")
-    Path config;
+    @Mixin
+    ConfigChoice choice;
 
     @Option(names = "--to", paramLabel = "URL",
             description = "The peer: smtps://host:port or smtp://host:port (STARTTLS); default handoff.to.")
@@ -62,7 +65,8 @@ final class QueueHandoffCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            RelayConfig c = ConfigLoader.load(config, System.getenv()).config();
+            RelayConfig c = choice.given(System.getenv()) ? ConfigLoader.load(choice.config(), System.getenv()).config()
+                    : DemoSetup.prepare(choice.dataDir(), DemoSetup.Ports.DEFAULT).config();
             HandoffConfig h = handoff(c.handoff());
             Handoff.Summary s;
             try (Spool spool = Spool.open(c.spool().dir())) {
