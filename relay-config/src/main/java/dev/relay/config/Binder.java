@@ -44,13 +44,15 @@ final class Binder {
         Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Scalars::bool);
         HistoryConfig history = b.history(b.section(root, "history"));
         HistoryConfig.check(history, problems);
+        HandoffConfig handoff = b.handoff(b.section(root, "handoff"));
+        HandoffConfig.check(handoff, problems);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
                 routes, limits, new ReadinessConfig(requireUpstream != null && requireUpstream),
-                new LoggingConfig(mask != null && mask), history);
+                new LoggingConfig(mask != null && mask), history, handoff);
         return new LoadedConfig(config, problems.warnings());
     }
 
@@ -68,6 +70,16 @@ final class Binder {
                 orDefault(value(m, "history", "mask-addresses", Scalars::bool), d.maskAddresses()),
                 orDefault(value(m, "history", "subject", Scalars::bool), d.subject()),
                 orDefault(value(m, "history", "buffer", Scalars::integer), d.buffer()));
+    }
+
+    private HandoffConfig handoff(Node.MapNode m) {
+        if (m == null) {
+            return HandoffConfig.off();
+        }
+        return new HandoffConfig(value(m, "handoff", "to", UpstreamUrl::parse), text(m, "handoff", "user"),
+                secret(m, "handoff", "password"), value(m, "handoff", "tls", TlsMode::parse),
+                value(m, "handoff", "trust", Path::of), value(m, "handoff", "timeout", Durations::parse),
+                orDefault(value(m, "handoff", "max-hops", Scalars::integer), 0));
     }
 
     private SpoolConfig spool(Node.MapNode m) {

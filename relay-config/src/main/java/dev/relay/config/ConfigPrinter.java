@@ -141,6 +141,17 @@ final class ConfigPrinter {
         history.put("subject", c.history().subject());
         history.put("buffer", c.history().buffer());
         root.put("history", history);
+        if (c.handoff().enabled()) {
+            Map<String, Object> handoff = new LinkedHashMap<>();
+            handoff.put("to", c.handoff().to().toString());
+            handoff.put("user", c.handoff().user());
+            handoff.put("password", Problems.MASK);
+            handoff.put("tls", c.handoff().tls().key());
+            put(handoff, "trust", c.handoff().trust());
+            handoff.put("timeout", Durations.format(c.handoff().timeout()));
+            handoff.put("max-hops", c.handoff().maxHops());
+            root.put("handoff", handoff);
+        }
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {

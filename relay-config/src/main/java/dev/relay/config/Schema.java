@@ -70,6 +70,8 @@ final class Schema {
             .obj("logging", obj().leaf("mask-addresses").build())
             .obj("history", obj().leaf("enabled").leaf("path").leaf("retention").leaf("max-size")
                     .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
+            .obj("handoff", obj().leaf("to").leaf("user").secret("password").leaf("tls").leaf("trust")
+                    .leaf("timeout").leaf("max-hops").build())
             .build();
 
     private Schema() {

@@ -40,4 +40,10 @@ sealed interface HistoryRecord {
 
     /** An operator's action: hold, release, retry, delete, requeue; {@code by} who (or "-"). */
     record Action(String queueId, Instant at, String action, String by) implements HistoryRecord {}
+
+    /**
+     * A message another replica handed off to this one: {@code originalId} its queue id there, {@code detail} the
+     * rest of its {@code X-Relay-Handoff} header (receipt time, replica, hop).
+     */
+    record HandedOff(String queueId, Instant at, String originalId, String detail) implements HistoryRecord {}
 }

@@ -145,6 +145,11 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     }
 
     @Override
+    public void handedOff(QueueId id, String originalId, String header) {
+        offer(new HistoryRecord.HandedOff(id.value(), clock.instant(), originalId, header));
+    }
+
+    @Override
     public void attempted(Envelope envelope, int attempt) {
         attemptStarts.put(envelope.id(), clock.instant());
     }

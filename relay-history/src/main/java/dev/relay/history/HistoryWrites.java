@@ -196,6 +196,8 @@ final class HistoryWrites {
             case HistoryRecord.DelayWarned w -> // the recipients keep their status: still being retried
                 notice(w.queueId(), w.at(), "delayed", w.dsnId(), w.dsnRecipient(), "delayed", w.recipients(),
                         touched);
+            case HistoryRecord.HandedOff h -> // found by the original id as by an upstream's id
+                    event(h.queueId(), at, "handoff", null, null, null, h.originalId(), null, null, h.detail());
             case HistoryRecord.Action a -> {
                 event(a.queueId(), at, a.action(), null, null, null, null, null, null, "by " + a.by());
                 String status = switch (a.action()) {

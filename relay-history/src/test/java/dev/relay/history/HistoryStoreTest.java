@@ -128,6 +128,24 @@ class HistoryStoreTest {
     }
 
     @Test
+    void aHandedOffMessageIsFoundByItsIdOnTheReplicaThatHandedItOff() throws Exception {
+        HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
+        Envelope e = envelope("app@example.com", "jane@example.net");
+        r.received(e, 100);
+        r.handedOff(e.id(), "Q0RIGINAL1", "X-Relay-Handoff: id=Q0RIGINAL1; received=2026-12-01T09:00:00Z; "
+                + "from=relay-0; hop=1");
+        assertThat(r.flush(Duration.ofSeconds(10))).isTrue();
+
+        List<HistoryStore.Trace> traces = r.store().trace("Q0RIGINAL1");
+        assertThat(traces).singleElement().satisfies(t -> {
+            assertThat(t.message().queueId()).isEqualTo(e.id().value());
+            assertThat(t.events()).extracting(HistoryStore.Event::kind).containsExactly("received", "handoff");
+            assertThat(t.events().get(1).upstreamId()).isEqualTo("Q0RIGINAL1");
+            assertThat(t.events().get(1).detail()).contains("from=relay-0", "hop=1");
+        });
+    }
+
+    @Test
     void recordsDeferralsFailuresBouncesAndOperatorActions() throws Exception {
         HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
         Envelope e = deliver(r, envelope("app@example.com", "a@x.test", "b@x.test"), "<m2@x>",

@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
                 + "RELAY_ADMIN_TOKEN, not with --token, which every user of the host can read in the process list."},
         subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Retry.class,
                 QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Delete.class,
-                QueueCommand.Requeue.class})
+                QueueCommand.Requeue.class, QueueHandoffCommand.class})
 final class QueueCommand implements Runnable {
     /** Made at first use: picocli makes every command object to build the command tree, and Jackson's set-up (~50 ms) is for `relay queue` alone. */
     private static final class Json {
