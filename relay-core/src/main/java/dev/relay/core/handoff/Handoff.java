@@ -126,7 +126,9 @@ public final class Handoff {
     private final int maxHops;
     private final Listener listener;
     private QueueListener history = new QueueListener() { };
-    private final Map<QueueId, Result> results = new LinkedHashMap<>();
+    private final Map<QueueId, Result> results = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    /** The removals of a pass, each on a thread of its own so that removals from active/ share the spool's rounds. */
+    private final List<CompletableFuture<Void>> removals = new ArrayList<>();
     private final Set<QueueId> retryable = new HashSet<>(); // refused with a 4xx, or busy, in the last pass
 
     /**
@@ -213,6 +215,8 @@ public final class Handoff {
             for (Pending p : inFlight) {
                 settle(p, deadline);
             }
+            removals.forEach(CompletableFuture::join); // (each catches its own failure)
+            removals.clear();
         }
     }
 
@@ -300,15 +304,8 @@ public final class Handoff {
         List<MailAddress> left = new ArrayList<>(e.recipients());
         left.removeAll(taken);
         if (left.isEmpty()) {
-            try {
-                messages.handedOff(p.taken()); // durable: only now is the message gone from here
-                results.put(e.id(), Result.HANDED_OFF);
-                log.info("handoff: {} handed off to {} ({} recipients): {}", e.id(), peerName, e.recipients().size(),
-                        reply(report, taken.get(0)));
-            } catch (SpoolException | RuntimeException ex) {
-                done(e.id(), Result.UNFINISHED, "the peer took it, but its removal here failed, so it may be "
-                        + "delivered twice: " + ex);
-            }
+            String reply = reply(report, taken.get(0));
+            removals.add(CompletableFuture.runAsync(() -> handedOff(p.taken(), reply), Thread::startVirtualThread));
             return;
         }
         if (!report.recipientsWith(Outcome.TransientFailure.class).isEmpty()) {
@@ -316,6 +313,19 @@ public final class Handoff {
         }
         keep(p.taken(), left, report.notAttempted() != null ? Result.UNFINISHED : Result.REFUSED,
                 left.size() + " of " + e.recipients().size() + " recipients kept: " + reply(report, left.get(0)));
+    }
+
+    /** The peer took every recipient: the message leaves this relay, and only then counts as handed off. */
+    private void handedOff(Taken t, String reply) {
+        Envelope e = t.envelope();
+        try {
+            messages.handedOff(t); // durable: only now is the message gone from here
+            results.put(e.id(), Result.HANDED_OFF);
+            log.info("handoff: {} handed off to {} ({} recipients): {}", e.id(), peerName, e.recipients().size(), reply);
+        } catch (SpoolException | RuntimeException ex) {
+            done(e.id(), Result.UNFINISHED, "the peer took it, but its removal here failed, so it may be delivered "
+                    + "twice: " + ex);
+        }
     }
 
     /** The message stays here for {@code left}, with {@code result}. */
