@@ -165,4 +165,28 @@ class HandoffClaimsTest {
         assertThat(in(QueueState.ACTIVE)).containsExactly(busy);
         assertThat(q.queued()).isEqualTo(1);
     }
+
+    @Test
+    void mailReceivedWhileTheHandOffRunsIsNotHandedOffButStaysInTheQueuesCare() throws Exception {
+        start(new Upstream());
+        QueueId queued = submit("q@example.org");
+        await().atMost(Duration.ofSeconds(10)).until(() -> in(QueueState.DEFERRED).contains(queued));
+        List<QueueId> arrived = new CopyOnWriteArrayList<>();
+        QueueManagerTest.ScriptedEngine peer = peer(r -> {
+            try { // a client submits while the peer takes the first message
+                arrived.add(submit("new@example.org"));
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            return new Outcome.Delivered("250 ok");
+        });
+
+        Handoff.Summary s = handOff(peer);
+
+        assertThat(s.handedOff()).isEqualTo(1);
+        assertThat(sent(peer)).containsExactly(queued);
+        assertThat(arrived).hasSize(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> in(QueueState.DEFERRED).equals(arrived));
+        assertThat(q.queued()).isEqualTo(1);
+    }
 }
