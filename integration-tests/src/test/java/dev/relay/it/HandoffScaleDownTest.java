@@ -349,15 +349,18 @@ class HandoffScaleDownTest {
         String admin = "http://127.0.0.1:" + adminPort;
         Path config = configA(port, Loopback.freePort(), adminPort, b.setup().submissionPort, b.setup().cert, "");
         RelayServer a = RelayServer.start(ConfigLoader.load(config, Map.of()).config());
-        HistoryTraceTest.Run trust = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
-                config.toString(), "--trust", b.setup().cert.toString());
-        assertThat(trust.status()).isEqualTo(2);
-        assertThat(trust.err()).contains("is running on", "drop --trust");
-        HistoryTraceTest.Run bad = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
-                config.toString(), "--to", "ftp://peer", "--timeout", "1m");
-        assertThat(bad.status()).as(bad.out()).isEqualTo(2);
-        assertThat(bad.err()).startsWith("relay queue: ").contains("unsupported scheme 'ftp'");
-        a.stop(Duration.ofSeconds(1));
+        try {
+            HistoryTraceTest.Run trust = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                    config.toString(), "--trust", b.setup().cert.toString());
+            assertThat(trust.status()).isEqualTo(2);
+            assertThat(trust.err()).contains("is running on", "drop --trust");
+            HistoryTraceTest.Run bad = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                    config.toString(), "--to", "ftp://peer", "--timeout", "1m");
+            assertThat(bad.status()).as(bad.out()).isEqualTo(2);
+            assertThat(bad.err()).startsWith("relay queue: ").contains("unsupported scheme 'ftp'");
+        } finally {
+            a.stop(Duration.ofSeconds(1));
+        }
         // stopped: the command opens the spool itself (nothing queued, nothing to hand off)
         HistoryTraceTest.Run stopped = HistoryTraceTest.run("queue", "handoff", "--config", config.toString());
         assertThat(stopped.status()).as(stopped.err()).isZero();
