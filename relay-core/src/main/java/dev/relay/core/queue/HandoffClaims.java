@@ -14,7 +14,8 @@ import org.slf4j.Logger;
  * The queue's side of a hand-off by hand on a running relay ({@code relay queue handoff}, {@code POST
  * /api/queue/handoff}): a message is taken from the scheduler as a delivery takes it (to active/, owned as active,
  * under the scheduler's lock), so no delivery, pick or operator action races the hand-off's try; afterwards it
- * leaves the spool (the peer took every recipient) or goes back where it was, scheduled as before. A crash in
+ * leaves the spool (the peer took every recipient) or goes back where it was, scheduled as before (and, when
+ * deferred, watched for its delay warning again: one due meanwhile was skipped as for a delivery). A crash in
  * between finds it in active/, which the next start returns to incoming/: nothing is lost.
  */
 public final class HandoffClaims {
@@ -22,10 +23,12 @@ public final class HandoffClaims {
 
     private final Spool spool;
     private final Scheduler scheduler;
+    private final DelayWarning warnings;
 
-    HandoffClaims(Spool spool, Scheduler scheduler) {
+    HandoffClaims(Spool spool, Scheduler scheduler, DelayWarning warnings) {
         this.spool = spool;
         this.scheduler = scheduler;
+        this.warnings = warnings;
     }
 
     /** A message taken for the hand-off: what the spool holds, and the state it was taken from. */
@@ -85,10 +88,10 @@ public final class HandoffClaims {
      */
     public void keep(Claimed c, List<MailAddress> left) {
         Envelope e = c.stored().envelope();
+        Envelope kept = left.size() < e.recipients().size() ? e.notAttempted(left, e.nextAttempt(), e.lastError()) : e;
         try {
-            if (left.size() < e.recipients().size()) { // the peer has the others: never sent twice
-                spool.update(e.notAttempted(left, e.nextAttempt(), e.lastError()), c.stored().bodySize(),
-                        QueueState.ACTIVE, c.from());
+            if (kept != e) { // the peer has the others: never sent twice
+                spool.update(kept, c.stored().bodySize(), QueueState.ACTIVE, c.from());
             } else {
                 spool.move(c.id(), QueueState.ACTIVE, c.from());
             }
@@ -102,6 +105,7 @@ public final class HandoffClaims {
             scheduler.enqueueFresh(c.id());
         } else {
             scheduler.enqueueDeferred(c.id(), e.nextAttempt());
+            warnings.watch(kept); // a delay warning whose time came while it was taken is not skipped
         }
     }
 }
