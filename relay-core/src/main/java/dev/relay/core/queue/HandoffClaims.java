@@ -21,14 +21,15 @@ import org.slf4j.Logger;
 public final class HandoffClaims {
     private static final Logger log = QueueManager.LOG;
 
-    private final Spool spool;
     private final Scheduler scheduler;
-    private final DelayWarning warnings;
+    private final Spool spool;
+    /** Where a deferred message given back is watched for its delay warning again ({@link DelayWarning#watch}). */
+    private final java.util.function.Consumer<Envelope> watch;
 
-    HandoffClaims(Spool spool, Scheduler scheduler, DelayWarning warnings) {
-        this.spool = spool;
+    HandoffClaims(Scheduler scheduler, java.util.function.Consumer<Envelope> watch) {
         this.scheduler = scheduler;
-        this.warnings = warnings;
+        this.spool = scheduler.spool();
+        this.watch = watch;
     }
 
     /** A message taken for the hand-off: what the spool holds, and the state it was taken from. */
@@ -105,7 +106,7 @@ public final class HandoffClaims {
             scheduler.enqueueFresh(c.id());
         } else {
             scheduler.enqueueDeferred(c.id(), e.nextAttempt());
-            warnings.watch(kept); // a delay warning whose time came while it was taken is not skipped
+            watch.accept(kept); // a delay warning whose time came while it was taken is not skipped
         }
     }
 }

@@ -170,7 +170,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** The queue's side of a hand-off by hand while the relay runs ({@link HandoffClaims}). */
     public HandoffClaims handoffClaims() {
-        return new HandoffClaims(spool, scheduler, warnings);
+        return new HandoffClaims(scheduler, warnings::watch);
     }
 
     InstantSource clock() {

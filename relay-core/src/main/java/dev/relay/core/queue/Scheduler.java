@@ -78,6 +78,11 @@ final class Scheduler {
         }
     }
 
+    /** The spool whose messages this schedules. */
+    Spool spool() {
+        return spool;
+    }
+
     /** Messages owned: waiting or being delivered (incoming, active and deferred; not hold or failed). */
     int queued() {
         return queued.get();
