@@ -45,7 +45,7 @@ class CheckConfigDkimTest {
     @Test
     void aGoodKeyIsCheckedAndTheSettingsShownWithoutIt() throws Exception {
         Path key = rsaKey(2048);
-        CheckConfigRun r = CheckConfigRun.of(config(key, "rsa-sha256"));
+        CliRun r = CliRun.of(config(key, "rsa-sha256"));
 
         assertThat(r.status()).as(r.err()).isZero();
         assertThat(r.out()).contains("dkim:", "domain: example.com", "selector: relay2026", "key-file: " + key,
@@ -55,7 +55,7 @@ class CheckConfigDkimTest {
 
     @Test
     void aShortRsaKeyIsAWarning() throws Exception {
-        CheckConfigRun r = CheckConfigRun.of(config(rsaKey(1024), "rsa-sha256"));
+        CliRun r = CliRun.of(config(rsaKey(1024), "rsa-sha256"));
 
         assertThat(r.status()).as(r.err()).isZero();
         assertThat(r.err()).contains("warning: routes[0].dkim.key-file: the RSA key in", "has 1024 bits; 2048 or "
@@ -64,12 +64,12 @@ class CheckConfigDkimTest {
 
     @Test
     void aKeyOfTheWrongAlgorithmOrAMissingFileFailsNamingTheKey() throws Exception {
-        CheckConfigRun wrong = CheckConfigRun.of(config(rsaKey(2048), "ed25519-sha256"));
+        CliRun wrong = CliRun.of(config(rsaKey(2048), "ed25519-sha256"));
         assertThat(wrong.status()).isEqualTo(2);
         assertThat(wrong.err()).contains("routes[0].dkim.key-file: the key in ", "is a RSA key, not one for "
                 + "ed25519-sha256", "openssl genpkey -algorithm ed25519");
 
-        CheckConfigRun missing = CheckConfigRun.of(config(dir.resolve("none.pem"), "rsa-sha256"));
+        CliRun missing = CliRun.of(config(dir.resolve("none.pem"), "rsa-sha256"));
         assertThat(missing.status()).isEqualTo(2);
         assertThat(missing.err()).contains("routes[0].dkim.key-file: the key file " + dir.resolve("none.pem")
                 + " does not exist");
@@ -85,5 +85,25 @@ class CheckConfigDkimTest {
 
         assertThat(plan.routes()).isEqualTo(same.routes());
         assertThat(plan.upstreams()).isNull();
+    }
+
+    @Test
+    void dkimRecordPrintsTheTxtRecordToPublish() throws Exception {
+        Path key = rsaKey(2048);
+        CliRun r = CliRun.of("dkim-record", "--key-file", key.toString(), "--selector", "relay2026", "--domain",
+                "example.com");
+
+        assertThat(r.status()).as(r.err()).isZero();
+        String p = dev.relay.core.dkim.DkimKey.load(key, dev.relay.config.DkimConfig.Algorithm.RSA_SHA256)
+                .publicKey();
+        assertThat(r.out()).startsWith("relay2026._domainkey.example.com. IN TXT ( \"v=DKIM1; k=rsa; p=")
+                .endsWith("\" )\n");
+        assertThat(r.out().replaceAll("\" \"", "")).contains("p=" + p + "\"");
+        assertThat(r.out().split("\"")[1].length()).isEqualTo(255); // strings of at most 255 characters
+
+        CliRun wrong = CliRun.of("dkim-record", "--key-file", key.toString(), "--selector", "s", "--domain",
+                "example.com", "--algorithm", "ed25519-sha256");
+        assertThat(wrong.status()).isEqualTo(2);
+        assertThat(wrong.err()).contains("relay dkim-record: the key in", "not one for ed25519-sha256");
     }
 }

@@ -26,7 +26,7 @@ class CheckConfigPresetTest {
 
     @Test
     void printsWhatEachPresetFilled() throws Exception {
-        CheckConfigRun r = CheckConfigRun.of(config("""
+        CliRun r = CliRun.of(config("""
                   - { name: sendgrid, provider: sendgrid, password: "SG.very-secret" }
                   - { name: acs, provider: acs, username: "res.app-id.tenant-id", password: "acs-secret" }
                   - { name: own, url: "smtp://u@smtp.example.net:587", password: "x" }
@@ -45,7 +45,7 @@ class CheckConfigPresetTest {
 
     @Test
     void aWrongPresetOrAMissingRegionFailsNamingTheKeyAndTheValidValues() throws Exception {
-        CheckConfigRun r = CheckConfigRun.of(config("""
+        CliRun r = CliRun.of(config("""
                   - { name: a, provider: amazon, password: "x" }
                   - { name: b, provider: ses, username: AKIA, password: "x" }
                 """));
