@@ -68,11 +68,14 @@ public final class DkimSigner {
         MessageLines lines = new MessageLines(in);
         List<String> fields = new ArrayList<>(); // the fields to sign, raw, in message order
         ByteArrayOutputStream field = new ByteArrayOutputStream();
-        boolean keep = false;
+        boolean inField = false; // a field has begun: a line starting with white space continues it
+        boolean keep = false; // ... and it is to be signed
         byte[] firstBodyLine = null;
         for (byte[] line; (line = lines.next()) != null; ) {
-            if (line.length > 0 && (line[0] == ' ' || line[0] == '\t') && keep) {
-                append(field, line);
+            if (line.length > 0 && (line[0] == ' ' || line[0] == '\t') && inField) {
+                if (keep) {
+                    append(field, line);
+                }
                 continue;
             }
             if (keep) {
@@ -84,6 +87,7 @@ public final class DkimSigner {
                 firstBodyLine = line.length == 0 ? null : line;
                 break;
             }
+            inField = true;
             keep = config.headers().contains(name);
             if (keep) {
                 append(field, line);

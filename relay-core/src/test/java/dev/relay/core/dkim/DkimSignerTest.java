@@ -87,7 +87,7 @@ class DkimSignerTest {
 
     @Test
     void aMessyMessageStillVerifies() throws Exception {
-        String messy = "Received: from x\r\nfrom:  Joe \t <joe@football.example.com>  \r\nSUBJECT: a very\r\n"
+        String messy = "Received: from x\r\n\tby y\r\n  with z\r\nfrom:  Joe \t <joe@football.example.com>  \r\nSUBJECT: a very\r\n"
                 + "\tlong,  folded\r\n  subject\r\nTo: a@x.org\r\nTo: b@x.org\r\nX-Other: 1\r\n\r\n"
                 + "  indented   line  \r\n.leading dot\r\ntrailing white space \t \r\n\r\n\r\n";
         Path file = generated("RSA", 1024);
@@ -96,6 +96,15 @@ class DkimSignerTest {
         String field = assertSigned(signer, messy, DkimKey.load(file, Algorithm.RSA_SHA256).dnsRecord());
         assertThat(field).contains("h=from:to:to:subject:from;", "t=" + CLOCK.instant().getEpochSecond())
                 .doesNotContain("received", "x-other");
+        assertThat(field).contains("bh=" + bodyHash("  indented   line  \r\n.leading dot\r\ntrailing white space"));
+    }
+
+    /** The relaxed body hash of {@code body}, as dkimpy would compute it over that body alone. */
+    private static String bodyHash(String body) throws Exception {
+        Relaxed r = new Relaxed(java.security.MessageDigest.getInstance("SHA-256"));
+        byte[] b = body.getBytes(StandardCharsets.US_ASCII);
+        r.update(b, 0, b.length);
+        return Base64.getEncoder().encodeToString(r.finish());
     }
 
     private static String assertSigned(DkimSigner signer, String message, String record) throws Exception {
