@@ -15,6 +15,7 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.dkim.DkimKey;
 import dev.relay.core.dkim.Dkimpy;
+import dev.relay.testkit.DkimVerifier;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
@@ -106,7 +107,7 @@ class DkimRouteTest {
         String data = sent.mails().get(0).data();
         assertThat(data).startsWith("DKIM-Signature: v=1; a=" + dkim.algorithm().key());
         String record = DkimKey.load(dkim.keyFile(), dkim.algorithm()).dnsRecord();
-        Dkimpy.Verdict verdict = Dkimpy.verify(data.getBytes(StandardCharsets.UTF_8), record);
+        DkimVerifier.Verdict verdict = Dkimpy.verify(data.getBytes(StandardCharsets.UTF_8), record);
         assertThat(verdict.pass()).as(verdict.log()).isTrue();
         assertThat(verdict.asked()).isEqualTo(dkim.selector() + "._domainkey." + dkim.domain() + ".");
     }
