@@ -31,7 +31,8 @@ class BounceTest {
     @TempDir
     Path dir;
 
-    private static List<Path> emls(Path outbox) throws Exception {
+    /** The messages the capture sink wrote to {@code outbox}, in order. */
+    static List<Path> emls(Path outbox) throws Exception {
         if (!Files.isDirectory(outbox)) {
             return List.of();
         }

@@ -218,6 +218,8 @@ class DeploymentFilesTest {
 
         Map<String, String> env = new HashMap<>(env(relay));
         env.put("RELAY_UPSTREAMS_0_PASSWORD_FILE", Files.writeString(tmp.resolve("pw"), "x\n").toString());
+        Path handoffPasswordFile = Path.of(raw.path("handoff").path("password-file").asText());
+        env.put("RELAY_HANDOFF_PASSWORD_FILE", Files.writeString(tmp.resolve("handoff-pw"), "y\n").toString());
         RelayConfig config = ConfigLoader.load(Files.writeString(tmp.resolve("relay.yaml"), relayYaml), env).config();
 
         // listeners: on the container ports the Service maps 587/465 onto
@@ -258,7 +260,21 @@ class DeploymentFilesTest {
 
         assertProbes(relay, config.admin().bind().port());
         assertThat(pod.path("terminationGracePeriodSeconds").asLong())
-                .isGreaterThan(preStopSeconds(relay) + graceSeconds(relay));
+                .isGreaterThan(preStopSeconds(relay) + graceSeconds(relay) + config.handoff().timeout().toSeconds());
+
+        // hand-off on scale-down: to the Service's implicit-TLS port, whose name the certificate carries, with the
+        // password from a Secret; the claims are kept (a message the peers refuse stays on the claim)
+        assertThat(config.handoff().enabled()).isTrue();
+        assertThat(config.handoff().tls()).isEqualTo(TlsMode.IMPLICIT);
+        assertThat(config.handoff().to().host()).startsWith(service.path("metadata").path("name").asText() + ".");
+        assertThat(servicePorts.get(config.handoff().to().port())).isEqualTo("submissions");
+        assertThat(config.listeners()).filteredOn(l -> l.bind().port() == containerPorts.get("submissions"))
+                .singleElement().satisfies(l -> assertThat(l.tls()).isEqualTo(TlsMode.IMPLICIT));
+        assertThat(certificate.path("spec").path("dnsNames")).extracting(JsonNode::asText)
+                .contains(config.handoff().to().host());
+        assertMountedFromSecret(pod, relay, handoffPasswordFile, only(dir.resolve("smarthost-secret.yaml"), "Secret"));
+        assertThat(statefulSet.path("spec").path("persistentVolumeClaimRetentionPolicy").path("whenScaled").asText())
+                .isEqualTo("Retain");
 
         // PDB and ServiceMonitor select the relay's pods and its Service's metrics port
         JsonNode podLabels = statefulSet.path("spec").path("template").path("metadata").path("labels");

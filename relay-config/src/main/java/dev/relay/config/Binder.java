@@ -44,13 +44,15 @@ final class Binder {
         Boolean mask = b.value(b.section(root, "logging"), "logging", "mask-addresses", Scalars::bool);
         HistoryConfig history = b.history(b.section(root, "history"));
         HistoryConfig.check(history, problems);
+        HandoffConfig handoff = b.handoff(b.section(root, "handoff"));
+        HandoffConfig.check(handoff, problems);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
                 routes, limits, new ReadinessConfig(requireUpstream != null && requireUpstream),
-                new LoggingConfig(mask != null && mask), history);
+                new LoggingConfig(mask != null && mask), history, handoff);
         return new LoadedConfig(config, problems.warnings());
     }
 
@@ -68,6 +70,16 @@ final class Binder {
                 orDefault(value(m, "history", "mask-addresses", Scalars::bool), d.maskAddresses()),
                 orDefault(value(m, "history", "subject", Scalars::bool), d.subject()),
                 orDefault(value(m, "history", "buffer", Scalars::integer), d.buffer()));
+    }
+
+    private HandoffConfig handoff(Node.MapNode m) {
+        if (m == null) {
+            return HandoffConfig.off();
+        }
+        return new HandoffConfig(value(m, "handoff", "to", UpstreamUrl::parse), text(m, "handoff", "user"),
+                secret(m, "handoff", "password"), value(m, "handoff", "tls", TlsMode::parse),
+                value(m, "handoff", "trust", Path::of), value(m, "handoff", "timeout", Durations::parse),
+                orDefault(value(m, "handoff", "max-hops", Scalars::integer), 0));
     }
 
     private SpoolConfig spool(Node.MapNode m) {
@@ -93,7 +105,8 @@ final class Binder {
                 value(m, "queue", "max-lifetime", Durations::parse),
                 value(m, "queue", "bounces", QueueConfig.BounceMode::parse),
                 value(m, "queue", "failed-retention", Durations::parse),
-                value(m, "queue", "account-problem-lifetime", Durations::parse));
+                value(m, "queue", "account-problem-lifetime", Durations::parse),
+                value(m, "queue", "delay-warning", QueueConfig::parseDelayWarning));
     }
 
     private TlsConfig tls(Node.MapNode m) {
@@ -177,10 +190,10 @@ final class Binder {
         String tAt = KeyPath.child(at, "timeouts");
         Node.MapNode rate = child(m, "rate");
         String rAt = KeyPath.child(at, "rate");
-        Integer maxConnections = value(m, at, "max-connections", Scalars::count);
-        Integer maxMessages = value(m, at, "max-messages-per-connection", Scalars::count);
+        Integer maxConnections = value(m, at, "max-connections", Scalars::integer);
+        Integer maxMessages = value(m, at, "max-messages-per-connection", Scalars::integer);
         Double perSecond = value(rate, rAt, "per-second", Scalars::decimal);
-        Long perDay = value(rate, rAt, "per-day", s -> (long) Scalars.count(s));
+        Long perDay = value(rate, rAt, "per-day", s -> (long) Scalars.integer(s));
         String name = orDefault(text(m, at, "name"), "upstream-" + index(at));
         UpstreamUrl url = value(m, at, "url", UpstreamUrl::parse);
         String username = text(m, at, "username");

@@ -81,6 +81,8 @@ final class ConfigPrinter {
         queue.put("bounces", c.queue().bounces().key());
         queue.put("failed-retention", Durations.format(c.queue().failedRetention()));
         queue.put("account-problem-lifetime", Durations.format(c.queue().accountProblemLifetime()));
+        queue.put("delay-warning", c.queue().delayWarning() == null ? QueueConfig.OFF
+                : Durations.format(c.queue().delayWarning()));
         root.put("queue", queue);
         List<Object> upstreams = new ArrayList<>();
         for (UpstreamConfig u : c.upstreams()) {
@@ -139,6 +141,17 @@ final class ConfigPrinter {
         history.put("subject", c.history().subject());
         history.put("buffer", c.history().buffer());
         root.put("history", history);
+        if (c.handoff().enabled()) {
+            Map<String, Object> handoff = new LinkedHashMap<>();
+            handoff.put("to", c.handoff().to().toString());
+            handoff.put("user", c.handoff().user());
+            handoff.put("password", Problems.MASK);
+            handoff.put("tls", c.handoff().tls().key());
+            put(handoff, "trust", c.handoff().trust());
+            handoff.put("timeout", Durations.format(c.handoff().timeout()));
+            handoff.put("max-hops", c.handoff().maxHops());
+            root.put("handoff", handoff);
+        }
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {

@@ -2,6 +2,8 @@ package dev.relay.config;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /** Collects every error and warning of one validation pass. */
 final class Problems {
@@ -31,6 +33,31 @@ final class Problems {
 
     private static boolean isUnder(String child, String parent) {
         return child.startsWith(parent + ".") || child.startsWith(parent + "[");
+    }
+
+    /**
+     * The checks item {@code i} of a list of named items ({@code list}: listeners, upstreams) needs first: that it
+     * is there ({@code empty} says what to set), and that it has a name ({@code example}) no item before it has
+     * ({@code names}: the names so far, with their index). False if the item is missing: nothing more to check.
+     */
+    <T> boolean namedItem(String list, int i, T item, Function<T, String> name, Map<String, Integer> names,
+                          String what, String example, String empty) {
+        String at = list + "[" + i + "]";
+        if (item == null) {
+            missing(at, "this " + what + " is empty: set at least its " + empty);
+            return false;
+        }
+        String n = name.apply(item);
+        if (n == null || n.isBlank()) {
+            missing(at + ".name", "every " + what + " needs a name, e.g. " + example);
+        } else {
+            Integer first = names.putIfAbsent(n, i);
+            if (first != null) {
+                error(at + ".name", n, "the name is already used by " + list + "[" + first + "]: give every " + what
+                        + " its own name");
+            }
+        }
+        return true;
     }
 
     void warn(String message) {

@@ -15,14 +15,19 @@ import java.time.Duration;
  * @param accountProblemLifetime how long a message deferred for a reply about the relay's account at the upstream
  *                    (SMTP AUTH disabled, a used-up quota, an unverified sender: see docs/reliability.md) is retried
  *                    after its receipt before it expires; default {@code maxLifetime}
+ * @param delayWarning how long after its receipt a message still undelivered gets its sender one warning (an RFC
+ *                    3464 report with {@code Action: delayed}, Postfix's {@code delay_warning_time}); null when off,
+ *                    the default. Positive and shorter than {@code maxLifetime}
  */
 public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
-                          Duration failedRetention, Duration accountProblemLifetime) {
+                          Duration failedRetention, Duration accountProblemLifetime, Duration delayWarning) {
     public static final Duration DEFAULT_RETRY_DELAY = Duration.ofMinutes(1);
     public static final Duration DEFAULT_MIN_BACKOFF = DEFAULT_RETRY_DELAY;
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofHours(1);
     public static final Duration DEFAULT_MAX_LIFETIME = Duration.ofDays(5);
     public static final Duration DEFAULT_FAILED_RETENTION = Duration.ofDays(7);
+    /** How {@code delay-warning} is written when it is off. */
+    public static final String OFF = "off";
 
     /** What the relay does when recipients fail permanently (5xx or expiry). */
     public enum BounceMode {
@@ -36,12 +41,7 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
         }
 
         public static BounceMode parse(String value) {
-            for (BounceMode m : values()) {
-                if (m.key().equalsIgnoreCase(value.trim())) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("unknown bounce mode '" + value + "': use send or log");
+            return Scalars.keyed(values(), BounceMode::key, value, "bounce mode");
         }
     }
 
@@ -55,15 +55,37 @@ public record QueueConfig(Duration minBackoff, Duration maxBackoff, Duration max
         accountProblemLifetime = accountProblemLifetime == null ? maxLifetime : accountProblemLifetime;
     }
 
+    /** Without delay warnings (the signature before {@code delay-warning} existed). */
+    public QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
+                       Duration failedRetention, Duration accountProblemLifetime) {
+        this(minBackoff, maxBackoff, maxLifetime, bounces, failedRetention, accountProblemLifetime, null);
+    }
+
     /** Without {@code account-problem-lifetime}: it is the message lifetime. */
     public QueueConfig(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, BounceMode bounces,
                        Duration failedRetention) {
-        this(minBackoff, maxBackoff, maxLifetime, bounces, failedRetention, null);
+        this(minBackoff, maxBackoff, maxLifetime, bounces, failedRetention, null, null);
     }
 
     /** The previous form: a fixed retry delay, now the minimum backoff; the other values take their defaults. */
     public QueueConfig(Duration retryDelay) {
         this(retryDelay, null, null, null, null);
+    }
+
+    /**
+     * A {@code delay-warning} value: a duration, or {@code off} for none (null; {@code false} and {@code no} too, as
+     * a YAML 1.1 reader may turn an unquoted {@code off} into false).
+     */
+    public static Duration parseDelayWarning(String text) {
+        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        if (t.equals(OFF) || t.equals("false") || t.equals("no")) {
+            return null;
+        }
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + "; or off for no delay warnings");
+        }
     }
 
     /** The old name of {@link #minBackoff()} ({@code queue.retry-delay}). */

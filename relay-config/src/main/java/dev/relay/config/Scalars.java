@@ -1,5 +1,9 @@
 package dev.relay.config;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
 /**
  * The parsers of single configuration values (numbers, booleans, URLs, regular expressions, labels): each returns
  * the value or throws {@link IllegalArgumentException} with what to write instead, which the binder reports against
@@ -9,12 +13,30 @@ final class Scalars {
     private Scalars() {
     }
 
+    /** A whole number (negative ones too: the validator says what range is allowed). */
     static int integer(String text) {
         try {
             return Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a whole number, e.g. 100");
         }
+    }
+
+    /**
+     * The constant of {@code values} whose {@code key} is {@code value} (case and surrounding space aside); else
+     * "unknown {@code what} 'value': use a, b or c".
+     */
+    static <E extends Enum<E>> E keyed(E[] values, Function<E, String> key, String value, String what) {
+        List<String> keys = new ArrayList<>();
+        for (E e : values) {
+            if (key.apply(e).equalsIgnoreCase(value.trim())) {
+                return e;
+            }
+            keys.add(key.apply(e));
+        }
+        String last = keys.remove(keys.size() - 1);
+        throw new IllegalArgumentException("unknown " + what + " '" + value + "': use "
+                + (keys.isEmpty() ? "" : String.join(", ", keys) + " or ") + last);
     }
 
     /** A Java regular expression, checked here so that a bad one is a configuration error naming its key. */
@@ -44,15 +66,6 @@ final class Scalars {
                     + "quota_reached");
         }
         return s;
-    }
-
-    /** A whole number (negative ones too: the validator says what range is allowed). */
-    static int count(String s) {
-        try {
-            return Integer.parseInt(s.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number: write e.g. 10");
-        }
     }
 
     static double decimal(String s) {

@@ -43,7 +43,8 @@ final class Schema {
                     .build())
             .obj("spool", obj().leaf("dir").leaf("min-free-space").build())
             .obj("queue", obj().leaf("retry-delay").leaf("min-backoff").leaf("max-backoff").leaf("max-lifetime")
-                    .leaf("bounces").leaf("failed-retention").leaf("account-problem-lifetime").build())
+                    .leaf("bounces").leaf("failed-retention").leaf("account-problem-lifetime")
+                    .leaf("delay-warning").build())
             .list("upstreams", obj().leaf("name").leaf("url").leaf("username").secret("password").leaf("tls")
                     .leaf("trust").leaf("provider").leaf("region")
                     .leaf("auth")
@@ -72,6 +73,8 @@ final class Schema {
             .obj("logging", obj().leaf("mask-addresses").build())
             .obj("history", obj().leaf("enabled").leaf("path").leaf("retention").leaf("max-size")
                     .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
+            .obj("handoff", obj().leaf("to").leaf("user").secret("password").leaf("tls").leaf("trust")
+                    .leaf("timeout").leaf("max-hops").build())
             .build();
 
     private Schema() {

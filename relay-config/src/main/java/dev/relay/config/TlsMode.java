@@ -17,11 +17,6 @@ public enum TlsMode {
     }
 
     public static TlsMode parse(String value) {
-        for (TlsMode mode : values()) {
-            if (mode.key().equalsIgnoreCase(value.trim())) {
-                return mode;
-            }
-        }
-        throw new IllegalArgumentException("unknown TLS mode '" + value + "': use starttls, implicit or none");
+        return Scalars.keyed(values(), TlsMode::key, value, "TLS mode");
     }
 }

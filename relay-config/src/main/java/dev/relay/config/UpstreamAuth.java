@@ -19,11 +19,6 @@ public enum UpstreamAuth {
     }
 
     public static UpstreamAuth parse(String value) {
-        for (UpstreamAuth a : values()) {
-            if (a.key().equalsIgnoreCase(value.trim())) {
-                return a;
-            }
-        }
-        throw new IllegalArgumentException("unknown auth '" + value + "': use auto, plain, login or xoauth2");
+        return Scalars.keyed(values(), UpstreamAuth::key, value, "auth");
     }
 }

@@ -21,18 +21,8 @@ final class UpstreamChecks {
         for (int i = 0; i < upstreams.size(); i++) {
             String at = "upstreams[" + i + "]";
             UpstreamConfig u = upstreams.get(i);
-            if (u == null) {
-                p.missing(at, "this upstream is empty: set at least its url");
+            if (!p.namedItem("upstreams", i, u, UpstreamConfig::name, names, "upstream", "primary", "url")) {
                 continue;
-            }
-            if (u.name() == null || u.name().isBlank()) {
-                p.missing(at + ".name", "every upstream needs a name, e.g. primary");
-            } else {
-                Integer first = names.putIfAbsent(u.name(), i);
-                if (first != null) {
-                    p.error(at + ".name", u.name(), "the name is already used by upstreams[" + first
-                            + "]: give every upstream its own name");
-                }
             }
             checkPreset(at, u, p);
             checkUpstream(at, u, p);

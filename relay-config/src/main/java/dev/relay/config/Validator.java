@@ -37,13 +37,20 @@ final class Validator {
         }
         boolean minOk = positive(queue.minBackoff(), "queue.min-backoff", "1m", p);
         boolean maxOk = positive(queue.maxBackoff(), "queue.max-backoff", "1h", p);
-        positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
+        boolean lifetimeOk = positive(queue.maxLifetime(), "queue.max-lifetime", "5d", p);
         positive(queue.failedRetention(), "queue.failed-retention", "7d", p);
         positive(queue.accountProblemLifetime(), "queue.account-problem-lifetime", "5d", p);
         if (minOk && maxOk && queue.maxBackoff().compareTo(queue.minBackoff()) < 0) {
             p.error("queue.max-backoff", Durations.format(queue.maxBackoff()), "the maximum backoff is shorter "
                     + "than queue.min-backoff (" + Durations.format(queue.minBackoff()) + "): make it at least as long, "
                     + "e.g. 1h");
+        }
+        Duration warning = queue.delayWarning();
+        if (warning != null && positive(warning, "queue.delay-warning", "4h, or off", p) && lifetimeOk
+                && warning.compareTo(queue.maxLifetime()) >= 0) {
+            p.error("queue.delay-warning", Durations.format(warning), "the delay warning comes at or after "
+                    + "queue.max-lifetime (" + Durations.format(queue.maxLifetime()) + "), when the message expires "
+                    + "and bounces instead: make it shorter, e.g. 4h, or off");
         }
     }
 
@@ -142,18 +149,9 @@ final class Validator {
         for (int i = 0; i < listeners.size(); i++) {
             String at = "listeners[" + i + "]";
             ListenerConfig l = listeners.get(i);
-            if (l == null) {
-                p.missing(at, "this listener is empty: set at least its bind address");
+            if (!p.namedItem("listeners", i, l, ListenerConfig::name, names, "listener", "submission",
+                    "bind address")) {
                 continue;
-            }
-            if (l.name() == null || l.name().isBlank()) {
-                p.missing(at + ".name", "every listener needs a name, e.g. submission");
-            } else {
-                Integer first = names.putIfAbsent(l.name(), i);
-                if (first != null) {
-                    p.error(at + ".name", l.name(), "the name is already used by listeners[" + first
-                            + "]: give every listener its own name");
-                }
             }
             if (l.bind() == null) {
                 p.missing(at + ".bind", "the bind address is required, e.g. \"0.0.0.0:587\"");

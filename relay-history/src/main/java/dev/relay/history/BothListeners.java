@@ -76,6 +76,12 @@ public record BothListeners(QueueListener first, QueueListener second) implement
     }
 
     @Override
+    public void delayWarned(Envelope envelope, List<MailAddress> recipients, QueueId dsn) {
+        first.delayWarned(envelope, recipients, dsn);
+        second.delayWarned(envelope, recipients, dsn);
+    }
+
+    @Override
     public void inflowPaused(long nanos) {
         first.inflowPaused(nanos);
         second.inflowPaused(nanos);

@@ -31,6 +31,19 @@ sealed interface HistoryRecord {
     record Bounced(String queueId, Instant at, List<String> recipients, String dsnId, String dsnRecipient)
             implements HistoryRecord {}
 
+    /**
+     * The sender was warned that {@code recipients} are still delayed: by the delay warning {@code dsnId}, or only in
+     * the log (null). The recipients keep their status.
+     */
+    record DelayWarned(String queueId, Instant at, List<String> recipients, String dsnId, String dsnRecipient)
+            implements HistoryRecord {}
+
     /** An operator's action: hold, release, retry, delete, requeue; {@code by} who (or "-"). */
     record Action(String queueId, Instant at, String action, String by) implements HistoryRecord {}
+
+    /**
+     * A message another replica handed off to this one: {@code originalId} its queue id there, {@code detail} the
+     * rest of its {@code X-Relay-Handoff} header (receipt time, replica, hop).
+     */
+    record HandedOff(String queueId, Instant at, String originalId, String detail) implements HistoryRecord {}
 }

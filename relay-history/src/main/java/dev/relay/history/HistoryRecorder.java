@@ -145,6 +145,11 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     }
 
     @Override
+    public void handedOff(QueueId id, String originalId, String header) {
+        offer(new HistoryRecord.HandedOff(id.value(), clock.instant(), originalId, header));
+    }
+
+    @Override
     public void attempted(Envelope envelope, int attempt) {
         attemptStarts.put(envelope.id(), clock.instant());
     }
@@ -203,6 +208,12 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     @Override
     public void bounced(Envelope envelope, List<MailAddress> recipients, boolean sent, QueueId dsn) {
         offer(new HistoryRecord.Bounced(envelope.id().value(), clock.instant(), values(recipients),
+                dsn == null ? null : dsn.value(), envelope.sender().value()));
+    }
+
+    @Override
+    public void delayWarned(Envelope envelope, List<MailAddress> recipients, QueueId dsn) {
+        offer(new HistoryRecord.DelayWarned(envelope.id().value(), clock.instant(), values(recipients),
                 dsn == null ? null : dsn.value(), envelope.sender().value()));
     }
 

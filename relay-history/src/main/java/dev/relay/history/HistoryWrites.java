@@ -189,14 +189,15 @@ final class HistoryWrites {
                         p.setString(3, b.queueId());
                         p.executeUpdate();
                     }
-                    apply(new HistoryRecord.Received(b.dsnId(), b.at(), b.at(), "", List.of(b.dsnRecipient()), null,
-                            0), touched);
                 }
-                event(b.queueId(), at, "bounced", null, null, null, null, null, null,
-                        (b.dsnId() == null ? "not sent (queue.bounces=log)" : "dsn " + b.dsnId()) + " failed="
-                                + recipients(b.recipients()));
+                notice(b.queueId(), b.at(), "bounced", b.dsnId(), b.dsnRecipient(), "failed", b.recipients(), touched);
                 touched.add(b.queueId());
             }
+            case HistoryRecord.DelayWarned w -> // the recipients keep their status: still being retried
+                notice(w.queueId(), w.at(), "delayed", w.dsnId(), w.dsnRecipient(), "delayed", w.recipients(),
+                        touched);
+            case HistoryRecord.HandedOff h -> // found by the original id as by an upstream's id
+                    event(h.queueId(), at, "handoff", null, null, null, h.originalId(), null, null, h.detail());
             case HistoryRecord.Action a -> {
                 event(a.queueId(), at, a.action(), null, null, null, null, null, null, "by " + a.by());
                 String status = switch (a.action()) {
@@ -221,6 +222,20 @@ final class HistoryWrites {
                 }
             }
         }
+    }
+
+    /**
+     * The event of a notice to the sender ({@code bounced}, {@code delayed}), and the notice's own receipt when one
+     * was queued (it then has a history of its own).
+     */
+    private void notice(String queueId, Instant when, String kind, String dsnId, String dsnRecipient, String what,
+                        List<String> recipients, Set<String> touched) throws SQLException {
+        if (dsnId != null) {
+            apply(new HistoryRecord.Received(dsnId, when, when, "", List.of(dsnRecipient), null, 0), touched);
+        }
+        event(queueId, when.toEpochMilli(), kind, null, null, null, null, null, null,
+                (dsnId == null ? "not sent (queue.bounces=log)" : "dsn " + dsnId) + " " + what + "="
+                        + recipients(recipients));
     }
 
     private static String recipients(List<String> list) {

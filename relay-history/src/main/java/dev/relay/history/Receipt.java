@@ -19,5 +19,12 @@ public record Receipt(String listener, String client, String user, String tlsPro
         Log NONE = (id, receipt) -> { };
 
         void received(dev.relay.core.model.QueueId id, Receipt receipt);
+
+        /**
+         * The message {@code id} was handed off by another replica, where its queue id was {@code originalId};
+         * {@code header} is its {@code X-Relay-Handoff} field. Must be fast, never throw.
+         */
+        default void handedOff(dev.relay.core.model.QueueId id, String originalId, String header) {
+        }
     }
 }

@@ -128,6 +128,24 @@ class HistoryStoreTest {
     }
 
     @Test
+    void aHandedOffMessageIsFoundByItsIdOnTheReplicaThatHandedItOff() throws Exception {
+        HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
+        Envelope e = envelope("app@example.com", "jane@example.net");
+        r.received(e, 100);
+        r.handedOff(e.id(), "Q0RIGINAL1", "X-Relay-Handoff: id=Q0RIGINAL1; received=2026-12-01T09:00:00Z; "
+                + "from=relay-0; hop=1");
+        assertThat(r.flush(Duration.ofSeconds(10))).isTrue();
+
+        List<HistoryStore.Trace> traces = r.store().trace("Q0RIGINAL1");
+        assertThat(traces).singleElement().satisfies(t -> {
+            assertThat(t.message().queueId()).isEqualTo(e.id().value());
+            assertThat(t.events()).extracting(HistoryStore.Event::kind).containsExactly("received", "handoff");
+            assertThat(t.events().get(1).upstreamId()).isEqualTo("Q0RIGINAL1");
+            assertThat(t.events().get(1).detail()).contains("from=relay-0", "hop=1");
+        });
+    }
+
+    @Test
     void recordsDeferralsFailuresBouncesAndOperatorActions() throws Exception {
         HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
         Envelope e = deliver(r, envelope("app@example.com", "a@x.test", "b@x.test"), "<m2@x>",
@@ -154,6 +172,26 @@ class HistoryStoreTest {
         assertThat(r.flush(Duration.ofSeconds(10))).isTrue();
         assertThat(r.store().search(new HistoryStore.Query(null, null, null, null, null, null, "deferred"), null, 10)
                 .messages()).extracting(HistoryStore.MessageSummary::queueId).containsExactly(e.id().value());
+    }
+
+    @Test
+    void recordsADelayWarningAsAnEventThatLeavesTheStatusAndTheWarningAsAMessageOfItsOwn() throws Exception {
+        HistoryRecorder r = recorder(false, 1000, 1L << 30).start();
+        Envelope e = deliver(r, envelope("app@example.com", "a@x.test"), "<m3@x>",
+                Map.of("a@x.test", new Outcome.TransientFailure("451 4.3.0 try later")));
+        QueueId warning = QueueId.next(now.get());
+        r.delayWarned(e, List.of(new MailAddress("a@x.test")), warning);
+        assertThat(r.flush(Duration.ofSeconds(10))).isTrue();
+
+        HistoryStore.Trace t = r.store().trace(e.id().value()).get(0);
+        assertThat(t.message().status()).as("still being retried").isEqualTo("deferred");
+        assertThat(t.message().dsnId()).as("no bounce").isNull();
+        assertThat(t.events()).extracting(HistoryStore.Event::kind).containsExactly("received", "attempt",
+                "deferred", "delayed");
+        assertThat(t.events().get(3).detail()).isEqualTo("dsn " + warning.value() + " delayed=<a@x.test>");
+        HistoryStore.Trace own = r.store().trace(warning.value()).get(0);
+        assertThat(own.message().sender()).isEmpty();
+        assertThat(own.message().recipients()).containsExactly("app@example.com");
     }
 
     @Test

@@ -6,12 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code relay history ...}: searches the message history of a running relay through its admin API
@@ -23,13 +19,7 @@ import picocli.CommandLine.Spec;
                 + "bounced), newest first, through its admin API."},
         footer = {"", "One message's timeline: relay trace ID. The admin token (admin.token): --token-file FILE or "
                 + "the environment variable RELAY_ADMIN_TOKEN."})
-final class HistoryCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    AdminClient client;
-
+final class HistoryCommand extends AdminQuery {
     @Option(names = "--since", paramLabel = "AGE|TIME",
             description = "Received at most this long ago (30m, 2h, 7d) or since this ISO-8601 time.")
     String since;
@@ -57,9 +47,6 @@ final class HistoryCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
             description = "At most N messages (default: ${DEFAULT-VALUE}).")
     int limit;
-
-    @Option(names = "--json", description = "Print the API's JSON.")
-    boolean json;
 
     @Override
     public Integer call() {

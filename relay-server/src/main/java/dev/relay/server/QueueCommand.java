@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
                 + "RELAY_ADMIN_TOKEN, not with --token, which every user of the host can read in the process list."},
         subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Retry.class,
                 QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Delete.class,
-                QueueCommand.Requeue.class})
+                QueueCommand.Requeue.class, QueueHandoffCommand.class})
 final class QueueCommand implements Runnable {
     /** Made at first use: picocli makes every command object to build the command tree, and Jackson's set-up (~50 ms) is for `relay queue` alone. */
     private static final class Json {
@@ -133,12 +133,16 @@ final class QueueCommand implements Runnable {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists queued messages.")
-    static final class ListMessages implements Callable<Integer> {
+    /** A subcommand: it calls the API through its parent, which holds the endpoint and the token options. */
+    abstract static class Sub implements Callable<Integer> {
         @ParentCommand
         QueueCommand parent;
         @Spec
         CommandSpec spec;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists queued messages.")
+    static final class ListMessages extends Sub {
 
         @Option(names = "--state", paramLabel = "STATE", split = ",",
                 description = "incoming, active, deferred, hold, failed, corrupt (default: all).")
@@ -232,29 +236,28 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
-            description = "Shows one message: envelope, state, attempts, last error, size.")
-    static final class Show implements Callable<Integer> {
-        @ParentCommand
-        QueueCommand parent;
-        @Spec
-        CommandSpec spec;
+    /** The commands that act on one message, named by its ID: {@code /api/queue/ID}. */
+    abstract static class OnOne extends Sub {
         @Parameters(paramLabel = "ID")
         String id;
 
+        String path() {
+            return "/" + enc(id);
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "Shows one message: envelope, state, attempts, last error, size.")
+    static final class Show extends OnOne {
         @Override
         public Integer call() {
-            return parent.call(spec, "GET", "/" + enc(id), (body, out) -> out.println(body.toPrettyString()));
+            return parent.call(spec, "GET", path(), (body, out) -> out.println(body.toPrettyString()));
         }
     }
 
     @Command(name = "retry", mixinStandardHelpOptions = true,
             description = "Tries a deferred message now, or every deferred message with --all.")
-    static final class Retry implements Callable<Integer> {
-        @ParentCommand
-        QueueCommand parent;
-        @Spec
-        CommandSpec spec;
+    static final class Retry extends Sub {
         @Parameters(paramLabel = "ID", arity = "0..1")
         String id;
         @Option(names = "--all", description = "Every deferred message.")
@@ -270,63 +273,35 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    /** The commands that act on one message by POST /api/queue/ID/ACTION. */
-    abstract static class Action implements Callable<Integer> {
-        @ParentCommand
-        QueueCommand parent;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "ID")
-        String id;
-
-        abstract String action();
-
+    /** The commands that act on one message by POST /api/queue/ID/ACTION, ACTION being the command's name. */
+    abstract static class Action extends OnOne {
         @Override
         public Integer call() {
-            return parent.call(spec, "POST", "/" + enc(id) + "/" + action(), MESSAGE);
+            return parent.call(spec, "POST", path() + "/" + spec.name(), MESSAGE);
         }
     }
 
     @Command(name = "hold", mixinStandardHelpOptions = true,
             description = "Puts an incoming or deferred message on hold: never delivered until released.")
     static final class Hold extends Action {
-        @Override
-        String action() {
-            return "hold";
-        }
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true,
             description = "Releases a held message: back to incoming, delivered now.")
     static final class Release extends Action {
-        @Override
-        String action() {
-            return "release";
-        }
     }
 
     @Command(name = "requeue", mixinStandardHelpOptions = true,
             description = "Puts a failed message back to incoming for its failed recipients.")
     static final class Requeue extends Action {
-        @Override
-        String action() {
-            return "requeue";
-        }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = "Deletes a message (envelope and body) from any state but active.")
-    static final class Delete implements Callable<Integer> {
-        @ParentCommand
-        QueueCommand parent;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "ID")
-        String id;
-
+    static final class Delete extends OnOne {
         @Override
         public Integer call() {
-            return parent.call(spec, "DELETE", "/" + enc(id), MESSAGE);
+            return parent.call(spec, "DELETE", path(), MESSAGE);
         }
     }
 }

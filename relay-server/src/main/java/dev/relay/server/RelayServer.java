@@ -77,6 +77,7 @@ public final class RelayServer implements AutoCloseable {
     private Inbound inbound;
     private volatile ConfigReloader reloader;
     private volatile boolean stopping;
+    private dev.relay.core.handoff.Handoff.Listener handoffs;
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -146,7 +147,8 @@ public final class RelayServer implements AutoCloseable {
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
                 history == null ? metrics : new dev.relay.history.BothListeners(metrics, history),
-                new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname()),
+                new QueueManager.Bounces(qc.bounces() == QueueConfig.BounceMode.SEND, config.hostname(),
+                        qc.delayWarning()),
                 qc.failedRetention(), qc.accountProblemLifetime());
         if (tls != null) {
             Gauge.builder("relay.tls.certificate.expiry", tls,
@@ -196,6 +198,8 @@ public final class RelayServer implements AutoCloseable {
         if (history != null) {
             inbound.receipts(history);
         }
+        inbound.maxHandoffHops(config.handoff().maxHops());
+        handoffs = HandoffWiring.metrics(registry);
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
@@ -318,12 +322,16 @@ public final class RelayServer implements AutoCloseable {
      * Graceful stop within {@code grace} in all: every listener stops accepting at once (connections are refused,
      * so a load balancer moves new clients elsewhere; idle sessions get {@code 421 4.3.2}), sessions in a mail
      * transaction may finish it within the grace period less a reserve, then deliveries in flight get what is
-     * left, then the delivery engine, the admin endpoint and the spool close. Whatever is not delivered stays in
-     * the spool.
+     * left, then the delivery engine closes; with {@code handoff.to} what is still queued is handed off to the peer
+     * (within {@code handoff.timeout}, on top of the grace); then the admin endpoint and the spool close. Whatever
+     * is neither delivered nor handed off stays in the spool.
      */
     public void stop(Duration grace) {
         long deadline = System.nanoTime() + grace.toNanos();
         stopping = true;
+        if (inbound != null) {
+            inbound.drain(); // a hand-off from another replica now gets 451 4.3.2: it tries another one
+        }
         files.close();
         listeners.forEach(InboundListener::stopAccepting);
         long sessionsDeadline = deadline - sessionReserve(grace).toNanos();
@@ -339,6 +347,9 @@ public final class RelayServer implements AutoCloseable {
         }
         if (engine != null) {
             engine.close();
+        }
+        if (config.handoff().enabled() && spool != null && handoffs != null) {
+            HandoffWiring.onStop(spool, config.handoff(), config.hostname(), handoffs, history);
         }
         if (admin != null) {
             admin.close();

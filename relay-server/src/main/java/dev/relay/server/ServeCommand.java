@@ -4,11 +4,10 @@ import dev.relay.config.ConfigException;
 import dev.relay.config.ConfigLoader;
 import dev.relay.config.LoadedConfig;
 import dev.relay.config.RelayConfig;
-import dev.relay.server.setup.ConfigSource;
+import dev.relay.server.setup.ConfigChoice;
 import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.setup.Preflight;
 import dev.relay.server.sink.CaptureSink;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -28,12 +28,8 @@ import picocli.CommandLine.Option;
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file.")
-    Path config;
-
-    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "relay-data",
-            description = "Where the demo defaults keep everything (default: ${DEFAULT-VALUE}).")
-    Path dataDir;
+    @Mixin
+    ConfigChoice choice;
 
     @Option(names = "--demo-ports", paramLabel = "SUB,SUBS,SINK,ADMIN",
             description = "The demo defaults' ports, when 2587,2465,2525,9090 are taken: STARTTLS submission, "
@@ -75,7 +71,7 @@ public final class ServeCommand implements Callable<Integer> {
         DemoSetup demo = null;
         DemoSetup.Ports ports = DemoSetup.Ports.DEFAULT;
         if (demoPorts != null) {
-            if (config != null || ConfigSource.hasRelayVariables(env)) {
+            if (choice.given(env)) {
                 System.err.println("relay: --demo-ports applies to the demo defaults only; with --config or RELAY_* "
                         + "variables set the ports in listeners[*].bind and admin.bind");
                 return 2;
@@ -89,16 +85,17 @@ public final class ServeCommand implements Callable<Integer> {
         }
         RelayConfig effective;
         try {
-            if (config != null || ConfigSource.hasRelayVariables(env)) {
-                LoadedConfig loaded = ConfigLoader.load(config, env);
+            if (choice.given(env)) {
+                LoadedConfig loaded = ConfigLoader.load(choice.config(), env);
                 loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
                 effective = loaded.config();
             } else {
-                demo = DemoSetup.prepare(dataDir, ports);
+                demo = DemoSetup.prepare(choice.dataDir(), ports);
                 effective = demo.config();
             }
         } catch (ConfigException e) {
-            System.err.println("relay: invalid configuration" + (config == null ? "" : " in " + config) + ":");
+            System.err.println("relay: invalid configuration"
+                    + (choice.config() == null ? "" : " in " + choice.config()) + ":");
             System.err.println(e.getMessage());
             return 2;
         }
@@ -113,7 +110,7 @@ public final class ServeCommand implements Callable<Integer> {
         RelayServer server;
         try {
             sink = demo == null ? null : demo.startSink();
-            server = demo == null ? RelayServer.start(effective, config, env) : RelayServer.start(effective);
+            server = demo == null ? RelayServer.start(effective, choice.config(), env) : RelayServer.start(effective);
             if (demo != null) {
                 server.showDemoOutbox(demo.outbox());
             }

@@ -4,13 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code relay trace ID}: the timeline of one message from the history of a running relay, one line per event with
@@ -20,18 +15,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "trace", mixinStandardHelpOptions = true,
         description = {"Shows the timeline of a message (queue id, Message-ID or the upstream's id) from the history "
                 + "of a running relay: one line per event, with the upstream's replies."})
-final class TraceCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    AdminClient client;
-
+final class TraceCommand extends AdminQuery {
     @Parameters(paramLabel = "ID", description = "Queue id, Message-ID or the upstream's id for the message.")
     String id;
-
-    @Option(names = "--json", description = "Print the API's JSON.")
-    boolean json;
 
     @Override
     public Integer call() {

@@ -43,6 +43,19 @@ class ReloadPlanTest {
     }
 
     @Test
+    void aChangedHandoffNeedsARestartAndALiveChangeKeepsIt() throws Exception {
+        Path pw = Files.writeString(dir.resolve("handoff-pw"), "x\n");
+        String handoff = "handoff: { to: \"smtp://127.0.0.1:2602\", tls: none, user: h, password-file: \"" + pw
+                + "\", timeout: %s }\n";
+        RelayConfig running = config(handoff.formatted("30s") + "limits: { max-recipients: 5 }");
+        ReloadPlan plan = ReloadPlan.between(running, config(handoff.formatted("45s") + "limits: { max-recipients: 7 }"));
+
+        assertThat(plan.needsRestart()).containsExactly("handoff");
+        assertThat(plan.applyTo(running).handoff()).isEqualTo(running.handoff());
+        assertThat(plan.applyTo(running).limits().maxRecipients()).isEqualTo(7);
+    }
+
+    @Test
     void newLimitsApplyLiveExceptThoseThatSizeTheListeners() throws Exception {
         RelayConfig running = config("limits: { max-message-size: 1KiB, max-connections: 10, max-connections-per-client: 5 }");
         RelayConfig next = config("limits: { max-message-size: 1MiB, max-connections: 20, max-recipients: 7 }");
@@ -124,6 +137,13 @@ class ReloadPlanTest {
         assertThat(plan.upstreams().get(1).maxConnections()).isEqualTo(2);
         assertThat(plan.routes()).isNull();
         assertThat(plan.applyTo(running).routes()).isEqualTo(running.routes());
+    }
+
+    @Test
+    void aDelayWarningTurnedOnIsAQueueChangeThatNeedsARestartLikeTheOtherQueueKeys() throws Exception {
+        ReloadPlan plan = ReloadPlan.between(config(""), config("queue: { delay-warning: 4h }"));
+        assertThat(plan.appliesNothing()).isTrue();
+        assertThat(plan.needsRestart()).containsExactly("queue");
     }
 
     @Test

@@ -12,11 +12,14 @@ import java.util.function.Function;
 final class Envelope {
     String from;
     String mailLine;
+    /** The upstream's number of this transaction (from 0, across connections), given at MAIL. */
+    int number;
     final List<String> to = new ArrayList<>();
     private boolean mailAccepted;
     private final List<String> held = new ArrayList<>();
 
-    void mail(UpstreamSession s, String line, String reply) throws IOException {
+    void mail(UpstreamSession s, String line, int transaction, String reply) throws IOException {
+        number = transaction;
         String r = reply == null ? "250 2.1.0 Ok" : reply;
         mailAccepted = r.startsWith("2");
         from = mailAccepted ? UpstreamSession.address(line) : null;

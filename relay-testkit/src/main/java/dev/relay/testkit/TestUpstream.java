@@ -71,6 +71,8 @@ public final class TestUpstream implements AutoCloseable {
     volatile BiPredicate<String, String> credentials;
     volatile IntFunction<String> mailReply = n -> null;
     volatile Function<String, String> rcptReply = a -> null;
+    volatile IntFunction<String> dataReply = n -> null;
+    volatile List<String> extensions;
     volatile int soTimeoutMillis = 20_000;
 
     private TestUpstream(int port, SSLContext implicitTls, SSLContext startTls, Script script) throws IOException {
@@ -161,6 +163,26 @@ public final class TestUpstream implements AutoCloseable {
     /** The reply to the MAIL of the n-th transaction (from 0, across connections); null: 250. */
     public TestUpstream mailReply(IntFunction<String> reply) {
         mailReply = reply;
+        return this;
+    }
+
+    /**
+     * The reply to the final dot of the n-th transaction (numbered as for {@link #mailReply}); null: 250. A message
+     * refused here is not among {@link #mails()}.
+     */
+    public TestUpstream dataReply(IntFunction<String> reply) {
+        dataReply = reply;
+        return this;
+    }
+
+    /**
+     * The EHLO keyword lines exactly as a provider sends them, in its order ("SIZE 157286400", "PIPELINING",
+     * "AUTH LOGIN XOAUTH2"...); the session then behaves as they say (PIPELINING insisted on, the AUTH line's
+     * mechanisms, 8BITMIME and SMTPUTF8). STARTTLS is only said while the upstream has a certificate and the
+     * session is not under TLS yet. Null: the list the other settings build.
+     */
+    public TestUpstream extensions(String... lines) {
+        extensions = lines == null ? null : List.of(lines);
         return this;
     }
 

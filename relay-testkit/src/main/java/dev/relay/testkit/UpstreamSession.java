@@ -35,7 +35,7 @@ public final class UpstreamSession {
     public String auth;
     /** The greeting's text after "220 ". */
     public String greeting;
-    /** The reply to the final dot of an accepted message. */
+    /** The reply to the final dot of a message, unless the upstream's dataReply script says otherwise. */
     public String dataReply = "250 2.0.0 Ok: queued";
     /** Offer STARTTLS (when the upstream has a certificate). */
     public boolean offerStartTls = true;
@@ -45,6 +45,8 @@ public final class UpstreamSession {
     public boolean offer8BitMime;
     /** Offer PIPELINING and read the whole MAIL/RCPT/DATA group before answering any of it. */
     public boolean pipelining;
+    /** The EHLO keyword lines exactly as a provider sends them (null: built from the flags above). */
+    public List<String> extensionLines;
     /** The command ("GREETING", "EHLO", "STARTTLS", "MAIL", "DATA", "DATA-END"...) at which the server goes silent. */
     public String stallAt;
     /** Close the connection after this many lines of message data. */
@@ -67,6 +69,15 @@ public final class UpstreamSession {
         this.offer8BitMime = upstream.eightBitMime;
         this.pipelining = upstream.pipelining;
         this.startTlsContext = upstream.startTlsContext();
+        List<String> lines = upstream.extensions;
+        if (lines != null) { // a provider's own list: the flags follow from it, so the session behaves as it says
+            extensionLines = lines;
+            pipelining = has(lines, "PIPELINING");
+            offer8BitMime = has(lines, "8BITMIME");
+            offerSmtpUtf8 = has(lines, "SMTPUTF8");
+            authMechanisms = lines.stream().filter(l -> l.toUpperCase(Locale.ROOT).startsWith("AUTH "))
+                    .map(l -> l.substring(5).strip()).findFirst().orElse(null);
+        }
         use(socket);
     }
 
@@ -192,7 +203,10 @@ public final class UpstreamSession {
                     }
                 }
                 case "AUTH" -> UpstreamAuthExchange.run(this, upstream, line);
-                case "MAIL" -> tx.mail(this, line, upstream.mailReply.apply(upstream.transactions.getAndIncrement()));
+                case "MAIL" -> {
+                    int n = upstream.transactions.getAndIncrement();
+                    tx.mail(this, line, n, upstream.mailReply.apply(n));
+                }
                 case "RCPT" -> tx.rcpt(this, line, rcpt);
                 case "DATA" -> {
                     if (!tx.data(this)) {
@@ -217,15 +231,25 @@ public final class UpstreamSession {
         }
     }
 
+    private static boolean has(List<String> lines, String keyword) {
+        return lines.stream().anyMatch(l -> l.equalsIgnoreCase(keyword)
+                || l.toUpperCase(Locale.ROOT).startsWith(keyword + " "));
+    }
+
     private String[] extensions() {
-        List<String> ext = new ArrayList<>(List.of("upstream.test hello"));
+        if (extensionLines != null) {
+            return ehloReply(extensionLines.stream()
+                    .filter(l -> !l.equalsIgnoreCase("STARTTLS") || startTlsNow())
+                    .toList());
+        }
+        List<String> ext = new ArrayList<>();
         if (offer8BitMime) {
             ext.add("8BITMIME");
         }
         if (pipelining) {
             ext.add("PIPELINING");
         }
-        if (startTlsContext != null && offerStartTls && !underTls) {
+        if (startTlsNow()) {
             ext.add("STARTTLS");
         }
         String mechanisms = authMechanisms == null ? "" : authMechanisms;
@@ -239,6 +263,18 @@ public final class UpstreamSession {
             ext.add("SMTPUTF8");
         }
         ext.add("SIZE 100000000");
+        return ehloReply(ext);
+    }
+
+    /** Whether EHLO says STARTTLS now: the upstream has a certificate, offers it, and TLS is not on yet. */
+    private boolean startTlsNow() {
+        return startTlsContext != null && offerStartTls && !underTls;
+    }
+
+    /** The EHLO reply: the hello line, then these keyword lines. */
+    private static String[] ehloReply(List<String> keywords) {
+        List<String> ext = new ArrayList<>(List.of("upstream.test hello"));
+        ext.addAll(keywords);
         String[] r = new String[ext.size()];
         for (int i = 0; i < r.length; i++) {
             r[i] = "250" + (i == r.length - 1 ? " " : "-") + ext.get(i);
@@ -282,8 +318,13 @@ public final class UpstreamSession {
             stall();
             return false;
         }
-        upstream.mails.add(new TestUpstream.Mail(number, tx.from, List.copyOf(tx.to), tx.mailLine, data.toString()));
-        reply(dataReply);
+        String scripted = upstream.dataReply.apply(tx.number);
+        String r = scripted == null ? dataReply : scripted;
+        if (r.startsWith("2")) { // refused after the dot: not accepted, so not recorded
+            upstream.mails.add(new TestUpstream.Mail(number, tx.from, List.copyOf(tx.to), tx.mailLine,
+                    data.toString()));
+        }
+        reply(r);
         return true;
     }
 

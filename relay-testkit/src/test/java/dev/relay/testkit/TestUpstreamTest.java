@@ -136,4 +136,53 @@ class TestUpstreamTest {
             assertThat(up.xoauth2Responses()).hasSize(2);
         }
     }
+    @Test
+    void aDataReplyScriptAnswersTheFinalDotByTransactionAndARefusedMessageIsNotRecorded() throws Exception {
+        try (TestUpstream up = TestUpstream.plain().dataReply(n -> n == 0 ? "554 Message rejected: no" : null);
+             Client c = new Client(up.port())) {
+            c.reply();
+            c.command("EHLO client.test");
+            for (String expected : List.of("554 Message rejected", "250 2.0.0")) {
+                assertThat(c.command("MAIL FROM:<a@example.com>")).startsWith("250 ");
+                assertThat(c.command("RCPT TO:<b@example.net>")).startsWith("250 ");
+                assertThat(c.command("DATA")).startsWith("354 ");
+                assertThat(c.command("Subject: t\r\n\r\nx\r\n.")).startsWith(expected);
+            }
+            assertThat(up.mails()).hasSize(1);
+            assertThat(up.transactions()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aProvidersOwnEhloLinesAreSaidAsTheyAreAndTheSessionBehavesAsTheySay() throws Exception {
+        try (TestUpstream up = TestUpstream.plain().extensions("SIZE 10485760", "STARTTLS", "AUTH LOGIN", "Ok");
+             Client c = new Client(up.port())) {
+            c.reply();
+            assertThat(c.command("EHLO client.test")).isEqualTo("250-upstream.test hello\n250-SIZE 10485760\n"
+                    + "250-AUTH LOGIN\n250 Ok\n"); // no STARTTLS without a certificate
+            assertThat(c.command("AUTH LOGIN")).startsWith("334 ");
+            assertThat(c.command("YXBw")).startsWith("334 ");
+            assertThat(c.command("c2VjcmV0")).startsWith("235 ");
+        }
+    }
+
+    @Test
+    void aProviderScriptGivesItsAccountReplyAtItsPhaseUntilTheProblemEnds() throws Exception {
+        ProviderScripts.Problem quota = ProviderScripts.problem("ses", "daily-quota");
+        try (ProviderScripts.Scripted ses = ProviderScripts.plain(quota)) {
+            for (boolean on : List.of(true, false)) {
+                try (Client c = new Client(ses.port())) {
+                    assertThat(c.reply()).startsWith("220 email-smtp.amazonaws.com");
+                    assertThat(c.command("EHLO client.test")).contains("250-SIZE 10485760", "AUTH PLAIN LOGIN");
+                    String mail = c.command("MAIL FROM:<a@example.com>");
+                    if (on) {
+                        assertThat(mail).startsWith("454 Throttling failure: Daily message quota exceeded");
+                        ses.end();
+                    } else {
+                        assertThat(mail).startsWith("250 ");
+                    }
+                }
+            }
+        }
+    }
 }

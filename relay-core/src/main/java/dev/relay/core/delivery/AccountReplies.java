@@ -143,6 +143,10 @@ public final class AccountReplies {
                     new Verdict(Action.ACCOUNT_PROBLEM, "sender_not_verified", "verify the sender's address or "
                             + "domain in SES in this region (in the sandbox, the recipients' too)", null),
                     "https://docs.aws.amazon.com/ses/latest/dg/troubleshoot-error-messages.html"),
+            // "Account is paused": sending is stopped for the whole account (same page; it shows no reply code)
+            problem("ses", ANY, "(?i)\\bAccount is paused\\b", "account_paused", "SES paused the account's "
+                    + "sending: see the notice sent to the AWS account's address and resolve the review",
+                    "https://docs.aws.amazon.com/ses/latest/dg/troubleshoot-error-messages.html"),
             // Gmail / Workspace: a rolling 24-hour limit (https://support.google.com/a/answer/166852); the reply:
             // https://www.simplefastwebsites.com/errors/email/smtp-550-5-4-5-daily-sending-quota-exceeded-gmail/
             new Rule("gmail", ANY, Pattern.compile("^55[0-9] 5\\.4\\.5 Daily user sending (limit|quota) exceeded"),
@@ -163,6 +167,46 @@ public final class AccountReplies {
                     new Verdict(Action.ACCOUNT_PROBLEM, "sender_not_verified", "the From address is not a "
                             + "verified Sender Identity: verify it (single sender or domain authentication)", null),
                     "https://www.twilio.com/docs/sendgrid/for-developers/sending-email/smtp-errors-and-troubleshooting"),
+            // 550 "The from address does not match a verified Sender Identity", after the data, as captured in
+            // https://github.com/CoderBounty/coderbounty/issues/364 (the same cause as the 403 row)
+            problem("sendgrid", EnumSet.of(Phase.MAIL, Phase.RCPT, Phase.DATA),
+                    "^550 The from address does not match a verified Sender Identity", "sender_not_verified",
+                    "the From address is not a verified Sender Identity: verify it (single sender or domain "
+                            + "authentication), or rewrite-from to a verified address",
+                    "https://github.com/CoderBounty/coderbounty/issues/364"),
+            // 535 "Authentication failed: Bad username / password" (no enhanced code, so the generic row misses it),
+            // in a captured session: https://github.com/sendgrid/docs/issues/2491
+            problem("sendgrid", EnumSet.of(Phase.AUTH), "^535 Authentication failed", "authentication",
+                    "SendGrid refuses the credentials: the user name must be the literal word apikey and the password "
+                            + "an API key with the Mail Send permission (a deleted or revoked key is refused)",
+                    "https://github.com/sendgrid/docs/issues/2491"),
+            // 550 "Unauthenticated senders not allowed" at MAIL: https://github.com/sendgrid/docs/issues/6473
+            problem("sendgrid", EnumSet.of(Phase.MAIL), "^550 Unauthenticated senders not allowed", "not_authenticated",
+                    "SendGrid takes mail only after AUTH: set password-file to an API key (the preset fills the user "
+                            + "name apikey)", "https://github.com/sendgrid/docs/issues/6473"),
+            // Mailgun: 421 "Domain <d> is not allowed to send: Sandbox subdomains are for test purposes only..."
+            // after the data: https://github.com/baserow/baserow/issues/1776 (a sandbox domain or a free account
+            // sends only to authorized recipients: https://help.mailgun.com/hc/en-us/articles/217531258; a disabled
+            // domain sends nothing: https://help.mailgun.com/hc/en-us/articles/202051664)
+            problem("mailgun", ANY, "^421 Domain \\S+ is not allowed to send", "domain_not_allowed",
+                    "the Mailgun domain may not send this: a sandbox domain or a free account sends only to "
+                            + "Authorized Recipients (add the recipient, or add and verify your own domain and use "
+                            + "its SMTP credentials); a disabled domain needs Mailgun support",
+                    "https://github.com/baserow/baserow/issues/1776"),
+            // Azure Communication Services: 535 5.7.3 to AUTH when the Entra application's credentials or role are
+            // wrong: https://github.com/jstedfast/MailKit/issues/1967 (the user name forms:
+            // https://learn.microsoft.com/en-us/azure/communication-services/quickstarts/email/send-email-smtp/smtp-authentication)
+            problem("acs", EnumSet.of(Phase.AUTH), "^535 5\\.7\\.3\\b", "authentication",
+                    "ACS refuses the credentials: the user name is <ACS resource>.<Entra application id>.<Entra "
+                            + "tenant id> (or an SMTP Username resource's name), the password a client secret's "
+                            + "value, and the Entra application needs a role on the Communication Services resource",
+                    "https://github.com/jstedfast/MailKit/issues/1967"),
+            // Gmail: 535 5.7.8 "Username and Password not accepted" (no word "authentication" for the generic row):
+            // https://github.com/sendgrid/sendgrid-nodejs/issues/1339 (a Gmail reply quoted there)
+            problem("gmail", EnumSet.of(Phase.AUTH), "^535 5\\.7\\.8 Username and Password not accepted",
+                    "authentication", "Gmail refuses the password: use an app password (it needs 2-Step "
+                            + "Verification), or auth: xoauth2 with oauth2",
+                    "https://github.com/sendgrid/sendgrid-nodejs/issues/1339"),
             // generic: a 5.7.x at AUTH or MAIL that names authentication (RFC 3463 X.7: security or policy)
             new Rule(null, AUTH_OR_MAIL, Pattern.compile("^5[0-9]{2} 5\\.7\\.[0-9]{1,3} .*(?i:authenticat)"),
                     new Verdict(Action.ACCOUNT_PROBLEM, "authentication", "the upstream refuses the relay's "
@@ -174,6 +218,13 @@ public final class AccountReplies {
                             + "raise it with the provider", null), "issue #21"),
             new Rule(null, ANY, Pattern.compile(NOT_MAILBOX + ".*(?i:\\brate limit|\\bsending rate|\\brate exceeded)"),
                     new Verdict(Action.SLOW_DOWN, "rate", "lower rate.per-second", null), "issue #21"));
+
+    /** An {@link Action#ACCOUNT_PROBLEM} row: the account cannot send until someone applies {@code fix}. */
+    private static Rule problem(String provider, Set<Phase> phases, String regex, String reason, String fix,
+                                String source) {
+        return new Rule(provider, phases, Pattern.compile(regex), new Verdict(Action.ACCOUNT_PROBLEM, reason, fix,
+                null), source);
+    }
 
     /** No user rows, no provider: the generic rows only. */
     public static final AccountReplies GENERIC = new AccountReplies(null, List.of());

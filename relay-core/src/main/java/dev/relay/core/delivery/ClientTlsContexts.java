@@ -39,34 +39,25 @@ final class ClientTlsContexts {
      * spent before it was ready, for an upstream it may not deliver to for a while.
      */
     static final class Lazy {
-        private final X509ExtendedTrustManager trust;
-        private volatile SslContext context;
+        private final FirstUse<SslContext, RuntimeException> context;
 
         Lazy(X509ExtendedTrustManager trust) {
-            this.trust = trust;
+            this.context = new FirstUse<>(() -> {
+                try {
+                    return SslContextBuilder.forClient()
+                            .sslProvider(SslProvider.JDK)
+                            .protocols(PROTOCOLS)
+                            .trustManager(trust)
+                            .endpointIdentificationAlgorithm("HTTPS")
+                            .build();
+                } catch (SSLException e) {
+                    throw new IllegalStateException("cannot set up TLS towards the upstream: " + e, e);
+                }
+            });
         }
 
         SslContext get() {
-            SslContext c = context;
-            if (c == null) {
-                synchronized (this) {
-                    c = context;
-                    if (c == null) {
-                        try {
-                            c = SslContextBuilder.forClient()
-                                    .sslProvider(SslProvider.JDK)
-                                    .protocols(PROTOCOLS)
-                                    .trustManager(trust)
-                                    .endpointIdentificationAlgorithm("HTTPS")
-                                    .build();
-                        } catch (SSLException e) {
-                            throw new IllegalStateException("cannot set up TLS towards the upstream: " + e, e);
-                        }
-                        context = c;
-                    }
-                }
-            }
-            return c;
+            return context.get();
         }
     }
 

@@ -12,9 +12,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
 /**
  * Trusts a server chain that any one of its delegates trusts: the system store or the configured PEM bundle.
  * Each delegate is a full PKIX trust manager, so each also checks the host name (endpoint identification) on the
- * engine it is given; nothing is trusted that no delegate accepted in full. Server side only.
+ * engine it is given; nothing is trusted that no delegate accepted in full. Server certificates only.
  */
-final class EitherTrustManager extends X509ExtendedTrustManager {
+final class EitherTrustManager extends ServerTrustManager {
     private final List<X509ExtendedTrustManager> delegates;
 
     EitherTrustManager(List<X509ExtendedTrustManager> delegates) {
@@ -77,23 +77,6 @@ final class EitherTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         anyOf(tm -> tm.checkServerTrusted(chain, authType));
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("client certificates are not accepted here");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("client certificates are not accepted here");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("client certificates are not accepted here");
     }
 
     @Override

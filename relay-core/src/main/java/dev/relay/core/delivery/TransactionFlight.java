@@ -207,9 +207,17 @@ final class TransactionFlight {
         return true;
     }
 
-    void onMail(SmtpTransaction tx, SmtpReply reply) {
+    /** A 3xx where only a final reply may come ({@code when}: to MAIL FROM): the connection fails. */
+    private boolean protocolError(SmtpReply reply, String when) {
         if (reply.isIntermediate()) {
-            connection.fail("protocol error: unexpected reply to MAIL FROM from " + hostPort + ": " + reply);
+            connection.fail("protocol error: unexpected reply " + when + " from " + hostPort + ": " + reply);
+            return true;
+        }
+        return false;
+    }
+
+    void onMail(SmtpTransaction tx, SmtpReply reply) {
+        if (protocolError(reply, "to MAIL FROM")) {
             return;
         }
         boolean flight = !pipelined.isEmpty();
@@ -229,8 +237,7 @@ final class TransactionFlight {
     }
 
     void onRcpt(SmtpTransaction tx, SmtpReply reply) {
-        if (reply.isIntermediate()) {
-            connection.fail("protocol error: unexpected reply to RCPT TO from " + hostPort + ": " + reply);
+        if (protocolError(reply, "to RCPT TO")) {
             return;
         }
         boolean flight = !pipelined.isEmpty();
@@ -306,9 +313,7 @@ final class TransactionFlight {
     }
 
     void onDataEnd(SmtpTransaction tx, SmtpReply reply) {
-        if (reply.isIntermediate()) {
-            connection.fail("protocol error: unexpected reply after the message data from " + hostPort + ": "
-                    + reply);
+        if (protocolError(reply, "after the message data")) {
             return;
         }
         tx.acceptedReply(reply);

@@ -43,34 +43,14 @@ final class UpstreamAuth {
             return;
         }
         Set<String> offered = offeredBy.authMechanisms();
-        boolean plain = offered.contains("PLAIN");
-        boolean login = offered.contains("LOGIN");
         switch (target.auth()) {
-            case XOAUTH2 -> {
-                if (offered.contains("XOAUTH2")) {
-                    fetchToken();
-                } else {
-                    noMechanism("XOAUTH2", offered);
-                }
-            }
-            case PLAIN -> {
-                if (plain) {
-                    authPlain();
-                } else {
-                    noMechanism("PLAIN", offered);
-                }
-            }
-            case LOGIN -> {
-                if (login) {
-                    authLogin();
-                } else {
-                    noMechanism("LOGIN", offered);
-                }
-            }
+            case XOAUTH2 -> ifOffered("XOAUTH2", offered, this::fetchToken);
+            case PLAIN -> ifOffered("PLAIN", offered, this::authPlain);
+            case LOGIN -> ifOffered("LOGIN", offered, this::authLogin);
             case AUTO -> {
-                if (plain) {
+                if (offered.contains("PLAIN")) {
                     authPlain();
-                } else if (login) {
+                } else if (offered.contains("LOGIN")) {
                     authLogin();
                 } else {
                     noMechanism("PLAIN, LOGIN", offered);
@@ -84,6 +64,15 @@ final class UpstreamAuth {
         return target.tls() == TlsMode.NONE
                 && connection.ctx().channel().remoteAddress() instanceof InetSocketAddress a
                 && a.getAddress() != null && a.getAddress().isLoopbackAddress();
+    }
+
+    /** Authenticates with {@code mechanism} if the upstream offers it; else QUIT and a failure. */
+    private void ifOffered(String mechanism, Set<String> offered, Runnable auth) {
+        if (offered.contains(mechanism)) {
+            auth.run();
+        } else {
+            noMechanism(mechanism, offered);
+        }
     }
 
     private void noMechanism(String wanted, Set<String> offered) {

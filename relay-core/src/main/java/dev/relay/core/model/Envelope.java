@@ -18,10 +18,12 @@ import java.util.Objects;
  * @param lastError   the reason of the last failed attempt, or "" (for logs and the queue listing)
  * @param smtputf8    the client asked for SMTPUTF8 (RFC 6531) on MAIL FROM: the message may carry UTF-8 headers,
  *                    so it can only be relayed to an upstream that offers SMTPUTF8
+ * @param delayWarned the sender was told that the message is delayed ({@code queue.delay-warning}): at most one
+ *                    warning per message, so this stays set across deferrals and restarts
  */
 public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant receivedAt,
                        String submitter, int attempts, Instant nextAttempt, String lastError,
-                       boolean smtputf8) {
+                       boolean smtputf8, boolean delayWarned) {
     public Envelope {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sender, "sender");
@@ -36,6 +38,12 @@ public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipie
         }
         Objects.requireNonNull(nextAttempt, "nextAttempt");
         Objects.requireNonNull(lastError, "lastError");
+    }
+
+    /** An envelope not delay-warned yet (the signature before {@code delayWarned} existed). */
+    public Envelope(QueueId id, MailAddress sender, List<MailAddress> recipients, Instant receivedAt,
+                    String submitter, int attempts, Instant nextAttempt, String lastError, boolean smtputf8) {
+        this(id, sender, recipients, receivedAt, submitter, attempts, nextAttempt, lastError, smtputf8, false);
     }
 
     /** An envelope without the SMTPUTF8 need (the signature before {@code smtputf8} existed). */
@@ -56,7 +64,8 @@ public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipie
 
     /** This envelope after a failed attempt, due again at {@code next}, for the {@code remaining} recipients. */
     public Envelope deferred(List<MailAddress> remaining, Instant next, String error) {
-        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts + 1, next, error, smtputf8);
+        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts + 1, next, error, smtputf8,
+                delayWarned);
     }
 
     /**
@@ -64,6 +73,13 @@ public record Envelope(QueueId id, MailAddress sender, List<MailAddress> recipie
      * {@code next}: the attempts stay as they were.
      */
     public Envelope notAttempted(List<MailAddress> remaining, Instant next, String error) {
-        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts, next, error, smtputf8);
+        return new Envelope(id, sender, remaining, receivedAt, submitter, attempts, next, error, smtputf8,
+                delayWarned);
+    }
+
+    /** This envelope once its sender was warned that the message is delayed. */
+    public Envelope withDelayWarned() {
+        return new Envelope(id, sender, recipients, receivedAt, submitter, attempts, nextAttempt, lastError, smtputf8,
+                true);
     }
 }

@@ -19,14 +19,16 @@ import java.util.regex.Pattern;
 
 /**
  * A delivery status notification (RFC 3464): a {@code multipart/report; report-type=delivery-status} message with
- * a human-readable part, a {@code message/delivery-status} part (one block per failed recipient) and the original
- * message's headers as {@code text/rfc822-headers}. Written with plain Java: the relay only ever writes this one
+ * a human-readable part, a {@code message/delivery-status} part (one block per failed recipient, or per delayed one
+ * for a delay warning) and the original message's headers as {@code text/rfc822-headers}. Written with plain Java: the relay only ever writes this one
  * kind of message.
  */
 final class Dsn {
     /** Headers of the original beyond this are left out: a DSN is a notice, not a copy. */
     static final int MAX_ORIGINAL_HEADERS = 64 * 1024;
     static final String EXPIRED_STATUS = "5.4.7";
+    /** The status of a delayed recipient whose last failure was no SMTP reply (RFC 3463: delivery time passed). */
+    static final String DELAYED_STATUS = "4.4.7";
     private static final Pattern REPLY = Pattern.compile("^([245])\\d\\d(?:[ -]([245]\\.\\d{1,3}\\.\\d{1,3}))?\\b.*",
             Pattern.DOTALL);
     private static final DateTimeFormatter DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
@@ -78,14 +80,94 @@ final class Dsn {
         return d.toSeconds() > 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 
+    /**
+     * One recipient still being retried when its sender is warned of the delay.
+     *
+     * @param detail the last transient reply ({@code 451 4.3.0 busy}) or failure ({@code connection refused})
+     */
+    record Delay(MailAddress recipient, String detail) {
+        /**
+         * The RFC 3463 status, of class 4 as {@code Action: delayed} wants: the last reply's enhanced code, 4.0.0 for
+         * a reply without one, 4.4.7 (delivery time passed, as sendmail's delay warnings say) when there was no reply.
+         */
+        String status() {
+            Matcher m = REPLY.matcher(detail);
+            if (!m.matches()) {
+                return DELAYED_STATUS;
+            }
+            return m.group(2) == null ? "4.0.0" : "4" + m.group(2).substring(1);
+        }
+
+        /** The SMTP reply this delay carries (for Diagnostic-Code), or null when it was no reply. */
+        String smtpReply() {
+            return REPLY.matcher(detail).matches() ? detail : null;
+        }
+    }
+
     /** The DSN for {@code original}'s {@code failures}, from {@code MAILER-DAEMON@reportingMta}. */
     static byte[] build(String reportingMta, QueueId dsnId, Envelope original, List<Failure> failures,
                         byte[] originalHeaders, Instant now) {
+        StringBuilder human = new StringBuilder(512)
+                .append("I'm sorry to have to inform you that your message could not be delivered to one or more\r\n")
+                .append("recipients. The message had queue id ").append(original.id().value())
+                .append(" and was received ").append(DATE.format(original.receivedAt())).append(".\r\n\r\n");
+        StringBuilder blocks = new StringBuilder(256);
+        for (Failure f : failures) {
+            human.append("<").append(f.recipient().value()).append(">: ").append(oneLine(f.detail())).append("\r\n");
+            recipientBlock(blocks, f.recipient(), "failed", f.status(), f.smtpReply());
+        }
+        return report(reportingMta, dsnId, original, "Undelivered Mail Returned to Sender", human, blocks,
+                "Undelivered Message Headers", originalHeaders, now);
+    }
+
+    /**
+     * The delay warning for {@code original}'s {@code delays}: the same report with {@code Action: delayed} and
+     * {@code Will-Retry-Until: until} per recipient, and a text that says there is nothing to do.
+     */
+    static byte[] delayed(String reportingMta, QueueId dsnId, Envelope original, List<Delay> delays, Instant until,
+                          byte[] originalHeaders, Instant now) {
+        StringBuilder human = new StringBuilder(1024)
+                .append("####################################################################\r\n")
+                .append("# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\r\n")
+                .append("####################################################################\r\n\r\n")
+                .append("Your message has not been delivered yet to the recipients below, after ")
+                .append(human(Duration.between(original.receivedAt(), now))).append(".\r\n")
+                .append("There is nothing you need to do: the mail system keeps trying until ")
+                .append(DATE.format(until)).append(",\r\n")
+                .append("and tells you again only if the message cannot be delivered by then.\r\n")
+                .append("The message had queue id ").append(original.id().value()).append(" and was received ")
+                .append(DATE.format(original.receivedAt())).append(".\r\n\r\n");
+        StringBuilder blocks = new StringBuilder(256);
+        for (Delay d : delays) {
+            human.append("<").append(d.recipient().value()).append(">: ")
+                    .append(d.detail().isEmpty() ? "not delivered yet" : oneLine(d.detail())).append("\r\n");
+            recipientBlock(blocks, d.recipient(), "delayed", d.status(), d.smtpReply());
+            header(blocks, "Will-Retry-Until", DATE.format(until));
+        }
+        return report(reportingMta, dsnId, original, "Delayed Mail (still being retried)", human, blocks,
+                "Headers of the Delayed Message", originalHeaders, now);
+    }
+
+    private static void recipientBlock(StringBuilder sb, MailAddress recipient, String action, String status,
+                                       String reply) {
+        sb.append("\r\n");
+        header(sb, "Final-Recipient", addressType(recipient) + "; " + recipient.value());
+        header(sb, "Action", action);
+        header(sb, "Status", status);
+        if (reply != null) {
+            header(sb, "Diagnostic-Code", "smtp; " + oneLine(reply));
+        }
+    }
+
+    /** The multipart/report around a human text and the per-recipient blocks (each starting with a blank line). */
+    private static byte[] report(String reportingMta, QueueId dsnId, Envelope original, String subject,
+                                 CharSequence human, CharSequence recipientBlocks, String headersDescription,
+                                 byte[] originalHeaders, Instant now) {
         String boundary = "=_relay-dsn-" + dsnId.value();
         StringBuilder sb = new StringBuilder(2048);
         header(sb, "From", "Mail Delivery System <MAILER-DAEMON@" + reportingMta + ">");
         header(sb, "To", "<" + original.sender().value() + ">");
-        header(sb, "Subject", "Undelivered Mail Returned to Sender");
+        header(sb, "Subject", subject);
         header(sb, "Date", DATE.format(now));
         header(sb, "Message-ID", "<" + dsnId.value() + ".dsn@" + reportingMta + ">");
         header(sb, "Auto-Submitted", "auto-replied"); // RFC 3834: automatic responders must not answer it
@@ -97,14 +179,8 @@ final class Dsn {
         sb.append("--").append(boundary).append("\r\n");
         header(sb, "Content-Type", "text/plain; charset=utf-8");
         header(sb, "Content-Description", "Notification");
-        sb.append("\r\nThis is the mail system at host ").append(reportingMta).append(".\r\n\r\n")
-                .append("I'm sorry to have to inform you that your message could not be delivered to one or more\r\n")
-                .append("recipients. The message had queue id ").append(original.id().value())
-                .append(" and was received ").append(DATE.format(original.receivedAt())).append(".\r\n\r\n");
-        for (Failure f : failures) {
-            sb.append("<").append(f.recipient().value()).append(">: ").append(oneLine(f.detail())).append("\r\n");
-        }
-        sb.append("\r\n");
+        sb.append("\r\nThis is the mail system at host ").append(reportingMta).append(".\r\n\r\n").append(human)
+                .append("\r\n");
 
         sb.append("--").append(boundary).append("\r\n");
         header(sb, "Content-Type", "message/delivery-status");
@@ -113,21 +189,11 @@ final class Dsn {
         header(sb, "Reporting-MTA", "dns; " + reportingMta);
         header(sb, "X-Relay-Queue-ID", original.id().value());
         header(sb, "Arrival-Date", DATE.format(original.receivedAt()));
-        for (Failure f : failures) {
-            sb.append("\r\n");
-            header(sb, "Final-Recipient", addressType(f.recipient()) + "; " + f.recipient().value());
-            header(sb, "Action", "failed");
-            header(sb, "Status", f.status());
-            String reply = f.smtpReply();
-            if (reply != null) {
-                header(sb, "Diagnostic-Code", "smtp; " + oneLine(reply));
-            }
-        }
-        sb.append("\r\n");
+        sb.append(recipientBlocks).append("\r\n");
 
         sb.append("--").append(boundary).append("\r\n");
         header(sb, "Content-Type", "text/rfc822-headers");
-        header(sb, "Content-Description", "Undelivered Message Headers");
+        header(sb, "Content-Description", headersDescription);
         if (hasEightBit(originalHeaders)) {
             header(sb, "Content-Transfer-Encoding", "8bit");
         }

@@ -246,11 +246,8 @@ public final class QueueAdmin {
     /** Puts an incoming or deferred message aside: never scheduled until released. Returns its former state. */
     public QueueState hold(QueueId id) throws ActionException, SpoolException {
         return scheduler.locked(() -> {
-            QueueState s = scheduler.locate(id);
-            if (s != QueueState.INCOMING && s != QueueState.DEFERRED) {
-                throw new ActionException(false, id + " is in " + s.key() + ": only incoming and deferred messages "
-                        + "can be held");
-            }
+            QueueState s = locateIn(id, Set.of(QueueState.INCOMING, QueueState.DEFERRED),
+                    ": only incoming and deferred messages can be held");
             scheduler.unschedule(id, s);
             try {
                 spool.move(id, s, QueueState.HOLD);
@@ -266,15 +263,24 @@ public final class QueueAdmin {
     /** A held message back to incoming, due now. */
     public void release(QueueId id) throws ActionException, SpoolException {
         scheduler.locked(() -> {
-            QueueState s = scheduler.locate(id);
-            if (s != QueueState.HOLD) {
-                throw new ActionException(false, id + " is in " + s.key() + ", not hold");
-            }
+            locateIn(id, Set.of(QueueState.HOLD), ", not hold");
             spool.move(id, QueueState.HOLD, QueueState.INCOMING);
             scheduler.enqueueFresh(id);
             log.info("{}: released to incoming", id);
             return null;
         });
+    }
+
+    /**
+     * The state of {@code id} (under the scheduler's lock), if it is one of {@code allowed}; else the action is
+     * refused: "ID is in STATE" and {@code why}.
+     */
+    private QueueState locateIn(QueueId id, Set<QueueState> allowed, String why) throws ActionException {
+        QueueState s = scheduler.locate(id);
+        if (!allowed.contains(s)) {
+            throw new ActionException(false, id + " is in " + s.key() + why);
+        }
+        return s;
     }
 
     /** Removes a message (envelope and body) from any state but active. Returns the state it was in. */
@@ -291,10 +297,7 @@ public final class QueueAdmin {
     /** A failed message back to incoming for its failed recipients, as if just received (a new lifetime). */
     public void requeue(QueueId id) throws ActionException, SpoolException {
         scheduler.locked(() -> {
-            QueueState s = scheduler.locate(id);
-            if (s != QueueState.FAILED) {
-                throw new ActionException(false, id + " is in " + s.key() + ": only failed messages can be requeued");
-            }
+            locateIn(id, Set.of(QueueState.FAILED), ": only failed messages can be requeued");
             Spool.Stored st = spool.peek(QueueState.FAILED, id)
                     .orElseThrow(() -> new ActionException(true, "no readable message " + id + " in failed"));
             Envelope e = st.envelope();

@@ -58,6 +58,13 @@ public interface QueueListener {
     }
 
     /**
+     * The sender of {@code envelope} was warned that {@code recipients} are still delayed ({@code queue.delay-warning}):
+     * by the delay warning {@code dsn}, or only in the log ({@code queue.bounces: log}) when null. At most once per
+     * message; never for a message with a null sender.
+     */
+    default void delayWarned(Envelope envelope, List<MailAddress> recipients, QueueId dsn) {}
+
+    /**
      * A submission paused {@code nanos} after its commit (before its 250) because new mail waiting for delivery
      * was above the in-flow limit: acceptance was outrunning delivery.
      */

@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * messages) and deferred mail that is due (a heap ordered by due time), so a backlog of either never starves the
  * other. Each report is applied per recipient: delivered ones are done, transient failures are deferred by the
  * {@link RetryPolicy} (or expire at the end of the lifetime), permanent failures go to failed/ and their sender
- * gets a delivery status notification ({@link Bounce}; never for a null sender: a bounce never bounces).
+ * gets a delivery status notification ({@link Bounce}; never for a null sender: a bounce never bounces), and with
+ * {@code queue.delay-warning} the sender of a message still undelivered after that time gets one warning
+ * ({@link DelayWarning}).
  *
  * <p>Deferred mail whose route has every upstream's circuit open waits for a circuit, not for a clock (the report's
  * {@link DeliveryReport.CircuitWait}, kept by {@link CircuitWaits}): a delivery the circuits skipped is no attempt,
@@ -41,12 +43,19 @@ public final class QueueManager implements AutoCloseable {
     static final int FLOW_BACKLOG = InflowGate.BACKLOG;
 
     /**
-     * What happens to permanent failures.
+     * What happens to permanent failures, and to mail delayed long.
      *
-     * @param send         queue a DSN to the sender (true) or only log it
+     * @param send         queue a DSN to the sender (true) or only log it; delay warnings alike
      * @param reportingMta the host name in the DSN ({@code MAILER-DAEMON@<it>}, Reporting-MTA)
+     * @param delayWarning how long after its receipt a message still undelivered gets its sender one delay warning
+     *                     ({@link DelayWarning}); null: never
      */
-    public record Bounces(boolean send, String reportingMta) {
+    public record Bounces(boolean send, String reportingMta, Duration delayWarning) {
+        /** Without delay warnings. */
+        public Bounces(boolean send, String reportingMta) {
+            this(send, reportingMta, null);
+        }
+
         public static Bounces logOnly() {
             return new Bounces(false, "localhost");
         }
@@ -60,6 +69,7 @@ public final class QueueManager implements AutoCloseable {
     private final Commit commit;
     private final Dispatch dispatch;
     private final FailedSweep sweep;
+    private final DelayWarning warnings;
 
     /**
      * The one constructor: production and tests alike pass the clock, so a test moves time instead of waiting.
@@ -92,7 +102,8 @@ public final class QueueManager implements AutoCloseable {
         this.scheduler = new Scheduler(spool, engine, clock, gate);
         this.commit = new Commit(spool, clock, listener, scheduler, gate);
         Bounce bounce = new Bounce(spool, listener, bounces, scheduler::enqueueFresh);
-        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce, accountProblemLifetime);
+        this.warnings = new DelayWarning(bounces.delayWarning(), retry.maxLifetime(), spool, clock, scheduler, bounce);
+        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce, accountProblemLifetime, warnings);
         this.dispatch = new Dispatch(spool, engine, clock, listener, scheduler, settle, maxConcurrent);
         this.sweep = new FailedSweep(spool, clock, failedRetention, scheduler);
     }
@@ -107,6 +118,7 @@ public final class QueueManager implements AutoCloseable {
             Optional<Spool.Stored> s = spool.load(QueueState.DEFERRED, id);
             if (s.isPresent()) {
                 scheduler.enqueueDeferred(id, s.get().envelope().nextAttempt());
+                warnings.watch(s.get().envelope());
             }
         }
         if (scheduler.queued() > 0) {
@@ -115,6 +127,7 @@ public final class QueueManager implements AutoCloseable {
         gate.open();
         dispatch.start();
         sweep.start();
+        warnings.start();
     }
 
     /** Removes dead letters older than the retention; returns how many. */
@@ -162,6 +175,7 @@ public final class QueueManager implements AutoCloseable {
     /** Wakes the scheduler to look at the clock again (tests with a fake clock call it after advancing). */
     void wake() {
         scheduler.wake();
+        warnings.wake();
     }
 
     /** Sets how long after a failed recording of an outcome the message is taken up again (tests shorten it). */
@@ -176,6 +190,7 @@ public final class QueueManager implements AutoCloseable {
     public void stop(Duration grace) {
         gate.close(); // submitters in an in-flow pause answer now
         sweep.stop();
+        warnings.stop();
         dispatch.stop(grace);
     }
 

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Scheduler {
     /** Longest wait of the pick without a wake-up: bounds how late a clock change is noticed. */
-    private static final long MAX_IDLE_MILLIS = 1000;
+    static final long MAX_IDLE_MILLIS = 1000;
 
     private final Object lock = new Object();
     private final ArrayDeque<QueueId> fresh = new ArrayDeque<>();
@@ -143,6 +143,11 @@ final class Scheduler {
     /** Whether the queue owns {@code id}. Holds the lock (see {@link #locked}). */
     boolean owns(QueueId id) {
         return owned.get(id) != null;
+    }
+
+    /** Whether the queue owns {@code id} in state {@code s}. Holds the lock (see {@link #locked}). */
+    boolean ownsAs(QueueId id, QueueState s) {
+        return owned.get(id) == s;
     }
 
     private void own(QueueId id, QueueState s) { // holds lock

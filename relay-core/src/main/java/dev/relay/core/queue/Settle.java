@@ -41,15 +41,12 @@ final class Settle {
     private final Scheduler scheduler;
     private final Bounce bounce;
     private final Duration accountProblemLifetime;
+    private final DelayWarning warnings;
 
     Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
-           Bounce bounce) {
-        this(spool, clock, retry, listener, scheduler, bounce, retry.maxLifetime());
-    }
-
-    Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
-           Bounce bounce, Duration accountProblemLifetime) {
+           Bounce bounce, Duration accountProblemLifetime, DelayWarning warnings) {
         this.accountProblemLifetime = accountProblemLifetime;
+        this.warnings = warnings;
         this.spool = spool;
         this.clock = clock;
         this.retry = retry;
@@ -93,11 +90,13 @@ final class Settle {
             failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
         }
         Instant next = null;
+        Instant until = null;
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             AccountReplies.Verdict account = account(report, pending);
             RetryPolicy policy = account != null && account.alerts() ? retry.withMaxLifetime(accountProblemLifetime)
                     : retry;
+            until = envelope.receivedAt().plus(policy.maxLifetime());
             switch (policy.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
                 // not attempted: when the limiter grants again; waiting on open circuits: stored due now, in memory
                 // parked (see park); an account verdict's deferFor at the least; else the backoff
@@ -118,21 +117,25 @@ final class Settle {
             // before the original leaves active/: a crash repeats the bounce, never loses it
             bounce.send(envelope, size, permanent, now);
         }
+        // likewise the delay warning before the deferred envelope that records it
+        Envelope base = !pending.isEmpty() && warnings.atDeferral(envelope, size, pending.stream()
+                .map(r -> new Dsn.Delay(r, report.byRecipient().get(r).detail())).toList(), until, now)
+                ? envelope.withDelayWarned() : envelope;
+        String reason = pending.isEmpty() ? null : detail(report, pending);
+        Envelope stored = pending.isEmpty() ? null : attempted ? base.deferred(pending, next, reason)
+                : base.notAttempted(pending, next, reason);
         if (!pending.isEmpty() && wait != null && wait.open()) {
             // stored due now: a restart (whose circuits start closed) tries it at once
-            String reason = detail(report, pending);
-            spool.update(attempted ? envelope.deferred(pending, next, reason)
-                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            spool.update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
                             + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                     report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
                     String.join(",", wait.upstreams()));
             listener.deferred(envelope, pending, reason, next);
             scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
+            warnings.watch(stored); // (once the scheduler holds it as deferred: the wake-up skips anything else)
         } else if (!pending.isEmpty()) {
-            String reason = detail(report, pending);
-            spool.update(attempted ? envelope.deferred(pending, next, reason)
-                    : envelope.notAttempted(pending, next, reason), size, QueueState.ACTIVE, QueueState.DEFERRED);
+            spool.update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}{}",
                     envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
                     delay.toMillis(), size, attempt, next, attempted ? "" : " attempted=false");
@@ -142,6 +145,7 @@ final class Settle {
             } else {
                 scheduler.enqueueDeferred(envelope.id(), next);
             }
+            warnings.watch(stored);
         } else if (!permanent.isEmpty()) {
             // kept as a dead letter for inspection and requeue
             spool.update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,

@@ -1,5 +1,5 @@
 /**
- * The queue: five stages, one file each, behind the lifecycle facade {@link dev.relay.core.queue.QueueManager}
+ * The queue: six stages, one file each, behind the lifecycle facade {@link dev.relay.core.queue.QueueManager}
  * (Postfix's cleanup, qmgr, bounce and postsuper). What each one guarantees:
  * <ul>
  *   <li><b>commit</b> ({@code Commit}, with the in-flow pause {@code InflowGate}): a message is acknowledged only
@@ -19,6 +19,12 @@
  *   <li><b>bounce</b> ({@code Bounce}, {@link dev.relay.core.queue.Dsn}): the sender of permanently failed
  *       recipients gets an RFC 3464 DSN, itself committed durably before the original leaves active/; never for a
  *       null sender (a bounce never bounces).</li>
+ *   <li><b>delay warning</b> ({@code DelayWarning}, with {@code queue.delay-warning}): the sender of a message
+ *       still undelivered after that time gets one RFC 3464 report with {@code Action: delayed}, recorded in the
+ *       envelope so it is never repeated, not across a restart either (a crash between the warning's commit and
+ *       that record repeats it; none is lost). It is checked at each deferral and, for a message whose next retry
+ *       is later, at the warning time itself by a wake-up held in memory (rebuilt from deferred/ at start): a
+ *       periodic sweep would read every deferred envelope each round and still be up to a round late.</li>
  *   <li><b>operate</b> ({@link dev.relay.core.queue.QueueAdmin}, and {@code FailedSweep}): operator actions and
  *       the sweep of old dead letters change the queue only under the scheduler's lock and through its methods,
  *       never around it; a message being delivered is refused, not torn; held messages are never scheduled.</li>

@@ -50,7 +50,7 @@ final class RouteAttempt {
     Envelope outgoing() {
         Envelope e = envelope;
         return new Envelope(e.id(), sender, pending, e.receivedAt(), e.submitter(), e.attempts(),
-                e.nextAttempt(), e.lastError(), e.smtputf8());
+                e.nextAttempt(), e.lastError(), e.smtputf8(), e.delayWarned());
     }
 
     /** The upstream was not tried: its circuit is open. */

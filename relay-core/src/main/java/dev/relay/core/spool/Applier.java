@@ -259,18 +259,10 @@ final class Applier {
         if (thread == null) {
             return;
         }
-        lock.lock();
-        try {
+        SpoolThreads.stop(lock, () -> {
             closed = true;
             work.signal();
-        } finally {
-            lock.unlock();
-        }
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        }, thread);
         try {
             checkpointChannel.close();
         } catch (IOException ignored) {

@@ -64,6 +64,15 @@ abstract sealed class CommitPath implements AutoCloseable permits SlotCommit, En
     public abstract void close();
 
     /**
+     * Tells {@link #latency} of a commit whose body ended at {@code bodyEnd} ({@link System#nanoTime}); returns
+     * {@code size}.
+     */
+    long reported(long size, long bodyEnd) {
+        latency.accept(System.nanoTime() - bodyEnd);
+        return size;
+    }
+
+    /**
      * Copies {@code in} to its end into {@code out} (updating {@code crc} unless null). The buffer starts at
      * {@code FIRST_COPY_BUFFER} and grows to {@code COPY_BUFFER} once a read fills it.
      */
@@ -87,6 +96,19 @@ abstract sealed class CommitPath implements AutoCloseable permits SlotCommit, En
             }
         }
         return total;
+    }
+
+    /**
+     * Writes the trailer after the body in {@code ch}: the envelope, then the footer; and cuts what a reused file
+     * had beyond it, before anything can see the file.
+     */
+    static void writeTrailer(FileChannel ch, byte[] envelope, ByteBuffer footer) throws IOException {
+        DurableFiles.writeFully(ch, ByteBuffer.wrap(envelope));
+        DurableFiles.writeFully(ch, footer);
+        long end = ch.position();
+        if (ch.size() > end) {
+            ch.truncate(end); // a reused file was longer: its old tail goes
+        }
     }
 
     private static int read(InputStream in, byte[] buf) throws BodyReadFailure {

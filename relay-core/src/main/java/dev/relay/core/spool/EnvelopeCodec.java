@@ -36,6 +36,9 @@ final class EnvelopeCodec {
         if (e.smtputf8()) {
             line(sb, "smtputf8", "true"); // only when set: files without it read as false, as older ones do
         }
+        if (e.delayWarned()) {
+            line(sb, "warned", "true"); // likewise: a file of a version before delay warnings reads as not warned
+        }
         line(sb, "size", Long.toString(bodySize));
         byte[] content = sb.toString().getBytes(StandardCharsets.UTF_8);
         byte[] end = ("end " + Long.toHexString(crc(content, content.length)) + "\n")
@@ -76,6 +79,7 @@ final class EnvelopeCodec {
         long received = -1, next = -1, size = -1;
         int attempts = 0;
         boolean smtputf8 = false;
+        boolean warned = false;
         List<MailAddress> rcpts = new ArrayList<>();
         try {
             for (int i = 1; i < lines.length; i++) {
@@ -93,6 +97,7 @@ final class EnvelopeCodec {
                     case "next" -> next = Long.parseLong(value);
                     case "error" -> error = value;
                     case "smtputf8" -> smtputf8 = Boolean.parseBoolean(value);
+                    case "warned" -> warned = Boolean.parseBoolean(value);
                     case "size" -> size = Long.parseLong(value);
                     default -> { } // written by a newer version: ignore what we do not know
                 }
@@ -101,7 +106,8 @@ final class EnvelopeCodec {
                 throw new SpoolException("envelope lacks a required field");
             }
             Envelope e = new Envelope(new QueueId(id), new MailAddress(sender), rcpts,
-                    Instant.ofEpochMilli(received), submitter, attempts, Instant.ofEpochMilli(next), error, smtputf8);
+                    Instant.ofEpochMilli(received), submitter, attempts, Instant.ofEpochMilli(next), error, smtputf8,
+                    warned);
             return new Decoded(e, size);
         } catch (IllegalArgumentException ex) {
             throw new SpoolException("envelope field invalid: " + ex.getMessage());

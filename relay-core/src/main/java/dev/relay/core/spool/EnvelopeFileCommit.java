@@ -3,7 +3,6 @@ package dev.relay.core.spool;
 import dev.relay.core.model.Envelope;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -49,12 +48,7 @@ final class EnvelopeFileCommit extends CommitPath {
                 size = copy(body, ch, null);
                 bodyEnd = System.nanoTime();
                 envelopeBytes = EnvelopeCodec.encode(envelope, size);
-                DurableFiles.writeFully(ch, ByteBuffer.wrap(envelopeBytes));
-                DurableFiles.writeFully(ch, SpoolFiles.footer(envelopeBytes.length));
-                long end = ch.position();
-                if (ch.size() > end) {
-                    ch.truncate(end); // a reused file was longer: its old tail goes before anything can see it
-                }
+                writeTrailer(ch, envelopeBytes, SpoolFiles.footer(envelopeBytes.length));
                 committer.syncStarted();
                 syncing = true;
                 files.forceData(ch); // body and trailer on disk before anything points to them
@@ -64,8 +58,7 @@ final class EnvelopeFileCommit extends CommitPath {
             syncing = false;
             committer.commit(name); // returns once this message's entry in incoming/ is durable
             committed = true;
-            latency.accept(System.nanoTime() - bodyEnd);
-            return size;
+            return reported(size, bodyEnd);
         } catch (IOException e) {
             throw failure.of(envelope, e);
         } finally {

@@ -260,17 +260,9 @@ final class GroupCommitter implements AutoCloseable {
     /** Commits what is queued, then stops; later commits fail. */
     @Override
     public void close() {
-        lock.lock();
-        try {
+        SpoolThreads.stop(lock, () -> {
             closed = true;
             arrived.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        }, thread);
     }
 }

@@ -3,7 +3,6 @@ package dev.relay.core.spool;
 import dev.relay.core.model.Envelope;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,12 +50,7 @@ final class SlotCommit extends CommitPath {
                 bodyEnd = System.nanoTime();
                 byte[] envelopeBytes = EnvelopeCodec.encode(envelope, size);
                 crc.update(envelopeBytes);
-                DurableFiles.writeFully(ch, ByteBuffer.wrap(envelopeBytes));
-                DurableFiles.writeFully(ch, SpoolFiles.slotFooter(seq, crc.getValue(), envelopeBytes.length));
-                long end = ch.position();
-                if (ch.size() > end) {
-                    ch.truncate(end); // a reused file was longer
-                }
+                writeTrailer(ch, envelopeBytes, SpoolFiles.slotFooter(seq, crc.getValue(), envelopeBytes.length));
                 files.forceData(ch); // the commit point: the slot's name is durable already
             }
             Files.createLink(bodyFile, slot.path());
@@ -64,8 +58,7 @@ final class SlotCommit extends CommitPath {
             Files.createLink(entry, slot.path());
             applier.linked(name, slot.path(), seq);
             committed = true;
-            latency.accept(System.nanoTime() - bodyEnd);
-            return size;
+            return reported(size, bodyEnd);
         } catch (IOException e) {
             throw failure.of(envelope, e);
         } finally {

@@ -50,32 +50,23 @@ final class SpoolFiles {
             if (size < EnvelopeCodec.HEAD.length || size > MAX_ENVELOPE) {
                 return size == 0 ? new byte[0] : null; // empty: a torn envelope file
             }
-            ByteBuffer head = ByteBuffer.allocate(EnvelopeCodec.HEAD.length);
-            readFully(ch, head, 0);
-            if (!Arrays.equals(head.array(), EnvelopeCodec.HEAD)) {
+            if (!Arrays.equals(read(ch, 0, EnvelopeCodec.HEAD.length).array(), EnvelopeCodec.HEAD)) {
                 return null;
             }
-            ByteBuffer all = ByteBuffer.allocate((int) size);
-            readFully(ch, all, 0);
-            return all.array();
+            return read(ch, 0, (int) size).array();
         }
     }
 
     /** The envelope copy at the end of a body file, if it has a whole one. */
     static Optional<EnvelopeCodec.Decoded> readTrailer(Path body) throws IOException {
         try (FileChannel ch = FileChannel.open(body, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < FOOTER_LENGTH) {
-                return Optional.empty();
-            }
-            ByteBuffer footer = ByteBuffer.allocate(FOOTER_LENGTH);
-            readFully(ch, footer, size - FOOTER_LENGTH);
-            footer.flip();
-            long length = footer.getLong();
-            long magic = footer.getLong();
+            // both footers end in the envelope's length and their magic number
+            ByteBuffer footer = tail(ch, FOOTER_LENGTH);
+            long magic = footer == null ? 0 : footer.getLong(8);
             int footerLength = magic == FOOTER_MAGIC ? FOOTER_LENGTH
                     : magic == SLOT_FOOTER_MAGIC ? SLOT_FOOTER_LENGTH : -1;
-            return footerLength < 0 ? Optional.empty() : envelopeBefore(ch, size - footerLength, length);
+            return footerLength < 0 ? Optional.empty()
+                    : envelopeBefore(ch, ch.size() - footerLength, footer.getLong(0));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
@@ -90,13 +81,11 @@ final class SpoolFiles {
      */
     static Optional<SlotContent> readSlot(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < SLOT_FOOTER_LENGTH) {
+            ByteBuffer footer = tail(ch, SLOT_FOOTER_LENGTH);
+            if (footer == null) {
                 return Optional.empty();
             }
-            ByteBuffer footer = ByteBuffer.allocate(SLOT_FOOTER_LENGTH);
-            readFully(ch, footer, size - SLOT_FOOTER_LENGTH);
-            footer.flip();
+            long size = ch.size();
             long seq = footer.getLong();
             long crc = footer.getLong();
             long length = footer.getLong();
@@ -131,10 +120,9 @@ final class SpoolFiles {
         if (length <= 0 || length > MAX_ENVELOPE || length > end) {
             return Optional.empty();
         }
-        ByteBuffer env = ByteBuffer.allocate((int) length);
-        readFully(ch, env, end - length);
+        byte[] env = read(ch, end - length, (int) length).array();
         try {
-            EnvelopeCodec.Decoded d = EnvelopeCodec.decode(env.array());
+            EnvelopeCodec.Decoded d = EnvelopeCodec.decode(env);
             return d.bodySize() == end - length ? Optional.of(d) : Optional.empty();
         } catch (SpoolException e) {
             return Optional.empty();
@@ -159,9 +147,7 @@ final class SpoolFiles {
             if (ch.size() < CHECKPOINT_LENGTH) {
                 return Optional.empty();
             }
-            ByteBuffer b = ByteBuffer.allocate(CHECKPOINT_LENGTH);
-            readFully(ch, b, 0);
-            b.flip();
+            ByteBuffer b = read(ch, 0, CHECKPOINT_LENGTH);
             long magic = b.getLong();
             long value = b.getLong();
             long crc = b.getLong();
@@ -170,6 +156,19 @@ final class SpoolFiles {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
+    }
+
+    /** The last {@code length} bytes of {@code ch}, ready to be read; null if it is shorter. */
+    private static ByteBuffer tail(FileChannel ch, int length) throws IOException {
+        long size = ch.size();
+        return size < length ? null : read(ch, size - length, length);
+    }
+
+    /** The {@code length} bytes of {@code ch} from {@code position}, ready to be read. */
+    private static ByteBuffer read(FileChannel ch, long position, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        readFully(ch, buf, position);
+        return buf.flip();
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {

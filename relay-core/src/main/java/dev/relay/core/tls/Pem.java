@@ -40,15 +40,14 @@ public final class Pem {
     /** As {@link #readCertificates}, always through BouncyCastle. */
     static List<X509Certificate> bouncyCastleCertificates(Path file) throws IOException {
         List<X509Certificate> out = new ArrayList<>();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-             PEMParser parser = new PEMParser(r)) {
-            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
-            Object o;
-            while ((o = parser.readObject()) != null) {
+        JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+        try {
+            bouncyCastleFirst(file, o -> {
                 if (o instanceof X509CertificateHolder h) {
                     out.add(conv.getCertificate(h));
                 }
-            }
+                return null; // every one
+            });
         } catch (CertificateException e) {
             throw new IOException(file + ": invalid certificate: " + e.getMessage(), e);
         }
@@ -66,20 +65,35 @@ public final class Pem {
 
     /** As {@link #readPrivateKey}, always through BouncyCastle. */
     static PrivateKey bouncyCastlePrivateKey(Path file) throws IOException {
+        JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+        // PKCS#8, or PKCS#1 RSA or SEC1 EC (public part optional)
+        PrivateKey key = bouncyCastleFirst(file, o -> o instanceof PrivateKeyInfo info ? conv.getPrivateKey(info)
+                : o instanceof PEMKeyPair pair ? conv.getPrivateKey(pair.getPrivateKeyInfo()) : null);
+        if (key != null) {
+            return key;
+        }
+        throw new IOException(file + ": no unencrypted PEM private key found (PKCS#8, PKCS#1 RSA or EC)");
+    }
+
+    /** What {@link #bouncyCastleFirst} does with each object. */
+    private interface Visit<T, E extends Exception> {
+        /** A value to stop with, or null to go on. */
+        T visit(Object pemObject) throws IOException, E;
+    }
+
+    /** The PEM objects of a file as BouncyCastle parses them, in file order, until one gives a value: that, or null. */
+    private static <T, E extends Exception> T bouncyCastleFirst(Path file, Visit<T, E> visit) throws IOException, E {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
              PEMParser parser = new PEMParser(r)) {
-            JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
             Object o;
             while ((o = parser.readObject()) != null) {
-                if (o instanceof PrivateKeyInfo info) {
-                    return conv.getPrivateKey(info); // PKCS#8
-                }
-                if (o instanceof PEMKeyPair pair) {
-                    return conv.getPrivateKey(pair.getPrivateKeyInfo()); // PKCS#1 RSA or SEC1 EC (public part optional)
+                T value = visit.visit(o);
+                if (value != null) {
+                    return value;
                 }
             }
         }
-        throw new IOException(file + ": no unencrypted PEM private key found (PKCS#8, PKCS#1 RSA or EC)");
+        return null;
     }
 
     /** Reads a certificate chain and its key, and checks that they belong together. */

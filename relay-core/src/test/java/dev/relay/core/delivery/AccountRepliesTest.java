@@ -70,6 +70,16 @@ class AccountRepliesTest {
             "sendgrid|MAIL|451 Authentication failed: Maximum credits exceeded|ACCOUNT_PROBLEM|credits_exceeded",
             "sendgrid|MAIL|403 You are not authorized to send from that email address|ACCOUNT_PROBLEM"
                     + "|sender_not_verified",
+            "sendgrid|DATA|550 The from address does not match a verified Sender Identity. Mail cannot be sent "
+                    + "until this error is resolved.|ACCOUNT_PROBLEM|sender_not_verified",
+            "sendgrid|AUTH|535 Authentication failed: Bad username / password|ACCOUNT_PROBLEM|authentication",
+            "sendgrid|MAIL|550 Unauthenticated senders not allowed|ACCOUNT_PROBLEM|not_authenticated",
+            "mailgun|DATA|421 Domain sandbox0123.mailgun.org is not allowed to send: Sandbox subdomains are for test "
+                    + "purposes only. Please add your own domain or add the address to authorized recipients in "
+                    + "Account Settings.|ACCOUNT_PROBLEM|domain_not_allowed",
+            "acs|AUTH|535 5.7.3 Authentication unsuccessful|ACCOUNT_PROBLEM|authentication",
+            "gmail|AUTH|535 5.7.8 Username and Password not accepted. Learn more at|ACCOUNT_PROBLEM|authentication",
+            "ses|DATA|554 Account is paused.|ACCOUNT_PROBLEM|account_paused",
             // generic rows, for any upstream
             "mailgun|MAIL|530 5.7.57 Client not authenticated to send mail.|ACCOUNT_PROBLEM|authentication",
             "postmark|DATA|550 Account sending quota reached|DEFER|quota",
@@ -92,6 +102,25 @@ class AccountRepliesTest {
             "RCPT|550 5.7.139 Authentication unsuccessful"}) // an M365 reply: not for a generic upstream at RCPT
     void theMessagesOwnFailuresStayTheMessages(Phase phase, String reply) {
         assertThat(AccountReplies.GENERIC.classify(phase, reply)).isNull();
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "acs|535 5.7.3 Authentication unsuccessful|Entra application",
+            "sendgrid|535 Authentication failed: Bad username / password|literal word apikey",
+            "gmail|535 5.7.8 Username and Password not accepted.|app password",
+            "postmark|535 5.7.8 Authentication failed|check the credentials"}) // no Postmark row: the generic one
+    void anAuthenticationRefusalGetsTheProvidersOwnFix(String provider, String reply, String fix) {
+        assertThat(new AccountReplies(provider, List.of()).classify(Phase.AUTH, reply).fix()).contains(fix);
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "mailgun|RCPT|421 4.7.0 Too many connections from your host",
+            "acs|RCPT|535 5.7.3 Authentication unsuccessful",
+            "sendgrid|DATA|535 Authentication failed: Bad username / password"})
+    void aProviderRowMatchesOnlyItsTextAtItsPhase(String provider, Phase phase, String reply) {
+        assertThat(new AccountReplies(provider, List.of()).classify(phase, reply)).isNull();
     }
 
     @Test

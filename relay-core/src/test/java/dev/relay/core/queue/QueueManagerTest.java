@@ -417,6 +417,16 @@ class QueueManagerTest {
     }
 
     /** A message's content, as the engine reads it. */
+    /** Stops {@code q} and closes {@code spool}, either of which may not have been opened (an after-each). */
+    static void stopBoth(QueueManager q, Spool spool) {
+        if (q != null) {
+            q.stop(Duration.ofSeconds(2));
+        }
+        if (spool != null) {
+            spool.close();
+        }
+    }
+
     static String read(Body body) throws java.io.IOException {
         try (java.io.InputStream in = body.open()) {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

@@ -69,7 +69,22 @@ class EnvelopeCodecTest {
         EnvelopeCodec.Decoded d = EnvelopeCodec.decode(file);
 
         assertThat(d.envelope().smtputf8()).isFalse();
+        assertThat(d.envelope().delayWarned()).as("a spool of a version before delay warnings: not warned").isFalse();
         assertThat(d.envelope().attempts()).isEqualTo(2);
         assertThat(d.bodySize()).isEqualTo(10);
+    }
+
+    @Test
+    void theDelayWarningIsALineThatSurvivesTheRoundTripAndLaterDeferrals() throws Exception {
+        Envelope warned = envelope(false).withDelayWarned();
+        byte[] bytes = EnvelopeCodec.encode(warned, 3);
+
+        assertThat(new String(bytes, StandardCharsets.UTF_8)).contains("\nwarned true\n");
+        assertThat(EnvelopeCodec.decode(bytes).envelope()).isEqualTo(warned);
+        Envelope later = warned.deferred(warned.recipients(), NOW.plusSeconds(60), "451 try later")
+                .notAttempted(warned.recipients(), NOW.plusSeconds(120), "circuit open");
+        assertThat(EnvelopeCodec.decode(EnvelopeCodec.encode(later, 3)).envelope().delayWarned()).isTrue();
+        assertThat(new String(EnvelopeCodec.encode(envelope(false), 3), StandardCharsets.UTF_8))
+                .as("not warned: no line, as before").doesNotContain("warned");
     }
 }

@@ -86,7 +86,7 @@ class SpoolFormatFuzzTest {
             }
             envelope = new Envelope(id, sender, rcpts, received, validText(data.consumeString(40)),
                     data.consumeInt(0, Integer.MAX_VALUE), Instant.ofEpochMilli(data.consumeLong(0, 1L << 45)),
-                    validText(data.consumeString(200)), data.consumeBoolean());
+                    validText(data.consumeString(200)), data.consumeBoolean(), data.consumeBoolean());
             size = data.consumeLong() & Long.MAX_VALUE; // consumeLong(0, Long.MAX_VALUE) gave negative values
         } catch (IllegalArgumentException e) {
             return; // not an envelope the relay can make

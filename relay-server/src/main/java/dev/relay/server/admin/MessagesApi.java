@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.relay.history.HistoryStore;
+import dev.relay.server.admin.query.QueryString;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,20 +40,19 @@ final class MessagesApi implements HttpHandler {
     }
 
     private final HistoryStore store;
-    private final byte[] token;
+    private final BearerToken token;
     private final InstantSource clock;
 
     MessagesApi(HistoryStore store, String token, InstantSource clock) {
         this.store = store;
-        this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.token = new BearerToken(token);
         this.clock = clock;
     }
 
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!authorized(ex)) {
-                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"relay\"");
+            if (!token.admits(ex)) {
                 send(ex, 401, error("a bearer token is required: --token-file, or Authorization: Bearer <admin.token>"));
                 return;
             }
@@ -86,19 +85,20 @@ final class MessagesApi implements HttpHandler {
     private void list(HttpExchange ex) throws IOException, SQLException {
         String q = ex.getRequestURI().getRawQuery();
         Instant now = clock.instant();
-        for (String key : keys(q)) {
+        for (QueryString.Pair pair : QueryString.pairs(q)) {
+            String key = pair.key();
             if (!List.of("since", "until", "sender", "recipient", "message-id", "upstream", "status", "limit", "after",
                     "").contains(key)) {
                 throw new IllegalArgumentException("unknown filter '" + key + "': use since, until, sender, recipient, "
                         + "message-id, upstream, status (and limit, after to page)");
             }
         }
-        HistoryStore.Query query = new HistoryStore.Query(time(QueueApi.param(q, "since"), now, "since"),
-                time(QueueApi.param(q, "until"), now, "until"), blankToNull(QueueApi.param(q, "sender")),
-                blankToNull(QueueApi.param(q, "recipient")), blankToNull(QueueApi.param(q, "message-id")),
-                blankToNull(QueueApi.param(q, "upstream")), blankToNull(QueueApi.param(q, "status")));
-        HistoryStore.Page page = store.search(query, QueueApi.param(q, "after"),
-                QueueApi.limit(QueueApi.param(q, "limit")));
+        HistoryStore.Query query = new HistoryStore.Query(time(QueryString.param(q, "since"), now, "since"),
+                time(QueryString.param(q, "until"), now, "until"), blankToNull(QueryString.param(q, "sender")),
+                blankToNull(QueryString.param(q, "recipient")), blankToNull(QueryString.param(q, "message-id")),
+                blankToNull(QueryString.param(q, "upstream")), blankToNull(QueryString.param(q, "status")));
+        HistoryStore.Page page = store.search(query, QueryString.param(q, "after"),
+                QueueApi.limit(QueryString.param(q, "limit")));
         List<Object> out = new ArrayList<>();
         for (HistoryStore.MessageSummary m : page.messages()) {
             out.add(json(m));
@@ -183,30 +183,8 @@ final class MessagesApi implements HttpHandler {
         }
     }
 
-    private static List<String> keys(String rawQuery) {
-        List<String> out = new ArrayList<>();
-        if (rawQuery != null) {
-            for (String pair : rawQuery.split("&")) {
-                int eq = pair.indexOf('=');
-                out.add(URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8));
-            }
-        }
-        return out;
-    }
-
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s;
-    }
-
-    private boolean authorized(HttpExchange ex) {
-        if (token == null) {
-            return true; // loopback only, as the queue API
-        }
-        String h = ex.getRequestHeaders().getFirst("Authorization");
-        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return false;
-        }
-        return MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
     }
 
     private static Map<String, Object> error(String message) {

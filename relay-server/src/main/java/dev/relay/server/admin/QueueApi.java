@@ -6,13 +6,11 @@ import com.sun.net.httpserver.HttpHandler;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueAdmin;
 import dev.relay.server.admin.action.QueueActions;
+import dev.relay.server.admin.query.QueryString;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.SpoolException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -50,7 +48,7 @@ final class QueueApi implements HttpHandler {
     }
 
     private final QueueAdmin admin;
-    private final byte[] token;
+    private final BearerToken token;
     private final InstantSource clock;
     private final QueueActions operations;
 
@@ -65,21 +63,21 @@ final class QueueApi implements HttpHandler {
 
     QueueApi(QueueAdmin admin, String token, InstantSource clock, Actions actions) {
         this.admin = admin;
-        this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.token = new BearerToken(token);
         this.clock = clock;
         this.operations = new QueueActions(admin, actions::acted);
     }
 
     /** Who acted, for the history: the admin token's holder, or a client on loopback (no token configured). */
     private String by(HttpExchange ex) {
-        return (token == null ? "loopback " : "token holder at ") + ex.getRemoteAddress().getAddress().getHostAddress();
+        return (token.configured() ? "token holder at " : "loopback ")
+                + ex.getRemoteAddress().getAddress().getHostAddress();
     }
 
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!authorized(ex)) {
-                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"relay\"");
+            if (!token.admits(ex)) {
                 send(ex, 401, error("a bearer token is required: --token, or Authorization: Bearer <admin.token>"));
                 return;
             }
@@ -113,7 +111,7 @@ final class QueueApi implements HttpHandler {
             }
             Instant now = clock.instant();
             String query = ex.getRequestURI().getRawQuery();
-            QueueAdmin.Page page = admin.list(filter(query), param(query, "after"), limit(param(query, "limit")));
+            QueueAdmin.Page page = admin.list(filter(query), QueryString.param(query, "after"), limit(QueryString.param(query, "limit")));
             List<Object> out = new ArrayList<>();
             for (QueueAdmin.Message m : page.messages()) {
                 out.add(json(m, now));
@@ -171,60 +169,30 @@ final class QueueApi implements HttpHandler {
         }
     }
 
-    private boolean authorized(HttpExchange ex) {
-        if (token == null) {
-            return true; // loopback only: the configuration refuses an off-loopback bind without a token
-        }
-        String h = ex.getRequestHeaders().getFirst("Authorization");
-        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return false;
-        }
-        return MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
-    }
-
     static QueueAdmin.Filter filter(String rawQuery) {
         Set<QueueState> states = EnumSet.noneOf(QueueState.class);
         String sender = null;
         String recipient = null;
         Duration minAge = null;
-        if (rawQuery != null) {
-            for (String pair : rawQuery.split("&")) {
-                int eq = pair.indexOf('=');
-                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                switch (key) {
-                    case "state" -> {
-                        for (String s : value.split(",")) {
-                            if (!s.isBlank()) {
-                                states.add(state(s.trim()));
-                            }
+        for (QueryString.Pair pair : QueryString.pairs(rawQuery)) {
+            String value = pair.value();
+            switch (pair.key()) {
+                case "state" -> {
+                    for (String s : value.split(",")) {
+                        if (!s.isBlank()) {
+                            states.add(state(s.trim()));
                         }
                     }
-                    case "sender" -> sender = value;
-                    case "recipient" -> recipient = value;
-                    case "min-age" -> minAge = duration(value);
-                    case "", "limit", "after" -> { } // paging, not filters
-                    default -> throw new IllegalArgumentException("unknown filter '" + key
-                            + "': use state, sender, recipient or min-age (and limit, after to page)");
                 }
+                case "sender" -> sender = value;
+                case "recipient" -> recipient = value;
+                case "min-age" -> minAge = duration(value);
+                case "", "limit", "after" -> { } // paging, not filters
+                default -> throw new IllegalArgumentException("unknown filter '" + pair.key()
+                        + "': use state, sender, recipient or min-age (and limit, after to page)");
             }
         }
         return new QueueAdmin.Filter(states, sender, recipient, minAge);
-    }
-
-    /** The last value of {@code name} in the query, or null. */
-    static String param(String rawQuery, String name) {
-        String value = null;
-        if (rawQuery != null) {
-            for (String pair : rawQuery.split("&")) {
-                int eq = pair.indexOf('=');
-                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                if (key.equals(name)) {
-                    value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                }
-            }
-        }
-        return value;
     }
 
     /** The page size: {@link #DEFAULT_LIMIT} when not given, at most {@link #MAX_LIMIT}. */

@@ -45,6 +45,7 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
     private final Counter attempts;
     private final Counter bounced;
     private final Counter expired;
+    private final Counter delayWarnings;
     private final Timer inflowPause;
 
     public RelayMetrics(MeterRegistry registry) {
@@ -60,6 +61,10 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
         bounced = Counter.builder("relay.messages.bounced")
                 .description("Messages whose sender was notified of permanently failed recipients (a DSN queued, "
                         + "or only logged with queue.bounces=log)").register(registry);
+        delayWarnings = Counter.builder("relay.delay.warnings")
+                .description("Senders warned that their message is still undelivered after queue.delay-warning (a "
+                        + "delay warning queued, or only logged with queue.bounces=log); at most one per message")
+                .register(registry);
         expired = Counter.builder("relay.messages.expired")
                 .description("Messages whose pending recipients failed at the end of queue.max-lifetime")
                 .register(registry);
@@ -112,6 +117,11 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
     @Override
     public void failed(Envelope envelope, List<MailAddress> recipients, String detail) {
         failed.increment();
+    }
+
+    @Override
+    public void delayWarned(Envelope envelope, List<MailAddress> recipients, dev.relay.core.model.QueueId dsn) {
+        delayWarnings.increment();
     }
 
     @Override

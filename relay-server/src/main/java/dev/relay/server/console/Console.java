@@ -8,6 +8,7 @@ import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
 import dev.relay.history.HistoryRecorder;
 import dev.relay.server.admin.action.QueueActions;
+import dev.relay.server.admin.query.QueryString;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
 import gg.jte.output.Utf8ByteOutput;
@@ -276,7 +277,7 @@ public final class Console implements HttpHandler {
             "[0-9A-Za-z-]{1,64}: (moved from [a-z]+ to [a-z]+|due now|deleted from [a-z]+)");
 
     static String param(HttpExchange ex, String name) {
-        return ConsoleQueries.param(ex.getRequestURI().getRawQuery(), name);
+        return QueryString.param(ex.getRequestURI().getRawQuery(), name);
     }
 
     /** An {@code application/x-www-form-urlencoded} body of at most 64 KiB. */

@@ -1,13 +1,13 @@
 package dev.relay.server.console;
 
+import static dev.relay.server.admin.query.QueryString.param;
+
 import dev.relay.config.Durations;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.SpoolException;
 import dev.relay.history.HistoryStore;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -186,21 +186,6 @@ final class ConsoleQueries {
         } catch (DateTimeParseException notAnInstant) {
             return now.minus(duration(value, "since"));
         }
-    }
-
-    /** The last value of {@code name} in the raw query, or null. */
-    static String param(String rawQuery, String name) {
-        String value = null;
-        if (rawQuery != null) {
-            for (String pair : rawQuery.split("&")) {
-                int eq = pair.indexOf('=');
-                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                if (key.equals(name)) {
-                    value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                }
-            }
-        }
-        return value;
     }
 
     private static String blank(String s) {

@@ -12,7 +12,7 @@ import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.spool.Body;
-import dev.relay.server.setup.ConfigSource;
+import dev.relay.server.setup.ConfigChoice;
 import dev.relay.server.setup.DemoSetup;
 import dev.relay.server.setup.UpstreamTargets;
 import java.io.PrintStream;
@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "doctor", mixinStandardHelpOptions = true,
@@ -34,16 +35,12 @@ import picocli.CommandLine.Option;
                 + "check: DNS, TCP to the configured port, whether outbound port 25 is blocked on this network "
                 + "(only reported, never used), TLS and the certificate, AUTH with the configured credentials "
                 + "(then QUIT: no mail is sent unless --send-test is given).",
+                "With neither --config nor RELAY_* variables it checks the demo defaults kept in --data-dir (the "
+                        + "demo's capture sink runs while `relay serve` does).",
                 "Exit status: 0 all checks passed (warnings allowed), 1 a check failed, 2 invalid configuration."})
 public final class DoctorCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "YAML configuration file (default: the RELAY_* environment variables).")
-    Path config;
-
-    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "relay-data",
-            description = "With neither --config nor RELAY_* variables: check the demo defaults kept here "
-                    + "(default: ${DEFAULT-VALUE}; the demo's capture sink runs while `relay serve` does).")
-    Path dataDir;
+    @Mixin
+    ConfigChoice choice;
 
     @Option(names = "--send-test", paramLabel = "ADDRESS",
             description = "Also send a short test message through each upstream to ADDRESS.")
@@ -62,9 +59,8 @@ public final class DoctorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RelayConfig cfg;
         try {
-            cfg = config != null || ConfigSource.hasRelayVariables(System.getenv())
-                    ? ConfigLoader.load(config, System.getenv()).config()
-                    : DemoSetup.prepare(dataDir, DemoSetup.Ports.DEFAULT).config();
+            cfg = choice.given(System.getenv()) ? ConfigLoader.load(choice.config(), System.getenv()).config()
+                    : DemoSetup.prepare(choice.dataDir(), DemoSetup.Ports.DEFAULT).config();
         } catch (ConfigException e) {
             System.err.println("relay doctor: invalid configuration:");
             System.err.println(e.getMessage());

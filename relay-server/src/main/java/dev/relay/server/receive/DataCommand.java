@@ -58,13 +58,15 @@ final class DataCommand {
         try {
             List<String> from = new ArrayList<>();
             String[] idAndSubject = new String[2];
+            List<String> handoff = new ArrayList<>();
             InputStream content = SubmissionHeaders.wrap(data, received(sess), inbound.hostname(),
                     ZonedDateTime.now(), from::addAll, (id, subject) -> {
                         idAndSubject[0] = id;
                         idAndSubject[1] = subject;
-                    });
+                    }, handoff::add);
             if (handler instanceof SubmissionHandler submission) {
                 submission.checkHeaderFrom(from);
+                submission.checkHandoff(handoff);
                 SSLSession tls = sess.getSocket() instanceof SSLSocket ssl ? ssl.getSession() : null;
                 submission.receipt(tls == null ? null : tls.getProtocol(), tls == null ? null : tls.getCipherSuite(),
                         idAndSubject[0], idAndSubject[1]);

@@ -28,6 +28,8 @@ public final class Inbound {
     private final UserQuotas quotas;
     private final Refusal.Listener refusals;
     private volatile LimitsConfig limits;
+    private volatile boolean draining;
+    private volatile int maxHandoffHops = 3;
     private volatile dev.relay.history.Receipt.Log receipts = dev.relay.history.Receipt.Log.NONE;
 
     /** @param tls the server certificate, or null when every listener is {@code tls: none} */
@@ -98,6 +100,24 @@ public final class Inbound {
 
     public Refusal.Listener refusals() {
         return refusals;
+    }
+
+    /** The stop has begun: a message handed off by another replica is refused with a 4xx from now on. */
+    public void drain() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    /** A message handed off more than {@code hops} times is refused ({@code handoff.max-hops}). */
+    public void maxHandoffHops(int hops) {
+        maxHandoffHops = hops;
+    }
+
+    public int maxHandoffHops() {
+        return maxHandoffHops;
     }
 
     /** Where each message's receipt (listener, client, user, TLS, Message-ID) goes: the message history. */

@@ -5,7 +5,6 @@ import dev.relay.server.receive.tls.ListeningSocket;
 import dev.relay.config.ListenerConfig;
 import dev.relay.config.TlsMode;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -70,7 +69,7 @@ public final class InboundListener implements AutoCloseable {
             case NONE -> { } // loopback only (validated): the sidecar case
         }
         SSLSocketCreator tlsLayer = implicit;
-        b.serverSocketFactory(() -> listening = new ListeningSocket(new ServerSocket(), tlsLayer, System::nanoTime));
+        b.serverSocketFactory(() -> listening = new ListeningSocket(tlsLayer, System::nanoTime));
         this.server = b.build();
         new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
     }

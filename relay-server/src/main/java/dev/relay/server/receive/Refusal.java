@@ -23,7 +23,10 @@ public enum Refusal {
     MESSAGE_TOO_BIG("message_too_big"),
     LINE_TOO_LONG("line_too_long"),
     USER_MESSAGE_RATE("user_message_rate"),
-    USER_RECIPIENT_QUOTA("user_recipient_quota");
+    USER_RECIPIENT_QUOTA("user_recipient_quota"),
+    HANDOFF_UNAUTHENTICATED("handoff_unauthenticated"),
+    HANDOFF_LOOP("handoff_loop"),
+    HANDOFF_DRAINING("handoff_draining");
 
     private final String tag;
 

@@ -118,8 +118,7 @@ final class SmtpCommands {
                         && ++sessions.state(sess).commandsBeforeMail > inbound.limits().maxCommandsBeforeMail()) {
                     log.info("session from {} on {} closed: more than {} commands before MAIL",
                             sess.getRemoteAddress().getAddress(), listener, inbound.limits().maxCommandsBeforeMail());
-                    inbound.refusals().refused(Refusal.TOO_MANY_COMMANDS);
-                    sess.sendResponse(SmtpReplies.TOO_MANY_COMMANDS.line());
+                    refuse(sess, Refusal.TOO_MANY_COMMANDS, SmtpReplies.TOO_MANY_COMMANDS);
                     sess.quit();
                     return;
                 }
@@ -139,13 +138,9 @@ final class SmtpCommands {
     }
 
     private void ehlo(String commandString, Session sess) throws IOException {
-        String[] args = BaseCommand.getArgs(commandString);
-        if (args.length < 2) {
-            sess.sendResponse(SmtpReplies.EHLO_SYNTAX.line());
+        if (!greeted(commandString, sess, SmtpReplies.EHLO_SYNTAX)) {
             return;
         }
-        sess.resetMailTransaction();
-        sess.setHelo(args[1]);
         List<String> keywords = new ArrayList<>();
         keywords.add("PIPELINING");
         keywords.add("SIZE " + inbound.limits().maxMessageSize());
@@ -160,14 +155,31 @@ final class SmtpCommands {
         sess.sendResponse(SmtpReplies.ehlo(inbound.hostname(), keywords));
     }
 
-    private void helo(String commandString, Session sess) throws IOException {
+    /** Counts the refusal ({@code why}, for the metrics) and sends its reply. */
+    private void refuse(Session sess, Refusal why, SmtpReplies reply) throws IOException {
+        inbound.refusals().refused(why);
+        sess.sendResponse(reply.line());
+    }
+
+    /**
+     * The start EHLO and HELO share: without a domain the {@code syntax} reply and false; else the mail transaction
+     * is reset and the domain kept.
+     */
+    private static boolean greeted(String commandString, Session sess, SmtpReplies syntax) throws IOException {
         String[] args = BaseCommand.getArgs(commandString);
         if (args.length < 2) {
-            sess.sendResponse(SmtpReplies.HELO_SYNTAX.line());
-            return;
+            sess.sendResponse(syntax.line());
+            return false;
         }
         sess.resetMailTransaction();
         sess.setHelo(args[1]);
+        return true;
+    }
+
+    private void helo(String commandString, Session sess) throws IOException {
+        if (!greeted(commandString, sess, SmtpReplies.HELO_SYNTAX)) {
+            return;
+        }
         sess.sendResponse(SmtpReplies.ehlo(inbound.hostname(), List.of()));
     }
 
@@ -209,8 +221,7 @@ final class SmtpCommands {
     private void mail(String commandString, Session sess) throws IOException {
         SessionState state = sessions.state(sess);
         if (state.messages >= inbound.limits().maxMessagesPerConnection()) {
-            inbound.refusals().refused(Refusal.TOO_MANY_MESSAGES);
-            sess.sendResponse(SmtpReplies.TOO_MANY_MESSAGES.line());
+            refuse(sess, Refusal.TOO_MANY_MESSAGES, SmtpReplies.TOO_MANY_MESSAGES);
             sess.quit();
             return;
         }
@@ -243,8 +254,7 @@ final class SmtpCommands {
             }
         }
         if (size > inbound.limits().maxMessageSize()) {
-            inbound.refusals().refused(Refusal.MESSAGE_TOO_BIG);
-            sess.sendResponse(SmtpReplies.MESSAGE_TOO_BIG.line());
+            refuse(sess, Refusal.MESSAGE_TOO_BIG, SmtpReplies.MESSAGE_TOO_BIG);
             return;
         }
         sess.setDeclaredMessageSize((int) size);
@@ -273,8 +283,7 @@ final class SmtpCommands {
             return;
         }
         if (sess.getRecipientCount() >= inbound.limits().maxRecipients()) {
-            inbound.refusals().refused(Refusal.TOO_MANY_RECIPIENTS);
-            sess.sendResponse(SmtpReplies.TOO_MANY_RECIPIENTS.line());
+            refuse(sess, Refusal.TOO_MANY_RECIPIENTS, SmtpReplies.TOO_MANY_RECIPIENTS);
             return;
         }
         CommandPath path = CommandPath.parse(commandString, "RCPT", "TO:");

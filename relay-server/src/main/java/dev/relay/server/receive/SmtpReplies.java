@@ -85,6 +85,10 @@ public enum SmtpReplies {
     MESSAGE_TOO_BIG(552, "5.3.4 Message size exceeds fixed limit"),
     LINE_TOO_LONG(500, "5.5.2 Line too long: message lines may have at most 998 characters (RFC 5322), "
             + "encode long lines as quoted-printable or base64"),
+    HANDOFF_UNAUTHENTICATED(550, "5.7.1 X-Relay-Handoff is accepted only from an authenticated user: remove the "
+            + "header field"),
+    HANDOFF_LOOP(554, "5.4.6 Routing loop: handed off %d times, more than the limit of %d"),
+    HANDOFF_DRAINING(451, "4.3.2 This relay is stopping and takes no hand-off: try another replica"),
     NOT_QUEUED(451, "4.3.0 Local error in processing: message not queued, try again later"),
     INSUFFICIENT_STORAGE(452, "4.3.1 Insufficient system storage"),
     QUEUED(250, "2.0.0 Ok: queued as %s");

@@ -1,5 +1,6 @@
 package dev.relay.server.receive;
 
+import dev.relay.core.handoff.HandoffHeader;
 import dev.relay.core.model.HeaderAddresses;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
@@ -37,6 +38,7 @@ final class SubmissionHandler implements MessageHandler {
     private String user; // null: a client of a trusted network
     private boolean smtputf8; // the client gave SMTPUTF8 on MAIL FROM
     private long declaredSize; // SIZE= on MAIL FROM, 0 when not given
+    private String handoff; // the X-Relay-Handoff field with the highest hop, or null
     private String[] receipt = new String[4]; // TLS protocol and cipher, Message-ID, Subject: for the history
 
     SubmissionHandler(MessageContext context, Inbound inbound, String listener) {
@@ -199,6 +201,37 @@ final class SubmissionHandler implements MessageHandler {
         }
     }
 
+    /**
+     * The {@code X-Relay-Handoff} fields of the message (see docs/scale-out.md): taken from any authenticated user
+     * (the users file is the relay's trust boundary), never from a client of a trusted network without AUTH; a
+     * message handed off more than {@code handoff.max-hops} times is refused with a 5xx (the sender keeps it), and
+     * while this relay is stopping with {@code 451 4.3.2}, so that the sender tries another replica.
+     */
+    void checkHandoff(List<String> fields) throws RejectException {
+        handoff = null;
+        if (fields.isEmpty()) {
+            return;
+        }
+        if (user == null) {
+            throw refuseHeader(Refusal.HANDOFF_UNAUTHENTICATED, "X-Relay-Handoff without AUTH",
+                    SmtpReplies.HANDOFF_UNAUTHENTICATED.reject());
+        }
+        String last = fields.get(0);
+        for (String f : fields) {
+            last = HandoffHeader.hopOf(f) > HandoffHeader.hopOf(last) ? f : last;
+        }
+        int hops = HandoffHeader.hopOf(last);
+        if (hops > inbound.maxHandoffHops()) {
+            throw refuseHeader(Refusal.HANDOFF_LOOP, "handed off " + hops + " times",
+                    SmtpReplies.HANDOFF_LOOP.reject(hops, inbound.maxHandoffHops()));
+        }
+        if (inbound.draining()) {
+            throw refuseHeader(Refusal.HANDOFF_DRAINING, "a hand-off while stopping",
+                    SmtpReplies.HANDOFF_DRAINING.reject());
+        }
+        handoff = last;
+    }
+
     private RejectException refuseHeader(Refusal refusal, String why, RejectException reply) {
         log.info("message of user {} from {} on {} refused: {}", user, client(), listener, why);
         inbound.refusals().refused(refusal);
@@ -218,6 +251,10 @@ final class SubmissionHandler implements MessageHandler {
             }
             inbound.receipts().received(id, new dev.relay.history.Receipt(listener, client().getHostAddress(), user,
                     receipt[0], receipt[1], receipt[2], receipt[3]));
+            if (handoff != null) {
+                log.info("{}: handed off by user {}: {}", id, user, handoff);
+                inbound.receipts().handedOff(id, HandoffHeader.idOf(handoff), handoff);
+            }
             return SmtpReplies.QUEUED.text(id);
         } catch (InsufficientStorageException e) {
             // expected while the disk is short of space; clears by itself, so no stack trace and a transient 452

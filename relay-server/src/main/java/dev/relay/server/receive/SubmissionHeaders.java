@@ -56,6 +56,16 @@ final class SubmissionHeaders {
     static InputStream wrap(InputStream content, String received, String hostname, ZonedDateTime now,
                             Consumer<List<String>> fields, java.util.function.BiConsumer<String, String> idAndSubject)
             throws IOException {
+        return wrap(content, received, hostname, now, fields, idAndSubject, handoff -> { });
+    }
+
+    /**
+     * As above; {@code handoffFields} gets each {@code X-Relay-Handoff} field's first line (the trace header of a
+     * message another replica handed off), checked by {@link SubmissionHandler#checkHandoff}.
+     */
+    static InputStream wrap(InputStream content, String received, String hostname, ZonedDateTime now,
+                            Consumer<List<String>> fields, java.util.function.BiConsumer<String, String> idAndSubject,
+                            Consumer<String> handoffFields) throws IOException {
         String messageIdValue = null;
         StringBuilder subject = null;
         boolean inSubject = false;
@@ -108,6 +118,9 @@ final class SubmissionHeaders {
                 messageId |= name.equalsIgnoreCase("Message-ID");
                 date |= name.equalsIgnoreCase("Date");
                 inAddressField = name.equalsIgnoreCase("From") || name.equalsIgnoreCase("Sender");
+                if (name.equalsIgnoreCase(dev.relay.core.handoff.HandoffHeader.NAME)) {
+                    handoffFields.accept(unfold(line));
+                }
                 if (inAddressField) {
                     addressFields.add(new StringBuilder(unfold(line)));
                 }

@@ -3,7 +3,6 @@ package dev.relay.server.setup;
 import dev.relay.config.RelayConfig;
 import dev.relay.config.RouteConfig;
 import dev.relay.config.TlsMode;
-import dev.relay.config.UpstreamConfig;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
 import dev.relay.core.dkim.DkimKey;
@@ -40,17 +39,22 @@ public final class Preflight {
             }
         }
         for (int i = 0; i < config.upstreams().size(); i++) {
-            UpstreamConfig u = config.upstreams().get(i);
-            if (u.trust() != null) {
-                try {
-                    Pem.readCertificates(u.trust());
-                } catch (IOException e) {
-                    problems.add("upstreams[" + i + "].trust: " + e.getMessage());
-                }
-            }
+            trust(problems, "upstreams[" + i + "].trust", config.upstreams().get(i).trust());
         }
+        // the hand-off's trust is read at the stop: a file that cannot be used must show now, not then
+        trust(problems, "handoff.trust", config.handoff().trust());
         dkimKeys(config, problems, null);
         return problems;
+    }
+
+    private static void trust(List<String> problems, String key, java.nio.file.Path file) {
+        if (file != null) {
+            try {
+                Pem.readCertificates(file);
+            } catch (IOException e) {
+                problems.add(key + ": " + e.getMessage());
+            }
+        }
     }
 
     /** What can be used but should be changed, one line each: an RSA DKIM key shorter than recommended. */

@@ -1,10 +1,8 @@
 package dev.relay.server.receive.tls;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.net.SocketException;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.LongSupplier;
@@ -17,26 +15,22 @@ import org.subethamail.smtp.server.SSLSocketCreator;
  * clients elsewhere) while the open sessions finish, and stop the server later. Until then the server's accept
  * thread waits here quietly instead of reporting the closed socket as an accept error once a second.
  *
- * <p>It holds the real socket and delegates to it what subethasmtp uses: bind, local port and address, accept,
- * close. On an implicit-TLS listener it accepts plain connections and layers TLS over each (its handshake is
- * run and bounded by the receive stage's session deadlines); the connection comes wrapped in a
- * {@link BatchingTlsSocket}. Under either, the accepted TCP connection is a {@link WatchedSocket}, whose blocked
+ * <p>It is the real listening socket; only accepting and closing are its own. On an implicit-TLS listener it
+ * accepts plain connections and layers TLS over each (its handshake is run and bounded by the receive stage's
+ * session deadlines); the connection comes wrapped in a {@link BatchingTlsSocket}. Under either, the accepted TCP connection is a {@link WatchedSocket}, whose blocked
  * writes the session deadlines can see.
  */
 public final class ListeningSocket extends ServerSocket {
-    private final ServerSocket socket;
     private final SSLSocketCreator tls;
     private final LongSupplier clock;
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean draining;
 
     /**
-     * @param socket the unbound plain socket to listen with
      * @param tls for implicit TLS, what layers TLS over each accepted connection; null for plain connections
      * @param clock the time in nanoseconds, as the session deadlines measure it ({@link WatchedSocket})
      */
-    public ListeningSocket(ServerSocket socket, SSLSocketCreator tls, LongSupplier clock) throws IOException {
-        this.socket = socket;
+    public ListeningSocket(SSLSocketCreator tls, LongSupplier clock) throws IOException {
         this.tls = tls;
         this.clock = clock;
     }
@@ -44,14 +38,14 @@ public final class ListeningSocket extends ServerSocket {
     /** Closes the listening socket: connection attempts are refused from now on; open sessions are not touched. */
     public void stopAccepting() throws IOException {
         draining = true;
-        socket.close();
+        super.close();
     }
 
     @Override
     public Socket accept() throws IOException {
         if (!draining) {
             try {
-                Socket accepted = watched(socket.accept());
+                Socket accepted = acceptWatched();
                 if (tls == null) {
                     return accepted;
                 }
@@ -79,43 +73,16 @@ public final class ListeningSocket extends ServerSocket {
     }
 
     /** The connection with its writes watched: every accepted connection, TLS or not, is a {@link WatchedSocket}. */
-    private Socket watched(Socket accepted) throws IOException {
+    private Socket acceptWatched() throws IOException {
+        WatchedSocket accepted = new WatchedSocket(clock);
+        implAccept(accepted);
         try {
-            return new WatchedSocket(accepted, clock);
+            accepted.accepted();
+            return accepted;
         } catch (IOException | RuntimeException e) {
             accepted.close();
             throw e;
         }
-    }
-
-    @Override
-    public void bind(SocketAddress endpoint, int backlog) throws IOException {
-        socket.bind(endpoint, backlog);
-    }
-
-    @Override
-    public void bind(SocketAddress endpoint) throws IOException {
-        socket.bind(endpoint);
-    }
-
-    @Override
-    public int getLocalPort() {
-        return socket.getLocalPort();
-    }
-
-    @Override
-    public InetAddress getInetAddress() {
-        return socket.getInetAddress();
-    }
-
-    @Override
-    public SocketAddress getLocalSocketAddress() {
-        return socket.getLocalSocketAddress();
-    }
-
-    @Override
-    public boolean isBound() {
-        return socket.isBound();
     }
 
     @Override
@@ -127,7 +94,6 @@ public final class ListeningSocket extends ServerSocket {
     public void close() throws IOException {
         draining = true;
         try {
-            socket.close();
             super.close();
         } finally {
             closed.countDown();
@@ -136,6 +102,6 @@ public final class ListeningSocket extends ServerSocket {
 
     @Override
     public String toString() {
-        return "ListeningSocket[" + socket + "]";
+        return "ListeningSocket[" + super.toString() + "]";
     }
 }

@@ -5,14 +5,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.subethamail.smtp.server.SSLSocketCreator;
 
 /**
@@ -35,52 +31,10 @@ public final class ServerTls {
     public ServerTls(ServerCertificates certificates) throws GeneralSecurityException {
         this.certificates = certificates;
         context = SSLContext.getInstance("TLS");
-        // the listeners never ask for client certificates: with no trust manager given, the JDK would load the
-        // system trust store (~100 ms at start) for nothing
-        context.init(new KeyManager[] {certificates.keyManager()}, new TrustManager[] {NO_CLIENT_CERTIFICATES}, null);
+        // the listeners never ask for client certificates: with null for the trust managers, the JDK would load the
+        // system trust store (~100 ms at start) for nothing; with none, it uses a trust manager that refuses all
+        context.init(new KeyManager[] {certificates.keyManager()}, new TrustManager[0], null);
     }
-
-    /** Refuses every client certificate (none is ever requested). */
-    private static final X509ExtendedTrustManager NO_CLIENT_CERTIFICATES = new X509ExtendedTrustManager() {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            checkClientTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            checkClientTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("client certificates are not accepted here");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            checkServerTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            checkServerTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("a server context does not check server certificates");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
-    };
 
     /** When the first of the served certificates expires. */
     public java.time.Instant notAfter() {

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,11 +15,12 @@ class WatchedSocketTest {
     @Test
     void aWriteToAPeerThatDoesNotReadIsSeenBlockedSinceItBeganByTheClockItIsGiven() throws Exception {
         AtomicLong clock = new AtomicLong(1_000);
-        try (ServerSocket listening = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        try (ListeningSocket listening = new ListeningSocket(null, clock::get);
              Socket peer = new Socket()) {
+            listening.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
             peer.setReceiveBufferSize(1024);
             peer.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listening.getLocalPort()));
-            WatchedSocket watched = new WatchedSocket(listening.accept(), clock::get);
+            WatchedSocket watched = (WatchedSocket) listening.accept(); // every accepted connection is watched
             assertThat(watched.writeBlockedFor(5_000)).as("no write yet").isZero();
             AtomicReference<Exception> ended = new AtomicReference<>();
             Thread writer = Thread.ofVirtual().start(() -> {
@@ -30,12 +30,15 @@ class WatchedSocketTest {
                     ended.set(e);
                 }
             });
-            // the peer reads nothing: the write blocks in one of its pieces, begun at clock 1,000 or later
-            await().atMost(Duration.ofSeconds(10)).until(() -> watched.writeBlockedFor(clock.get() + 1) > 0);
-            long since = clock.get();
-            clock.set(since + 3_000);
+            // the peer reads nothing: the write blocks in one of its pieces. The clock ticks at each poll, and a piece
+            // notes the time it began: blocked for 50 ticks means no piece began meanwhile (robust on a busy machine,
+            // where the buffers may still be filling at the first polls)
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> watched.writeBlockedFor(clock.incrementAndGet()) >= 50);
+            long blocked = watched.writeBlockedFor(clock.get());
+            clock.addAndGet(3_000);
             await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
-                    .until(() -> watched.writeBlockedFor(clock.get()) == 3_000);
+                    .until(() -> watched.writeBlockedFor(clock.get()) == blocked + 3_000);
             watched.close(); // what the sweeper does: the blocked write ends with an error
             writer.join(Duration.ofSeconds(5));
             assertThat(ended.get()).isNotNull();
