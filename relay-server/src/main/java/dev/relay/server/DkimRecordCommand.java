@@ -25,8 +25,7 @@ final class DkimRecordCommand implements Callable<Integer> {
     @Option(names = "--domain", required = true, description = "The signing domain (as routes[].dkim.domain).")
     String domain;
 
-    @Option(names = "--algorithm", defaultValue = "rsa-sha256",
-            description = "rsa-sha256 (default) or ed25519-sha256 (as routes[].dkim.algorithm).")
+    @Option(names = "--algorithm", defaultValue = "rsa-sha256", description = "rsa-sha256 (default) or ed25519-sha256.")
     String algorithm;
 
     @Override
