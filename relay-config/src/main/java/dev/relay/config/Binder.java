@@ -249,7 +249,16 @@ final class Binder {
         return new RouteConfig(orDefault(text(m, at, "name"), "route-" + index(at)), strings(m, at, "senders"),
                 strings(m, at, "users"), strings(m, at, "upstreams"),
                 value(m, at, "rewrite-sender", AddressRewrite::parse), value(m, at, "rewrite-from", AddressRewrite::parse),
-                replyTo != null && replyTo, strings(m, at, "strip-headers"));
+                replyTo != null && replyTo, strings(m, at, "strip-headers"),
+                dkim(child(m, "dkim"), KeyPath.child(at, "dkim")));
+    }
+
+    private DkimConfig dkim(Node.MapNode m, String at) {
+        if (m == null) {
+            return null;
+        }
+        return new DkimConfig(text(m, at, "domain"), text(m, at, "selector"), value(m, at, "key-file", Path::of),
+                value(m, at, "algorithm", DkimConfig.Algorithm::parse), strings(m, at, "headers"));
     }
 
     /** A list of single values, or one comma-separated value. */

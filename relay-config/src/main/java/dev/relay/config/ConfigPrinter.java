@@ -195,6 +195,15 @@ final class ConfigPrinter {
             if (!r.stripHeaders().isEmpty()) {
                 m.put("strip-headers", r.stripHeaders());
             }
+            if (r.dkim() != null) { // the key file's name, never the key
+                Map<String, Object> d = new LinkedHashMap<>();
+                put(d, "domain", r.dkim().domain());
+                put(d, "selector", r.dkim().selector());
+                put(d, "key-file", r.dkim().keyFile());
+                d.put("algorithm", r.dkim().algorithm().key());
+                d.put("headers", r.dkim().headers());
+                m.put("dkim", d);
+            }
             out.add(m);
         }
         return out;

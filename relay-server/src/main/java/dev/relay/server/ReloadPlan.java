@@ -42,7 +42,10 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamCo
         differs(restart, "handoff", running.handoff(), next.handoff());
 
         // validated together: new routes may name new upstreams, which then come with them
-        List<RouteConfig> routes = running.routes().equals(next.routes()) ? null : next.routes();
+        // a DKIM key file may have been replaced (a key rotation) with the YAML unchanged: routes that sign are
+        // applied at every reload, which reads their keys again
+        boolean signs = next.routes().stream().anyMatch(r -> r.dkim() != null);
+        List<RouteConfig> routes = running.routes().equals(next.routes()) && !signs ? null : next.routes();
         List<UpstreamConfig> upstreams = running.upstreams().equals(next.upstreams()) ? null : next.upstreams();
 
         LimitsConfig was = running.limits();

@@ -1,6 +1,7 @@
 /**
  * Test support shared by every module's tests (never shipped): {@link dev.relay.testkit.TestUpstream}, the one
- * scriptable SMTP server that plays the smarthost, and {@link dev.relay.testkit.ProviderScripts}, the table that
- * makes it answer as each provider preset's provider does.
+ * scriptable SMTP server that plays the smarthost, {@link dev.relay.testkit.ProviderScripts}, the table that
+ * makes it answer as each provider preset's provider does, and {@link dev.relay.testkit.DkimVerifier}, the
+ * independent verifier (dkimpy) of the DKIM signatures the relay makes.
  */
 package dev.relay.testkit;
