@@ -139,6 +139,17 @@ final class ConfigPrinter {
         history.put("subject", c.history().subject());
         history.put("buffer", c.history().buffer());
         root.put("history", history);
+        ClusterConfig cluster = c.cluster();
+        if (cluster.enabled()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("database", cluster.database().toString());
+            if (cluster.password() != null) {
+                m.put("password", Problems.MASK);
+            }
+            m.put("replica-name", cluster.replicaName());
+            m.put("expected-replicas", cluster.expectedReplicas());
+            root.put("cluster", m);
+        }
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {

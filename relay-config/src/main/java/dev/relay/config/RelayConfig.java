@@ -23,11 +23,12 @@ import java.util.List;
  * @param readiness what {@code /readyz} requires beyond listeners and spool
  * @param logging   what the logs show (address masking)
  * @param history   the message history (on by default, in the spool directory)
+ * @param cluster   the state shared with other replicas in PostgreSQL (off by default)
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                           SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
                           List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
-                          LoggingConfig logging, HistoryConfig history) {
+                          LoggingConfig logging, HistoryConfig history, ClusterConfig cluster) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -44,12 +45,23 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         readiness = readiness == null ? ReadinessConfig.defaults() : readiness;
         logging = logging == null ? LoggingConfig.defaults() : logging;
         history = history == null ? HistoryConfig.defaults() : history;
+        cluster = cluster == null ? ClusterConfig.off() : cluster;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         HistoryConfig.check(history, problems);
+        ClusterConfig.check(cluster, problems);
         problems.throwIfErrors();
+    }
+
+    /** The previous form: no cluster. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
+                       LoggingConfig logging, HistoryConfig history) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, readiness, logging,
+                history, null);
     }
 
     /** The previous form: the default history. */
@@ -57,7 +69,8 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
                        SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
                        List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
                        LoggingConfig logging) {
-        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, readiness, logging, null);
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, readiness, logging,
+                (HistoryConfig) null);
     }
 
     /** The previous form: default readiness and logging. */
@@ -106,7 +119,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
                 + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin
                 + ", routes=" + routes + ", limits=" + limits + ", readiness=" + readiness + ", logging=" + logging
-                + ", history=" + history + "]";
+                + ", history=" + history + ", cluster=" + cluster + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

@@ -69,6 +69,8 @@ final class Schema {
             .obj("logging", obj().leaf("mask-addresses").build())
             .obj("history", obj().leaf("enabled").leaf("path").leaf("retention").leaf("max-size")
                     .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
+            .obj("cluster", obj().leaf("database").secret("password").leaf("replica-name").leaf("expected-replicas")
+                    .build())
             .build();
 
     private Schema() {

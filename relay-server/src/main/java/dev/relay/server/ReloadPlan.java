@@ -39,6 +39,7 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamCo
         differs(restart, "queue", running.queue(), next.queue());
         differs(restart, "admin", running.admin(), next.admin());
         differs(restart, "history", running.history(), next.history());
+        differs(restart, "cluster", running.cluster(), next.cluster());
 
         // validated together: new routes may name new upstreams, which then come with them
         List<RouteConfig> routes = running.routes().equals(next.routes()) ? null : next.routes();
@@ -72,7 +73,7 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamCo
         return new RelayConfig(running.hostname(), running.listeners(), running.tls(), running.auth(),
                 running.spool(), running.queue(), upstreams == null ? running.upstreams() : upstreams, running.admin(),
                 routes == null ? running.routes() : routes, limits == null ? running.limits() : limits,
-                running.readiness(), running.logging(), running.history());
+                running.readiness(), running.logging(), running.history(), running.cluster());
     }
 
     /** What changes now, for the log: e.g. {@code limits, routes (2)}. */
