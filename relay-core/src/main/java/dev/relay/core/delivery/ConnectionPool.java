@@ -177,7 +177,8 @@ final class ConnectionPool implements ConnectionOwner {
 
     private void wakeUpIn(long now, long nanos) {
         long at = now + nanos;
-        if (wakeUp != null && !wakeUp.isDone() && wakeUpAt <= at) {
+        // a wake-up due by now is the one running this dispatch (not done until it returns): it wakes nobody later
+        if (wakeUp != null && !wakeUp.isDone() && wakeUpAt <= at && wakeUpAt - now > 0) {
             return;
         }
         if (wakeUp != null) {
