@@ -30,7 +30,7 @@ import java.util.function.BiConsumer;
  */
 final class PostgresQuota implements SharedQuota {
     /** The end of each window in which no tokens are taken or used: deliveries started before it end in it. */
-    static final long MARGIN = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long MARGIN = TimeUnit.MILLISECONDS.toNanos(250);
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
     private final ClusterDatabase database;
@@ -116,7 +116,7 @@ final class PostgresQuota implements SharedQuota {
     }
 
     private static long margin(UpstreamTarget.Rate rate) {
-        return rate.perSecond() > 0 ? Math.min(MARGIN, period(rate) / 10) : 0;
+        return rate.perSecond() > 0 ? Math.min(MARGIN, period(rate) / 4) : 0;
     }
 
     static BucketConfiguration configuration(UpstreamTarget.Rate rate) {
