@@ -33,6 +33,8 @@ final class ClusterDatabase implements AutoCloseable {
         c.addDataSourceProperty("connectTimeout", CONNECT_SECONDS);
         c.addDataSourceProperty("socketTimeout", SOCKET_SECONDS);
         c.addDataSourceProperty("ApplicationName", "relay " + cluster.replicaName());
+        // password authentication only: the release's runtime has no java.security.jgss (Kerberos)
+        c.addDataSourceProperty("gssEncMode", "disable");
         this.pool = new HikariDataSource(c);
     }
 
