@@ -152,6 +152,17 @@ final class ConfigPrinter {
             handoff.put("max-hops", c.handoff().maxHops());
             root.put("handoff", handoff);
         }
+        ClusterConfig cluster = c.cluster();
+        if (cluster.enabled()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("database", cluster.database().toString());
+            if (cluster.password() != null) {
+                m.put("password", Problems.MASK);
+            }
+            m.put("replica-name", cluster.replicaName());
+            m.put("expected-replicas", cluster.expectedReplicas());
+            root.put("cluster", m);
+        }
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {

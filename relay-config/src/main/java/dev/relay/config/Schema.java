@@ -75,6 +75,8 @@ final class Schema {
                     .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
             .obj("handoff", obj().leaf("to").leaf("user").secret("password").leaf("tls").leaf("trust")
                     .leaf("timeout").leaf("max-hops").build())
+            .obj("cluster", obj().leaf("database").secret("password").leaf("replica-name").leaf("expected-replicas")
+                    .build())
             .build();
 
     private Schema() {
