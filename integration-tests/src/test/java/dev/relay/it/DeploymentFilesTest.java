@@ -220,7 +220,22 @@ class DeploymentFilesTest {
         env.put("RELAY_UPSTREAMS_0_PASSWORD_FILE", Files.writeString(tmp.resolve("pw"), "x\n").toString());
         Path handoffPasswordFile = Path.of(raw.path("handoff").path("password-file").asText());
         env.put("RELAY_HANDOFF_PASSWORD_FILE", Files.writeString(tmp.resolve("handoff-pw"), "y\n").toString());
+        env.put("RELAY_CLUSTER_PASSWORD", "x"); // from a Secret: checked below
         RelayConfig config = ConfigLoader.load(Files.writeString(tmp.resolve("relay.yaml"), relayYaml), env).config();
+
+        // the replicas share their rate limits in PostgreSQL; the database password comes from a Secret
+        assertThat(config.cluster().enabled()).isTrue();
+        assertThat(config.cluster().expectedReplicas()).isEqualTo(statefulSet.path("spec").path("replicas").asInt());
+        JsonNode dbPassword = null;
+        for (JsonNode e : relay.path("env")) {
+            if (e.path("name").asText().equals("RELAY_CLUSTER_PASSWORD")) {
+                dbPassword = e.path("valueFrom").path("secretKeyRef");
+            }
+        }
+        assertThat(dbPassword).as("RELAY_CLUSTER_PASSWORD from a secretKeyRef").isNotNull();
+        JsonNode dbSecret = only(dir.resolve("cluster-db-secret.yaml"), "Secret");
+        assertThat(dbPassword.path("name").asText()).isEqualTo(dbSecret.path("metadata").path("name").asText());
+        assertThat(dbSecret.path("stringData").has(dbPassword.path("key").asText())).isTrue();
 
         // listeners: on the container ports the Service maps 587/465 onto
         Map<String, Integer> containerPorts = new LinkedHashMap<>();

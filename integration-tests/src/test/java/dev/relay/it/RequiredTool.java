@@ -2,13 +2,14 @@ package dev.relay.it;
 
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.relay.testkit.DkimVerifier;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * External programs some tests run (curl, promtool). Where one is missing the test is skipped, except under
+ * External programs some tests run (curl, promtool, dkimpy). Where one is missing the test is skipped, except under
  * {@code CI=true}: .ci/run installs them, so there a missing one fails the test rather than letting the check it
  * makes disappear without anyone noticing.
  */
@@ -22,7 +23,16 @@ final class RequiredTool {
                 return Path.of(dir, name);
             }
         }
-        String why = name + " is not installed (" + howToInstall + ")";
+        return missing(name + " is not installed (" + howToInstall + ")");
+    }
+
+    /** A python3 with dkimpy, the DKIM verifier ({@link DkimVerifier}); skips or fails as {@link #find} does. */
+    static String dkimpy() throws InterruptedException {
+        String python = DkimVerifier.python();
+        return python != null ? python : missing(DkimVerifier.MISSING);
+    }
+
+    private static <T> T missing(String why) {
         if (onCi()) {
             fail("CI=true and " + why + ": .ci/run installs it, so this check must run here");
         }

@@ -1,11 +1,17 @@
 package dev.relay.it;
 
+import static org.awaitility.Awaitility.await;
+
 import dev.relay.config.ConfigLoader;
+import dev.relay.config.HostPort;
 import dev.relay.config.RelayConfig;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.tls.KeyMaterial;
 import dev.relay.core.tls.Pem;
 import dev.relay.core.tls.SelfSignedCertificate;
+import dev.relay.server.RelayServer;
+import dev.relay.server.receive.tls.ServerTls;
+import dev.relay.server.sink.CaptureSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -73,5 +79,43 @@ final class TestRelay {
             ks.store(out, password.toCharArray());
         }
         return file;
+    }
+
+    /** The messages a capture sink wrote into {@code outbox} so far (none while it does not exist). */
+    static List<Path> emls(Path outbox) throws IOException {
+        if (!Files.isDirectory(outbox)) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(outbox)) {
+            return s.filter(p -> p.toString().endsWith(".eml")).toList();
+        }
+    }
+
+    /** What a test checks on the running relay once the message has arrived. */
+    interface WhileRunning {
+        void check(RelayServer relay) throws Exception;
+    }
+
+    /**
+     * Runs {@code config} against a capture sink on {@code sinkPort} (user {@code relay}, password
+     * {@code sink-secret}, this relay's certificate), submits one message from app@example.com to b@example.org,
+     * waits until the sink has it and nothing is queued, runs {@code whileRunning}, stops both and returns the
+     * captured file.
+     */
+    Path relayOneToSink(RelayConfig config, int sinkPort, String subject, String body, WhileRunning whileRunning)
+            throws Exception {
+        Path outbox = dir.resolve("outbox");
+        try (CaptureSink sink = new CaptureSink(new HostPort(Loopback.HOST, sinkPort), outbox, "relay",
+                "sink-secret", new ServerTls(material))) {
+            sink.start();
+            try (RelayServer relay = RelayServer.start(config)) {
+                Loopback.submit(submissionPort, Loopback.Tls.STARTTLS, USER, PASSWORD, "app@example.com",
+                        "b@example.org", subject, body);
+                await().atMost(Duration.ofSeconds(20)).until(() -> emls(outbox).size() == 1);
+                await().atMost(Duration.ofSeconds(5)).until(() -> relay.queue().queued() == 0);
+                whileRunning.check(relay);
+            }
+        }
+        return emls(outbox).get(0);
     }
 }

@@ -46,13 +46,15 @@ final class Binder {
         HistoryConfig.check(history, problems);
         HandoffConfig handoff = b.handoff(b.section(root, "handoff"));
         HandoffConfig.check(handoff, problems);
+        ClusterConfig cluster = b.cluster(b.section(root, "cluster"));
+        ClusterConfig.check(cluster, problems);
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         problems.throwIfErrors();
         RelayConfig config = new RelayConfig(hostname, listeners, tls, auth, spool, queue, upstreams, admin,
                 routes, limits, new ReadinessConfig(requireUpstream != null && requireUpstream),
-                new LoggingConfig(mask != null && mask), history, handoff);
+                new LoggingConfig(mask != null && mask), history, handoff, cluster);
         return new LoadedConfig(config, problems.warnings());
     }
 
@@ -80,6 +82,13 @@ final class Binder {
                 secret(m, "handoff", "password"), value(m, "handoff", "tls", TlsMode::parse),
                 value(m, "handoff", "trust", Path::of), value(m, "handoff", "timeout", Durations::parse),
                 orDefault(value(m, "handoff", "max-hops", Scalars::integer), 0));
+    }
+
+    private ClusterConfig cluster(Node.MapNode m) {
+        Integer replicas = value(m, "cluster", "expected-replicas", Scalars::integer);
+        return m == null ? ClusterConfig.off() : new ClusterConfig(
+                value(m, "cluster", "database", ClusterConfig.Database::parse), secret(m, "cluster", "password"),
+                text(m, "cluster", "replica-name"), replicas == null ? 0 : replicas);
     }
 
     private SpoolConfig spool(Node.MapNode m) {
@@ -249,7 +258,16 @@ final class Binder {
         return new RouteConfig(orDefault(text(m, at, "name"), "route-" + index(at)), strings(m, at, "senders"),
                 strings(m, at, "users"), strings(m, at, "upstreams"),
                 value(m, at, "rewrite-sender", AddressRewrite::parse), value(m, at, "rewrite-from", AddressRewrite::parse),
-                replyTo != null && replyTo, strings(m, at, "strip-headers"));
+                replyTo != null && replyTo, strings(m, at, "strip-headers"),
+                dkim(child(m, "dkim"), KeyPath.child(at, "dkim")));
+    }
+
+    private DkimConfig dkim(Node.MapNode m, String at) {
+        if (m == null) {
+            return null;
+        }
+        return new DkimConfig(text(m, at, "domain"), text(m, at, "selector"), value(m, at, "key-file", Path::of),
+                value(m, at, "algorithm", DkimConfig.Algorithm::parse), strings(m, at, "headers"));
     }
 
     /** A list of single values, or one comma-separated value. */
@@ -344,8 +362,9 @@ final class Binder {
         if (m == null || !(m.entries().get(key) instanceof Node.Scalar s)) {
             return null;
         }
-        boolean url = key.equals("url"); // may hold a password by mistake: never shown
-        return parse(url ? new Node.Scalar(UpstreamUrl.redact(s.value()), s.origin()) : s, KeyPath.child(at, key),
+        boolean url = key.equals("url") || key.equals("database"); // may hold a password by mistake: never shown
+        String shown = key.equals("url") ? UpstreamUrl.redact(s.value()) : ClusterConfig.redact(s.value());
+        return parse(url ? new Node.Scalar(shown, s.origin()) : s, KeyPath.child(at, key),
                 url ? t -> parser.apply(s.value()) : parser);
     }
 

@@ -152,6 +152,17 @@ final class ConfigPrinter {
             handoff.put("max-hops", c.handoff().maxHops());
             root.put("handoff", handoff);
         }
+        ClusterConfig cluster = c.cluster();
+        if (cluster.enabled()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("database", cluster.database().toString());
+            if (cluster.password() != null) {
+                m.put("password", Problems.MASK);
+            }
+            m.put("replica-name", cluster.replicaName());
+            m.put("expected-replicas", cluster.expectedReplicas());
+            root.put("cluster", m);
+        }
         try {
             return YAML.writeValueAsString(root) + presetNotes(c.upstreams());
         } catch (JsonProcessingException e) {
@@ -194,6 +205,15 @@ final class ConfigPrinter {
             }
             if (!r.stripHeaders().isEmpty()) {
                 m.put("strip-headers", r.stripHeaders());
+            }
+            if (r.dkim() != null) { // the key file's name, never the key
+                Map<String, Object> d = new LinkedHashMap<>();
+                put(d, "domain", r.dkim().domain());
+                put(d, "selector", r.dkim().selector());
+                put(d, "key-file", r.dkim().keyFile());
+                d.put("algorithm", r.dkim().algorithm().key());
+                d.put("headers", r.dkim().headers());
+                m.put("dkim", d);
             }
             out.add(m);
         }

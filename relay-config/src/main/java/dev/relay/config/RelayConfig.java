@@ -24,11 +24,13 @@ import java.util.List;
  * @param logging   what the logs show (address masking)
  * @param history   the message history (on by default, in the spool directory)
  * @param handoff   the hand-off of the queue to a peer relay on stop (off by default)
+ * @param cluster   the state shared with other replicas in PostgreSQL (off by default)
  */
 public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
                           SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
                           List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
-                          LoggingConfig logging, HistoryConfig history, HandoffConfig handoff) {
+                          LoggingConfig logging, HistoryConfig history, HandoffConfig handoff,
+                          ClusterConfig cluster) {
     public RelayConfig {
         if (hostname == null || hostname.isBlank()) {
             hostname = LocalHost.name();
@@ -46,13 +48,24 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         logging = logging == null ? LoggingConfig.defaults() : logging;
         history = history == null ? HistoryConfig.defaults() : history;
         handoff = handoff == null ? HandoffConfig.off() : handoff;
+        cluster = cluster == null ? ClusterConfig.off() : cluster;
         Problems problems = new Problems();
         Validator.check(hostname, listeners, tls, auth, spool, queue, upstreams, admin, problems);
         RouteRules.check(routes, upstreams, problems);
         Validator.checkInbound(auth, limits, problems);
         HistoryConfig.check(history, problems);
         HandoffConfig.check(handoff, problems);
+        ClusterConfig.check(cluster, problems);
         problems.throwIfErrors();
+    }
+
+    /** The previous form: no cluster. */
+    public RelayConfig(String hostname, List<ListenerConfig> listeners, TlsConfig tls, AuthConfig auth,
+                       SpoolConfig spool, QueueConfig queue, List<UpstreamConfig> upstreams, AdminConfig admin,
+                       List<RouteConfig> routes, LimitsConfig limits, ReadinessConfig readiness,
+                       LoggingConfig logging, HistoryConfig history, HandoffConfig handoff) {
+        this(hostname, listeners, tls, auth, spool, queue, upstreams, admin, routes, limits, readiness, logging,
+                history, handoff, null);
     }
 
     /** The previous form: no hand-off. */
@@ -119,7 +132,7 @@ public record RelayConfig(String hostname, List<ListenerConfig> listeners, TlsCo
         return "RelayConfig[hostname=" + hostname + ", listeners=" + listeners + ", tls=" + tls + ", auth=" + auth
                 + ", spool=" + spool + ", queue=" + queue + ", upstreams=" + upstreams + ", admin=" + admin
                 + ", routes=" + routes + ", limits=" + limits + ", readiness=" + readiness + ", logging=" + logging
-                + ", history=" + history + ", handoff=" + handoff + "]";
+                + ", history=" + history + ", handoff=" + handoff + ", cluster=" + cluster + "]";
     }
 
     private static <T> List<T> copy(List<T> list) {

@@ -18,10 +18,11 @@ import java.util.List;
  * @param rewriteFrom     the address in the header From on the way out, or null to keep it
  * @param replyToOriginal when the From is rewritten, add the original From as Reply-To if there is none
  * @param stripHeaders    header names removed on the way out (case-insensitive)
+ * @param dkim            the DKIM signature added on the way out (after any rewriting), or null for none
  */
 public record RouteConfig(String name, List<String> senders, List<String> users, List<String> upstreams,
                           AddressRewrite rewriteSender, AddressRewrite rewriteFrom, boolean replyToOriginal,
-                          List<String> stripHeaders) {
+                          List<String> stripHeaders, DkimConfig dkim) {
     public RouteConfig {
         senders = copy(senders);
         users = copy(users);
@@ -31,7 +32,14 @@ public record RouteConfig(String name, List<String> senders, List<String> users,
 
     /** A route without rewriting. */
     public RouteConfig(String name, List<String> senders, List<String> users, List<String> upstreams) {
-        this(name, senders, users, upstreams, null, null, false, List.of());
+        this(name, senders, users, upstreams, null, null, false, List.of(), null);
+    }
+
+    /** A route without a DKIM signature. */
+    public RouteConfig(String name, List<String> senders, List<String> users, List<String> upstreams,
+                       AddressRewrite rewriteSender, AddressRewrite rewriteFrom, boolean replyToOriginal,
+                       List<String> stripHeaders) {
+        this(name, senders, users, upstreams, rewriteSender, rewriteFrom, replyToOriginal, stripHeaders, null);
     }
 
     /** True when the route takes every message: any sender, any submitter. */

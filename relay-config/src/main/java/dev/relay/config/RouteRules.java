@@ -40,6 +40,7 @@ final class RouteRules {
             checkUsers(at, r, p);
             checkUpstreams(at, r, known, p);
             checkRewrite(at, r, p);
+            checkDkim(at + ".dkim", r.dkim(), p);
             if (catchAll == null && r.isCatchAll()) {
                 catchAll = at;
             }
@@ -113,11 +114,52 @@ final class RouteRules {
             p.error(at + ".reply-to-original", "true", "reply-to-original keeps the original From when the "
                     + "From is rewritten: set rewrite-from too (e.g. noreply@example.com) or remove it");
         }
-        for (int j = 0; j < r.stripHeaders().size(); j++) {
-            String h = r.stripHeaders().get(j);
+        checkHeaderNames(at + ".strip-headers", r.stripHeaders(), "X-Originating-IP", p);
+    }
+
+    /** A DNS name of letters, digits and inner hyphens, in dot-separated labels (RFC 6376 sub-domain). */
+    private static final String DNS_NAME = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*";
+
+    /** The key file itself is checked before start and reload (it is read there, not here). */
+    private static void checkDkim(String at, DkimConfig d, Problems p) {
+        if (d == null) {
+            return;
+        }
+        if (d.domain() == null || d.domain().isBlank()) {
+            p.missing(at + ".domain", "the signing domain (d=) is required: the domain whose DNS publishes the "
+                    + "key, e.g. example.com");
+        } else if (!d.domain().matches(DNS_NAME) || !d.domain().contains(".")) {
+            p.error(at + ".domain", d.domain(), "not a domain name: use the domain of your From addresses, "
+                    + "e.g. example.com");
+        }
+        if (d.selector() == null || d.selector().isBlank()) {
+            p.missing(at + ".selector", "the selector (s=) is required: the name the key is published under, "
+                    + "<selector>._domainkey.<domain>, e.g. relay2026");
+        } else if (!d.selector().matches(DNS_NAME)) {
+            p.error(at + ".selector", d.selector(), "not a selector: use letters, digits, '-' and '.', "
+                    + "e.g. relay2026");
+        }
+        if (d.keyFile() == null) {
+            p.missing(at + ".key-file", "the PEM file of the private key is required, e.g. /etc/relay/dkim.pem "
+                    + "(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkim.pem)");
+        }
+        checkHeaderNames(at + ".headers", d.headers(), "subject", p);
+        int self = d.headers().indexOf("dkim-signature");
+        if (self >= 0) {
+            p.error(at + ".headers[" + self + "]", "dkim-signature", "the signature cannot sign itself: remove "
+                    + "dkim-signature");
+        }
+        if (!d.headers().contains("from")) {
+            p.error(at + ".headers", String.join(", ", d.headers()), "RFC 6376 requires the From field to be "
+                    + "signed: add from to the list");
+        }
+    }
+
+    private static void checkHeaderNames(String at, List<String> names, String example, Problems p) {
+        for (int j = 0; j < names.size(); j++) {
+            String h = names.get(j);
             if (h == null || !h.matches("[!-9;-~]+")) {
-                p.error(at + ".strip-headers[" + j + "]", h, "not a header name: use the name without the colon, "
-                        + "e.g. X-Originating-IP");
+                p.error(at + "[" + j + "]", h, "not a header name: use the name without the colon, e.g. " + example);
             }
         }
     }

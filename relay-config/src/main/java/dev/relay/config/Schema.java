@@ -60,7 +60,10 @@ final class Schema {
             .obj("admin", obj().leaf("bind").secret("token").build())
             .list("routes", obj().leaf("name").list("senders", new Leaf(false)).list("users", new Leaf(false))
                     .list("upstreams", new Leaf(false)).leaf("rewrite-sender").leaf("rewrite-from")
-                    .leaf("reply-to-original").list("strip-headers", new Leaf(false)).build())
+                    .leaf("reply-to-original").list("strip-headers", new Leaf(false))
+                    .obj("dkim", obj().leaf("domain").leaf("selector").leaf("key-file").leaf("algorithm")
+                            .list("headers", new Leaf(false)).build())
+                    .build())
             .obj("limits", obj().leaf("max-message-size").leaf("max-recipients").leaf("max-connections")
                     .leaf("max-connections-per-client").leaf("idle-timeout").leaf("max-messages-per-connection")
                     .leaf("auth-max-failures").leaf("auth-lockout").leaf("auth-failure-delay").leaf("data-timeout")
@@ -72,6 +75,8 @@ final class Schema {
                     .leaf("mask-addresses").leaf("subject").leaf("buffer").build())
             .obj("handoff", obj().leaf("to").leaf("user").secret("password").leaf("tls").leaf("trust")
                     .leaf("timeout").leaf("max-hops").build())
+            .obj("cluster", obj().leaf("database").secret("password").leaf("replica-name").leaf("expected-replicas")
+                    .build())
             .build();
 
     private Schema() {

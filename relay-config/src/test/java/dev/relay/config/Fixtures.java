@@ -44,6 +44,11 @@ final class Fixtures {
     private Fixtures() {
     }
 
+    /** The minimal configuration with {@code extra} YAML appended, loaded with {@code env}. */
+    static RelayConfig minimalWith(Path dir, String extra, java.util.Map<String, String> env) {
+        return ConfigLoader.load(write(dir, MINIMAL + "\n" + extra + "\n"), env).config();
+    }
+
     static Path write(Path dir, String yaml) {
         try {
             return Files.writeString(dir.resolve("relay.yaml"), yaml);

@@ -13,13 +13,9 @@ class HistoryConfigTest {
     @TempDir
     Path dir;
 
-    private RelayConfig load(String extra, Map<String, String> env) {
-        return ConfigLoader.load(Fixtures.write(dir, Fixtures.MINIMAL + "\n" + extra + "\n"), env).config();
-    }
-
     @Test
     void onByDefaultInTheSpoolDirectoryFor30Days() {
-        HistoryConfig h = load("", Map.of()).history();
+        HistoryConfig h = Fixtures.minimalWith(dir, "", Map.of()).history();
         assertThat(h.enabled()).isTrue();
         assertThat(h.path()).isNull();
         assertThat(h.file(Path.of("/var/spool/relay"))).isEqualTo(Path.of("/var/spool/relay/history.db"));
@@ -32,7 +28,7 @@ class HistoryConfigTest {
 
     @Test
     void everyKeyFromTheFileAndTheEnvironment() {
-        HistoryConfig h = load("history: { path: /data/h.db, retention: 7d, max-size: 200MiB, mask-addresses: true, "
+        HistoryConfig h = Fixtures.minimalWith(dir, "history: { path: /data/h.db, retention: 7d, max-size: 200MiB, mask-addresses: true, "
                 + "subject: true, buffer: 500 }", Map.of()).history();
         assertThat(h.file(Path.of("/s"))).isEqualTo(Path.of("/data/h.db"));
         assertThat(h.retention()).isEqualTo(Duration.ofDays(7));
@@ -40,7 +36,7 @@ class HistoryConfigTest {
         assertThat(h.maskAddresses()).isTrue();
         assertThat(h.subject()).isTrue();
         assertThat(h.buffer()).isEqualTo(500);
-        HistoryConfig env = load("", Map.of("RELAY_HISTORY_ENABLED", "false", "RELAY_HISTORY_RETENTION", "2d",
+        HistoryConfig env = Fixtures.minimalWith(dir, "", Map.of("RELAY_HISTORY_ENABLED", "false", "RELAY_HISTORY_RETENTION", "2d",
                 "RELAY_HISTORY_MAX_SIZE", "10MiB", "RELAY_HISTORY_MASK_ADDRESSES", "true")).history();
         assertThat(env.enabled()).isFalse();
         assertThat(env.retention()).isEqualTo(Duration.ofDays(2));
@@ -51,22 +47,22 @@ class HistoryConfigTest {
     @Test
     void anInvalidValueNamesTheKeyAndTheFix() {
         ConfigException e = catchThrowableOfType(ConfigException.class,
-                () -> load("history: { retention: 10m }", Map.of()));
+                () -> Fixtures.minimalWith(dir, "history: { retention: 10m }", Map.of()));
         assertThat(e.problems()).singleElement().satisfies(p -> {
             assertThat(p.key()).isEqualTo("history.retention");
             assertThat(p.message()).contains("at least 1h", "30d");
         });
-        e = catchThrowableOfType(ConfigException.class, () -> load("history: { max-size: 10k }", Map.of()));
+        e = catchThrowableOfType(ConfigException.class, () -> Fixtures.minimalWith(dir, "history: { max-size: 10k }", Map.of()));
         assertThat(e.problems()).singleElement().satisfies(p -> assertThat(p.key()).isEqualTo("history.max-size"));
-        e = catchThrowableOfType(ConfigException.class, () -> load("history: { buffer: 5 }", Map.of()));
+        e = catchThrowableOfType(ConfigException.class, () -> Fixtures.minimalWith(dir, "history: { buffer: 5 }", Map.of()));
         assertThat(e.problems()).singleElement().satisfies(p -> assertThat(p.key()).isEqualTo("history.buffer"));
-        e = catchThrowableOfType(ConfigException.class, () -> load("history: { retention: soon }", Map.of()));
+        e = catchThrowableOfType(ConfigException.class, () -> Fixtures.minimalWith(dir, "history: { retention: soon }", Map.of()));
         assertThat(e.problems()).singleElement().satisfies(p -> assertThat(p.key()).isEqualTo("history.retention"));
     }
 
     @Test
     void printsAndLoadsBack() {
-        RelayConfig c = load("history: { retention: 7d, mask-addresses: true }", Map.of());
+        RelayConfig c = Fixtures.minimalWith(dir, "history: { retention: 7d, mask-addresses: true }", Map.of());
         String yaml = c.toMaskedYaml();
         assertThat(yaml).contains("history:", "retention: 7d", "mask-addresses: true");
         RelayConfig again = ConfigLoader.load(Fixtures.write(dir, yaml), Map.of()).config();

@@ -12,8 +12,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "check-config", mixinStandardHelpOptions = true,
         description = {"Validates a configuration file (with RELAY_* environment overrides applied), checks the "
-                + "files it names (users file, certificate and key, trust bundles) and prints the effective "
-                + "configuration with secrets masked. Exit status 0 when valid, 2 when not."})
+                + "files it names (users file, certificate and key, trust bundles, DKIM keys) and prints the "
+                + "effective configuration with secrets masked. Exit status 0 when valid, 2 when not."})
 final class CheckConfigCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "The YAML configuration file.")
     Path file;
@@ -35,6 +35,7 @@ final class CheckConfigCommand implements Callable<Integer> {
             problems.forEach(p -> System.err.println("  " + p));
             return 2;
         }
+        Preflight.warnings(loaded.config()).forEach(w -> System.err.println("warning: " + w));
         System.out.print(loaded.config().toMaskedYaml());
         System.err.println("configuration OK");
         return 0;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "relay", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "An authenticated SMTP relay: submission in, durable spool, smarthost out.",
         subcommands = {ServeCommand.class, SinkCommand.class, PasswdCommand.class, CheckConfigCommand.class,
-                QueueCommand.class, HistoryCommand.class, TraceCommand.class,
+                QueueCommand.class, HistoryCommand.class, TraceCommand.class, DkimRecordCommand.class,
                 dev.relay.server.doctor.DoctorCommand.class})
 public final class Main implements Runnable {
 

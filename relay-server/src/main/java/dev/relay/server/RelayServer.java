@@ -71,6 +71,7 @@ public final class RelayServer implements AutoCloseable {
     private RelayMetrics metrics;
     private UpstreamMetrics upstreamMetrics;
     private dev.relay.history.HistoryRecorder history;
+    private dev.relay.server.cluster.ClusterWiring cluster;
     private QueueManager queue;
     private AdminServer admin;
     private ReloadingUsersFile users;
@@ -143,6 +144,7 @@ public final class RelayServer implements AutoCloseable {
         metrics = new RelayMetrics(registry);
         upstreamMetrics = new UpstreamMetrics(registry);
         history = HistoryWiring.start(config, spool.root(), registry);
+        cluster = dev.relay.server.cluster.ClusterWiring.start(config.cluster(), registry);
         engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
@@ -211,6 +213,9 @@ public final class RelayServer implements AutoCloseable {
         }
         admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),
                 config.admin().token(), history, live);
+        if (cluster != null) {
+            admin.details(cluster::readinessDetails);
+        }
         admin.start();
         log.info("relay ready: {} listeners, admin on {}, upstreams {}, {} routes", listeners.size(),
                 config.admin().bind(), config.upstreams().stream().map(UpstreamConfig::name).toList(),
@@ -220,7 +225,8 @@ public final class RelayServer implements AutoCloseable {
     private RoutingEngine routingEngine(List<UpstreamConfig> upstreams, List<RouteConfig> routes) {
         // rewritten outbound copies live in the spool's tmp/, which the spool empties at start
         RoutingEngine routing = RoutingEngine.create(upstreams, routes,
-                u -> new NettyDeliveryEngine(UpstreamTargets.of(u), metrics), spool.root().resolve("tmp"),
+                u -> new NettyDeliveryEngine(UpstreamTargets.of(u), metrics, cluster == null ? null : cluster.quota()),
+                spool.root().resolve("tmp"),
                 InstantSource.system(), metrics);
         upstreamMetrics.register(upstreams);
         routing.watchAttempts(upstreamMetrics);
@@ -363,6 +369,9 @@ public final class RelayServer implements AutoCloseable {
         }
         if (history != null) {
             history.close(); // what is buffered is written first
+        }
+        if (cluster != null) {
+            cluster.close(); // after the engines: no limiter asks it any more
         }
         if (spool != null) {
             spool.close();

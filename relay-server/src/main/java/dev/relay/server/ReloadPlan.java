@@ -40,9 +40,13 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamCo
         differs(restart, "admin", running.admin(), next.admin());
         differs(restart, "history", running.history(), next.history());
         differs(restart, "handoff", running.handoff(), next.handoff());
+        differs(restart, "cluster", running.cluster(), next.cluster());
 
         // validated together: new routes may name new upstreams, which then come with them
-        List<RouteConfig> routes = running.routes().equals(next.routes()) ? null : next.routes();
+        // a DKIM key file may have been replaced (a key rotation) with the YAML unchanged: routes that sign are
+        // applied at every reload, which reads their keys again
+        boolean signs = next.routes().stream().anyMatch(r -> r.dkim() != null);
+        List<RouteConfig> routes = running.routes().equals(next.routes()) && !signs ? null : next.routes();
         List<UpstreamConfig> upstreams = running.upstreams().equals(next.upstreams()) ? null : next.upstreams();
 
         LimitsConfig was = running.limits();
@@ -73,7 +77,8 @@ record ReloadPlan(LimitsConfig limits, List<RouteConfig> routes, List<UpstreamCo
         return new RelayConfig(running.hostname(), running.listeners(), running.tls(), running.auth(),
                 running.spool(), running.queue(), upstreams == null ? running.upstreams() : upstreams, running.admin(),
                 routes == null ? running.routes() : routes, limits == null ? running.limits() : limits,
-                running.readiness(), running.logging(), running.history(), running.handoff());
+                running.readiness(), running.logging(), running.history(), running.handoff(),
+                running.cluster());
     }
 
     /** What changes now, for the log: e.g. {@code limits, routes (2)}. */

@@ -105,6 +105,7 @@ public final class ServeCommand implements Callable<Integer> {
             problems.forEach(p -> System.err.println("  " + p));
             return 2;
         }
+        Preflight.warnings(effective).forEach(w -> log.warn("configuration: {}", w));
         CaptureSink sink = null;
         RelayServer server;
         try {

@@ -3,42 +3,15 @@ package dev.relay.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.relay.core.auth.UsersFile;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** `relay check-config` says what each upstream's provider preset filled, and a wrong preset is an error. */
 class CheckConfigPresetTest {
     @TempDir
     Path dir;
-
-    private record Run(int status, String out, String err) {}
-
-    private static Run checkConfig(Path config) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.commandLine();
-            StringWriter picoErr = new StringWriter();
-            cl.setErr(new PrintWriter(picoErr));
-            int status = cl.execute("check-config", config.toString());
-            return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8) + picoErr);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private Path config(String upstreams) throws Exception {
         Path users = Files.writeString(dir.resolve("users"), UsersFile.line("app", "pw".toCharArray()) + "\n");
@@ -53,7 +26,7 @@ class CheckConfigPresetTest {
 
     @Test
     void printsWhatEachPresetFilled() throws Exception {
-        Run r = checkConfig(config("""
+        CliRun r = CliRun.of(config("""
                   - { name: sendgrid, provider: sendgrid, password: "SG.very-secret" }
                   - { name: acs, provider: acs, username: "res.app-id.tenant-id", password: "acs-secret" }
                   - { name: own, url: "smtp://u@smtp.example.net:587", password: "x" }
@@ -72,7 +45,7 @@ class CheckConfigPresetTest {
 
     @Test
     void aWrongPresetOrAMissingRegionFailsNamingTheKeyAndTheValidValues() throws Exception {
-        Run r = checkConfig(config("""
+        CliRun r = CliRun.of(config("""
                   - { name: a, provider: amazon, password: "x" }
                   - { name: b, provider: ses, username: AKIA, password: "x" }
                 """));

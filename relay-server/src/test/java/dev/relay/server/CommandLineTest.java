@@ -3,52 +3,23 @@ package dev.relay.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.relay.core.auth.UsersFile;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class CommandLineTest {
     @TempDir
     Path dir;
 
-    record Run(int status, String out, String err) {}
-
-    private static Run run(String stdin, String... args) {
-        InputStream oldIn = System.in;
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.commandLine();
-            StringWriter picoErr = new StringWriter();
-            cl.setErr(new PrintWriter(picoErr));
-            int status = cl.execute(args);
-            return new Run(status, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8) + picoErr);
-        } finally {
-            System.setIn(oldIn);
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String stdin, String... args) {
+        return CliRun.withInput(stdin, args);
     }
 
     @Test
     void versionNamesTheReleaseTheCommitAndTheJavaRuntime() {
-        Run r = run("", "--version");
+        CliRun r = run("", "--version");
         assertThat(r.status()).isZero();
         String[] lines = r.out().strip().split("\\R");
         assertThat(lines).hasSize(3);
@@ -64,7 +35,7 @@ class CommandLineTest {
 
     @Test
     void demoPortsThatAreNotFourDistinctPortsAreRefusedBeforeAnythingStarts() {
-        Run r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465");
+        CliRun r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465");
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("is not four ports", "SUBMISSION,SUBMISSIONS,SINK,ADMIN");
         r = run("", "serve", "--data-dir", dir.toString(), "--demo-ports", "12587,12465,12525,70000");
@@ -79,14 +50,14 @@ class CommandLineTest {
     @Test
     void demoPortsWithAConfigurationFileAreRefused() throws Exception {
         Path config = Files.writeString(dir.resolve("relay.yaml"), "hostname: x\n");
-        Run r = run("", "serve", "--config", config.toString(), "--demo-ports", "12587,12465,12525,19090");
+        CliRun r = run("", "serve", "--config", config.toString(), "--demo-ports", "12587,12465,12525,19090");
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("--demo-ports applies to the demo defaults only");
     }
 
     @Test
     void passwdPrintsAUsersFileLineThatAuthenticates() throws Exception {
-        Run r = run("s3cret\n", "passwd", "alice");
+        CliRun r = run("s3cret\n", "passwd", "alice");
         assertThat(r.status()).isZero();
         assertThat(r.out()).startsWith("alice:$2y$10$").doesNotContain("s3cret");
         Path users = Files.writeString(dir.resolve("users"), r.out());
@@ -95,7 +66,7 @@ class CommandLineTest {
 
     @Test
     void passwdWithoutInputFailsClearly() {
-        Run r = run("", "passwd", "alice");
+        CliRun r = run("", "passwd", "alice");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("no password on standard input");
     }
@@ -111,7 +82,7 @@ class CommandLineTest {
                 upstreams:
                   - { name: primary, url: "smtp://apikey@smtp.example.net:587", password: "very-secret-key" }
                 """.formatted(users, dir.resolve("spool")));
-        Run r = run("", "check-config", config.toString());
+        CliRun r = run("", "check-config", config.toString());
         assertThat(r.status()).as(r.err()).isZero();
         assertThat(r.out()).contains("smtp.example.net", "****").doesNotContain("very-secret-key");
         assertThat(r.err()).contains("configuration OK").doesNotContain("very-secret-key");
@@ -127,7 +98,7 @@ class CommandLineTest {
                 upstreams:
                   - { name: bad, url: "smtp://u@mail.example.net:25", password: "x" }
                 """);
-        Run r = run("", "check-config", config.toString());
+        CliRun r = run("", "check-config", config.toString());
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("upstreams[0].url",
                 "port 25 is never used: use the provider's submission port 587, 465 or 2525", "tls.cert");
@@ -144,7 +115,7 @@ class CommandLineTest {
                 upstreams:
                   - { name: primary, url: "smtp://u@smtp.example.net:587", password: "x" }
                 """.formatted(users));
-        Run r = run("", "check-config", config.toString());
+        CliRun r = run("", "check-config", config.toString());
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("auth.users-file", "no bcrypt hash").doesNotContain("hunter2");
     }
@@ -165,14 +136,14 @@ class CommandLineTest {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        Run r = run("", "queue", "--admin", "http://127.0.0.1:" + port, "list");
+        CliRun r = run("", "queue", "--admin", "http://127.0.0.1:" + port, "list");
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("cannot connect to http://127.0.0.1:" + port, "is the relay running?");
     }
 
     @Test
     void queueRetryNeedsAnIdOrAll() {
-        Run r = run("", "queue", "retry");
+        CliRun r = run("", "queue", "retry");
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("give either an ID or --all");
     }

@@ -42,13 +42,16 @@ final class ConnectionPool implements ConnectionOwner {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionPool.class);
     /** A message that would wait longer than this for the rate limit (a used-up daily quota) is deferred. */
     static final Duration MAX_RATE_WAIT = Duration.ofMinutes(1);
+    /** The shared quota's database round trips: a virtual thread each, never the event loop. */
+    private static final java.util.concurrent.Executor SHARED_QUOTA_CALLS =
+            r -> Thread.ofVirtual().name("shared-quota").start(r);
 
     private final ConnectionSettings settings;
     private final UpstreamTarget target;
     private final EventLoop loop;
     private final DeliveryListener listener;
     private final LongSupplier nanoTime;
-    private final RateLimiter rate;
+    private final Limiter rate;
     private final Backpressure pressure;
     private final ChannelGroup channels;
     private final ArrayDeque<DeliveryJob> waiting = new ArrayDeque<>();
@@ -72,15 +75,19 @@ final class ConnectionPool implements ConnectionOwner {
     private final java.util.Map<String, AccountReplies.Verdict> accountProblems = new java.util.LinkedHashMap<>();
     private boolean deliveredOnce;
 
+    /** @param quota the rate limit shared with other replicas, or null for a local one */
     ConnectionPool(ConnectionSettings settings, EventLoop loop, DeliveryListener listener, LongSupplier nanoTime,
-                   Backpressure pressure) {
+                   Backpressure pressure, SharedQuota quota) {
         this.settings = settings;
         this.target = settings.target();
         this.loop = loop;
         this.listener = listener;
         this.nanoTime = nanoTime;
         this.pressure = pressure;
-        this.rate = target.rate().limited() ? new RateLimiter(target.rate(), nanoTime.getAsLong()) : null;
+        this.rate = !target.rate().limited() ? null : quota == null
+                ? new RateLimiter(target.rate(), nanoTime.getAsLong())
+                : new SharedRateLimiter(target.name(), target.rate(), quota, SHARED_QUOTA_CALLS, nanoTime,
+                        () -> loop.execute(this::dispatch));
         this.channels = new DefaultChannelGroup("delivery-" + target.name(), loop);
         this.concurrencyNow = target.pool().maxConnections();
     }
@@ -170,7 +177,8 @@ final class ConnectionPool implements ConnectionOwner {
 
     private void wakeUpIn(long now, long nanos) {
         long at = now + nanos;
-        if (wakeUp != null && !wakeUp.isDone() && wakeUpAt <= at) {
+        // a wake-up due by now is the one running this dispatch (not done until it returns): it wakes nobody later
+        if (wakeUp != null && !wakeUp.isDone() && wakeUpAt <= at && wakeUpAt - now > 0) {
             return;
         }
         if (wakeUp != null) {

@@ -56,6 +56,14 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     }
 
     /**
+     * An engine with its own small event loop group whose rate limit is shared with other replicas through
+     * {@code quota} (null: a local limit).
+     */
+    public NettyDeliveryEngine(UpstreamTarget target, DeliveryListener listener, SharedQuota quota) {
+        this(target, null, defaultHeloName(), listener, InstantSource.system(), new Backpressure(), quota);
+    }
+
+    /**
      * An engine on {@code group} (a NIO group, e.g. {@code MultiThreadIoEventLoopGroup(NioIoHandler.newFactory())}),
      * which {@link #close} leaves running; null for an own group.
      */
@@ -82,6 +90,12 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
     /** For tests: the clock of the OAuth2 token cache and the back-pressure timings. */
     NettyDeliveryEngine(UpstreamTarget target, EventLoopGroup group, String heloName, DeliveryListener listener,
                         InstantSource clock, Backpressure backpressure) {
+        this(target, group, heloName, listener, clock, backpressure, null);
+    }
+
+    /** For tests: as above, the rate limit shared through {@code quota} (null: a local one). */
+    NettyDeliveryEngine(UpstreamTarget target, EventLoopGroup group, String heloName, DeliveryListener listener,
+                        InstantSource clock, Backpressure backpressure, SharedQuota quota) {
         this.target = Objects.requireNonNull(target, "target");
         this.ownGroup = group == null;
         this.group = ownGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : group;
@@ -90,7 +104,7 @@ public final class NettyDeliveryEngine implements DeliveryEngine {
                 ? new OAuth2TokenSource(target.name(), target.oauth2(), clock, target.timeouts().command()) : null;
         this.settings = new ConnectionSettings(target, heloName, tls, tokens);
         this.pool = new ConnectionPool(settings, this.group.next(), listener == null ? DeliveryListener.NONE
-                : listener, System::nanoTime, backpressure);
+                : listener, System::nanoTime, backpressure, quota);
     }
 
     private static ClientTlsContexts.Lazy tlsContext(UpstreamTarget target) {

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
  * message) and one per day (capacity: a day's worth). A message takes a token from each. Pure: the caller passes
  * the time, so tests need no clock and no sleep. Not thread-safe (used on the pool's event loop only).
  */
-final class RateLimiter {
+final class RateLimiter implements Limiter {
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
     private static final long DAY = TimeUnit.DAYS.toNanos(1);
 
@@ -20,13 +20,9 @@ final class RateLimiter {
         perDay = rate.perDay() > 0 ? new Bucket(rate.perDay(), (double) rate.perDay() / DAY, now) : null;
     }
 
-    /**
-     * Takes a token for one message if both buckets have one; {@code factor} (1 normally, smaller under
-     * back-pressure) scales the per-second refill.
-     *
-     * @return 0 if the message may go now, else the nanoseconds until it may (nothing is taken then)
-     */
-    long tryAcquire(long now, double factor) {
+    /** Takes a token from both buckets if both have one. */
+    @Override
+    public long tryAcquire(long now, double factor) {
         long wait = 0;
         if (perSecond != null) {
             wait = Math.max(wait, perSecond.waitFor(now, factor));
@@ -46,11 +42,8 @@ final class RateLimiter {
         return 0;
     }
 
-    /**
-     * The nanoseconds from {@code now} until the limiter grants the {@code k}-th token from now on (k at least 1),
-     * if nothing else takes one meanwhile: 0 if it has {@code k} already. Takes nothing.
-     */
-    long untilGrant(long now, double factor, long k) {
+    @Override
+    public long untilGrant(long now, double factor, long k) {
         long wait = 0;
         if (perSecond != null) {
             wait = Math.max(wait, perSecond.until(now, factor, k));

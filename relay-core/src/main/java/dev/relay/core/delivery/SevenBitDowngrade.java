@@ -59,7 +59,8 @@ record SevenBitDowngrade(String refusal, BitSet eightBitLeaves, BitSet notUtf8Le
         return SevenBitConverter.convert(out, eightBitLeaves, notUtf8Leaves);
     }
 
-    private static void pass(Body body, byte[] buf, SevenBitConverter converter) throws IOException {
+    /** Runs {@code body} through {@code converter}, to its end or its refusal. */
+    static void pass(Body body, byte[] buf, SevenBitConverter converter) throws IOException {
         try (InputStream in = body.open()) {
             int n;
             while ((n = in.read(buf)) > 0 && converter.refusal() == null) {

@@ -19,7 +19,9 @@
  * <p>Connections to an upstream are pooled ({@code ConnectionPool}: one event loop, no locks, a queue instead of
  * blocked threads) and reused with RSET; one that saw a 4xx or a protocol error is never reused. The rate limit
  * ({@code RateLimiter}) and the back-pressure after throttling replies ({@code Backpressure}) are pure functions
- * of the time. Credentials are never sent before TLS unless the upstream is {@code tls: none} on loopback; XOAUTH2
+ * of the time. With a cluster, the rate is shared with the other replicas through a
+ * {@link dev.relay.core.delivery.SharedQuota} ({@code SharedRateLimiter}: a local reservoir refilled in small
+ * batches on a virtual thread, the replica's share of the rate while the shared state cannot be reached). Credentials are never sent before TLS unless the upstream is {@code tls: none} on loopback; XOAUTH2
  * tokens ({@code OAuth2TokenSource}) never appear in a log line. Pool events reach metrics through
  * {@link dev.relay.core.delivery.DeliveryListener}.
  *

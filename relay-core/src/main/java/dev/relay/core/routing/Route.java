@@ -1,6 +1,7 @@
 package dev.relay.core.routing;
 
 import dev.relay.config.AddressRewrite;
+import dev.relay.core.dkim.DkimSigner;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import java.util.List;
@@ -16,8 +17,10 @@ import java.util.stream.Collectors;
  * @param senders   lower-cased patterns: {@code *}, {@code <>}, {@code @domain}, {@code local@domain}
  * @param users     submitting users the route is limited to; empty for any
  * @param rewrite   the outbound changes; {@link Rewrite#NONE} for none
+ * @param dkim      signs what the route sends (after the rewrite), or null
  */
-record Route(String name, List<String> senders, Set<String> users, List<String> upstreams, Rewrite rewrite) {
+record Route(String name, List<String> senders, Set<String> users, List<String> upstreams, Rewrite rewrite,
+             DkimSigner dkim) {
     Route {
         Objects.requireNonNull(name, "name");
         senders = senders.stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
@@ -27,6 +30,16 @@ record Route(String name, List<String> senders, Set<String> users, List<String> 
             throw new IllegalArgumentException("route " + name + " has no upstream");
         }
         Objects.requireNonNull(rewrite, "rewrite");
+    }
+
+    /** A route that does not sign. */
+    Route(String name, List<String> senders, Set<String> users, List<String> upstreams, Rewrite rewrite) {
+        this(name, senders, users, upstreams, rewrite, null);
+    }
+
+    /** True when what is sent differs from the spooled message: a rewritten copy, or a signature in front. */
+    boolean changesContent() {
+        return rewrite.changesContent() || dkim != null;
     }
 
     /**

@@ -1,7 +1,10 @@
 package dev.relay.core.routing;
 
 import dev.relay.config.RouteConfig;
+import dev.relay.core.dkim.DkimSigner;
 import dev.relay.core.model.Envelope;
+import java.io.IOException;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,12 +30,31 @@ final class RouteTable {
         }
     }
 
+    /** The routes of {@code configs}, signing with the system clock. */
     static RouteTable of(List<RouteConfig> configs, List<String> upstreams) {
+        return of(configs, upstreams, InstantSource.system());
+    }
+
+    /**
+     * The routes of {@code configs}; each DKIM key is read now (so a reload reads the key files again).
+     *
+     * @throws IllegalArgumentException if a route names an unknown upstream or its DKIM key cannot be used
+     */
+    static RouteTable of(List<RouteConfig> configs, List<String> upstreams, InstantSource clock) {
         List<Route> routes = new ArrayList<>();
-        for (RouteConfig c : configs) {
+        for (int i = 0; i < configs.size(); i++) {
+            RouteConfig c = configs.get(i);
+            DkimSigner dkim = null;
+            if (c.dkim() != null) {
+                try {
+                    dkim = DkimSigner.load(c.dkim(), clock);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("routes[" + i + "].dkim.key-file: " + e.getMessage(), e);
+                }
+            }
             routes.add(new Route(c.name(), c.senders(), new HashSet<>(c.users()), c.upstreams(),
                     new Route.Rewrite(c.rewriteSender(), c.rewriteFrom(), c.replyToOriginal(),
-                            new HashSet<>(c.stripHeaders()))));
+                            new HashSet<>(c.stripHeaders())), dkim));
         }
         return new RouteTable(routes, upstreams);
     }

@@ -10,7 +10,6 @@ import dev.relay.core.model.MailAddress;
 import dev.relay.core.spool.Body;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -26,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The delivery engine the queue sees: picks the message's route, applies its outbound rewriting to a temporary
- * copy of the content (the spooled original is never changed), and tries the route's upstreams in order, each
+ * copy of the content and signs what it sends when the route has DKIM ({@link Outbound}; the spooled original is
+ * never changed), and tries the route's upstreams in order, each
  * through its own single-upstream engine. Recipients that fail transiently at one upstream (4xx, no connection,
  * TLS failure, timeout) go to the next one within the same attempt; recipients refused permanently (5xx) stay
  * refused. An upstream whose circuit breaker is open is skipped; if every upstream of the route is skipped, every
@@ -48,6 +48,7 @@ public final class RoutingEngine implements DeliveryEngine {
     private final Map<String, DeliveryEngine> engines;
     private final Circuits circuits;
     private final Path workDir;
+    private final InstantSource clock;
     private final List<AttemptListener> attemptListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
@@ -62,7 +63,7 @@ public final class RoutingEngine implements DeliveryEngine {
                                        Function<UpstreamConfig, DeliveryEngine> factory, Path workDir,
                                        InstantSource clock, CircuitListener listener) {
         List<String> names = upstreams.stream().map(UpstreamConfig::name).toList();
-        RouteTable table = RouteTable.of(routes, names);
+        RouteTable table = RouteTable.of(routes, names, clock);
         Map<String, DeliveryEngine> engines = new LinkedHashMap<>();
         try {
             for (UpstreamConfig u : upstreams) {
@@ -80,6 +81,7 @@ public final class RoutingEngine implements DeliveryEngine {
         this.routes = Objects.requireNonNull(routes, "routes");
         this.engines = new LinkedHashMap<>(engines);
         this.workDir = Objects.requireNonNull(workDir, "workDir");
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.circuits = new Circuits(engines.keySet(), policy, clock, listener);
     }
 
@@ -87,10 +89,11 @@ public final class RoutingEngine implements DeliveryEngine {
      * Replaces the routes (a configuration reload), keeping the upstreams, their connections and their circuit
      * breakers. Deliveries in flight finish on the routes they started with; the next one uses the new routes.
      *
-     * @throws IllegalArgumentException if a route names an upstream this engine does not have (nothing changes)
+     * @throws IllegalArgumentException if a route names an upstream this engine does not have, or its DKIM key
+     *                                  cannot be read (nothing changes); the keys are read again here
      */
     public void replaceRoutes(List<RouteConfig> configs) {
-        routes = RouteTable.of(configs, List.copyOf(engines.keySet()));
+        routes = RouteTable.of(configs, List.copyOf(engines.keySet()), clock);
     }
 
     /** The names of the upstreams this engine delivers through, in configuration order. */
@@ -107,31 +110,17 @@ public final class RoutingEngine implements DeliveryEngine {
     public CompletableFuture<DeliveryReport> deliver(Envelope envelope, Body body) {
         try {
             Route route = routes.select(envelope);
-            Route.Rewrite rw = route.rewrite();
-            MailAddress sender = rw.sender(envelope.sender());
-            if (!rw.changesContent()) {
+            MailAddress sender = route.rewrite().sender(envelope.sender());
+            if (!route.changesContent()) {
                 return tryFrom(new RouteAttempt(envelope, route, sender, body), 0);
             }
-            return CompletableFuture.supplyAsync(() -> rewrittenCopy(envelope, body, rw), BLOCKING)
-                    .handle((copy, error) -> {
+            return CompletableFuture.supplyAsync(() -> outbound(envelope, body, route), BLOCKING)
+                    .handle((out, error) -> {
                         if (error != null) {
-                            Throwable cause = error;
-                            while (cause.getCause() != null && !(cause instanceof HeaderRewriter.TooLongToRewrite)) {
-                                cause = cause.getCause();
-                            }
-                            if (cause instanceof HeaderRewriter.TooLongToRewrite tooLong) { // no retry would help
-                                LOG.info("{}: {}", envelope.id(), tooLong.getMessage());
-                                return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
-                                        new Outcome.PermanentFailure("554 5.6.0 " + tooLong.getMessage())));
-                            }
-                            String detail = "cannot prepare the outbound copy for route " + route.name() + ": "
-                                    + rootCause(error);
-                            LOG.warn("{}: {}", envelope.id(), detail);
-                            return CompletableFuture.completedFuture(DeliveryReport.all("", envelope.recipients(),
-                                    new Outcome.TransientFailure(detail)));
+                            return CompletableFuture.completedFuture(notPrepared(envelope, route, error));
                         }
-                        return tryFrom(new RouteAttempt(envelope, route, sender, Body.wholeFile(copy)), 0)
-                                .whenComplete((r, e) -> delete(envelope, copy));
+                        return tryFrom(new RouteAttempt(envelope, route, sender, out.body), 0)
+                                .whenComplete((r, e) -> out.delete(envelope));
                     })
                     .thenCompose(Function.identity());
         } catch (RuntimeException | Error e) {
@@ -141,27 +130,28 @@ public final class RoutingEngine implements DeliveryEngine {
         }
     }
 
-    private Path rewrittenCopy(Envelope envelope, Body body, Route.Rewrite rw) {
-        try {
-            Files.createDirectories(workDir);
-            Path copy = Files.createTempFile(workDir, envelope.id() + ".", ".outbound");
-            try {
-                HeaderRewriter.rewrite(body, copy, rw);
-            } catch (IOException | RuntimeException e) {
-                Files.deleteIfExists(copy);
-                throw e;
-            }
-            return copy;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /** The report when what the route sends could not be made: permanent only if no retry can help. */
+    private static DeliveryReport notPrepared(Envelope envelope, Route route, Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && !(cause instanceof HeaderRewriter.TooLongToRewrite)) {
+            cause = cause.getCause();
         }
+        if (cause instanceof HeaderRewriter.TooLongToRewrite tooLong) { // no retry would help
+            LOG.info("{}: {}", envelope.id(), tooLong.getMessage());
+            return DeliveryReport.all("", envelope.recipients(),
+                    new Outcome.PermanentFailure("554 5.6.0 " + tooLong.getMessage()));
+        }
+        String detail = cause instanceof Outbound.SigningFailed ? cause.getMessage()
+                : "cannot prepare the outbound copy for route " + route.name() + ": " + rootCause(error);
+        LOG.warn("{}: {}", envelope.id(), detail);
+        return DeliveryReport.all("", envelope.recipients(), new Outcome.TransientFailure(detail));
     }
 
-    private static void delete(Envelope envelope, Path copy) {
+    private Outbound outbound(Envelope envelope, Body body, Route route) {
         try {
-            Files.deleteIfExists(copy);
+            return Outbound.prepare(envelope, body, route, workDir);
         } catch (IOException e) {
-            LOG.warn("{}: cannot remove the outbound copy {}: {}", envelope.id(), copy, e.toString());
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -53,4 +53,22 @@ class SpoolBodyTest {
             assertThat(in.readAllBytes()).isEqualTo(Files.readAllBytes(copy));
         }
     }
+
+    @Test
+    void aPrefixIsReadFirstAndCountedWhileTheFileStaysAsItWas() throws Exception {
+        String message = "Subject: x\r\n\r\ny\r\n";
+        Path file = Files.writeString(dir.resolve("spooled.eml"), message + "TRAILER");
+        byte[] field = "DKIM-Signature: v=1; b=x\r\n".getBytes(StandardCharsets.US_ASCII);
+
+        Body signed = Body.of(file, message.length()).withPrefix(field);
+        Body twice = signed.withPrefix("X-First: 1\r\n".getBytes(StandardCharsets.US_ASCII));
+
+        assertThat(signed.knownSize()).isEqualTo(field.length + message.length());
+        try (InputStream in = twice.open()) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("X-First: 1\r\nDKIM-Signature: v=1; b=x\r\n" + message);
+        }
+        assertThat(Files.readString(file)).isEqualTo(message + "TRAILER");
+        assertThat(Body.wholeFile(file).withPrefix(field).knownSize()).isEqualTo(-1);
+    }
 }

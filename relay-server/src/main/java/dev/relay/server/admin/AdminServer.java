@@ -23,6 +23,7 @@ import java.util.function.Supplier;
 public final class AdminServer implements AutoCloseable {
     private final HttpServer http;
     private final Console console;
+    private volatile Supplier<Map<String, String>> details = Map::of;
 
     /**
      * @param readiness the failed readiness checks by name, with their reasons; empty when ready
@@ -89,14 +90,13 @@ public final class AdminServer implements AutoCloseable {
         contexts.add(http.createContext("/healthz", ex -> respond(ex, 200, "text/plain; charset=utf-8", "ok\n")));
         contexts.add(http.createContext("/readyz", ex -> {
             Map<String, String> failing = readiness.get();
-            StringBuilder json = new StringBuilder("{\"ready\":").append(failing.isEmpty()).append(",\"failing\":{");
-            String sep = "";
-            for (Map.Entry<String, String> e : failing.entrySet()) {
-                json.append(sep).append('"').append(escape(e.getKey())).append("\":\"")
-                        .append(escape(e.getValue())).append('"');
-                sep = ",";
+            StringBuilder json = new StringBuilder("{\"ready\":").append(failing.isEmpty()).append(",\"failing\":");
+            appendObject(json, failing);
+            Map<String, String> shown = details.get();
+            if (!shown.isEmpty()) { // what readiness does not depend on but an operator should see (the cluster)
+                appendObject(json.append(",\"details\":"), shown);
             }
-            json.append("}}\n");
+            json.append("}\n");
             respond(ex, failing.isEmpty() ? 200 : 503, "application/json", json.toString());
         }));
         for (com.sun.net.httpserver.HttpContext ctx : contexts) {
@@ -194,6 +194,22 @@ public final class AdminServer implements AutoCloseable {
     /** The web console, to show the demo capture sink's outbox. */
     public Console console() {
         return console;
+    }
+
+    /** Details {@code /readyz} shows beside its verdict, never failing it (e.g. the cluster database's state). */
+    public void details(Supplier<Map<String, String>> details) {
+        this.details = details;
+    }
+
+    private static void appendObject(StringBuilder json, Map<String, String> entries) {
+        json.append('{');
+        String sep = "";
+        for (Map.Entry<String, String> e : entries.entrySet()) {
+            json.append(sep).append('"').append(escape(e.getKey())).append("\":\"").append(escape(e.getValue()))
+                    .append('"');
+            sep = ",";
+        }
+        json.append('}');
     }
 
     public void start() {

@@ -1,9 +1,11 @@
 package dev.relay.server.setup;
 
 import dev.relay.config.RelayConfig;
+import dev.relay.config.RouteConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.core.auth.UsersFile;
 import dev.relay.core.auth.UsersFileException;
+import dev.relay.core.dkim.DkimKey;
 import dev.relay.core.tls.Pem;
 import dev.relay.server.receive.tls.ServerCertificates;
 import java.io.IOException;
@@ -12,7 +14,8 @@ import java.util.List;
 
 /**
  * Checks that the files a configuration names can be used, without starting anything: what {@code relay serve}
- * and {@code relay check-config} run before starting, and a reload before it applies a configuration.
+ * and {@code relay check-config} run before starting, and a reload before it applies a configuration (the users
+ * file, the certificates, trust bundles and each route's DKIM key).
  */
 public final class Preflight {
     private Preflight() {
@@ -40,6 +43,7 @@ public final class Preflight {
         }
         // the hand-off's trust is read at the stop: a file that cannot be used must show now, not then
         trust(problems, "handoff.trust", config.handoff().trust());
+        dkimKeys(config, problems, null);
         return problems;
     }
 
@@ -49,6 +53,35 @@ public final class Preflight {
                 Pem.readCertificates(file);
             } catch (IOException e) {
                 problems.add(key + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** What can be used but should be changed, one line each: an RSA DKIM key shorter than recommended. */
+    public static List<String> warnings(RelayConfig config) {
+        List<String> warnings = new ArrayList<>();
+        dkimKeys(config, new ArrayList<>(), warnings);
+        return warnings;
+    }
+
+    /** Reads each route's DKIM key as the routing stage will; problems and (if asked) warnings. */
+    private static void dkimKeys(RelayConfig config, List<String> problems, List<String> warnings) {
+        for (int i = 0; i < config.routes().size(); i++) {
+            RouteConfig r = config.routes().get(i);
+            if (r.dkim() == null) {
+                continue;
+            }
+            String key = "routes[" + i + "].dkim.key-file: ";
+            try {
+                DkimKey k = DkimKey.load(r.dkim().keyFile(), r.dkim().algorithm());
+                if (warnings != null && k.weak()) {
+                    warnings.add(key + "the RSA key in " + r.dkim().keyFile() + " has " + k.bits() + " bits; "
+                            + DkimKey.RECOMMENDED_RSA_BITS + " or more are recommended (RFC 8301): make a new one "
+                            + "with openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 and publish it "
+                            + "under a new selector");
+                }
+            } catch (IOException e) {
+                problems.add(key + e.getMessage());
             }
         }
     }
