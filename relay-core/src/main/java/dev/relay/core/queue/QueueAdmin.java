@@ -248,13 +248,7 @@ public final class QueueAdmin {
         return scheduler.locked(() -> {
             QueueState s = locateIn(id, Set.of(QueueState.INCOMING, QueueState.DEFERRED),
                     ": only incoming and deferred messages can be held");
-            scheduler.unschedule(id, s);
-            try {
-                spool.move(id, s, QueueState.HOLD);
-            } catch (SpoolException e) {
-                scheduler.reschedule(id, s);
-                throw e;
-            }
+            scheduler.moveOut(id, s, QueueState.HOLD);
             log.info("{}: held (was {})", id, s.key());
             return s;
         });

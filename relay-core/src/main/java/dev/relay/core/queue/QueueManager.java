@@ -168,6 +168,11 @@ public final class QueueManager implements AutoCloseable {
         return new QueueAdmin(spool, scheduler, engine, clock);
     }
 
+    /** The queue's side of a hand-off by hand while the relay runs ({@link HandoffClaims}). */
+    public HandoffClaims handoffClaims() {
+        return new HandoffClaims(scheduler, warnings::watch);
+    }
+
     InstantSource clock() {
         return clock;
     }

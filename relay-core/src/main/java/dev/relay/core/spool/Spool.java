@@ -109,7 +109,7 @@ public final class Spool implements AutoCloseable {
             }
             if (lock == null) {
                 ch.close();
-                throw new SpoolException("spool " + root.toAbsolutePath() + " is in use by another relay process"
+                throw new SpoolLockedException("spool " + root.toAbsolutePath() + " is in use by another relay process"
                         + " (lock held on " + root.resolve("lock") + "); each relay needs its own spool directory");
             }
             Spool spool = new Spool(root, ch, lock, settings, probe, nanoTime, useLinks);
