@@ -38,7 +38,7 @@ final class DelayWarning {
     /** The deferred messages not warned yet, by warning time; guarded by itself. */
     private final PriorityQueue<Scheduler.Due> due = new PriorityQueue<>();
     private final Set<QueueId> watched = new HashSet<>();
-    private volatile Thread thread;
+    private final StageThread thread = new StageThread("relay-delay-warnings");
 
     /** @param after how long after receipt the sender is warned; null: never */
     DelayWarning(QueueParts parts, Duration after, Bounce bounce) {
@@ -127,7 +127,7 @@ final class DelayWarning {
         if (after == null) {
             return;
         }
-        thread = Thread.ofVirtual().name("relay-delay-warnings").start(() -> {
+        thread.start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     synchronized (due) {
@@ -163,9 +163,6 @@ final class DelayWarning {
     }
 
     void stop() {
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
+        thread.stop();
     }
 }

@@ -21,7 +21,7 @@ final class FailedSweep {
 
     private final QueueParts parts;
     private final Duration retention;
-    private volatile Thread thread;
+    private final StageThread thread = new StageThread("relay-failed-sweeper");
 
     FailedSweep(QueueParts parts, Duration retention) {
         this.parts = parts;
@@ -30,7 +30,7 @@ final class FailedSweep {
 
     /** Sweeps now, then every {@link #INTERVAL} on a virtual thread until {@link #stop}. */
     void start() {
-        thread = Thread.ofVirtual().name("relay-failed-sweeper").start(() -> {
+        thread.start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 sweep();
                 try {
@@ -43,10 +43,7 @@ final class FailedSweep {
     }
 
     void stop() {
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
+        thread.stop();
     }
 
     /** Removes the dead letters older than the retention; returns how many. */
