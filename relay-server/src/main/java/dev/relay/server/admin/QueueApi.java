@@ -85,8 +85,7 @@ final class QueueApi implements HttpHandler {
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!token.admits(ex)) {
-                send(ex, 401, error("a bearer token is required: --token, or Authorization: Bearer <admin.token>"));
+            if (token.refused(ex)) {
                 return;
             }
             String rest = ex.getRequestURI().getPath().substring(PREFIX.length());
