@@ -165,7 +165,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** The queue's side of a hand-off by hand while the relay runs ({@link HandoffClaims}). */
     public HandoffClaims handoffClaims() {
-        return new HandoffClaims(scheduler, warnings::watch);
+        return new HandoffClaims(parts.scheduler(), warnings::watch);
     }
 
     InstantSource clock() {
