@@ -160,7 +160,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** The operator's view and controls of this queue. */
     public QueueAdmin admin() {
-        return new QueueAdmin(parts.spool(), parts.scheduler(), parts.engine(), parts.clock());
+        return new QueueAdmin(parts);
     }
 
     /** The queue's side of a hand-off by hand while the relay runs ({@link HandoffClaims}). */
