@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * ({@link QueueListener}), the receive side's details ({@link Receipt.Log}) and the operator's actions
  * ({@link #action}) become records in a bounded buffer, which one writer thread empties in batches, one transaction
  * each. A full buffer drops the record (counted in {@link #dropped()}, logged once): history never slows or refuses
- * mail. In the background the same thread removes messages older than the retention and, past the size bound, the
- * oldest ones.
+ * mail. While the database cannot be reached (the shared history in PostgreSQL, {@code cluster.database}) the
+ * writer keeps its batch and tries again, with one WARN line when that starts and one when it ends: the buffer
+ * fills meanwhile, and what does not fit is dropped and counted the same way. In the background the same thread
+ * removes messages older than the retention and, past the size bound, the oldest ones.
  */
 public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HistoryRecorder.class);
@@ -37,6 +39,9 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     /** How long the writer waits for more records after the first before it commits (a crash loses at most this). */
     static final Duration GATHER = Duration.ofMillis(100);
     static final Duration HOUSEKEEPING = Duration.ofMinutes(10);
+    /** The first and the longest wait before the writer tries an unreachable database again. */
+    static final Duration RETRY_FIRST = Duration.ofMillis(100);
+    static final Duration RETRY_MAX = Duration.ofSeconds(5);
 
     private final HistoryStore store;
     private final InstantSource clock;
@@ -52,6 +57,9 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     private final AtomicLong removed = new AtomicLong();
     private final AtomicLong pending = new AtomicLong(); // offered, not yet written (or failed)
     private final AtomicBoolean dropLogged = new AtomicBoolean();
+    /** The database cannot be reached: the writer retries its batch (the outage's WARN line says the rest). */
+    private volatile boolean unreachable;
+    private long droppedBefore; // the writer's: dropped() when the outage began
     private final Thread writer;
     private volatile boolean running = true;
     private volatile Instant lastHousekeeping = Instant.EPOCH;
@@ -113,7 +121,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         if (!buffer.offer(r)) {
             pending.decrementAndGet();
             dropped.incrementAndGet();
-            if (dropLogged.compareAndSet(false, true)) {
+            if (!unreachable && dropLogged.compareAndSet(false, true)) {
                 log.warn("history: the buffer of {} records is full: history records are dropped (mail is not "
                         + "affected; relay_history_records_dropped_total counts them; this is logged once)",
                         buffer.remainingCapacity() + buffer.size());
@@ -276,40 +284,63 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
             return;
         }
         try {
-            store.write(batch);
-            written.addAndGet(batch.size());
+            for (long wait = RETRY_FIRST.toMillis(); ; wait = Math.min(wait * 2, RETRY_MAX.toMillis())) {
+                try {
+                    store.write(batch);
+                    written.addAndGet(batch.size());
+                    reachedAgain();
+                    return;
+                } catch (SQLException e) {
+                    if (!running || !HistoryConnections.unreachable(e)) {
+                        throw e;
+                    }
+                    outage(e);
+                    Thread.sleep(wait);
+                }
+            }
         } catch (SQLException | RuntimeException e) {
             failedWrites.addAndGet(batch.size());
             log.warn("history: {} records not written: {}", batch.size(), e.getMessage());
+        } catch (InterruptedException e) { // closing during an outage: what is left is lost, and counted
+            failedWrites.addAndGet(batch.size());
+            log.warn("history: {} records not written: stopping while the database cannot be reached", batch.size());
         } finally {
             pending.addAndGet(-batch.size());
         }
+    }
+
+    private void outage(SQLException e) {
+        if (!unreachable) {
+            droppedBefore = dropped.get();
+            unreachable = true;
+            log.warn("history: the database cannot be reached ({}): the writer keeps trying, the records wait in its "
+                    + "buffer of {} and beyond it are dropped (relay_history_records_dropped_total counts them; mail "
+                    + "is not affected)", e.getMessage(), buffer.remainingCapacity() + buffer.size());
+        }
+    }
+
+    private void reachedAgain() {
+        if (unreachable) {
+            unreachable = false;
+            log.warn("history: the database answers again: the history is written again ({} records were dropped "
+                    + "meanwhile)", dropped.get() - droppedBefore);
+        }
+    }
+
+    /** Whether the writer is waiting for the database to answer again. */
+    public boolean unreachable() {
+        return unreachable;
     }
 
     /** Retention, then the size bound; also run once at start. */
     void housekeeping() {
         lastHousekeeping = clock.instant();
         try {
-            int old = store.removeBefore(clock.instant().minus(retention));
-            int big = 0;
-            long used = store.usedBytes();
-            while (used > maxSize) {
-                long count = store.count();
-                if (count == 0) {
-                    break;
-                }
-                int n = store.removeOldest((int) Math.max(1, Math.min(count / 10, 10_000)));
-                big += n;
-                used = store.usedBytes();
-                if (n == 0) {
-                    break;
-                }
-            }
-            if (old + big > 0) {
-                store.compact();
-                removed.addAndGet(old + big);
+            HistoryStore.Pruned p = store.prune(clock.instant().minus(retention), maxSize);
+            if (p != null && p.old() + p.big() > 0) {
+                removed.addAndGet(p.old() + p.big());
                 log.info("history: {} messages removed ({} older than history.retention, {} over history.max-size)",
-                        old + big, old, big);
+                        p.old() + p.big(), p.old(), p.big());
             }
         } catch (SQLException | RuntimeException e) {
             log.warn("history: housekeeping: {}", e.getMessage());
