@@ -36,10 +36,14 @@ abstract sealed class HistoryConnections implements AutoCloseable {
     @Override
     public abstract void close();
 
-    /** Flyway for {@code dialect}'s migrations; the caller sets the data source. */
+    /**
+     * Flyway for {@code dialect}'s migrations; the caller sets the data source. A database that holds other tables
+     * already (the cluster's rate limits beside the shared history) gets the history's schema table at version 0,
+     * then the history's migrations.
+     */
     static FluentConfiguration flyway(HistoryDialect dialect) {
         return Flyway.configure(HistoryConnections.class.getClassLoader()).locations(dialect.locations)
-                .table(dialect.schemaTable);
+                .table(dialect.schemaTable).baselineOnMigrate(true).baselineVersion("0");
     }
 
     /** A failure to reach the database (no connection, one lost, the server shutting down): worth a retry. */
@@ -122,8 +126,8 @@ abstract sealed class HistoryConnections implements AutoCloseable {
                 if (!migrated) {
                     try {
                         flyway(dialect).dataSource(source).load().migrate();
-                    } catch (RuntimeException e) { // Flyway's own exceptions: the database down, say
-                        throw new java.sql.SQLTransientConnectionException("history schema: " + e.getMessage(), e);
+                    } catch (RuntimeException e) { // Flyway's own: the cause says whether the database was down
+                        throw new SQLException("history schema: " + e.getMessage(), e);
                     }
                     migrated = true;
                 }
