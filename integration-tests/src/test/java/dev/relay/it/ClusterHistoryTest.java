@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.relay.config.ConfigLoader;
 import dev.relay.config.RelayConfig;
-import dev.relay.server.Main;
 import dev.relay.server.RelayServer;
 import dev.relay.testkit.TestPostgres;
 import dev.relay.testkit.TestUpstream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,7 +23,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Issue #20's shared history: two relays on loopback share one PostgreSQL (TestPostgres); a message relayed by one
@@ -88,12 +84,7 @@ class ClusterHistoryTest {
     }
 
     private static String run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
-        StringWriter out = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(new StringWriter()));
-        cl.execute(args);
-        return out.toString();
+        return HistoryTraceTest.run(args).out();
     }
 
     @Test

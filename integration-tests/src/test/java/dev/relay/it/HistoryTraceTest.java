@@ -50,7 +50,8 @@ class HistoryTraceTest {
         }
     }
 
-    private static Run run(String... args) {
+    /** Runs the CLI in this JVM (also for ClusterHistoryTest). */
+    static Run run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
