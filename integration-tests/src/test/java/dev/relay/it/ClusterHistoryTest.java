@@ -115,6 +115,11 @@ class ClusterHistoryTest {
             int before = upstream.messages();
             send(b, "shared-2@relay.test");
             await().atMost(Duration.ofSeconds(30)).until(() -> upstream.messages() > before);
+            // meanwhile a search says what is wrong (the history is not there to read), and mail goes on
+            HttpResponse<String> search = http.send(HttpRequest.newBuilder(URI.create(b.admin() + "/api/messages"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(search.statusCode()).isEqualTo(500);
+            assertThat(search.body()).contains("history error");
         } finally {
             pg.restart();
         }
