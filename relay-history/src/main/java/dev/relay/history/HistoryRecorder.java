@@ -283,6 +283,11 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         if (batch.isEmpty()) {
             return;
         }
+        if (!running && unreachable) { // stopping while the database is down: no attempt would end in time
+            failedWrites.addAndGet(batch.size());
+            pending.addAndGet(-batch.size());
+            return;
+        }
         try {
             for (long wait = RETRY_FIRST.toMillis(); ; wait = Math.min(wait * 2, RETRY_MAX.toMillis())) {
                 try {
@@ -303,7 +308,8 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
             log.warn("history: {} records not written: {}", batch.size(), e.getMessage());
         } catch (InterruptedException e) { // closing during an outage: what is left is lost, and counted
             failedWrites.addAndGet(batch.size());
-            log.warn("history: {} records not written: stopping while the database cannot be reached", batch.size());
+            log.warn("history: {} records and those still buffered not written: stopping while the database cannot "
+                    + "be reached (relay_history_records_failed_total counts them)", batch.size());
         } finally {
             pending.addAndGet(-batch.size());
         }

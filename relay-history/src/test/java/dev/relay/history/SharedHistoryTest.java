@@ -128,4 +128,22 @@ class SharedHistoryTest {
         assertThat(r.store().search(new HistoryStore.Query(null, null, null, "after@example.net", null, null, null),
                 null, 10).messages()).hasSize(1);
     }
+
+    @Test
+    void stoppingWhileTheDatabaseIsDownTakesNoLongerThanTheWaitInProgressAndCountsWhatIsLost() throws Exception {
+        TestPostgres pg = TestPostgres.shared();
+        HistoryRecorder r = replica(HistoryBackends.newPostgres(), "relay-a", 1000).start();
+        received(r, "before@example.net");
+        assertThat(r.flush(Duration.ofSeconds(20))).isTrue();
+        pg.stop();
+        for (int i = 0; i < 100; i++) {
+            received(r, "during" + i + "@example.net");
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(r::unreachable);
+        long t0 = System.nanoTime();
+        r.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(8));
+        assertThat(r.written()).isEqualTo(2);
+        assertThat(r.failedWrites() + r.dropped()).isEqualTo(200);
+    }
 }
