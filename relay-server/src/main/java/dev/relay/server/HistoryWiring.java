@@ -69,6 +69,10 @@ final class HistoryWiring {
         Gauge.builder("relay.history.buffer.records", recorder, HistoryRecorder::buffered)
                 .description("History records waiting for the history writer").register(registry);
         if (store.shared()) { // nothing reached yet: the writer migrates the schema at its first call
+            if (h.path() != null) {
+                log.warn("history.path {} is not used: with cluster.database the history is in that database, "
+                        + "shared by the replicas (remove history.path)", h.path());
+            }
             log.info("history: shared in cluster.database {} as replica {} (retention {}; history.max-size does not "
                     + "apply to PostgreSQL{})", config.cluster().database(), store.replica(),
                     dev.relay.config.Durations.format(h.retention()), h.maskAddresses() ? "; addresses masked" : "");
