@@ -89,7 +89,30 @@ abstract sealed class HistoryConnections implements AutoCloseable {
         @Override
         <T> T write(Work<T> w) throws SQLException {
             synchronized (writer) {
-                return w.run(writer);
+                try {
+                    return w.run(writer);
+                } catch (SQLException | RuntimeException e) {
+                    reopenTransaction();
+                    throw e;
+                }
+            }
+        }
+
+        /**
+         * After a failure SQLite may have rolled the transaction back itself (SQLITE_FULL does): the driver's own
+         * rollback then fails and it opens no new transaction, and every later commit would fail with "no
+         * transaction is active". Leaving and re-entering manual commit opens one again.
+         */
+        private void reopenTransaction() {
+            try {
+                writer.setAutoCommit(true); // commits an open (empty) transaction, or fails when there is none
+            } catch (SQLException none) {
+                log.debug("history: no transaction to end: {}", none.getMessage());
+            }
+            try {
+                writer.setAutoCommit(false);
+            } catch (SQLException e) {
+                log.debug("history: reopening the transaction: {}", e.getMessage());
             }
         }
 

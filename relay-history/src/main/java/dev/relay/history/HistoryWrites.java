@@ -70,6 +70,7 @@ final class HistoryWrites {
             } catch (SQLException ignored) {
                 // the next write starts a new transaction anyway
             }
+            close(); // a statement that failed may be unusable (SQLite finalizes it on SQLITE_FULL): prepare anew
             throw e;
         }
     }
