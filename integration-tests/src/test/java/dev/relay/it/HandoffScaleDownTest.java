@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.regex.Matcher;
@@ -38,7 +39,9 @@ import picocli.CommandLine;
  * does) holds messages for an upstream that is down and hands them off through a round-robin stand-in for the
  * Service to relay B, past a peer that is itself stopping (it answers {@code 451 4.3.2}); B delivers each once to
  * its upstream and its history links each to A's queue id. A peer that refuses (5xx) leaves the messages in A's
- * spool, and the receiving side refuses loops, forged headers and hand-offs while it stops.
+ * spool, and the receiving side refuses loops, forged headers and hand-offs while it stops. {@code relay queue
+ * handoff} hands off a running relay's queue through its admin API (the relay goes on delivering new mail) and a
+ * stopped relay's spool directly.
  */
 class HandoffScaleDownTest {
     private static final int MESSAGES = 200;
@@ -77,6 +80,12 @@ class HandoffScaleDownTest {
 
     /** Relay A's configuration: its upstream is down; it hands off to {@code peerPort} as user app. */
     private Path configA(int port, int peerPort, Path trust, String extra) throws IOException {
+        return configA(port, Loopback.freePort(), Loopback.freePort(), peerPort, trust, extra);
+    }
+
+    /** As above, delivering to {@code upstreamPort} (plain), its admin endpoint on {@code adminPort}. */
+    private Path configA(int port, int upstreamPort, int adminPort, int peerPort, Path trust, String extra)
+            throws IOException {
         Path password = Files.writeString(dir.resolve("handoff-password"), TestRelay.PASSWORD + "\n");
         return Files.writeString(dir.resolve("relay-a.yaml"), """
                 hostname: relay-a
@@ -90,7 +99,7 @@ class HandoffScaleDownTest {
                 admin: { bind: "127.0.0.1:%d" }
                 handoff: { to: "smtp://127.0.0.1:%d", user: %s, password-file: "%s", trust: "%s", timeout: 60s }
                 %s
-                """.formatted(port, dir.resolve("spool-a"), Loopback.freePort(), Loopback.freePort(), peerPort,
+                """.formatted(port, dir.resolve("spool-a"), upstreamPort, adminPort, peerPort,
                 TestRelay.USER, password, trust, extra));
     }
 
@@ -114,11 +123,15 @@ class HandoffScaleDownTest {
     private static long spooled(Path spool) throws IOException {
         long n = 0;
         for (String state : List.of("incoming", "active", "deferred")) {
-            try (Stream<Path> files = Files.list(spool.resolve(state))) {
-                n += files.count();
-            }
+            n += count(spool, state);
         }
         return n;
+    }
+
+    private static long count(Path spool, String state) throws IOException {
+        try (Stream<Path> files = Files.list(spool.resolve(state))) {
+            return files.count();
+        }
     }
 
     private static String run(String... args) {
@@ -162,13 +175,7 @@ class HandoffScaleDownTest {
         System.out.println("handoff: " + aLog.lines().filter(l -> l.contains("handoff to")).findFirst().orElse("")
                 + "; the stopping peer's connections: " + stopping.connections());
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> b.upstream().mails().size() >= MESSAGES
-                && b.relay().queue().queued() == 0);
-        Map<String, Long> byMessageId = b.upstream().mails().stream().map(m -> {
-            Matcher m2 = MESSAGE_ID.matcher(m.data());
-            return m2.find() ? m2.group(1) : "none";
-        }).collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
-        assertThat(byMessageId).hasSize(MESSAGES).allSatisfy((id, count) -> assertThat(count).as(id).isEqualTo(1));
+        assertEachDeliveredOnce(b, MESSAGES);
         TestUpstream.Mail first = b.upstream().mails().stream().filter(m -> m.data().contains("<ho-0@relay.test>"))
                 .findFirst().orElseThrow();
         assertThat(first.from()).isEqualTo("app@example.com");
@@ -269,6 +276,106 @@ class HandoffScaleDownTest {
             stop.join(Duration.ofSeconds(30));
             open.remove(b.relay()); // stopped already
         }
+    }
+
+    /**
+     * {@code relay queue handoff} on a running relay: A runs, its upstream answers 451 so its messages are deferred;
+     * the command finds A's spool locked and asks A through its admin API. The configured peer refuses (5xx), so
+     * every message stays in A's care; then by hand to B, which gets each once, A's queue is empty, and A still
+     * receives and delivers new mail itself afterwards.
+     */
+    @Test
+    void theRunningRelayHandsOffItsDeferredMailByHandAndGoesOnDelivering() throws Exception {
+        final int messages = 60;
+        Peer b = peer("b");
+        TestUpstream refusing = TestUpstream.withStartTls(0, UpstreamTls.context(b.setup().material), (n, s) -> {
+            s.dataReply = "554 5.4.6 Routing loop: handed off 4 times, more than the limit of 3";
+            s.serve();
+        });
+        open.add(refusing);
+        AtomicBoolean down = new AtomicBoolean(true);
+        TestUpstream upstreamA = TestUpstream.plain().dataReply(n -> down.get() ? "451 4.3.0 down for now" : null);
+        open.add(upstreamA);
+        int port = Loopback.freePort();
+        String admin = "http://127.0.0.1:" + Loopback.freePort();
+        Path spoolA = dir.resolve("spool-a");
+        Path config = configA(port, upstreamA.port(), Integer.parseInt(admin.substring(admin.lastIndexOf(':') + 1)),
+                refusing.port(), b.setup().cert, ""); // configured: the refusing peer; --to names B below
+        RelayServer a = RelayServer.start(ConfigLoader.load(config, Map.of()).config());
+        open.add(a);
+        List<String> ids = submit(port, messages);
+        await().atMost(Duration.ofSeconds(60)).until(() -> count(spoolA, "deferred") == messages);
+
+        HistoryTraceTest.Run refused = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                config.toString());
+        assertThat(refused.status()).as(refused.out() + refused.err()).isEqualTo(1);
+        assertThat(refused.out()).contains("handed off 0, refused by the peer " + messages,
+                "kept in the running relay", ": " + messages);
+        assertThat(refusing.connections()).isPositive();
+        assertThat(count(spoolA, "deferred")).isEqualTo(messages);
+        assertThat(a.queue().queued()).isEqualTo(messages);
+        // given back to the scheduler: operator actions apply again (none says "being delivered")
+        assertThat(HistoryTraceTest.run("queue", "--admin", admin, "hold", ids.get(0)).status()).isZero();
+        assertThat(HistoryTraceTest.run("queue", "--admin", admin, "release", ids.get(0)).status()).isZero();
+        await().atMost(Duration.ofSeconds(30)).until(() -> count(spoolA, "deferred") == messages);
+
+        long t0 = System.nanoTime();
+        HistoryTraceTest.Run moved = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                config.toString(), "--to", "smtp://127.0.0.1:" + b.setup().submissionPort);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(moved.status()).as(moved.out() + moved.err()).isZero();
+        assertThat(moved.out()).contains("handed off " + messages + ", refused by the peer 0, at the hop limit 0, "
+                + "unfinished 0; kept in the running relay (" + spoolA + "): 0");
+        System.out.printf("handoff by hand: %d messages from running relay A to B in %d ms%n", messages, ms);
+        assertThat(spooled(spoolA)).isZero();
+        assertThat(a.queue().queued()).isZero();
+        assertEachDeliveredOnce(b, messages);
+        assertThat(b.upstream().mails().get(0).data()).contains("X-Relay-Handoff: id=", "from=relay-a; hop=1");
+
+        // A goes on: new mail is received and delivered by A's own upstream, not handed off
+        down.set(false);
+        submit(port, 1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> upstreamA.mails().size() == 1 && a.queue().queued() == 0);
+        assertThat(upstreamA.mails().get(0).data()).contains("Message-ID: <ho-0@relay.test>")
+                .doesNotContain("X-Relay-Handoff");
+        assertThat(b.upstream().mails()).hasSize(messages);
+    }
+
+    @Test
+    void aRunningRelayRefusesTrustItCannotUseAndABadPeerAndAStoppedOneHasItsSpoolOpened() throws Exception {
+        Peer b = peer("b");
+        int port = Loopback.freePort();
+        int adminPort = Loopback.freePort();
+        String admin = "http://127.0.0.1:" + adminPort;
+        Path config = configA(port, Loopback.freePort(), adminPort, b.setup().submissionPort, b.setup().cert, "");
+        RelayServer a = RelayServer.start(ConfigLoader.load(config, Map.of()).config());
+        try {
+            HistoryTraceTest.Run trust = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                    config.toString(), "--trust", b.setup().cert.toString());
+            assertThat(trust.status()).isEqualTo(2);
+            assertThat(trust.err()).contains("is running on", "drop --trust");
+            HistoryTraceTest.Run bad = HistoryTraceTest.run("queue", "--admin", admin, "handoff", "--config",
+                    config.toString(), "--to", "ftp://peer", "--timeout", "1m");
+            assertThat(bad.status()).as(bad.out()).isEqualTo(2);
+            assertThat(bad.err()).startsWith("relay queue: ").contains("unsupported scheme 'ftp'");
+        } finally {
+            a.stop(Duration.ofSeconds(1));
+        }
+        // stopped: the command opens the spool itself (nothing queued, nothing to hand off)
+        HistoryTraceTest.Run stopped = HistoryTraceTest.run("queue", "handoff", "--config", config.toString());
+        assertThat(stopped.status()).as(stopped.err()).isZero();
+        assertThat(stopped.out()).contains("handed off 0", "kept in " + dir.resolve("spool-a") + ": 0");
+    }
+
+    /** B's upstream gets {@code messages} messages, each Message-ID once, and B's queue is empty. */
+    private static void assertEachDeliveredOnce(Peer b, int messages) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> b.upstream().mails().size() >= messages
+                && b.relay().queue().queued() == 0);
+        Map<String, Long> byMessageId = b.upstream().mails().stream().map(m -> {
+            Matcher m2 = MESSAGE_ID.matcher(m.data());
+            return m2.find() ? m2.group(1) : "none";
+        }).collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+        assertThat(byMessageId).hasSize(messages).allSatisfy((id, count) -> assertThat(count).as(id).isEqualTo(1));
     }
 
     private static String send(RawSmtp c, String header) throws IOException {

@@ -50,7 +50,7 @@ class HistoryTraceTest {
         }
     }
 
-    /** Runs the CLI in this JVM (also for ClusterHistoryTest). */
+    /** Runs the relay command line in this process (also for ClusterHistoryTest). */
     static Run run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         StringWriter out = new StringWriter();

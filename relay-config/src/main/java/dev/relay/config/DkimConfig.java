@@ -29,15 +29,13 @@ public record DkimConfig(String domain, String selector, Path keyFile, Algorithm
         algorithm = algorithm == null ? Algorithm.RSA_SHA256 : algorithm;
     }
 
-    /** The signing algorithms: RSA (RFC 6376) and Ed25519 (RFC 8463), both over SHA-256. */
-    public enum Algorithm {
+    /**
+     * The signing algorithms: RSA (RFC 6376) and Ed25519 (RFC 8463), both over SHA-256. The configuration spelling
+     * ({@link #key()}: {@code rsa-sha256}, {@code ed25519-sha256}) is also the signature's {@code a=} tag.
+     */
+    public enum Algorithm implements ConfigKey {
         RSA_SHA256,
         ED25519_SHA256;
-
-        /** The configuration spelling, also the signature's {@code a=} tag: {@code rsa-sha256}, ... */
-        public String key() {
-            return name().toLowerCase(Locale.ROOT).replace('_', '-');
-        }
 
         /** The key type of the DNS record's {@code k=} tag. */
         public String keyType() {

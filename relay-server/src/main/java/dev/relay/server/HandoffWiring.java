@@ -5,7 +5,9 @@ import dev.relay.config.UpstreamAuth;
 import dev.relay.core.delivery.NettyDeliveryEngine;
 import dev.relay.core.delivery.UpstreamTarget;
 import dev.relay.core.handoff.Handoff;
+import dev.relay.core.handoff.QueuedMessages;
 import dev.relay.core.queue.QueueListener;
+import dev.relay.core.queue.QueueManager;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import io.micrometer.core.instrument.Counter;
@@ -50,15 +52,34 @@ final class HandoffWiring {
         return (id, result) -> counters.get(result).increment();
     }
 
-    /** Hands off what {@code spool} holds to {@code h.to()} within its timeout. */
+    /** Hands off what {@code spool} holds (a stopped relay's) to {@code h.to()} within its timeout. */
     static Handoff.Summary run(Spool spool, HandoffConfig h, String replica, Handoff.Listener listener,
                                QueueListener history) throws SpoolException {
+        return run(spool, null, h, replica, listener, history);
+    }
+
+    /**
+     * Hands off {@code messages} of {@code spool} (null: everything the spool holds, nothing else using it) to
+     * {@code h.to()} within its timeout.
+     */
+    static Handoff.Summary run(Spool spool, Handoff.Messages messages, HandoffConfig h, String replica,
+                               Handoff.Listener listener, QueueListener history) throws SpoolException {
         log.info("handoff: handing off the queue to {} as user {} (at most {})", h.to(), h.user(),
                 dev.relay.config.Durations.format(h.timeout()));
         try (NettyDeliveryEngine peer = new NettyDeliveryEngine(target(h), null, replica)) {
-            return new Handoff(spool, peer, h.to().toString(), replica, h.maxHops(), listener)
-                    .recording(history == null ? new QueueListener() { } : history).run(h.timeout());
+            Handoff handoff = messages == null ? new Handoff(spool, peer, h.to().toString(), replica, h.maxHops(),
+                    listener) : new Handoff(spool, messages, peer, h.to().toString(), replica, h.maxHops(), listener);
+            return handoff.recording(history == null ? new QueueListener() { } : history).run(h.timeout());
         }
+    }
+
+    /**
+     * The hand-off by hand on the running relay ({@link LiveHandoff}): the messages {@code queue} holds now, each
+     * taken through its scheduler, and given back when kept.
+     */
+    static Handoff.Summary runLive(Spool spool, QueueManager queue, HandoffConfig h, String replica,
+                                   Handoff.Listener listener, QueueListener history) throws SpoolException {
+        return run(spool, new QueuedMessages(spool, queue.handoffClaims()), h, replica, listener, history);
     }
 
     /**

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,29 +22,46 @@ import picocli.CommandLine.Option;
         footer = {"", "One message's timeline: relay trace ID. The admin token (admin.token): --token-file FILE or "
                 + "the environment variable RELAY_ADMIN_TOKEN."})
 final class HistoryCommand extends AdminQuery {
+    /** The search's query parameters, each a filter option's name without its dashes, set by the options below. */
+    private final Map<String, String> filters = new LinkedHashMap<>();
+
     @Option(names = "--since", paramLabel = "AGE|TIME",
             description = "Received at most this long ago (30m, 2h, 7d) or since this ISO-8601 time.")
-    String since;
+    void since(String value) {
+        filters.put("since", value);
+    }
 
     @Option(names = "--until", paramLabel = "AGE|TIME", description = "Received before this (an age or a time).")
-    String until;
+    void until(String value) {
+        filters.put("until", value);
+    }
 
     @Option(names = "--sender", paramLabel = "S", description = "The envelope sender: an address, or a part of one "
             + "(a domain); <> for bounces.")
-    String sender;
+    void sender(String value) {
+        filters.put("sender", value);
+    }
 
     @Option(names = "--recipient", paramLabel = "R", description = "A recipient: an address, or a part of one.")
-    String recipient;
+    void recipient(String value) {
+        filters.put("recipient", value);
+    }
 
     @Option(names = "--message-id", paramLabel = "ID", description = "The Message-ID header (with or without <>).")
-    String messageId;
+    void messageId(String value) {
+        filters.put("message-id", value);
+    }
 
     @Option(names = "--upstream", paramLabel = "U", description = "Tried through this upstream (its name).")
-    String upstream;
+    void upstream(String value) {
+        filters.put("upstream", value);
+    }
 
     @Option(names = "--status", paramLabel = "STATUS",
             description = "delivered, deferred, failed (also expired), bounced, expired, queued, held or deleted.")
-    String status;
+    void status(String value) {
+        filters.put("status", value);
+    }
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
             description = "At most N messages (default: ${DEFAULT-VALUE}).")
@@ -58,13 +77,7 @@ final class HistoryCommand extends AdminQuery {
             return 2;
         }
         List<String> q = new ArrayList<>();
-        add(q, "since", since);
-        add(q, "until", until);
-        add(q, "sender", sender);
-        add(q, "recipient", recipient);
-        add(q, "message-id", messageId);
-        add(q, "upstream", upstream);
-        add(q, "status", status);
+        filters.forEach((key, value) -> q.add(key + "=" + AdminClient.enc(value)));
         ArrayNode all = AdminClient.Json.MAPPER.createArrayNode();
         String next = null;
         do {
@@ -106,11 +119,5 @@ final class HistoryCommand extends AdminQuery {
         }
         out.flush();
         return 0;
-    }
-
-    private static void add(List<String> q, String key, String value) {
-        if (value != null) {
-            q.add(key + "=" + AdminClient.enc(value));
-        }
     }
 }

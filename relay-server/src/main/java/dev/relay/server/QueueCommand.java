@@ -89,12 +89,21 @@ final class QueueCommand implements Runnable {
 
     /** Sends one request and prints the answer; returns the exit status. */
     int call(CommandSpec sub, String method, String path, Printer printer) {
+        return call(sub, method, path, null, Duration.ofSeconds(30), printer);
+    }
+
+    /** Sends one request with a JSON {@code body} (null: none), waiting up to {@code timeout} for the answer. */
+    int call(CommandSpec sub, String method, String path, String body, Duration timeout, Printer printer) {
         PrintWriter out = sub.commandLine().getOut();
         PrintWriter err = sub.commandLine().getErr();
         try {
             String base = admin.endsWith("/") ? admin.substring(0, admin.length() - 1) : admin;
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/api/queue" + path))
-                    .timeout(Duration.ofSeconds(30)).method(method, HttpRequest.BodyPublishers.noBody());
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/api/queue" + path)).timeout(timeout)
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+            if (body != null) {
+                b.header("Content-Type", "application/json");
+            }
             String t = token(err);
             if (t != null) {
                 b.header("Authorization", "Bearer " + t);
@@ -103,13 +112,14 @@ final class QueueCommand implements Runnable {
             try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
                 r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             }
-            JsonNode body = r.body().isEmpty() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(r.body());
+            JsonNode answer = r.body().isEmpty() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(r.body());
             if (r.statusCode() == 200) {
-                printer.print(body, out);
+                printer.print(answer, out);
                 out.flush();
                 return 0;
             }
-            err.println("relay queue: " + (body.has("error") ? body.get("error").asText() : "HTTP " + r.statusCode()));
+            err.println("relay queue: " + (answer.has("error") ? answer.get("error").asText()
+                    : "HTTP " + r.statusCode()));
             err.flush();
             return r.statusCode() == 404 || r.statusCode() == 409 ? 1 : 2;
         } catch (ConnectException e) {

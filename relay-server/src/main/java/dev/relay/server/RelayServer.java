@@ -79,6 +79,7 @@ public final class RelayServer implements AutoCloseable {
     private volatile ConfigReloader reloader;
     private volatile boolean stopping;
     private dev.relay.core.handoff.Handoff.Listener handoffs;
+    private LiveHandoff live; // the hand-off by hand (POST /api/queue/handoff)
 
     private RelayServer(RelayConfig config) {
         this.config = config;
@@ -202,6 +203,8 @@ public final class RelayServer implements AutoCloseable {
         }
         inbound.maxHandoffHops(config.handoff().maxHops());
         handoffs = HandoffWiring.metrics(registry);
+        live = new LiveHandoff(config.handoff(), h -> HandoffWiring.runLive(spool, queue, h, config.hostname(),
+                handoffs, history));
         for (ListenerConfig lc : config.listeners()) {
             InboundListener l = new InboundListener(lc, inbound);
             listeners.add(l);
@@ -209,7 +212,7 @@ public final class RelayServer implements AutoCloseable {
             l.start();
         }
         admin = new AdminServer(config.admin().bind(), registry, this::failingReadinessChecks, queue.admin(),
-                config.admin().token(), history);
+                config.admin().token(), history, live);
         if (cluster != null) {
             admin.details(cluster::readinessDetails);
         }
@@ -328,7 +331,8 @@ public final class RelayServer implements AutoCloseable {
      * Graceful stop within {@code grace} in all: every listener stops accepting at once (connections are refused,
      * so a load balancer moves new clients elsewhere; idle sessions get {@code 421 4.3.2}), sessions in a mail
      * transaction may finish it within the grace period less a reserve, then deliveries in flight get what is
-     * left, then the delivery engine closes; with {@code handoff.to} what is still queued is handed off to the peer
+     * left, then the delivery engine closes; a hand-off by hand that is running ends (within its timeout); with
+     * {@code handoff.to} what is still queued is handed off to the peer
      * (within {@code handoff.timeout}, on top of the grace); then the admin endpoint and the spool close. Whatever
      * is neither delivered nor handed off stays in the spool.
      */
@@ -353,6 +357,9 @@ public final class RelayServer implements AutoCloseable {
         }
         if (engine != null) {
             engine.close();
+        }
+        if (live != null) {
+            live.stop(); // a hand-off by hand ends before the stop's own and before the spool closes
         }
         if (config.handoff().enabled() && spool != null && handoffs != null) {
             HandoffWiring.onStop(spool, config.handoff(), config.hostname(), handoffs, history);

@@ -1,5 +1,7 @@
 package dev.relay.core.auth;
 
+import java.util.Locale;
+
 /**
  * Authentication events, for metrics. Called on the session's thread: implementations must be fast and must
  * never throw. Never given a password; the user name is not passed either, so that tags stay low-cardinality.
@@ -11,19 +13,16 @@ public interface AuthListener {
     /** Why an AUTH attempt did not succeed; the names are the {@code reason} tag of the metrics. */
     enum Failure {
         /** wrong user or password */
-        INVALID_CREDENTIALS("invalid_credentials"),
+        INVALID_CREDENTIALS,
         /** refused without checking: the client address or the user is locked out */
-        LOCKED_OUT("locked_out"),
+        LOCKED_OUT,
         /** AUTH before STARTTLS on a listener that requires TLS */
-        TLS_REQUIRED("tls_required"),
+        TLS_REQUIRED,
         /** a malformed exchange (bad base64, missing NUL, unknown mechanism) or a cancelled one */
-        MALFORMED("malformed");
+        MALFORMED;
 
-        private final String tag;
-
-        Failure(String tag) {
-            this.tag = tag;
-        }
+        /** The {@code reason} tag: the name in lower case, made once. */
+        private final String tag = name().toLowerCase(Locale.ROOT);
 
         public String tag() {
             return tag;

@@ -109,23 +109,20 @@ public final class AccountReplies {
             // Microsoft 365. The 5.7.139 reply: https://docs.bookyourpto.com/features/smtp-troubleshoot (and
             // https://inflowave.netlify.app/resources/smtp-credentials-microsoft-365); the switch:
             // https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission
-            new Rule("m365", AUTH_OR_MAIL, Pattern.compile("^535 5\\.7\\.139\\b"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "smtp_auth_disabled", "SMTP AUTH is off for the tenant or "
-                            + "the mailbox: turn it on (Exchange admin center, or Set-CASMailbox "
-                            + "-SmtpClientAuthenticationDisabled $false), or use auth: xoauth2", null),
+            problem("m365", AUTH_OR_MAIL, "^535 5\\.7\\.139\\b", "smtp_auth_disabled",
+                    "SMTP AUTH is off for the tenant or the mailbox: turn it on (Exchange admin center, or "
+                            + "Set-CASMailbox -SmtpClientAuthenticationDisabled $false), or use auth: xoauth2",
                     "https://docs.bookyourpto.com/features/smtp-troubleshoot"),
             // 550 5.7.30 "Basic authentication is not supported for Client Submission":
             // https://www.captaindns.com/en/blog/microsoft-exchange-basic-auth-smtp-end
-            new Rule("m365", AUTH_OR_MAIL, Pattern.compile("^5[0-9]{2} 5\\.7\\.30\\b"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "basic_auth_unsupported", "basic authentication is off "
-                            + "for this mailbox: switch the upstream to auth: xoauth2 (with oauth2)", null),
+            problem("m365", AUTH_OR_MAIL, "^5[0-9]{2} 5\\.7\\.30\\b", "basic_auth_unsupported",
+                    "basic authentication is off for this mailbox: switch the upstream to auth: xoauth2 (with oauth2)",
                     "https://www.captaindns.com/en/blog/microsoft-exchange-basic-auth-smtp-end"),
             // 554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException...:
             // http://www.kouhan.cn/en/article/00038744
-            new Rule("m365", EnumSet.of(Phase.MAIL, Phase.DATA), Pattern.compile("^554 5\\.2\\.0\\b.*SendAsDenied"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "send_as_denied", "the mailbox may not send as this "
-                            + "sender: grant it Send As, or rewrite the sender to the mailbox (rewrite-sender)",
-                            null),
+            problem("m365", EnumSet.of(Phase.MAIL, Phase.DATA), "^554 5\\.2\\.0\\b.*SendAsDenied", "send_as_denied",
+                    "the mailbox may not send as this sender: grant it Send As, or rewrite the sender to the mailbox "
+                            + "(rewrite-sender)",
                     "http://www.kouhan.cn/en/article/00038744"),
             // Amazon SES: https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html
             new Rule("ses", ANY, Pattern.compile("^454 Throttling failure: Maximum sending rate exceeded"),
@@ -138,10 +135,9 @@ public final class AccountReplies {
                             + "wait, or request a higher quota (set rate.per-day to it)", Duration.ofHours(1)),
                     "https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html"),
             // https://docs.aws.amazon.com/ses/latest/dg/troubleshoot-error-messages.html
-            new Rule("ses", EnumSet.of(Phase.MAIL, Phase.RCPT, Phase.DATA),
-                    Pattern.compile("^554 Message rejected: Email address is not verified"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "sender_not_verified", "verify the sender's address or "
-                            + "domain in SES in this region (in the sandbox, the recipients' too)", null),
+            problem("ses", EnumSet.of(Phase.MAIL, Phase.RCPT, Phase.DATA),
+                    "^554 Message rejected: Email address is not verified", "sender_not_verified",
+                    "verify the sender's address or domain in SES in this region (in the sandbox, the recipients' too)",
                     "https://docs.aws.amazon.com/ses/latest/dg/troubleshoot-error-messages.html"),
             // "Account is paused": sending is stopped for the whole account (same page; it shows no reply code)
             problem("ses", ANY, "(?i)\\bAccount is paused\\b", "account_paused", "SES paused the account's "
@@ -159,13 +155,13 @@ public final class AccountReplies {
                     new Verdict(Action.SLOW_DOWN, "rate_limit", "lower rate.per-second", null), "issue #21"),
             // Twilio SendGrid:
             // https://www.twilio.com/docs/sendgrid/for-developers/sending-email/smtp-errors-and-troubleshooting
-            new Rule("sendgrid", ANY, Pattern.compile("^451 Authentication failed: Maximum credits exceeded"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "credits_exceeded", "the account's credit limit is "
-                            + "reached: contact SendGrid support to lift it", null),
+            problem("sendgrid", ANY, "^451 Authentication failed: Maximum credits exceeded", "credits_exceeded",
+                    "the account's credit limit is reached: contact SendGrid support to lift it",
                     "https://www.twilio.com/docs/sendgrid/for-developers/sending-email/smtp-errors-and-troubleshooting"),
-            new Rule("sendgrid", ANY, Pattern.compile("^403 You are not authorized to send from that email address"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "sender_not_verified", "the From address is not a "
-                            + "verified Sender Identity: verify it (single sender or domain authentication)", null),
+            problem("sendgrid", ANY,
+                    "^403 You are not authorized to send from that email address", "sender_not_verified",
+                    "the From address is not a verified Sender Identity: verify it (single sender or domain "
+                            + "authentication)",
                     "https://www.twilio.com/docs/sendgrid/for-developers/sending-email/smtp-errors-and-troubleshooting"),
             // 550 "The from address does not match a verified Sender Identity", after the data, as captured in
             // https://github.com/CoderBounty/coderbounty/issues/364 (the same cause as the 403 row)
@@ -208,9 +204,9 @@ public final class AccountReplies {
                             + "Verification), or auth: xoauth2 with oauth2",
                     "https://github.com/sendgrid/sendgrid-nodejs/issues/1339"),
             // generic: a 5.7.x at AUTH or MAIL that names authentication (RFC 3463 X.7: security or policy)
-            new Rule(null, AUTH_OR_MAIL, Pattern.compile("^5[0-9]{2} 5\\.7\\.[0-9]{1,3} .*(?i:authenticat)"),
-                    new Verdict(Action.ACCOUNT_PROBLEM, "authentication", "the upstream refuses the relay's "
-                            + "authentication: check the credentials and that the account may use SMTP AUTH", null),
+            problem(null, AUTH_OR_MAIL, "^5[0-9]{2} 5\\.7\\.[0-9]{1,3} .*(?i:authenticat)", "authentication",
+                    "the upstream refuses the relay's authentication: check the credentials and that the account may "
+                            + "use SMTP AUTH",
                     "https://www.rfc-editor.org/rfc/rfc3463#section-3.8"),
             // generic: any reply naming a quota or a sending limit (not a recipient's mailbox quota) or a rate
             new Rule(null, ANY, Pattern.compile(NOT_MAILBOX + ".*(?i:\\bquota\\b|\\bsending limit\\b)"),

@@ -27,22 +27,20 @@ final class SessionHello {
     private final SmtpClientHandler connection;
     private final ConnectionSettings settings;
     private final UpstreamTarget target;
-    private final String hostPort;
 
     SessionHello(SmtpClientHandler connection, ConnectionSettings settings) {
         this.connection = connection;
         this.settings = settings;
         this.target = settings.target();
-        this.hostPort = settings.hostPort();
     }
 
     void onGreeting(SmtpReply reply) {
         if (reply.code() == 220) {
             sendEhlo();
         } else if (reply.isTransient() || reply.isPermanent()) {
-            connection.quitAndFail("upstream " + hostPort + " refused the session: " + reply);
+            connection.quitAndFail("upstream " + settings.hostPort() + " refused the session: " + reply);
         } else {
-            connection.fail("protocol error: unexpected greeting from " + hostPort + ": " + reply);
+            connection.fail("protocol error: unexpected greeting from " + settings.hostPort() + ": " + reply);
         }
     }
 
@@ -57,7 +55,7 @@ final class SessionHello {
             connection.send(SmtpRequests.helo(heloName()), "HELO " + heloName(), Step.HELO,
                     target.timeouts().command());
         } else {
-            connection.quitAndFail("EHLO refused by " + hostPort + ": " + reply);
+            connection.quitAndFail("EHLO refused by " + settings.hostPort() + ": " + reply);
         }
     }
 
@@ -65,14 +63,15 @@ final class SessionHello {
         if (reply.isPositive()) {
             connection.greeted(EhloExtensions.NONE);
         } else {
-            connection.quitAndFail("HELO refused by " + hostPort + ": " + reply);
+            connection.quitAndFail("HELO refused by " + settings.hostPort() + ": " + reply);
         }
     }
 
     /** STARTTLS, where the configuration asks for it and the upstream offers it. */
     void startTls(EhloExtensions extensions) {
         if (!extensions.startTls()) {
-            connection.quitAndFail("upstream " + hostPort + " does not offer STARTTLS; refusing to send in plaintext");
+            connection.quitAndFail("upstream " + settings.hostPort()
+                    + " does not offer STARTTLS; refusing to send in plaintext");
             return;
         }
         connection.send(new DefaultSmtpRequest(STARTTLS), "STARTTLS", Step.STARTTLS, target.timeouts().command());
@@ -80,7 +79,7 @@ final class SessionHello {
 
     void onStartTls(SmtpReply reply) {
         if (reply.code() != 220) {
-            connection.quitAndFail("STARTTLS refused by " + hostPort + ": " + reply);
+            connection.quitAndFail("STARTTLS refused by " + settings.hostPort() + ": " + reply);
             return;
         }
         connection.await(Step.TLS_HANDSHAKE, target.timeouts().command());

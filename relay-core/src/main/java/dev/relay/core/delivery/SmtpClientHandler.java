@@ -51,7 +51,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
         this.target = settings.target();
         this.owner = owner;
         this.hostPort = settings.hostPort();
-        this.tx = new SmtpTransaction(first, target.name(), hostPort, target.accountReplies());
+        this.tx = new SmtpTransaction(first, target, hostPort);
         this.hello = new SessionHello(this, settings);
         this.auth = new UpstreamAuth(this, settings);
         this.flight = new TransactionFlight(this, settings);
@@ -65,7 +65,7 @@ final class SmtpClientHandler extends SimpleChannelInboundHandler<SmtpResponse> 
             return false;
         }
         cancelTimer();
-        tx = new SmtpTransaction(job, target.name(), hostPort, target.accountReplies());
+        tx = new SmtpTransaction(job, target, hostPort);
         sendTransaction();
         return true;
     }

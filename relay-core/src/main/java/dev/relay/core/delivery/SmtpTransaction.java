@@ -21,20 +21,19 @@ final class SmtpTransaction {
     private static final Logger LOG = LoggerFactory.getLogger(SmtpTransaction.class);
 
     private final DeliveryJob job;
-    private final String upstream;
+    private final UpstreamTarget target;
     private final String hostPort;
-    private final AccountReplies accountReplies;
     private final Map<MailAddress, Outcome> decided = new LinkedHashMap<>();
     private final List<MailAddress> accepted = new ArrayList<>();
     private boolean mailAccepted;
     private int rcptReplies;
     private boolean sawTransient;
 
-    SmtpTransaction(DeliveryJob job, String upstream, String hostPort, AccountReplies accountReplies) {
+    /** A transaction of {@code job} with {@code target}, reached at {@code hostPort} (the connection's). */
+    SmtpTransaction(DeliveryJob job, UpstreamTarget target, String hostPort) {
         this.job = job;
-        this.upstream = upstream;
+        this.target = target;
         this.hostPort = hostPort;
-        this.accountReplies = accountReplies;
     }
 
     DeliveryJob job() {
@@ -144,7 +143,7 @@ final class SmtpTransaction {
         if (reply.isPositive()) {
             return new Delivered(reply.toString());
         }
-        AccountReplies.Verdict account = accountReplies.classify(phase, reply);
+        AccountReplies.Verdict account = target.accountReplies().classify(phase, reply);
         if (account != null) {
             return new TransientFailure(reply.toString(), account);
         }
@@ -161,7 +160,7 @@ final class SmtpTransaction {
         for (MailAddress r : recipients()) {
             byRecipient.put(r, decided.get(r));
         }
-        DeliveryReport report = new DeliveryReport(upstream, byRecipient);
+        DeliveryReport report = new DeliveryReport(target.name(), byRecipient);
         for (Map.Entry<MailAddress, Outcome> e : report.byRecipient().entrySet()) {
             Outcome o = e.getValue();
             String what = switch (o) {
@@ -169,7 +168,7 @@ final class SmtpTransaction {
                 case TransientFailure t -> "deferred";
                 case PermanentFailure p -> "refused";
             };
-            LOG.info("{}: attempt to=<{}> upstream={} host={} result={} reply=\"{}\"", id(), e.getKey(), upstream,
+            LOG.info("{}: attempt to=<{}> upstream={} host={} result={} reply=\"{}\"", id(), e.getKey(), target.name(),
                     hostPort, what, o.detail());
         }
         job.result().complete(report);

@@ -25,21 +25,19 @@ final class UpstreamAuth {
     private final SmtpClientHandler connection;
     private final ConnectionSettings settings;
     private final UpstreamTarget target;
-    private final String hostPort;
     private String token;
 
     UpstreamAuth(SmtpClientHandler connection, ConnectionSettings settings) {
         this.connection = connection;
         this.settings = settings;
         this.target = settings.target();
-        this.hostPort = settings.hostPort();
     }
 
     /** Starts AUTH with the mechanism the configuration and the upstream's EHLO {@code offered} agree on. */
     void start(EhloExtensions offeredBy, boolean tlsActive) {
         if (!tlsActive && !plaintextAllowed()) {
-            connection.quitAndFail("refusing to send credentials to " + hostPort + " without TLS (tls: none is for "
-                    + "loopback upstreams only)");
+            connection.quitAndFail("refusing to send credentials to " + settings.hostPort()
+                    + " without TLS (tls: none is for loopback upstreams only)");
             return;
         }
         Set<String> offered = offeredBy.authMechanisms();
@@ -76,7 +74,7 @@ final class UpstreamAuth {
     }
 
     private void noMechanism(String wanted, Set<String> offered) {
-        connection.quitAndFail("upstream " + hostPort + " offers no supported AUTH mechanism (" + wanted
+        connection.quitAndFail("upstream " + settings.hostPort() + " offers no supported AUTH mechanism (" + wanted
                 + "); offered: " + offered);
     }
 
@@ -155,7 +153,8 @@ final class UpstreamAuth {
 
     /** Any refusal of our credentials is the relay's problem, never the sender's: transient. */
     private void authFailed(SmtpReply reply) {
-        connection.quitAndFail("authentication as " + target.username() + " to " + hostPort + " failed: " + reply,
+        connection.quitAndFail("authentication as " + target.username() + " to " + settings.hostPort() + " failed: "
+                + reply,
                 target.accountReplies().classify(AccountReplies.Phase.AUTH, reply));
     }
 

@@ -7,7 +7,6 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.io.InputStream;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import org.slf4j.Logger;
 
@@ -20,29 +19,23 @@ import org.slf4j.Logger;
 final class Commit {
     private static final Logger log = QueueManager.LOG;
 
-    private final Spool spool;
-    private final InstantSource clock;
-    private final QueueListener listener;
-    private final Scheduler scheduler;
+    private final QueueParts parts;
     private final InflowGate gate;
 
-    Commit(Spool spool, InstantSource clock, QueueListener listener, Scheduler scheduler, InflowGate gate) {
-        this.spool = spool;
-        this.clock = clock;
-        this.listener = listener;
-        this.scheduler = scheduler;
+    Commit(QueueParts parts, InflowGate gate) {
+        this.parts = parts;
         this.gate = gate;
     }
 
     QueueId submit(MailAddress sender, List<MailAddress> recipients, String submitter, boolean smtputf8,
                    InputStream body) throws SpoolException {
-        Instant now = clock.instant();
+        Instant now = parts.clock().instant();
         Envelope envelope = Envelope.received(QueueId.next(now), sender, recipients, now, submitter, smtputf8);
-        long size = spool.store(envelope, body);
+        long size = parts.spool().store(envelope, body);
         log.info("{}: received from=<{}> to={} nrcpt={} size={} user={}", envelope.id(), sender,
                 Bounce.addresses(recipients), recipients.size(), size, submitter.isEmpty() ? "-" : submitter);
-        listener.received(envelope, size);
-        scheduler.enqueueCommitted(new Spool.Stored(envelope, size));
+        parts.listener().received(envelope, size);
+        parts.scheduler().enqueueCommitted(new Spool.Stored(envelope, size));
         gate.pauseIfOver();
         return envelope.id();
     }

@@ -7,7 +7,6 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -33,28 +32,18 @@ import org.slf4j.Logger;
 final class DelayWarning {
     private static final Logger log = QueueManager.LOG;
 
+    private final QueueParts parts;
     private final Duration after;
-    private final Duration lifetime;
-    private final Spool spool;
-    private final InstantSource clock;
-    private final Scheduler scheduler;
     private final Bounce bounce;
     /** The deferred messages not warned yet, by warning time; guarded by itself. */
     private final PriorityQueue<Scheduler.Due> due = new PriorityQueue<>();
     private final Set<QueueId> watched = new HashSet<>();
-    private volatile Thread thread;
+    private final StageThread thread = new StageThread("relay-delay-warnings");
 
-    /**
-     * @param after    how long after receipt the sender is warned; null: never
-     * @param lifetime how long after receipt the message is retried (the warning's {@code Will-Retry-Until})
-     */
-    DelayWarning(Duration after, Duration lifetime, Spool spool, InstantSource clock, Scheduler scheduler,
-                 Bounce bounce) {
+    /** @param after how long after receipt the sender is warned; null: never */
+    DelayWarning(QueueParts parts, Duration after, Bounce bounce) {
+        this.parts = parts;
         this.after = after;
-        this.lifetime = lifetime;
-        this.spool = spool;
-        this.clock = clock;
-        this.scheduler = scheduler;
         this.bounce = bounce;
     }
 
@@ -87,7 +76,7 @@ final class DelayWarning {
 
     /** Warns the senders of deferred messages whose warning time has come; returns how many were warned. */
     int warnDue() {
-        Instant now = clock.instant();
+        Instant now = parts.clock().instant();
         List<QueueId> ids = new ArrayList<>();
         synchronized (due) {
             while (!due.isEmpty() && !due.peek().at().isAfter(now)) {
@@ -108,21 +97,22 @@ final class DelayWarning {
     /** Warns the sender of {@code id} if the scheduler holds it as deferred and it is due a warning. */
     private boolean warnDeferred(QueueId id) {
         try {
-            return scheduler.locked(() -> {
-                if (!scheduler.ownsAs(id, QueueState.DEFERRED)) {
+            return parts.scheduler().locked(() -> {
+                if (!parts.scheduler().ownsAs(id, QueueState.DEFERRED)) {
                     return false; // delivered or failed meanwhile, held, or being delivered: its settle decides
                 }
-                Optional<Spool.Stored> s = spool.peek(QueueState.DEFERRED, id);
-                Instant now = clock.instant();
+                Optional<Spool.Stored> s = parts.spool().peek(QueueState.DEFERRED, id);
+                Instant now = parts.clock().instant();
                 if (s.isEmpty() || !due(s.get().envelope(), now)) {
                     return false;
                 }
                 Envelope e = s.get().envelope();
                 List<Dsn.Delay> delays = e.recipients().stream().map(r -> new Dsn.Delay(r, e.lastError())).toList();
-                if (!bounce.warn(e, s.get().bodySize(), delays, e.receivedAt().plus(lifetime), now)) {
+                Instant retriedUntil = e.receivedAt().plus(parts.retry().maxLifetime());
+                if (!bounce.warn(e, s.get().bodySize(), delays, retriedUntil, now)) {
                     return false; // logged; the next deferral tries again
                 }
-                spool.update(e.withDelayWarned(), s.get().bodySize(), QueueState.DEFERRED, QueueState.DEFERRED);
+                parts.spool().update(e.withDelayWarned(), s.get().bodySize(), QueueState.DEFERRED, QueueState.DEFERRED);
                 return true;
             });
         } catch (SpoolException e) {
@@ -137,7 +127,7 @@ final class DelayWarning {
         if (after == null) {
             return;
         }
-        thread = Thread.ofVirtual().name("relay-delay-warnings").start(() -> {
+        thread.start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     synchronized (due) {
@@ -161,7 +151,7 @@ final class DelayWarning {
         if (due.isEmpty()) {
             return Scheduler.MAX_IDLE_MILLIS; // as the scheduler's pick: a clock change is noticed within it
         }
-        long ms = Duration.between(clock.instant(), due.peek().at()).toMillis();
+        long ms = Duration.between(parts.clock().instant(), due.peek().at()).toMillis();
         return ms <= 0 ? 0 : Math.min(ms, Scheduler.MAX_IDLE_MILLIS);
     }
 
@@ -173,9 +163,6 @@ final class DelayWarning {
     }
 
     void stop() {
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
+        thread.stop();
     }
 }

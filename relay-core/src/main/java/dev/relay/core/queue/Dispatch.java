@@ -1,6 +1,5 @@
 package dev.relay.core.queue;
 
-import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
@@ -9,7 +8,6 @@ import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -35,11 +33,7 @@ final class Dispatch {
     /** How long a stop waits, after the deliveries, for the removals of delivered messages (one spool round each). */
     private static final long REMOVAL_GRACE_MILLIS = 2000;
 
-    private final Spool spool;
-    private final DeliveryEngine engine;
-    private final InstantSource clock;
-    private final QueueListener listener;
-    private final Scheduler scheduler;
+    private final QueueParts parts;
     private final Settle settle;
     private final int maxConcurrent;
     private final Semaphore slots;
@@ -49,13 +43,8 @@ final class Dispatch {
     volatile Duration outcomeRetryDelay = Duration.ofSeconds(5);
     private Thread picker;
 
-    Dispatch(Spool spool, DeliveryEngine engine, InstantSource clock, QueueListener listener, Scheduler scheduler,
-             Settle settle, int maxConcurrent) {
-        this.spool = spool;
-        this.engine = engine;
-        this.clock = clock;
-        this.listener = listener;
-        this.scheduler = scheduler;
+    Dispatch(QueueParts parts, Settle settle, int maxConcurrent) {
+        this.parts = parts;
         this.settle = settle;
         this.maxConcurrent = maxConcurrent;
         this.slots = new Semaphore(maxConcurrent);
@@ -76,7 +65,7 @@ final class Dispatch {
                 return;
             }
             try {
-                pick = scheduler.take();
+                pick = parts.scheduler().take();
             } catch (InterruptedException e) {
                 slots.release();
                 return;
@@ -86,7 +75,7 @@ final class Dispatch {
             } catch (RuntimeException | SpoolException e) {
                 slots.release();
                 if (!running) {
-                    scheduler.forget(pick.id());
+                    parts.scheduler().forget(pick.id());
                     // stop() interrupted the scheduler in the middle of a move: the spool puts the message back
                     // at the next start, which is the documented outcome of a stop, not an error
                     log.info("{}: delivery not started, stopping; retried at next start", pick.id());
@@ -96,25 +85,26 @@ final class Dispatch {
                             Dsn.human(outcomeRetryDelay), e.toString());
                     takeBack(pick.id());
                 }
-                scheduler.deliveryOver(pick.id());
+                parts.scheduler().deliveryOver(pick.id());
             }
         }
     }
 
     private void dispatch(Scheduler.Pick p) throws SpoolException {
-        Spool.Stored known = scheduler.takeCommitted(p.id());
-        spool.move(p.id(), p.from(), QueueState.ACTIVE);
-        Optional<Spool.Stored> stored = known != null ? Optional.of(known) : spool.load(QueueState.ACTIVE, p.id());
+        Spool.Stored known = parts.scheduler().takeCommitted(p.id());
+        parts.spool().move(p.id(), p.from(), QueueState.ACTIVE);
+        Optional<Spool.Stored> stored = known != null ? Optional.of(known)
+                : parts.spool().load(QueueState.ACTIVE, p.id());
         if (stored.isEmpty()) { // quarantined: logged by the spool
-            scheduler.forget(p.id());
-            scheduler.deliveryOver(p.id());
+            parts.scheduler().forget(p.id());
+            parts.scheduler().deliveryOver(p.id());
             slots.release();
             return;
         }
         Envelope envelope = stored.get().envelope();
         long size = stored.get().bodySize();
-        listener.attempted(envelope, envelope.attempts() + 1);
-        engine.deliver(envelope, spool.body(p.id(), size))
+        parts.listener().attempted(envelope, envelope.attempts() + 1);
+        parts.engine().deliver(envelope, parts.spool().body(p.id(), size))
                 .whenCompleteAsync((report, error) -> {
                     AtomicBoolean slot = new AtomicBoolean(true);
                     try {
@@ -129,7 +119,7 @@ final class Dispatch {
                         takeBack(envelope.id());
                     } finally {
                         releaseOnce(slot);
-                        scheduler.deliveryOver(envelope.id());
+                        parts.scheduler().deliveryOver(envelope.id());
                     }
                 }, outcomes); // spool I/O (fsync) never runs on a network event loop
     }
@@ -150,31 +140,31 @@ final class Dispatch {
     }
 
     private void takeBackLocked(QueueId id) throws SpoolException {
-        scheduler.locked(() -> {
+        parts.scheduler().locked(() -> {
             if (!running) {
                 return null; // the next start takes it from the spool
             }
             Optional<QueueState> now;
             try {
-                now = spool.releaseActive(id);
+                now = parts.spool().releaseActive(id);
             } catch (SpoolException | RuntimeException e) {
                 log.warn("{}: still cannot take it back from active, trying again in {}: {}", id,
                         Dsn.human(outcomeRetryDelay), e.toString());
-                scheduler.forget(id);
+                parts.scheduler().forget(id);
                 later(() -> takeBack(id));
                 return null;
             }
             switch (now.orElse(null)) {
                 case INCOMING -> { // owned again, so operator actions apply; fed to the scheduler later
-                    scheduler.ownIncoming(id);
+                    parts.scheduler().ownIncoming(id);
                     later(() -> {
                         if (running) {
-                            scheduler.refeed(id);
+                            parts.scheduler().refeed(id);
                         }
                     });
                 }
-                case DEFERRED -> scheduler.enqueueDeferred(id, clock.instant().plus(outcomeRetryDelay));
-                case null, default -> scheduler.forget(id);
+                case DEFERRED -> parts.scheduler().enqueueDeferred(id, parts.clock().instant().plus(outcomeRetryDelay));
+                case null, default -> parts.scheduler().forget(id);
             }
             return null;
         });

@@ -6,7 +6,6 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.Optional;
 import org.slf4j.Logger;
 
@@ -20,22 +19,18 @@ final class FailedSweep {
     private static final Logger log = QueueManager.LOG;
     static final Duration INTERVAL = Duration.ofHours(1);
 
-    private final Spool spool;
-    private final InstantSource clock;
+    private final QueueParts parts;
     private final Duration retention;
-    private final Scheduler scheduler;
-    private volatile Thread thread;
+    private final StageThread thread = new StageThread("relay-failed-sweeper");
 
-    FailedSweep(Spool spool, InstantSource clock, Duration retention, Scheduler scheduler) {
-        this.spool = spool;
-        this.clock = clock;
+    FailedSweep(QueueParts parts, Duration retention) {
+        this.parts = parts;
         this.retention = retention;
-        this.scheduler = scheduler;
     }
 
     /** Sweeps now, then every {@link #INTERVAL} on a virtual thread until {@link #stop}. */
     void start() {
-        thread = Thread.ofVirtual().name("relay-failed-sweeper").start(() -> {
+        thread.start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 sweep();
                 try {
@@ -48,15 +43,14 @@ final class FailedSweep {
     }
 
     void stop() {
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
+        thread.stop();
     }
 
     /** Removes the dead letters older than the retention; returns how many. */
     int sweep() {
-        Instant limit = clock.instant().minus(retention);
+        Spool spool = parts.spool();
+        Scheduler scheduler = parts.scheduler();
+        Instant limit = parts.clock().instant().minus(retention);
         int removed = 0;
         try {
             for (QueueId id : spool.list(QueueState.FAILED)) {

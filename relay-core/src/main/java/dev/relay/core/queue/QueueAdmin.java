@@ -1,6 +1,5 @@
 package dev.relay.core.queue;
 
-import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
@@ -9,7 +8,6 @@ import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
@@ -30,16 +28,10 @@ import org.slf4j.Logger;
 public final class QueueAdmin {
     private static final Logger log = QueueManager.LOG;
 
-    private final Spool spool;
-    private final Scheduler scheduler;
-    private final DeliveryEngine engine;
-    private final InstantSource clock;
+    private final QueueParts parts;
 
-    QueueAdmin(Spool spool, Scheduler scheduler, DeliveryEngine engine, InstantSource clock) {
-        this.spool = spool;
-        this.scheduler = scheduler;
-        this.engine = engine;
-        this.clock = clock;
+    QueueAdmin(QueueParts parts) {
+        this.parts = parts;
     }
 
     /** Why an action was refused: the message does not exist, or it is not in a state the action applies to. */
@@ -105,13 +97,13 @@ public final class QueueAdmin {
 
     /** The messages matching {@code filter}, by state then oldest first. */
     public List<Message> list(Filter filter) throws SpoolException {
-        Instant now = clock.instant();
+        Instant now = parts.clock().instant();
         List<Message> out = new ArrayList<>();
         for (QueueState s : QueueState.values()) {
             if (!filter.states().isEmpty() && !filter.states().contains(s)) {
                 continue;
             }
-            for (QueueId id : spool.list(s)) {
+            for (QueueId id : parts.spool().list(s)) {
                 read(s, id).filter(m -> filter.matches(m, now)).ifPresent(out::add);
             }
         }
@@ -150,14 +142,14 @@ public final class QueueAdmin {
                         + "before as after");
             }
         }
-        Instant now = clock.instant();
+        Instant now = parts.clock().instant();
         List<Message> out = new ArrayList<>();
         for (QueueState s : QueueState.values()) {
             if (!filter.states().isEmpty() && !filter.states().contains(s)
                     || afterState != null && s.ordinal() < afterState.ordinal()) {
                 continue;
             }
-            for (QueueId id : spool.list(s)) {
+            for (QueueId id : parts.spool().list(s)) {
                 if (s == afterState && id.value().compareTo(afterId) <= 0) {
                     continue;
                 }
@@ -178,7 +170,7 @@ public final class QueueAdmin {
     /** One message, wherever it is. */
     public Optional<Message> show(QueueId id) {
         for (int i = 0; i < 3; i++) { // it may move between the look-up and the read: look again
-            Optional<QueueState> s = spool.stateOf(id);
+            Optional<QueueState> s = parts.spool().stateOf(id);
             if (s.isEmpty()) {
                 return Optional.empty();
             }
@@ -192,9 +184,10 @@ public final class QueueAdmin {
 
     private Optional<Message> read(QueueState s, QueueId id) {
         if (s == QueueState.CORRUPT) {
-            return Optional.of(new Message(id, s, null, List.of(), null, "", 0, null, "", spool.bodySize(s, id)));
+            long size = parts.spool().bodySize(s, id);
+            return Optional.of(new Message(id, s, null, List.of(), null, "", 0, null, "", size));
         }
-        return spool.peek(s, id).map(st -> {
+        return parts.spool().peek(s, id).map(st -> {
             Envelope e = st.envelope();
             return new Message(id, s, e.sender(), e.recipients(), e.receivedAt(), e.submitter(), e.attempts(),
                     e.nextAttempt(), e.lastError(), st.bodySize());
@@ -207,13 +200,14 @@ public final class QueueAdmin {
      */
     public void retry(QueueId id) throws ActionException {
         try {
-            scheduler.locked(() -> {
-                QueueState s = scheduler.locate(id);
+            parts.scheduler().locked(() -> {
+                QueueState s = parts.scheduler().locate(id);
                 switch (s) {
                     case INCOMING -> { } // due already
                     case DEFERRED -> {
-                        spool.peek(QueueState.DEFERRED, id).ifPresent(st -> engine.probeNow(st.envelope()));
-                        scheduler.dueNow(id);
+                        parts.spool().peek(QueueState.DEFERRED, id)
+                                .ifPresent(st -> parts.engine().probeNow(st.envelope()));
+                        parts.scheduler().dueNow(id);
                         log.info("{}: retry now (operator)", id);
                     }
                     case HOLD -> throw new ActionException(false, id + " is held: release it to deliver it");
@@ -230,9 +224,9 @@ public final class QueueAdmin {
     /** Every deferred message is due now (every open circuit lets a probe through now); returns how many. */
     public int retryAll() {
         try {
-            return scheduler.locked(() -> {
-                engine.probeAllNow();
-                int n = scheduler.allDueNow();
+            return parts.scheduler().locked(() -> {
+                parts.engine().probeAllNow();
+                int n = parts.scheduler().allDueNow();
                 if (n > 0) {
                     log.info("queue: {} deferred messages retried now (operator)", n);
                 }
@@ -245,16 +239,10 @@ public final class QueueAdmin {
 
     /** Puts an incoming or deferred message aside: never scheduled until released. Returns its former state. */
     public QueueState hold(QueueId id) throws ActionException, SpoolException {
-        return scheduler.locked(() -> {
+        return parts.scheduler().locked(() -> {
             QueueState s = locateIn(id, Set.of(QueueState.INCOMING, QueueState.DEFERRED),
                     ": only incoming and deferred messages can be held");
-            scheduler.unschedule(id, s);
-            try {
-                spool.move(id, s, QueueState.HOLD);
-            } catch (SpoolException e) {
-                scheduler.reschedule(id, s);
-                throw e;
-            }
+            parts.scheduler().moveOut(id, s, QueueState.HOLD);
             log.info("{}: held (was {})", id, s.key());
             return s;
         });
@@ -262,10 +250,10 @@ public final class QueueAdmin {
 
     /** A held message back to incoming, due now. */
     public void release(QueueId id) throws ActionException, SpoolException {
-        scheduler.locked(() -> {
+        parts.scheduler().locked(() -> {
             locateIn(id, Set.of(QueueState.HOLD), ", not hold");
-            spool.move(id, QueueState.HOLD, QueueState.INCOMING);
-            scheduler.enqueueFresh(id);
+            parts.spool().move(id, QueueState.HOLD, QueueState.INCOMING);
+            parts.scheduler().enqueueFresh(id);
             log.info("{}: released to incoming", id);
             return null;
         });
@@ -276,7 +264,7 @@ public final class QueueAdmin {
      * refused: "ID is in STATE" and {@code why}.
      */
     private QueueState locateIn(QueueId id, Set<QueueState> allowed, String why) throws ActionException {
-        QueueState s = scheduler.locate(id);
+        QueueState s = parts.scheduler().locate(id);
         if (!allowed.contains(s)) {
             throw new ActionException(false, id + " is in " + s.key() + why);
         }
@@ -285,10 +273,10 @@ public final class QueueAdmin {
 
     /** Removes a message (envelope and body) from any state but active. Returns the state it was in. */
     public QueueState delete(QueueId id) throws ActionException, SpoolException {
-        return scheduler.locked(() -> {
-            QueueState s = scheduler.locate(id);
-            scheduler.unschedule(id, s);
-            spool.remove(id, s);
+        return parts.scheduler().locked(() -> {
+            QueueState s = parts.scheduler().locate(id);
+            parts.scheduler().unschedule(id, s);
+            parts.spool().remove(id, s);
             log.info("{}: deleted from {} (operator)", id, s.key());
             return s;
         });
@@ -296,15 +284,15 @@ public final class QueueAdmin {
 
     /** A failed message back to incoming for its failed recipients, as if just received (a new lifetime). */
     public void requeue(QueueId id) throws ActionException, SpoolException {
-        scheduler.locked(() -> {
+        parts.scheduler().locked(() -> {
             locateIn(id, Set.of(QueueState.FAILED), ": only failed messages can be requeued");
-            Spool.Stored st = spool.peek(QueueState.FAILED, id)
+            Spool.Stored st = parts.spool().peek(QueueState.FAILED, id)
                     .orElseThrow(() -> new ActionException(true, "no readable message " + id + " in failed"));
             Envelope e = st.envelope();
-            Instant now = clock.instant();
-            spool.update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, "",
+            Instant now = parts.clock().instant();
+            parts.spool().update(new Envelope(e.id(), e.sender(), e.recipients(), now, e.submitter(), 0, now, "",
                     e.smtputf8()), st.bodySize(), QueueState.FAILED, QueueState.INCOMING);
-            scheduler.enqueueFresh(id);
+            parts.scheduler().enqueueFresh(id);
             log.info("{}: requeued from failed to={}", id, e.recipients());
             return null;
         });
@@ -323,11 +311,11 @@ public final class QueueAdmin {
         Set<QueueState> waiting = EnumSet.of(QueueState.INCOMING, QueueState.ACTIVE, QueueState.DEFERRED,
                 QueueState.HOLD);
         for (QueueState s : QueueState.values()) {
-            List<QueueId> ids = spool.list(s);
+            List<QueueId> ids = parts.spool().list(s);
             messages.put(s, (long) ids.size());
             long sum = 0;
             for (QueueId id : ids) {
-                sum += spool.bodySize(s, id);
+                sum += parts.spool().bodySize(s, id);
             }
             bytes.put(s, sum);
             if (waiting.contains(s) && !ids.isEmpty()) {

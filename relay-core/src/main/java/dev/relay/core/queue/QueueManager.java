@@ -61,11 +61,8 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    private final Spool spool;
-    private final DeliveryEngine engine;
-    private final InstantSource clock;
+    private final QueueParts parts;
     private final InflowGate gate;
-    private final Scheduler scheduler;
     private final Commit commit;
     private final Dispatch dispatch;
     private final FailedSweep sweep;
@@ -95,34 +92,32 @@ public final class QueueManager implements AutoCloseable {
         if (maxConcurrent < 1) {
             throw new IllegalArgumentException("maxConcurrent must be at least 1");
         }
-        this.spool = spool;
-        this.engine = engine;
-        this.clock = clock;
         this.gate = new InflowGate(listener);
-        this.scheduler = new Scheduler(spool, engine, clock, gate);
-        this.commit = new Commit(spool, clock, listener, scheduler, gate);
+        Scheduler scheduler = new Scheduler(spool, engine, clock, gate);
+        this.parts = new QueueParts(spool, clock, scheduler, engine, listener, retry);
+        this.commit = new Commit(parts, gate);
         Bounce bounce = new Bounce(spool, listener, bounces, scheduler::enqueueFresh);
-        this.warnings = new DelayWarning(bounces.delayWarning(), retry.maxLifetime(), spool, clock, scheduler, bounce);
-        Settle settle = new Settle(spool, clock, retry, listener, scheduler, bounce, accountProblemLifetime, warnings);
-        this.dispatch = new Dispatch(spool, engine, clock, listener, scheduler, settle, maxConcurrent);
-        this.sweep = new FailedSweep(spool, clock, failedRetention, scheduler);
+        this.warnings = new DelayWarning(parts, bounces.delayWarning(), bounce);
+        Settle settle = new Settle(parts, bounce, warnings, accountProblemLifetime);
+        this.dispatch = new Dispatch(parts, settle, maxConcurrent);
+        this.sweep = new FailedSweep(parts, failedRetention);
     }
 
     /** Schedules what the spool holds (incoming now, deferred at their time) and starts delivering. */
     public void start() throws SpoolException {
-        engine.watchCircuits(scheduler::circuitChanged);
-        for (QueueId id : spool.list(QueueState.INCOMING)) {
-            scheduler.enqueueFresh(id);
+        parts.engine().watchCircuits(parts.scheduler()::circuitChanged);
+        for (QueueId id : parts.spool().list(QueueState.INCOMING)) {
+            parts.scheduler().enqueueFresh(id);
         }
-        for (QueueId id : spool.list(QueueState.DEFERRED)) {
-            Optional<Spool.Stored> s = spool.load(QueueState.DEFERRED, id);
+        for (QueueId id : parts.spool().list(QueueState.DEFERRED)) {
+            Optional<Spool.Stored> s = parts.spool().load(QueueState.DEFERRED, id);
             if (s.isPresent()) {
-                scheduler.enqueueDeferred(id, s.get().envelope().nextAttempt());
+                parts.scheduler().enqueueDeferred(id, s.get().envelope().nextAttempt());
                 warnings.watch(s.get().envelope());
             }
         }
-        if (scheduler.queued() > 0) {
-            log.info("queue: {} messages to deliver from the spool", scheduler.queued());
+        if (parts.scheduler().queued() > 0) {
+            log.info("queue: {} messages to deliver from the spool", parts.scheduler().queued());
         }
         gate.open();
         dispatch.start();
@@ -160,21 +155,26 @@ public final class QueueManager implements AutoCloseable {
 
     /** Messages waiting or being delivered (incoming, active and deferred; not hold or failed). */
     public int queued() {
-        return scheduler.queued();
+        return parts.scheduler().queued();
     }
 
     /** The operator's view and controls of this queue. */
     public QueueAdmin admin() {
-        return new QueueAdmin(spool, scheduler, engine, clock);
+        return new QueueAdmin(parts);
+    }
+
+    /** The queue's side of a hand-off by hand while the relay runs ({@link HandoffClaims}). */
+    public HandoffClaims handoffClaims() {
+        return new HandoffClaims(parts.scheduler(), warnings::watch);
     }
 
     InstantSource clock() {
-        return clock;
+        return parts.clock();
     }
 
     /** Wakes the scheduler to look at the clock again (tests with a fake clock call it after advancing). */
     void wake() {
-        scheduler.wake();
+        parts.scheduler().wake();
         warnings.wake();
     }
 

@@ -78,6 +78,11 @@ final class Scheduler {
         }
     }
 
+    /** The spool whose messages this schedules. */
+    Spool spool() {
+        return spool;
+    }
+
     /** Messages owned: waiting or being delivered (incoming, active and deferred; not hold or failed). */
     int queued() {
         return queued.get();
@@ -264,6 +269,33 @@ final class Scheduler {
             waiting.removeIf(d -> d.id().equals(id));
         }
         forget(id);
+    }
+
+    /**
+     * Takes {@code id} (in {@code s}) out of the FIFO or the heap and owns it as active, as the pick does: a hand-off
+     * by hand is trying it ({@link HandoffClaims}), so no pick and no operator action touches it. Holds the lock.
+     */
+    void claim(QueueId id, QueueState s) {
+        unschedule(id, s);
+        own(id, QueueState.ACTIVE);
+    }
+
+    /**
+     * Moves {@code id} out of {@code s} to {@code to} in the spool, unscheduled first ({@link #unschedule}; to
+     * active: {@link #claim}), scheduled again as before if the spool cannot move it. Holds the lock.
+     */
+    void moveOut(QueueId id, QueueState s, QueueState to) throws SpoolException {
+        if (to == QueueState.ACTIVE) {
+            claim(id, s);
+        } else {
+            unschedule(id, s);
+        }
+        try {
+            spool.move(id, s, to);
+        } catch (SpoolException e) {
+            reschedule(id, s);
+            throw e;
+        }
     }
 
     /** Undoes {@link #unschedule} after a failed move: due at the time the spool has. Holds the lock. */

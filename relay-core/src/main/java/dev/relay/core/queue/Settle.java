@@ -6,11 +6,9 @@ import dev.relay.core.delivery.Outcome;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.spool.QueueState;
-import dev.relay.core.spool.Spool;
 import dev.relay.core.spool.SpoolException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -34,25 +32,17 @@ final class Settle {
     /** The shortest wait after a delivery no upstream made an attempt for (an engine closed by a reload). */
     static final Duration NOT_ATTEMPTED_MIN_WAIT = Duration.ofSeconds(1);
 
-    private final Spool spool;
-    private final InstantSource clock;
-    private final RetryPolicy retry;
-    private final QueueListener listener;
-    private final Scheduler scheduler;
+    private final QueueParts parts;
     private final Bounce bounce;
-    private final Duration accountProblemLifetime;
     private final DelayWarning warnings;
+    /** The retry policy of recipients pending for a reply about the relay's account: its own lifetime. */
+    private final RetryPolicy accountRetry;
 
-    Settle(Spool spool, InstantSource clock, RetryPolicy retry, QueueListener listener, Scheduler scheduler,
-           Bounce bounce, Duration accountProblemLifetime, DelayWarning warnings) {
-        this.accountProblemLifetime = accountProblemLifetime;
-        this.warnings = warnings;
-        this.spool = spool;
-        this.clock = clock;
-        this.retry = retry;
-        this.listener = listener;
-        this.scheduler = scheduler;
+    Settle(QueueParts parts, Bounce bounce, DelayWarning warnings, Duration accountProblemLifetime) {
+        this.parts = parts;
         this.bounce = bounce;
+        this.warnings = warnings;
+        this.accountRetry = parts.retry().withMaxLifetime(accountProblemLifetime);
     }
 
     /**
@@ -62,7 +52,7 @@ final class Settle {
      */
     void apply(Envelope envelope, long size, DeliveryReport report, Runnable deliveryDone)
             throws SpoolException {
-        Instant now = clock.instant();
+        Instant now = parts.clock().instant();
         List<MailAddress> delivered = report.recipientsWith(Outcome.Delivered.class);
         List<MailAddress> pending = report.recipientsWith(Outcome.TransientFailure.class);
         List<MailAddress> failed = report.recipientsWith(Outcome.PermanentFailure.class);
@@ -74,19 +64,19 @@ final class Settle {
         DeliveryReport.CircuitWait wait = pending.isEmpty() || skipped != null ? null : report.circuit();
         boolean attempted = skipped == null && (wait == null || wait.attempted());
         int attempt = attempted ? envelope.attempts() + 1 : envelope.attempts();
-        listener.reported(envelope, report);
+        parts.listener().reported(envelope, report);
         if (!delivered.isEmpty()) {
             log.info("{}: delivered from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
                     envelope.id(), envelope.sender(), Bounce.addresses(delivered), report.upstream(),
                     detail(report, delivered), delay.toMillis(), size, attempt);
-            listener.delivered(envelope, delivered, report.upstream(), size, delay);
+            parts.listener().delivered(envelope, delivered, report.upstream(), size, delay);
         }
         List<Dsn.Failure> permanent = new ArrayList<>();
         if (!failed.isEmpty()) {
             log.info("{}: failed from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={}",
                     envelope.id(), envelope.sender(), Bounce.addresses(failed), report.upstream(),
                     detail(report, failed), delay.toMillis(), size, attempt);
-            listener.failed(envelope, failed, detail(report, failed));
+            parts.listener().failed(envelope, failed, detail(report, failed));
             failed.forEach(r -> permanent.add(new Dsn.Failure(r, report.byRecipient().get(r).detail(), false)));
         }
         Instant next = null;
@@ -94,8 +84,7 @@ final class Settle {
         if (!pending.isEmpty()) {
             String reason = detail(report, pending);
             AccountReplies.Verdict account = account(report, pending);
-            RetryPolicy policy = account != null && account.alerts() ? retry.withMaxLifetime(accountProblemLifetime)
-                    : retry;
+            RetryPolicy policy = account != null && account.alerts() ? accountRetry : parts.retry();
             until = envelope.receivedAt().plus(policy.maxLifetime());
             switch (policy.afterTransientFailure(envelope.receivedAt(), Math.max(1, attempt), now)) {
                 // not attempted: when the limiter grants again; waiting on open circuits: stored due now, in memory
@@ -106,7 +95,7 @@ final class Settle {
                     log.info("{}: expired from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} "
                                     + "age={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                             report.upstream(), reason, delay.toMillis(), size, attempt, Dsn.human(e.age()));
-                    listener.expired(envelope, pending, e.age());
+                    parts.listener().expired(envelope, pending, e.age());
                     pending.forEach(r -> permanent.add(new Dsn.Failure(r,
                             Dsn.expiredReason(policy.maxLifetime(), report.byRecipient().get(r).detail()), true)));
                     pending = List.of();
@@ -126,35 +115,35 @@ final class Settle {
                 : base.notAttempted(pending, next, reason);
         if (!pending.isEmpty() && wait != null && wait.open()) {
             // stored due now: a restart (whose circuits start closed) tries it at once
-            spool.update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
+            parts.spool().update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={} "
                             + "attempted={} waiting={}", envelope.id(), envelope.sender(), Bounce.addresses(pending),
                     report.upstream(), reason, delay.toMillis(), size, attempt, next, attempted,
                     String.join(",", wait.upstreams()));
-            listener.deferred(envelope, pending, reason, next);
-            scheduler.park(envelope.id(), wait.upstreams(), envelope.receivedAt().plus(retry.maxLifetime()), true);
+            parts.listener().deferred(envelope, pending, reason, next);
+            parts.scheduler().park(envelope.id(), wait.upstreams(), expiry(envelope), true);
             warnings.watch(stored); // (once the scheduler holds it as deferred: the wake-up skips anything else)
         } else if (!pending.isEmpty()) {
-            spool.update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
+            parts.spool().update(stored, size, QueueState.ACTIVE, QueueState.DEFERRED);
             log.info("{}: deferred from=<{}> to={} upstream={} reply=\"{}\" delay={}ms size={} attempt={} next={}{}",
                     envelope.id(), envelope.sender(), Bounce.addresses(pending), report.upstream(), reason,
                     delay.toMillis(), size, attempt, next, attempted ? "" : " attempted=false");
-            listener.deferred(envelope, pending, reason, next);
+            parts.listener().deferred(envelope, pending, reason, next);
             if (wait != null) { // its upstreams were unreachable: a circuit that closes again releases it
-                scheduler.park(envelope.id(), wait.upstreams(), next, false);
+                parts.scheduler().park(envelope.id(), wait.upstreams(), next, false);
             } else {
-                scheduler.enqueueDeferred(envelope.id(), next);
+                parts.scheduler().enqueueDeferred(envelope.id(), next);
             }
             warnings.watch(stored);
         } else if (!permanent.isEmpty()) {
             // kept as a dead letter for inspection and requeue
-            spool.update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,
+            parts.spool().update(envelope.deferred(permanent.stream().map(Dsn.Failure::recipient).toList(), now,
                     permanent.get(0).detail()), size, QueueState.ACTIVE, QueueState.FAILED);
-            scheduler.forget(envelope.id());
+            parts.scheduler().forget(envelope.id());
         } else {
             deliveryDone.run(); // (stop() waits for the outcomes still being recorded, this removal too)
-            spool.remove(envelope.id(), QueueState.ACTIVE);
-            scheduler.forget(envelope.id());
+            parts.spool().remove(envelope.id(), QueueState.ACTIVE);
+            parts.scheduler().forget(envelope.id());
         }
     }
 
@@ -166,8 +155,13 @@ final class Settle {
     private Instant reopens(Envelope envelope, DeliveryReport.NotAttempted skipped, Instant now) {
         Duration after = skipped.retryAfter();
         Instant at = now.plus(after.compareTo(NOT_ATTEMPTED_MIN_WAIT) < 0 ? NOT_ATTEMPTED_MIN_WAIT : after);
-        Instant expiry = envelope.receivedAt().plus(retry.maxLifetime());
+        Instant expiry = expiry(envelope);
         return at.isAfter(expiry) ? expiry : at;
+    }
+
+    /** The end of the message's lifetime: its last retry. */
+    private Instant expiry(Envelope envelope) {
+        return envelope.receivedAt().plus(parts.retry().maxLifetime());
     }
 
     /** The backoff's {@code at}, or later when the account verdict asks to wait longer; never past the lifetime. */

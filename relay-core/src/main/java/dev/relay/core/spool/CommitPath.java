@@ -41,11 +41,11 @@ abstract sealed class CommitPath implements AutoCloseable permits SlotCommit, En
     /** Told each commit's latency in nanoseconds, from the end of the body to the durable commit. */
     final LongConsumer latency;
 
-    CommitPath(Path root, SlotPool slots, DurableFiles files, Failure failure, LongConsumer latency) {
-        this.data = root.resolve("data");
-        this.incoming = root.resolve(QueueState.INCOMING.key());
-        this.slots = slots;
-        this.files = files;
+    CommitPath(SpoolParts parts, Failure failure, LongConsumer latency) {
+        this.data = parts.root().resolve("data");
+        this.incoming = parts.root().resolve(QueueState.INCOMING.key());
+        this.slots = parts.slots();
+        this.files = parts.files();
         this.failure = failure;
         this.latency = latency;
     }

@@ -27,9 +27,9 @@ final class EnvelopeFileCommit extends CommitPath {
     private final Path tmp;
     private final GroupCommitter committer;
 
-    EnvelopeFileCommit(Path root, SlotPool slots, DurableFiles files, Failure failure, LongConsumer latency) {
-        super(root, slots, files, failure, latency);
-        this.tmp = root.resolve("tmp");
+    EnvelopeFileCommit(SpoolParts parts, Failure failure, LongConsumer latency) {
+        super(parts, failure, latency);
+        this.tmp = parts.root().resolve("tmp");
         this.committer = new GroupCommitter(this::commitBatch, MAX_COMMIT_DELAY_NANOS, MAX_BATCH);
     }
 

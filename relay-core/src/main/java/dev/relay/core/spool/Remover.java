@@ -25,17 +25,11 @@ final class Remover implements AutoCloseable {
      */
     private static final long PAUSE_NANOS = 50_000_000L;
 
-    private final StateDirectories states;
-    private final SlotPool slots;
-    private final Applier applier;
-    private final DurableFiles files;
+    private final SpoolParts parts;
     private final GroupCommitter batches;
 
-    Remover(StateDirectories states, SlotPool slots, Applier applier, DurableFiles files) {
-        this.states = states;
-        this.slots = slots;
-        this.applier = applier;
-        this.files = files;
+    Remover(SpoolParts parts) {
+        this.parts = parts;
         this.batches = new GroupCommitter("relay-spool-remove", this::removeBatch, 0, MAX_BATCH, PAUSE_NANOS);
     }
 
@@ -44,22 +38,22 @@ final class Remover implements AutoCloseable {
             batches.commit(id.value()); // returns once the removal is durable and the body recycled
             return;
         }
-        applier.awaitApplied(id.value()); // a message still only safe in its slot would come back from there
-        Files.deleteIfExists(states.entry(from, id));
-        files.syncDirectory(states.dir(from));
-        Files.deleteIfExists(states.bodyPath(id));
+        parts.applier().awaitApplied(id.value()); // a message still only safe in its slot would come back from there
+        Files.deleteIfExists(parts.states().entry(from, id));
+        parts.files().syncDirectory(parts.states().dir(from));
+        Files.deleteIfExists(parts.states().bodyPath(id));
         if (from == QueueState.CORRUPT) { // an operator deleting a quarantined message: its body too
-            Files.deleteIfExists(states.dir(from).resolve(id.value() + ".body"));
+            Files.deleteIfExists(parts.states().dir(from).resolve(id.value() + ".body"));
         }
     }
 
     /** One batch of removals from active/. */
     private void removeBatch(List<GroupCommitter.Pending> batch) {
-        Path active = states.dir(QueueState.ACTIVE);
+        Path active = parts.states().dir(QueueState.ACTIVE);
         List<GroupCommitter.Pending> removed = new ArrayList<>(batch.size());
         for (GroupCommitter.Pending p : batch) {
             try {
-                applier.awaitApplied(p.name);
+                parts.applier().awaitApplied(p.name);
                 Files.deleteIfExists(active.resolve(p.name));
                 removed.add(p);
             } catch (IOException e) {
@@ -67,7 +61,7 @@ final class Remover implements AutoCloseable {
             }
         }
         try {
-            files.syncDirectory(active);
+            parts.files().syncDirectory(active);
         } catch (IOException e) {
             for (GroupCommitter.Pending p : removed) {
                 p.fail(e); // the body stays; an envelope that is really gone leaves an orphan, removed at start
@@ -78,7 +72,7 @@ final class Remover implements AutoCloseable {
         List<GroupCommitter.Pending> done = new ArrayList<>(removed.size());
         for (GroupCommitter.Pending p : removed) {
             try {
-                SlotPool.Slot r = slots.recycleOrDelete(states.bodyPath(p.name));
+                SlotPool.Slot r = parts.slots().recycleOrDelete(parts.states().bodyPath(p.name));
                 if (r != null) {
                     reusable.add(r);
                 }
@@ -89,9 +83,10 @@ final class Remover implements AutoCloseable {
         }
         if (!reusable.isEmpty()) {
             try {
-                files.syncDirectory(slots.dir()); // a slot's name is durable before a message is committed in it
+                // a slot's name is durable before a message is committed in it
+                parts.files().syncDirectory(parts.slots().dir());
                 for (SlotPool.Slot r : reusable) {
-                    slots.offer(r, true);
+                    parts.slots().offer(r, true);
                 }
             } catch (IOException e) {
                 for (SlotPool.Slot r : reusable) {

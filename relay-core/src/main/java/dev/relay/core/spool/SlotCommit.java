@@ -24,10 +24,9 @@ import java.util.zip.CRC32C;
 final class SlotCommit extends CommitPath {
     private final Applier applier;
 
-    SlotCommit(Path root, SlotPool slots, Applier applier, DurableFiles files, Failure failure,
-               LongConsumer latency) {
-        super(root, slots, files, failure, latency);
-        this.applier = applier;
+    SlotCommit(SpoolParts parts, Failure failure, LongConsumer latency) {
+        super(parts, failure, latency);
+        this.applier = parts.applier();
     }
 
     @Override

@@ -48,6 +48,8 @@ public final class Spool implements AutoCloseable {
     private final SlotPool slots;
     private final Applier applier;
     private final StateDirectories states;
+    /** The same parts, together: what recovery, the commit path and the remover are made with. */
+    private final SpoolParts parts;
     private final CommitPath commit;
     private final Remover remover;
     private final boolean links;
@@ -69,10 +71,11 @@ public final class Spool implements AutoCloseable {
         this.applier = new Applier(files, root.resolve("checkpoint"), data, incoming,
                 root.resolve(QueueState.ACTIVE.key()));
         this.states = new StateDirectories(root, files, applier);
+        this.parts = new SpoolParts(root, files, slots, applier, states);
         LongConsumer latency = nanos -> commitLatency.accept(nanos);
-        this.commit = links ? new SlotCommit(root, slots, applier, files, this::storeFailed, latency)
-                : new EnvelopeFileCommit(root, slots, files, this::storeFailed, latency);
-        this.remover = new Remover(states, slots, applier, files);
+        this.commit = links ? new SlotCommit(parts, this::storeFailed, latency)
+                : new EnvelopeFileCommit(parts, this::storeFailed, latency);
+        this.remover = new Remover(parts);
     }
 
     /**
@@ -109,14 +112,13 @@ public final class Spool implements AutoCloseable {
             }
             if (lock == null) {
                 ch.close();
-                throw new SpoolException("spool " + root.toAbsolutePath() + " is in use by another relay process"
+                throw new SpoolLockedException("spool " + root.toAbsolutePath() + " is in use by another relay process"
                         + " (lock held on " + root.resolve("lock") + "); each relay needs its own spool directory");
             }
             Spool spool = new Spool(root, ch, lock, settings, probe, nanoTime, useLinks);
             try {
                 spool.createLayout();
-                new SpoolRecovery(root, spool.states, spool.slots, spool.applier, spool.files, spool.links)
-                        .recover();
+                new SpoolRecovery(spool.parts, spool.links).recover();
             } catch (IOException | RuntimeException e) {
                 spool.close();
                 throw e;

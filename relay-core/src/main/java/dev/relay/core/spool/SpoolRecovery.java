@@ -22,26 +22,19 @@ import org.slf4j.LoggerFactory;
 final class SpoolRecovery {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
 
+    private final SpoolParts parts;
     private final Path root;
     private final Path tmp;
     private final Path data;
     private final Path checkpointFile;
-    private final StateDirectories states;
-    private final SlotPool slots;
-    private final Applier applier;
-    private final DurableFiles files;
     private final boolean links;
 
-    SpoolRecovery(Path root, StateDirectories states, SlotPool slots, Applier applier, DurableFiles files,
-                  boolean links) {
-        this.root = root;
+    SpoolRecovery(SpoolParts parts, boolean links) {
+        this.parts = parts;
+        this.root = parts.root();
         this.tmp = root.resolve("tmp");
         this.data = root.resolve("data");
         this.checkpointFile = root.resolve("checkpoint");
-        this.states = states;
-        this.slots = slots;
-        this.applier = applier;
-        this.files = files;
         this.links = links;
     }
 
@@ -61,12 +54,12 @@ final class SpoolRecovery {
         }
         Set<String> known = new HashSet<>();
         for (QueueState s : StateDirectories.settled()) {
-            for (Path p : DurableFiles.entries(states.dir(s))) {
+            for (Path p : DurableFiles.entries(parts.states().dir(s))) {
                 known.add(p.getFileName().toString());
             }
         }
-        Path incoming = states.dir(QueueState.INCOMING);
-        for (Path p : DurableFiles.entries(states.dir(QueueState.ACTIVE))) {
+        Path incoming = parts.states().dir(QueueState.INCOMING);
+        for (Path p : DurableFiles.entries(parts.states().dir(QueueState.ACTIVE))) {
             String name = p.getFileName().toString();
             if (known.contains(name)) {
                 // a crash between writing the new state's envelope and removing the active one
@@ -80,7 +73,7 @@ final class SpoolRecovery {
         int restored = recoverSlots(known);
         int relinked = 0;
         for (QueueState s : List.of(QueueState.INCOMING, QueueState.HOLD)) {
-            for (Path p : DurableFiles.entries(states.dir(s))) {
+            for (Path p : DurableFiles.entries(parts.states().dir(s))) {
                 Path body = data.resolve(p.getFileName().toString());
                 if (!Files.exists(body) && SpoolFiles.readStateFile(p) == null) {
                     // a committed message whose body name in data/ was not yet durable (data/ is not fsynced at
@@ -97,11 +90,11 @@ final class SpoolRecovery {
                 orphans++;
             }
         }
-        files.syncDirectory(incoming);
-        files.syncDirectory(data);
-        files.syncDirectory(slots.dir());
+        parts.files().syncDirectory(incoming);
+        parts.files().syncDirectory(data);
+        parts.files().syncDirectory(parts.slots().dir());
         if (links) {
-            applier.start();
+            parts.applier().start();
         }
         if (removedTmp + requeued + orphans + relinked + restored > 0) {
             log.info("spool recovered: {} unfinished temp files removed, {} active messages back to incoming, "
@@ -130,9 +123,9 @@ final class SpoolRecovery {
             log.info("spool {}: other users' permissions on the spool directory left as they are ({}); the "
                     + "directories inside are the relay's own", root, e.toString());
         }
-        List<Path> own = new ArrayList<>(List.of(tmp, data, slots.dir()));
+        List<Path> own = new ArrayList<>(List.of(tmp, data, parts.slots().dir()));
         for (QueueState s : QueueState.values()) {
-            own.add(states.dir(s));
+            own.add(parts.states().dir(s));
         }
         for (Path dir : own) {
             try {
@@ -168,9 +161,9 @@ final class SpoolRecovery {
         long cp = links ? saved.orElse(0L) : Long.MAX_VALUE;
         long maxSeq = -1;
         int restored = 0;
-        for (Path p : DurableFiles.entries(slots.dir())) {
+        for (Path p : DurableFiles.entries(parts.slots().dir())) {
             String file = p.getFileName().toString();
-            slots.noteExisting(file);
+            parts.slots().noteExisting(file);
             Optional<SpoolFiles.SlotContent> c = links ? SpoolFiles.readSlot(p) : Optional.empty();
             if (c.isPresent()) {
                 maxSeq = Math.max(maxSeq, c.get().seq());
@@ -184,19 +177,19 @@ final class SpoolRecovery {
                     log.warn("{}: slot {} holds a message whose data/ file is another file; data/ kept", name, file);
                 }
                 if (known.add(name)) {
-                    Files.createLink(states.dir(QueueState.INCOMING).resolve(name), p);
+                    Files.createLink(parts.states().dir(QueueState.INCOMING).resolve(name), p);
                     restored++;
                 }
                 Files.delete(p);
             } else if (DurableFiles.linkCount(p) != 1) {
                 Files.delete(p); // its file is a message's under another name: not free
-            } else if (slots.hasRoom()) {
-                slots.offer(new SlotPool.Slot(p, Files.size(p)), true);
+            } else if (parts.slots().hasRoom()) {
+                parts.slots().offer(new SlotPool.Slot(p, Files.size(p)), true);
             } else {
                 Files.delete(p);
             }
         }
-        applier.resumeAt(Math.max(maxSeq + 1, cp == Long.MAX_VALUE ? 0 : cp));
+        parts.applier().resumeAt(Math.max(maxSeq + 1, cp == Long.MAX_VALUE ? 0 : cp));
         return restored;
     }
 }

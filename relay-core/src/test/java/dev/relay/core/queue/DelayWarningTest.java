@@ -112,6 +112,22 @@ class DelayWarningTest {
     }
 
     @Test
+    void aWarningDueWhileAHandOffByHandHasTheMessageIsSentOnceItIsGivenBack() throws Exception {
+        QueueId id = deferredFrom(SENDER, Duration.ofDays(1), new QueueManager.Bounces(true, "relay.example.com",
+                WARN));
+        HandoffClaims claims = q.handoffClaims();
+        HandoffClaims.Claimed c = claims.claim(id).orElseThrow();
+        advance(WARN.plusMinutes(1)); // the warning's time comes while the hand-off holds it: skipped for now
+        assertThat(events).isEmpty();
+
+        claims.keep(c, c.stored().envelope().recipients()); // the peer refused: back to deferred
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+        assertOneWarning();
+        assertThat(spool.peek(QueueState.DEFERRED, id).orElseThrow().envelope().delayWarned()).isTrue();
+    }
+
+    @Test
     void aDeferralPastTheTimeWarnsTheSenderOnceForThePendingRecipientsWithTheReportFields() throws Exception {
         start(Duration.ofHours(1));
         QueueId id = submit(SENDER, BOB, CAROL);

@@ -47,6 +47,13 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
                        QueueAdmin queue, String token, dev.relay.history.HistoryRecorder history) throws IOException {
+        this(bind, registry, readiness, queue, token, history, null);
+    }
+
+    /** @param handoffs the hand-off by hand ({@code POST /api/queue/handoff}), or null for none */
+    public AdminServer(HostPort bind, PrometheusMeterRegistry registry, Supplier<Map<String, String>> readiness,
+                       QueueAdmin queue, String token, dev.relay.history.HistoryRecorder history,
+                       dev.relay.server.admin.action.QueueActions.Handoffs handoffs) throws IOException {
         try {
             http = HttpServer.create(new InetSocketAddress(bind.host(), bind.port()), 64);
         } catch (IOException e) {
@@ -58,7 +65,7 @@ public final class AdminServer implements AutoCloseable {
                 registry.scrape())));
         if (queue != null && queueApiServed(bind, token)) {
             contexts.add(http.createContext(QueueApi.PREFIX, new QueueApi(queue, token, InstantSource.system(),
-                    history == null ? QueueApi.Actions.NONE : history::action)));
+                    history == null ? QueueApi.Actions.NONE : history::action, handoffs)));
         } else if (queue != null) { // off loopback without a token: deleting mail must not be open to the network
             contexts.add(http.createContext(QueueApi.PREFIX, ex -> respond(ex, 403, "application/json",
                     "{\"error\":\"the queue API is off: admin.bind is not a loopback address and admin.token is "

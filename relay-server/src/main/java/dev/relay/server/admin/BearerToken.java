@@ -1,6 +1,7 @@
 package dev.relay.server.admin;
 
 import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 
@@ -10,6 +11,8 @@ import java.security.MessageDigest;
  * admin endpoint off loopback without one.
  */
 final class BearerToken {
+    private static final String REQUIRED =
+            "{\"error\":\"a bearer token is required: --token-file, or Authorization: Bearer <admin.token>\"}\n";
     private final byte[] token;
 
     /** @param token the admin token, or null for none */
@@ -22,11 +25,8 @@ final class BearerToken {
         return token != null;
     }
 
-    /**
-     * Whether the request may go on. If not, the response carries the challenge ({@code WWW-Authenticate}) and the
-     * caller answers 401.
-     */
-    boolean admits(HttpExchange ex) {
+    /** Whether the request may go on. If not, the response carries the challenge ({@code WWW-Authenticate}). */
+    private boolean admits(HttpExchange ex) {
         if (token == null) {
             return true;
         }
@@ -37,5 +37,17 @@ final class BearerToken {
         }
         ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"relay\"");
         return false;
+    }
+
+    /**
+     * The opening of every API request: true when the request may not go on, answered already with {@code 401} and
+     * a JSON error naming where the token goes (the CLI's {@code --token-file}, or the header).
+     */
+    boolean refused(HttpExchange ex) throws IOException {
+        if (admits(ex)) {
+            return false;
+        }
+        AdminServer.respond(ex, 401, "application/json", REQUIRED);
+        return true;
     }
 }

@@ -52,8 +52,7 @@ final class MessagesApi implements HttpHandler {
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!token.admits(ex)) {
-                send(ex, 401, error("a bearer token is required: --token-file, or Authorization: Bearer <admin.token>"));
+            if (token.refused(ex)) {
                 return;
             }
             if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {

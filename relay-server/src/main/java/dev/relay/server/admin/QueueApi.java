@@ -33,6 +33,7 @@ import org.slf4j.LoggerFactory;
  * POST   /api/queue/&lt;id&gt;/retry | hold | release | requeue                   act
  * DELETE /api/queue/&lt;id&gt;                                                   delete
  * POST   /api/queue/retry-all                                              every deferred message now
+ * POST   /api/queue/handoff   {"to", "user", "password", "timeout"}, each optional   hand-off by hand, counts
  * </pre>
  * With a token, every request needs {@code Authorization: Bearer <token>} (compared in constant time).
  */
@@ -51,6 +52,7 @@ final class QueueApi implements HttpHandler {
     private final BearerToken token;
     private final InstantSource clock;
     private final QueueActions operations;
+    private final QueueActions.Handoffs handoffs;
 
     /** Where an operator's action is recorded (the message history): queue id, action, who. */
     interface Actions extends QueueActions.Recorder {
@@ -62,6 +64,12 @@ final class QueueApi implements HttpHandler {
     }
 
     QueueApi(QueueAdmin admin, String token, InstantSource clock, Actions actions) {
+        this(admin, token, clock, actions, null);
+    }
+
+    /** @param handoffs the hand-off by hand ({@code POST /api/queue/handoff}), or null: not offered */
+    QueueApi(QueueAdmin admin, String token, InstantSource clock, Actions actions, QueueActions.Handoffs handoffs) {
+        this.handoffs = handoffs;
         this.admin = admin;
         this.token = new BearerToken(token);
         this.clock = clock;
@@ -77,8 +85,7 @@ final class QueueApi implements HttpHandler {
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!token.admits(ex)) {
-                send(ex, 401, error("a bearer token is required: --token, or Authorization: Bearer <admin.token>"));
+            if (token.refused(ex)) {
                 return;
             }
             String rest = ex.getRequestURI().getPath().substring(PREFIX.length());
@@ -95,6 +102,8 @@ final class QueueApi implements HttpHandler {
                 send(ex, e.notFound() ? 404 : 409, error(e.getMessage()));
             } catch (IllegalArgumentException e) {
                 send(ex, 400, error(e.getMessage()));
+            } catch (IllegalStateException e) { // a hand-off runs already, or the relay is stopping
+                send(ex, 409, error(e.getMessage()));
             } catch (SpoolException e) {
                 log.error("queue API: {} {}: {}", method, ex.getRequestURI().getPath(), e.getMessage());
                 send(ex, 500, error("spool error: " + e.getMessage()));
@@ -130,6 +139,16 @@ final class QueueApi implements HttpHandler {
             }
             int n = admin.retryAll();
             send(ex, 200, Map.of("retried", n, "message", n + " deferred messages are due now"));
+            return;
+        }
+        if (parts.size() == 1 && parts.get(0).equals("handoff")) {
+            if (!method.equals("POST")) {
+                notAllowed(ex, "POST");
+            } else if (handoffs == null) {
+                send(ex, 404, error("no hand-off here: this relay's queue API does not offer it"));
+            } else {
+                send(ex, 200, HandoffJson.answer(handoffs.handoff(HandoffJson.request(ex.getRequestBody()), by(ex))));
+            }
             return;
         }
         QueueId id = id(parts.get(0));

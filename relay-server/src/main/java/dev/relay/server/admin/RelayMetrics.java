@@ -56,33 +56,26 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
         authSuccess("PLAIN");
         authSuccess("LOGIN");
         lockouts();
-        attempts = Counter.builder("relay.delivery.attempts")
-                .description("Delivery attempts started (first tries and retries)").register(registry);
-        bounced = Counter.builder("relay.messages.bounced")
-                .description("Messages whose sender was notified of permanently failed recipients (a DSN queued, "
-                        + "or only logged with queue.bounces=log)").register(registry);
-        delayWarnings = Counter.builder("relay.delay.warnings")
-                .description("Senders warned that their message is still undelivered after queue.delay-warning (a "
-                        + "delay warning queued, or only logged with queue.bounces=log); at most one per message")
-                .register(registry);
-        expired = Counter.builder("relay.messages.expired")
-                .description("Messages whose pending recipients failed at the end of queue.max-lifetime")
-                .register(registry);
-        received = Counter.builder("relay.messages.received")
-                .description("Messages committed to the spool and acknowledged with 250").register(registry);
+        attempts = counter("relay.delivery.attempts", "Delivery attempts started (first tries and retries)");
+        bounced = counter("relay.messages.bounced",
+                "Messages whose sender was notified of permanently failed recipients (a DSN queued, "
+                        + "or only logged with queue.bounces=log)");
+        delayWarnings = counter("relay.delay.warnings",
+                "Senders warned that their message is still undelivered after queue.delay-warning (a "
+                        + "delay warning queued, or only logged with queue.bounces=log); at most one per message");
+        expired = counter("relay.messages.expired",
+                "Messages whose pending recipients failed at the end of queue.max-lifetime");
+        received = counter("relay.messages.received", "Messages committed to the spool and acknowledged with 250");
         receivedBytes = DistributionSummary.builder("relay.messages.received.size").baseUnit("bytes")
                 .description("Size of received messages").register(registry);
-        delivered = Counter.builder("relay.messages.delivered")
-                .description("Delivery attempts in which the upstream accepted the message for some recipients")
-                .register(registry);
+        delivered = counter("relay.messages.delivered",
+                "Delivery attempts in which the upstream accepted the message for some recipients");
         deliveredBytes = Counter.builder("relay.messages.delivered.size").baseUnit("bytes")
                 .description("Size of the messages delivered, once per delivery attempt that delivered recipients")
                 .register(registry);
-        deferred = Counter.builder("relay.messages.deferred")
-                .description("Delivery attempts that left recipients to retry (4xx, connection or TLS failure)")
-                .register(registry);
-        failed = Counter.builder("relay.messages.failed")
-                .description("Delivery attempts in which recipients failed permanently (5xx)").register(registry);
+        deferred = counter("relay.messages.deferred",
+                "Delivery attempts that left recipients to retry (4xx, connection or TLS failure)");
+        failed = counter("relay.messages.failed", "Delivery attempts in which recipients failed permanently (5xx)");
         endToEnd = Timer.builder("relay.delivery.end.to.end")
                 .description("Time from receipt to delivery").publishPercentileHistogram().register(registry);
         inflowPause = Timer.builder("relay.inbound.inflow.pause")
@@ -145,9 +138,13 @@ public final class RelayMetrics implements QueueListener, CircuitListener, AuthL
                 .description("AUTH attempts refused, by reason").register(registry);
     }
 
+    /** A counter of the relay's (no tags) with its description. */
+    private Counter counter(String name, String description) {
+        return Counter.builder(name).description(description).register(registry);
+    }
+
     private Counter lockouts() {
-        return Counter.builder("relay.auth.lockouts")
-                .description("Client addresses or users locked out after too many AUTH failures").register(registry);
+        return counter("relay.auth.lockouts", "Client addresses or users locked out after too many AUTH failures");
     }
 
     @Override

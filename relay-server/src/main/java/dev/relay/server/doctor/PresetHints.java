@@ -20,6 +20,11 @@ final class PresetHints {
      * @param when   a condition on the upstream's configuration; null: always
      */
     record Hint(ProviderPreset preset, String check, Pattern detail, Predicate<UpstreamConfig> when, String hint) {
+        /** The usual row: any detail, always. */
+        Hint(ProviderPreset preset, String check, String hint) {
+            this(preset, check, null, null, hint);
+        }
+
         boolean matches(UpstreamConfig u, Check c) {
             return preset == u.provider() && check.equals(c.name())
                     && (detail == null || detail.matcher(c.detail()).find()) && (when == null || when.test(u));
@@ -33,7 +38,7 @@ final class PresetHints {
             new Hint(ProviderPreset.SENDGRID, "auth", null, u -> !"apikey".equals(u.username()),
                     "SendGrid's SMTP user name is the literal word apikey, not the key or an account login: remove "
                             + "username (the preset fills apikey) and put the API key in password-file"),
-            new Hint(ProviderPreset.SENDGRID, "auth", null, null,
+            new Hint(ProviderPreset.SENDGRID, "auth",
                     "the password must be a SendGrid API key with the Mail Send permission (not the account "
                             + "password; a deleted or restricted key is refused): create one and put it in "
                             + "password-file"),
@@ -42,23 +47,23 @@ final class PresetHints {
                     "the password has 40 characters like an IAM secret access key, but SES wants SMTP credentials "
                             + "(the SMTP password has 44): create SMTP credentials for region {region} in the SES "
                             + "console (https://docs.aws.amazon.com/ses/latest/dg/smtp-credentials.html)"),
-            new Hint(ProviderPreset.SES, "auth", null, null,
+            new Hint(ProviderPreset.SES, "auth",
                     "SES SMTP credentials are not IAM access keys and work only in the region they were made for: "
                             + "use SMTP credentials made for region {region}, or set region to theirs "
                             + "(https://docs.aws.amazon.com/ses/latest/dg/smtp-credentials.html)"),
-            new Hint(ProviderPreset.SES, "dns", null, null,
+            new Hint(ProviderPreset.SES, "dns",
                     "the SES endpoint email-smtp.{region}.amazonaws.com exists only for regions with SES: check "
                             + "region (e.g. eu-west-1, us-east-1)"),
             new Hint(ProviderPreset.SES, "send-test", Pattern.compile("(?i)not verified"), null,
                     "SES sends only from verified identities (and, in the sandbox, only to them): verify the sender "
                             + "address or its domain in region {region}, or set rewrite-sender and rewrite-from on "
                             + "the route to a verified address"),
-            new Hint(ProviderPreset.ACS, "auth", null, null,
+            new Hint(ProviderPreset.ACS, "auth",
                     "the ACS user name is <ACS resource name>.<Entra application (client) id>.<Entra tenant id> "
                             + "(or an SMTP Username resource's name), the password a client secret's value (not its "
                             + "id) of that Entra application, and the application needs a role on the "
                             + "Communication Services resource (e.g. Communication and Email Service Owner)"),
-            new Hint(ProviderPreset.ACS, "send-test", null, null,
+            new Hint(ProviderPreset.ACS, "send-test",
                     "ACS sends only from a MailFrom address of an email domain connected to the Communication "
                             + "Services resource: use --from with such an address, or set rewrite-sender and "
                             + "rewrite-from on the route"),
@@ -68,20 +73,20 @@ final class PresetHints {
                             + "$false), or use auth: xoauth2 with oauth2, which Microsoft recommends"),
             new Hint(ProviderPreset.M365, "auth", Pattern.compile("5\\.7\\.30"), null,
                     "basic authentication is switched off: use auth: xoauth2 with oauth2"),
-            new Hint(ProviderPreset.M365, "auth", null, null,
+            new Hint(ProviderPreset.M365, "auth",
                     "the user is the mailbox's address and the password its own; security defaults or MFA block "
                             + "basic AUTH: use auth: xoauth2 with oauth2"),
             new Hint(ProviderPreset.M365, "send-test", Pattern.compile("SendAsDenied"), null,
                     "the mailbox may not send as that sender: send from the mailbox's own address (--from), or "
                             + "set rewrite-sender and rewrite-from on the route"),
-            new Hint(ProviderPreset.GMAIL, "auth", null, null,
+            new Hint(ProviderPreset.GMAIL, "auth",
                     "Gmail refuses the account's own password: use an app password (it needs 2-Step "
                             + "Verification) or auth: xoauth2 with oauth2"),
-            new Hint(ProviderPreset.MAILGUN, "auth", null, null,
+            new Hint(ProviderPreset.MAILGUN, "auth",
                     "use the sending domain's SMTP credentials (e.g. postmaster@mg.example.com and its SMTP "
                             + "password), not the account login or an API key; US and EU accounts are separate: "
                             + "region must be the domain's (now {region})"),
-            new Hint(ProviderPreset.POSTMARK, "auth", null, null,
+            new Hint(ProviderPreset.POSTMARK, "auth",
                     "Postmark's user name and password are both the Server API token (or an SMTP token's access "
                             + "key and secret key)"));
 

@@ -71,7 +71,7 @@ public final class InboundListener implements AutoCloseable {
         SSLSocketCreator tlsLayer = implicit;
         b.serverSocketFactory(() -> listening = new ListeningSocket(tlsLayer, System::nanoTime));
         this.server = b.build();
-        new SmtpCommands(config.name(), config.tls(), inbound, sessions).install(server.getCommandHandler());
+        new SmtpCommands(config, inbound, sessions).install(server.getCommandHandler());
     }
 
     /** Starts accepting; a port in use or a missing address is reported with the listener's name and address. */

@@ -1,5 +1,6 @@
 package dev.relay.server.receive;
 
+import dev.relay.config.ListenerConfig;
 import dev.relay.config.TlsMode;
 import dev.relay.server.receive.tls.BatchingTlsSocket;
 import java.io.IOException;
@@ -26,25 +27,24 @@ import org.subethamail.smtp.server.Session;
  */
 final class SmtpCommands {
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
-    private final String listener;
-    private final TlsMode tls;
+    private final ListenerConfig config;
     private final Inbound inbound;
     private final SessionLimits sessions;
 
-    SmtpCommands(String listener, TlsMode tls, Inbound inbound, SessionLimits sessions) {
-        this.listener = listener;
-        this.tls = tls;
+    SmtpCommands(ListenerConfig config, Inbound inbound, SessionLimits sessions) {
+        this.config = config;
         this.inbound = inbound;
         this.sessions = sessions;
     }
 
+    /** The listener's name, for the log. */
     String listener() {
-        return listener;
+        return config.name();
     }
 
     /** True if this is a STARTTLS listener and the session has not started TLS yet. */
     boolean tlsMissing(Session sess) {
-        return tls == TlsMode.STARTTLS && !sess.isTLSStarted();
+        return config.tls() == TlsMode.STARTTLS && !sess.isTLSStarted();
     }
 
     void install(CommandHandler handler) {
@@ -117,7 +117,7 @@ final class SmtpCommands {
                 if (!quit && !sess.isMailTransactionInProgress()
                         && ++sessions.state(sess).commandsBeforeMail > inbound.limits().maxCommandsBeforeMail()) {
                     log.info("session from {} on {} closed: more than {} commands before MAIL",
-                            sess.getRemoteAddress().getAddress(), listener, inbound.limits().maxCommandsBeforeMail());
+                            sess.getRemoteAddress().getAddress(), listener(), inbound.limits().maxCommandsBeforeMail());
                     refuse(sess, Refusal.TOO_MANY_COMMANDS, SmtpReplies.TOO_MANY_COMMANDS);
                     sess.quit();
                     return;
@@ -188,7 +188,7 @@ final class SmtpCommands {
             sess.sendResponse(SmtpReplies.NO_PARAMETERS.line());
             return;
         }
-        if (tls != TlsMode.STARTTLS) {
+        if (config.tls() != TlsMode.STARTTLS) {
             sess.sendResponse(sess.isTLSStarted() ? SmtpReplies.TLS_ALREADY_ACTIVE.line()
                     : SmtpReplies.TLS_NOT_AVAILABLE.line());
             return;
@@ -210,7 +210,7 @@ final class SmtpCommands {
             sess.resetSmtpProtocol();
             sess.setTlsStarted(true);
         } catch (IOException e) {
-            log.info("STARTTLS from {} on {} failed: {}", sess.getRemoteAddress().getAddress(), listener,
+            log.info("STARTTLS from {} on {} failed: {}", sess.getRemoteAddress().getAddress(), listener(),
                     e.getMessage());
             sess.quit();
         } finally {

@@ -8,6 +8,7 @@ import dev.relay.config.HostPort;
 import dev.relay.core.delivery.DeliveryEngine;
 import dev.relay.core.delivery.DeliveryReport;
 import dev.relay.core.delivery.Outcome;
+import dev.relay.core.handoff.Handoff;
 import dev.relay.core.model.Envelope;
 import dev.relay.core.model.MailAddress;
 import dev.relay.core.model.QueueId;
@@ -17,6 +18,8 @@ import dev.relay.core.queue.RetryPolicy;
 import dev.relay.core.spool.Body;
 import dev.relay.core.spool.QueueState;
 import dev.relay.core.spool.Spool;
+import dev.relay.server.admin.action.HandoffRequest;
+import dev.relay.server.admin.action.QueueActions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayInputStream;
@@ -32,6 +35,7 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,6 +52,10 @@ class QueueApiTest {
     final HttpClient http = HttpClient.newHttpClient();
 
     private void start(String token) throws Exception {
+        start(token, null);
+    }
+
+    private void start(String token, QueueActions.Handoffs handoffs) throws Exception {
         spool = Spool.open(dir);
         DeliveryEngine down = new DeliveryEngine() {
             @Override
@@ -67,7 +75,7 @@ class QueueApiTest {
             port = s.getLocalPort();
         }
         admin = new AdminServer(new HostPort("127.0.0.1", port), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-                Map::of, queue.admin(), token);
+                Map::of, queue.admin(), token, null, handoffs);
         admin.start();
         base = "http://127.0.0.1:" + port + "/api/queue";
     }
@@ -99,6 +107,46 @@ class QueueApiTest {
                 new ByteArrayInputStream("Subject: s\r\n\r\nb\r\n".getBytes()));
         await().until(() -> spool.list(QueueState.DEFERRED).contains(id));
         return id;
+    }
+
+    @Test
+    void theHandOffByHandTakesAJsonRequestAndAnswersItsCountsOrWhyNot() throws Exception {
+        List<HandoffRequest> asked = new CopyOnWriteArrayList<>();
+        start(null, (request, by) -> {
+            if ("busy".equals(request.user())) {
+                throw new IllegalStateException("a hand-off is running already");
+            }
+            asked.add(request);
+            return new Handoff.Summary(2, 1, 0, 3);
+        });
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/handoff"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"to\": \"smtps://peer:2465\", \"timeout\": \"2m\"}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"handed_off\" : 2", "\"refused\" : 1", "\"hop_limit\" : 0",
+                "\"unfinished\" : 3", "\"kept\" : 4");
+        assertThat(asked).containsExactly(new HandoffRequest("smtps://peer:2465", null, null, null,
+                Duration.ofMinutes(2)));
+        assertThat(send("POST", "/handoff", null).statusCode()).isEqualTo(200); // no body: as configured
+        assertThat(asked.get(1)).isEqualTo(HandoffRequest.CONFIGURED);
+        assertThat(send("GET", "/handoff", null).statusCode()).isEqualTo(405);
+        for (String bad : List.of("[1]", "{\"trust\": \"/etc/passwd\"}", "{\"timeout\": \"soon\"}", "nope")) {
+            HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create(base + "/handoff"))
+                    .POST(HttpRequest.BodyPublishers.ofString(bad)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).as(bad).isEqualTo(400);
+            assertThat(refused.body()).as(bad).contains("\"error\"");
+        }
+        HttpResponse<String> busy = http.send(HttpRequest.newBuilder(URI.create(base + "/handoff"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"user\": \"busy\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(busy.statusCode()).isEqualTo(409);
+        assertThat(busy.body()).contains("running already");
+    }
+
+    @Test
+    void withoutAHandOffTheRouteSaysSo() throws Exception {
+        start(null);
+        assertThat(send("POST", "/handoff", null).statusCode()).isEqualTo(404);
     }
 
     @Test

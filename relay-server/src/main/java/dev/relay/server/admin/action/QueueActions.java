@@ -1,5 +1,6 @@
 package dev.relay.server.admin.action;
 
+import dev.relay.core.handoff.Handoff;
 import dev.relay.core.model.QueueId;
 import dev.relay.core.queue.QueueAdmin;
 import dev.relay.core.spool.QueueState;
@@ -19,6 +20,20 @@ public final class QueueActions {
         Recorder NONE = (id, action, by) -> { };
 
         void acted(String id, String action, String by);
+    }
+
+    /**
+     * The hand-off of the queue by hand on this running relay ({@code POST /api/queue/handoff}): the messages
+     * queued when it starts (incoming and deferred), each taken through the scheduler, to the requested or the
+     * configured peer; returns the counts when it is over.
+     */
+    public interface Handoffs {
+        /**
+         * @param by who asked, for the log
+         * @throws IllegalStateException    when a hand-off runs already or the relay is stopping
+         * @throws IllegalArgumentException when the request is incomplete or invalid (see {@link HandoffRequest})
+         */
+        Handoff.Summary handoff(HandoffRequest request, String by) throws SpoolException;
     }
 
     /** What an action did: the result word of the API ({@code held}) and a sentence ({@code moved from ...}). */
