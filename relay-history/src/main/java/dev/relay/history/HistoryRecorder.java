@@ -28,10 +28,9 @@ import org.slf4j.LoggerFactory;
  * ({@link QueueListener}), the receive side's details ({@link Receipt.Log}) and the operator's actions
  * ({@link #action}) become records in a bounded buffer, which one writer thread empties in batches, one transaction
  * each. A full buffer drops the record (counted in {@link #dropped()}, logged once): history never slows or refuses
- * mail. While the database cannot be reached (the shared history in PostgreSQL, {@code cluster.database}) the
- * writer keeps its batch and tries again, with one WARN line when that starts and one when it ends: the buffer
- * fills meanwhile, and what does not fit is dropped and counted the same way. In the background the same thread
- * removes messages older than the retention and, past the size bound, the oldest ones.
+ * mail; while the database cannot be reached the writer keeps its batch and retries ({@link WriterOutage}), and the
+ * buffer fills. In the background the same thread removes messages older than the retention and, past the size
+ * bound, the oldest ones.
  */
 public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HistoryRecorder.class);
@@ -39,9 +38,6 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     /** How long the writer waits for more records after the first before it commits (a crash loses at most this). */
     static final Duration GATHER = Duration.ofMillis(100);
     static final Duration HOUSEKEEPING = Duration.ofMinutes(10);
-    /** The first and the longest wait before the writer tries an unreachable database again. */
-    static final Duration RETRY_FIRST = Duration.ofMillis(100);
-    static final Duration RETRY_MAX = Duration.ofSeconds(5);
 
     private final HistoryStore store;
     private final InstantSource clock;
@@ -57,9 +53,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     private final AtomicLong removed = new AtomicLong();
     private final AtomicLong pending = new AtomicLong(); // offered, not yet written (or failed)
     private final AtomicBoolean dropLogged = new AtomicBoolean();
-    /** The database cannot be reached: the writer retries its batch (the outage's WARN line says the rest). */
-    private volatile boolean unreachable;
-    private long droppedBefore; // the writer's: dropped() when the outage began
+    private final WriterOutage outage;
     private final Thread writer;
     private volatile boolean running = true;
     private volatile Instant lastHousekeeping = Instant.EPOCH;
@@ -79,6 +73,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         this.subject = subject;
         this.hosts = hosts;
         this.buffer = new ArrayBlockingQueue<>(capacity);
+        this.outage = new WriterOutage(dropped::get, capacity);
         this.writer = Thread.ofPlatform().name("history-writer").daemon(true).unstarted(this::run);
     }
 
@@ -121,7 +116,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         if (!buffer.offer(r)) {
             pending.decrementAndGet();
             dropped.incrementAndGet();
-            if (!unreachable && dropLogged.compareAndSet(false, true)) {
+            if (!outage.on() && dropLogged.compareAndSet(false, true)) {
                 log.warn("history: the buffer of {} records is full: history records are dropped (mail is not "
                         + "affected; relay_history_records_dropped_total counts them; this is logged once)",
                         buffer.remainingCapacity() + buffer.size());
@@ -283,26 +278,21 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         if (batch.isEmpty()) {
             return;
         }
-        if (!running && unreachable) { // stopping while the database is down: no attempt would end in time
-            failedWrites.addAndGet(batch.size());
-            pending.addAndGet(-batch.size());
-            return;
-        }
         try {
-            for (long wait = RETRY_FIRST.toMillis(); ; wait = Math.min(wait * 2, RETRY_MAX.toMillis())) {
+            while (running || !outage.on()) { // stopping while the database is down: no try would end in time
                 try {
                     store.write(batch);
                     written.addAndGet(batch.size());
-                    reachedAgain();
+                    outage.succeeded();
                     return;
                 } catch (SQLException e) {
                     if (!running || !HistoryConnections.unreachable(e)) {
                         throw e;
                     }
-                    outage(e);
-                    Thread.sleep(wait);
+                    Thread.sleep(outage.failed(e));
                 }
             }
+            failedWrites.addAndGet(batch.size());
         } catch (SQLException | RuntimeException e) {
             failedWrites.addAndGet(batch.size());
             log.warn("history: {} records not written: {}", batch.size(), e.getMessage());
@@ -315,27 +305,9 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         }
     }
 
-    private void outage(SQLException e) {
-        if (!unreachable) {
-            droppedBefore = dropped.get();
-            unreachable = true;
-            log.warn("history: the database cannot be reached ({}): the writer keeps trying, the records wait in its "
-                    + "buffer of {} and beyond it are dropped (relay_history_records_dropped_total counts them; mail "
-                    + "is not affected)", e.getMessage(), buffer.remainingCapacity() + buffer.size());
-        }
-    }
-
-    private void reachedAgain() {
-        if (unreachable) {
-            unreachable = false;
-            log.warn("history: the database answers again: the history is written again ({} records were dropped "
-                    + "meanwhile)", dropped.get() - droppedBefore);
-        }
-    }
-
     /** Whether the writer is waiting for the database to answer again. */
     public boolean unreachable() {
-        return unreachable;
+        return outage.on();
     }
 
     /** Retention, then the size bound; also run once at start. */
