@@ -50,7 +50,7 @@ class HistoryTraceTest {
         }
     }
 
-    /** Runs the relay command line in this process. */
+    /** Runs the relay command line in this process (also for ClusterHistoryTest). */
     static Run run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         StringWriter out = new StringWriter();
@@ -92,6 +92,7 @@ class HistoryTraceTest {
                 "250 2.0.0 Ok: queued as " + UPSTREAM_ID, "[upstream id " + UPSTREAM_ID + "]");
         assertThat(lines[3]).contains("delivered", "<someone@example.org>");
         assertThat(lines).hasSize(4);
+        assertThat(trace.out()).doesNotContain("replica"); // a relay on its own: no replica names
 
         // the same message by the upstream's id and by its queue id; the search lists it
         assertThat(run("trace", "--admin", admin, UPSTREAM_ID).out()).contains(messageId);
@@ -100,6 +101,7 @@ class HistoryTraceTest {
         assertThat(history.status()).as(history.err()).isZero();
         assertThat(history.out()).contains("delivered", "<app@example.com>", "someone@example.org",
                 "primary " + UPSTREAM_ID, "1 messages");
+        assertThat(history.out()).doesNotContain("REPLICA");
         assertThat(run("history", "--admin", admin, "--status", "failed").out()).contains("0 messages");
         Run json = run("history", "--admin", admin, "--json", "--message-id", messageId);
         assertThat(json.out()).contains("\"upstream_id\" : \"" + UPSTREAM_ID + "\"", "\"count\" : 1");
@@ -112,7 +114,8 @@ class HistoryTraceTest {
             HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(admin
                     + "/api/messages?limit=1")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(page.statusCode()).isEqualTo(200);
-            assertThat(page.body()).contains("\"count\":1", "\"next\":null", "\"status\":\"delivered\"");
+            assertThat(page.body()).contains("\"count\":1", "\"next\":null", "\"status\":\"delivered\"",
+                    "\"replica\":null");
         }
         try (java.net.Socket s = new java.net.Socket(Loopback.HOST, setup.adminPort)) { // a page rebinding its name
             s.getOutputStream().write(("GET /api/messages HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")

@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
- * State shared by several replicas of the relay in one PostgreSQL database: the upstreams' rate limits. Off (the
- * single-machine relay) until {@code cluster.database} is set.
+ * State shared by several replicas of the relay in one PostgreSQL database: the upstreams' rate limits and the
+ * message history. Off (the single-machine relay) until {@code cluster.database} is set.
  *
  * @param database         the database, or null: off
  * @param password         the database user's password (from {@code cluster.password-file}), or null for none

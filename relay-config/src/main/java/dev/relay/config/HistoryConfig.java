@@ -5,7 +5,8 @@ import java.time.Duration;
 
 /**
  * The message history (receipt, delivery attempts with the upstream's replies, outcome, operator actions), kept in
- * an SQLite file.
+ * an SQLite file; with {@code cluster.database}, in that PostgreSQL database, shared by the replicas ({@code path}
+ * and {@code maxSize} then do not apply).
  *
  * @param enabled       record the history; default true
  * @param path          the SQLite file; null: {@code history.db} in the spool directory (beside the queue, on the

@@ -14,13 +14,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** The reading side of the history: searches and timelines on the reader's connection, under its lock. */
+/** The reading side of the history: searches and timelines, each on a connection of {@link HistoryConnections#read}. */
 final class HistoryReads {
-    private final Connection reader;
+    private final HistoryConnections connections;
     private final boolean mask;
 
-    HistoryReads(Connection reader, boolean mask) {
-        this.reader = reader;
+    HistoryReads(HistoryConnections connections, boolean mask) {
+        this.connections = connections;
         this.mask = mask;
     }
 
@@ -101,7 +101,7 @@ final class HistoryReads {
         }
         sql.append(" ORDER BY m.received_at DESC, m.queue_id DESC LIMIT ?");
         args.add(limit + 1);
-        synchronized (reader) {
+        return connections.read(reader -> {
             List<MessageSummary> out = new ArrayList<>();
             try (PreparedStatement p = reader.prepareStatement(sql.toString())) {
                 for (int i = 0; i < args.size(); i++) {
@@ -119,8 +119,8 @@ final class HistoryReads {
                 MessageSummary last = out.get(out.size() - 1);
                 next = last.receivedAt().toEpochMilli() + ":" + last.queueId();
             }
-            return new Page(withRecipients(out), next);
-        }
+            return new Page(withRecipients(reader, out), next);
+        });
     }
 
     /**
@@ -128,7 +128,7 @@ final class HistoryReads {
      * without angle brackets), else the upstream's id; newest first.
      */
     public List<Trace> trace(String id) throws SQLException {
-        synchronized (reader) {
+        return connections.read(reader -> {
             List<MessageSummary> found = new ArrayList<>();
             List<String> queries = List.of("SELECT * FROM message m WHERE m.queue_id = ?",
                     "SELECT * FROM message m WHERE m.message_id = ? ORDER BY m.received_at DESC",
@@ -151,14 +151,14 @@ final class HistoryReads {
                 }
             }
             List<Trace> out = new ArrayList<>();
-            for (MessageSummary m : withRecipients(found)) {
-                out.add(new Trace(m, events(m.queueId())));
+            for (MessageSummary m : withRecipients(reader, found)) {
+                out.add(new Trace(m, events(reader, m.queueId())));
             }
             return out;
-        }
+        });
     }
 
-    private List<Event> events(String queueId) throws SQLException {
+    private static List<Event> events(Connection reader, String queueId) throws SQLException {
         List<Event> out = new ArrayList<>();
         try (PreparedStatement p = reader.prepareStatement(
                 "SELECT * FROM event WHERE queue_id = ? ORDER BY at, seq")) {
@@ -174,17 +174,18 @@ final class HistoryReads {
                     out.add(new Event(Instant.ofEpochMilli(rs.getLong("at")), rs.getString("kind"),
                             rs.getString("recipient"), rs.getString("upstream"), rs.getString("host"), duration, code,
                             rs.getString("enhanced"), rs.getString("text"), rs.getString("upstream_id"), nextAt,
-                            rs.getString("detail")));
+                            rs.getString("detail"), rs.getString("replica")));
                 }
             }
         }
         return out;
     }
 
-    private List<MessageSummary> withRecipients(List<MessageSummary> list) throws SQLException {
+    private static List<MessageSummary> withRecipients(Connection reader, List<MessageSummary> list)
+            throws SQLException {
         List<MessageSummary> out = new ArrayList<>(list.size());
         try (PreparedStatement p = reader.prepareStatement(
-                "SELECT address FROM recipient WHERE queue_id = ? ORDER BY rowid")) {
+                "SELECT address FROM recipient WHERE queue_id = ? ORDER BY position, address")) {
             for (MessageSummary m : list) {
                 List<String> rcpts = new ArrayList<>();
                 p.setString(1, m.queueId());
@@ -195,7 +196,7 @@ final class HistoryReads {
                 }
                 out.add(new MessageSummary(m.queueId(), m.receivedAt(), m.listener(), m.client(), m.user(), m.trusted(),
                         m.tlsProtocol(), m.tlsCipher(), m.size(), m.sender(), rcpts, m.messageId(), m.subject(),
-                        m.status(), m.upstream(), m.upstreamId(), m.dsnId(), m.updatedAt()));
+                        m.status(), m.upstream(), m.upstreamId(), m.dsnId(), m.updatedAt(), m.replica()));
             }
         }
         return out;
@@ -207,7 +208,8 @@ final class HistoryReads {
                 rs.getInt("trusted") == 1, rs.getString("tls_protocol"), rs.getString("tls_cipher"),
                 rs.getLong("size"), rs.getString("sender"), List.of(), rs.getString("message_id"),
                 rs.getString("subject"), rs.getString("status"), rs.getString("upstream"),
-                rs.getString("upstream_id"), rs.getString("dsn_id"), Instant.ofEpochMilli(rs.getLong("updated_at")));
+                rs.getString("upstream_id"), rs.getString("dsn_id"), Instant.ofEpochMilli(rs.getLong("updated_at")),
+                rs.getString("replica"));
     }
 
     private static String like(String s) {

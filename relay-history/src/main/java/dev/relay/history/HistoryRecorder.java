@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * ({@link QueueListener}), the receive side's details ({@link Receipt.Log}) and the operator's actions
  * ({@link #action}) become records in a bounded buffer, which one writer thread empties in batches, one transaction
  * each. A full buffer drops the record (counted in {@link #dropped()}, logged once): history never slows or refuses
- * mail. In the background the same thread removes messages older than the retention and, past the size bound, the
- * oldest ones.
+ * mail; while the database cannot be reached the writer keeps its batch and retries ({@link WriterOutage}), and the
+ * buffer fills. In the background the same thread removes messages older than the retention and, past the size
+ * bound, the oldest ones.
  */
 public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HistoryRecorder.class);
@@ -52,6 +53,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
     private final AtomicLong removed = new AtomicLong();
     private final AtomicLong pending = new AtomicLong(); // offered, not yet written (or failed)
     private final AtomicBoolean dropLogged = new AtomicBoolean();
+    private final WriterOutage outage;
     private final Thread writer;
     private volatile boolean running = true;
     private volatile Instant lastHousekeeping = Instant.EPOCH;
@@ -71,6 +73,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         this.subject = subject;
         this.hosts = hosts;
         this.buffer = new ArrayBlockingQueue<>(capacity);
+        this.outage = new WriterOutage(dropped::get, capacity);
         this.writer = Thread.ofPlatform().name("history-writer").daemon(true).unstarted(this::run);
     }
 
@@ -113,7 +116,7 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
         if (!buffer.offer(r)) {
             pending.decrementAndGet();
             dropped.incrementAndGet();
-            if (dropLogged.compareAndSet(false, true)) {
+            if (!outage.on() && dropLogged.compareAndSet(false, true)) {
                 log.warn("history: the buffer of {} records is full: history records are dropped (mail is not "
                         + "affected; relay_history_records_dropped_total counts them; this is logged once)",
                         buffer.remainingCapacity() + buffer.size());
@@ -276,40 +279,46 @@ public final class HistoryRecorder implements QueueListener, Receipt.Log, AutoCl
             return;
         }
         try {
-            store.write(batch);
-            written.addAndGet(batch.size());
+            while (running || !outage.on()) { // stopping while the database is down: no try would end in time
+                try {
+                    store.write(batch);
+                    written.addAndGet(batch.size());
+                    outage.succeeded();
+                    return;
+                } catch (SQLException e) {
+                    if (!running || !HistoryConnections.unreachable(e)) {
+                        throw e;
+                    }
+                    Thread.sleep(outage.failed(e));
+                }
+            }
+            failedWrites.addAndGet(batch.size());
         } catch (SQLException | RuntimeException e) {
             failedWrites.addAndGet(batch.size());
             log.warn("history: {} records not written: {}", batch.size(), e.getMessage());
+        } catch (InterruptedException e) { // closing during an outage: what is left is lost, and counted
+            failedWrites.addAndGet(batch.size());
+            log.warn("history: {} records and those still buffered not written: stopping while the database cannot "
+                    + "be reached (relay_history_records_failed_total counts them)", batch.size());
         } finally {
             pending.addAndGet(-batch.size());
         }
+    }
+
+    /** Whether the writer is waiting for the database to answer again. */
+    public boolean unreachable() {
+        return outage.on();
     }
 
     /** Retention, then the size bound; also run once at start. */
     void housekeeping() {
         lastHousekeeping = clock.instant();
         try {
-            int old = store.removeBefore(clock.instant().minus(retention));
-            int big = 0;
-            long used = store.usedBytes();
-            while (used > maxSize) {
-                long count = store.count();
-                if (count == 0) {
-                    break;
-                }
-                int n = store.removeOldest((int) Math.max(1, Math.min(count / 10, 10_000)));
-                big += n;
-                used = store.usedBytes();
-                if (n == 0) {
-                    break;
-                }
-            }
-            if (old + big > 0) {
-                store.compact();
-                removed.addAndGet(old + big);
+            HistoryStore.Pruned p = store.prune(clock.instant().minus(retention), maxSize);
+            if (p != null && p.old() + p.big() > 0) {
+                removed.addAndGet(p.old() + p.big());
                 log.info("history: {} messages removed ({} older than history.retention, {} over history.max-size)",
-                        old + big, old, big);
+                        p.old() + p.big(), p.old(), p.big());
             }
         } catch (SQLException | RuntimeException e) {
             log.warn("history: housekeeping: {}", e.getMessage());

@@ -1,6 +1,5 @@
 package dev.relay.history;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -8,18 +7,18 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Figures over the timeline for the console's overview, on the reader's connection, under its lock. */
+/** Figures over the timeline for the console's overview, on a connection of {@link HistoryConnections#read}. */
 final class HistoryStats {
-    private final Connection reader;
+    private final HistoryConnections connections;
 
-    HistoryStats(Connection reader) {
-        this.reader = reader;
+    HistoryStats(HistoryConnections connections) {
+        this.connections = connections;
     }
 
     /** Events since {@code since} by kind (received, delivered, deferred, failed, ...). */
     Map<String, Long> eventsByKind(Instant since) throws SQLException {
         Map<String, Long> out = new LinkedHashMap<>();
-        synchronized (reader) {
+        return connections.read(reader -> {
             try (PreparedStatement s = reader.prepareStatement(
                     "SELECT kind, COUNT(*) FROM event WHERE at >= ? GROUP BY kind")) {
                 s.setLong(1, since.toEpochMilli());
@@ -29,8 +28,8 @@ final class HistoryStats {
                     }
                 }
             }
-        }
-        return out;
+            return out;
+        });
     }
 
     /**
@@ -39,7 +38,7 @@ final class HistoryStats {
      */
     Map<String, HistoryStore.UpstreamError> lastErrors(Instant since) throws SQLException {
         Map<String, HistoryStore.UpstreamError> out = new LinkedHashMap<>();
-        synchronized (reader) {
+        return connections.read(reader -> {
             try (PreparedStatement s = reader.prepareStatement("SELECT upstream, at, code, enhanced, text FROM event "
                     + "WHERE kind = 'attempt' AND at >= ? AND upstream IS NOT NULL AND (code IS NULL OR code >= 400) "
                     + "ORDER BY at DESC, seq DESC")) {
@@ -55,7 +54,7 @@ final class HistoryStats {
                     }
                 }
             }
-        }
-        return out;
+            return out;
+        });
     }
 }

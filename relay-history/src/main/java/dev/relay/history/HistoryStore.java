@@ -12,33 +12,37 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.flywaydb.core.Flyway;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The history's SQLite file: opened in WAL mode, its schema migrated by Flyway ({@code db/history/V*.sql}), written
- * in batches by one thread ({@link #write}), read by any ({@link #search}, {@link #trace}). Two connections: the
- * writer's and one for reads, each used under its own lock (a WAL reader never waits for the writer).
+ * The history: SQLite (a file per relay, opened in WAL mode, {@link #open}) or PostgreSQL ({@code cluster.database},
+ * shared by the replicas, {@link #openShared}), its schema migrated by Flyway ({@code db/history/V*.sql} and the
+ * dialect's own, {@link HistoryDialect}), written in batches by one thread ({@link #write}), read by any
+ * ({@link #search}, {@link #trace}). The same SQL and JDBC code for both: {@link HistoryConnections} says where
+ * the connections come from.
  */
 public final class HistoryStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HistoryStore.class);
     static final int MAX_TEXT = 1024;
+    /** Messages removed per transaction by the pruning: no long transaction holds a shared database's rows. */
+    static final int PRUNE_CHUNK = 5_000;
 
     private final Path file;
-    private final Connection writer;
-    private final Connection reader;
+    private final HistoryConnections connections;
     private final HistoryWrites writes;
     private final HistoryReads reads;
     private final HistoryStats stats;
+    private final String replica;
 
-    private HistoryStore(Path file, boolean mask, Connection writer, Connection reader) throws SQLException {
+    private HistoryStore(Path file, boolean mask, HistoryConnections connections, String replica) {
         this.file = file;
-        this.writer = writer;
-        this.reader = reader;
-        this.writes = new HistoryWrites(writer, mask);
-        this.reads = new HistoryReads(reader, mask);
-        this.stats = new HistoryStats(reader);
+        this.connections = connections;
+        this.replica = replica;
+        this.writes = new HistoryWrites(mask, replica);
+        this.reads = new HistoryReads(connections, mask);
+        this.stats = new HistoryStats(connections);
     }
 
     /**
@@ -71,56 +75,80 @@ public final class HistoryStore implements AutoCloseable {
                 s.execute("PRAGMA synchronous = NORMAL"); // WAL: a crash may lose the last commits, never corrupts
                 s.execute("PRAGMA busy_timeout = 5000");
             }
-            migrate(url);
+            HistoryConnections.flyway(HistoryDialect.SQLITE).dataSource(url, "", "").load().migrate();
             w.setAutoCommit(false);
             r = DriverManager.getConnection(url);
             try (Statement s = r.createStatement()) {
                 s.execute("PRAGMA busy_timeout = 5000");
                 s.execute("PRAGMA query_only = true");
             }
-            return new HistoryStore(file, mask, w, r);
+            return new HistoryStore(file, mask, new HistoryConnections.Held(w, r), null);
         } catch (SQLException | RuntimeException e) {
-            closeQuietly(r);
-            closeQuietly(w);
+            HistoryConnections.closeQuietly(r);
+            HistoryConnections.closeQuietly(w);
             throw new IOException("cannot open the history " + file + " (history.path): " + e.getMessage(), e);
         }
     }
 
-    private static void migrate(String url) {
-        Flyway.configure(HistoryStore.class.getClassLoader()).dataSource(url, "", "")
-                .locations("classpath:db/history").table("schema_history").load().migrate();
+    /**
+     * The history shared by the replicas in PostgreSQL ({@code cluster.database}), through {@code pool}. Reaches
+     * nothing yet: the schema is migrated at the first call that reaches the database, so a relay starts while
+     * the database is down, and the writer keeps its records until it answers.
+     *
+     * @param closer  closes the pool with the store
+     * @param replica this replica's name ({@code cluster.replica-name}), written with each message and event
+     */
+    public static HistoryStore openShared(DataSource pool, AutoCloseable closer, boolean mask, String replica) {
+        return new HistoryStore(null, mask, new HistoryConnections.Pooled(HistoryDialect.POSTGRESQL, pool, closer),
+                replica);
     }
 
+    /** The SQLite file, or null for the shared history in PostgreSQL. */
     public Path file() {
         return file;
     }
 
+    /** The replica name written with each message and event, or null (a relay on its own). */
+    public String replica() {
+        return replica;
+    }
+
+    /** Whether this is the history shared by the replicas in PostgreSQL. */
+    public boolean shared() {
+        return connections.dialect == HistoryDialect.POSTGRESQL;
+    }
+
     /** The schema version Flyway brought the file to. */
     public String schemaVersion() throws SQLException {
-        synchronized (reader) {
-            try (Statement s = reader.createStatement(); ResultSet rs = s.executeQuery(
-                    "SELECT version FROM schema_history WHERE success = 1 ORDER BY installed_rank DESC")) {
+        return connections.read(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM "
+                    + connections.dialect.schemaTable + " WHERE success ORDER BY installed_rank DESC")) {
                 return rs.next() ? rs.getString(1) : null;
             }
-        }
+        });
     }
 
     /** Writes {@code records} in one transaction (the writer thread's call). */
     synchronized void write(List<HistoryRecord> records) throws SQLException {
-        writes.write(records);
+        connections.write(c -> {
+            writes.write(c, records);
+            return null;
+        });
     }
 
     // ---- reading ----
 
-    /** One message as a search lists it. */
+    /** One message as a search lists it; {@code replica}: the one that received it (null: a relay on its own). */
     public record MessageSummary(String queueId, Instant receivedAt, String listener, String client, String user,
                                  boolean trusted, String tlsProtocol, String tlsCipher, long size, String sender,
                                  List<String> recipients, String messageId, String subject, String status,
-                                 String upstream, String upstreamId, String dsnId, Instant updatedAt) {}
+                                 String upstream, String upstreamId, String dsnId, Instant updatedAt,
+                                 String replica) {}
 
-    /** One event of a message's timeline. */
+    /** One event of a message's timeline; {@code replica}: the one that wrote it (null: a relay on its own). */
     public record Event(Instant at, String kind, String recipient, String upstream, String host, Long durationMillis,
-                        Integer code, String enhanced, String text, String upstreamId, Instant next, String detail) {}
+                        Integer code, String enhanced, String text, String upstreamId, Instant next, String detail,
+                        String replica) {}
 
     /** A message with its timeline. */
     public record Trace(MessageSummary message, List<Event> events) {}
@@ -165,105 +193,102 @@ public final class HistoryStore implements AutoCloseable {
 
     // ---- housekeeping ----
 
-    /** Removes the messages received before {@code cutoff}, with their recipients and events; returns how many. */
-    synchronized int removeBefore(Instant cutoff) throws SQLException {
-        return remove("SELECT queue_id FROM message WHERE received_at < ?", cutoff.toEpochMilli());
-    }
+    /** What one pruning removed; null from {@link #prune} when another replica was pruning the shared history. */
+    record Pruned(int old, int big) {}
 
-    /** Removes the {@code n} oldest messages; returns how many. */
-    synchronized int removeOldest(int n) throws SQLException {
-        return remove("SELECT queue_id FROM message ORDER BY received_at LIMIT ?", n);
-    }
-
-    private int remove(String select, long arg) throws SQLException {
-        try {
-            int removed;
-            String in = " WHERE queue_id IN (" + select + ")";
-            try (PreparedStatement p = writer.prepareStatement("DELETE FROM event" + in);
-                 PreparedStatement q = writer.prepareStatement("DELETE FROM recipient" + in);
-                 PreparedStatement m = writer.prepareStatement("DELETE FROM message" + in)) {
-                p.setLong(1, arg);
-                p.executeUpdate();
-                q.setLong(1, arg);
-                q.executeUpdate();
-                m.setLong(1, arg);
-                removed = m.executeUpdate();
+    /**
+     * Removes the messages received before {@code cutoff}, then, while the history takes more than {@code maxSize}
+     * bytes (SQLite only: {@link HistoryDialect#usedBytes}), the oldest tenth; with their recipients and events, a
+     * chunk per transaction. On the shared history one replica prunes at a time; the others get null.
+     */
+    synchronized Pruned prune(Instant cutoff, long maxSize) throws SQLException {
+        Pruned pruned = connections.write(c -> {
+            if (!connections.dialect.startPruning(c)) {
+                return null;
             }
-            // events of messages received before the history was on (or whose receipt was dropped)
-            if (select.contains("received_at <")) {
-                try (PreparedStatement p = writer.prepareStatement("DELETE FROM event WHERE at < ? AND queue_id NOT IN "
-                        + "(SELECT queue_id FROM message)")) {
-                    p.setLong(1, arg);
+            try {
+                int old = 0;
+                int n;
+                do {
+                    n = remove(c, "SELECT queue_id FROM message WHERE received_at < ? ORDER BY received_at LIMIT ?",
+                            cutoff.toEpochMilli(), PRUNE_CHUNK);
+                    old += n;
+                } while (n == PRUNE_CHUNK);
+                // events of messages received before the history was on (or whose receipt was dropped)
+                try (PreparedStatement p = c.prepareStatement("DELETE FROM event WHERE at < ? AND NOT EXISTS "
+                        + "(SELECT 1 FROM message m WHERE m.queue_id = event.queue_id)")) {
+                    p.setLong(1, cutoff.toEpochMilli());
                     p.executeUpdate();
                 }
+                c.commit();
+                int big = 0;
+                long used = connections.dialect.usedBytes(c);
+                while (used > maxSize) {
+                    long count = count(c);
+                    n = count == 0 ? 0 : remove(c, "SELECT queue_id FROM message ORDER BY received_at LIMIT ?",
+                            Math.max(1, Math.min(count / 10, 10_000)));
+                    big += n;
+                    used = n == 0 ? 0 : connections.dialect.usedBytes(c);
+                }
+                c.commit();
+                return new Pruned(old, big);
+            } finally {
+                connections.dialect.endPruning(c);
             }
-            writer.commit();
+        });
+        if (pruned != null && pruned.old() + pruned.big() > 0) {
+            connections.write(c -> {
+                connections.dialect.compact(c);
+                return null;
+            });
+        }
+        return pruned;
+    }
+
+    /** Removes the messages {@code select} (with {@code args}) names, in one transaction; returns how many. */
+    private static int remove(Connection c, String select, long... args) throws SQLException {
+        try {
+            int removed = 0;
+            String in = " WHERE queue_id IN (" + select + ")";
+            for (String table : List.of("event", "recipient", "message")) {
+                try (PreparedStatement p = c.prepareStatement("DELETE FROM " + table + in)) {
+                    for (int i = 0; i < args.length; i++) {
+                        p.setLong(i + 1, args[i]);
+                    }
+                    removed = p.executeUpdate();
+                }
+            }
+            c.commit();
             return removed;
         } catch (SQLException | RuntimeException e) {
-            writer.rollback();
+            c.rollback();
             throw e;
         }
     }
 
-    /** Bytes the history's pages hold now (free pages not counted). */
+    /** Bytes the history's rows take now (SQLite: its pages, free pages not counted); -1 on PostgreSQL. */
     synchronized long usedBytes() throws SQLException {
-        try (Statement s = writer.createStatement()) {
-            long pages = single(s, "PRAGMA page_count");
-            long free = single(s, "PRAGMA freelist_count");
-            long size = single(s, "PRAGMA page_size");
-            writer.commit();
-            return (pages - free) * size;
-        }
-    }
-
-    /** Gives free pages back to the file system and folds the WAL into the file. */
-    synchronized void compact() throws SQLException {
-        writer.setAutoCommit(true);
-        try (Statement s = writer.createStatement()) {
-            s.execute("PRAGMA incremental_vacuum");
-            s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
-        } finally {
-            writer.setAutoCommit(false);
-        }
+        return connections.write(c -> {
+            long used = connections.dialect.usedBytes(c);
+            c.commit();
+            return used;
+        });
     }
 
     /** Messages in the history. */
     public long count() throws SQLException {
-        synchronized (reader) {
-            try (Statement s = reader.createStatement()) {
-                return single(s, "SELECT COUNT(*) FROM message");
-            }
-        }
+        return connections.read(HistoryStore::count);
     }
 
-    private static long single(Statement s, String sql) throws SQLException {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            return rs.next() ? rs.getLong(1) : 0;
+    private static long count(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            return HistoryDialect.single(s, "SELECT COUNT(*) FROM message");
         }
     }
 
     @Override
     public synchronized void close() {
-        synchronized (reader) {
-            closeQuietly(reader);
-        }
-        for (PreparedStatement p : writes.statements()) {
-            try {
-                p.close();
-            } catch (SQLException e) {
-                log.debug("history: closing a statement: {}", e.getMessage());
-            }
-        }
-        closeQuietly(writer);
-    }
-
-    private static void closeQuietly(Connection c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                log.debug("history: closing the connection: {}", e.getMessage());
-            }
-        }
+        writes.close();
+        connections.close();
     }
 }

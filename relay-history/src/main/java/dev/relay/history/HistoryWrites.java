@@ -2,9 +2,7 @@ package dev.relay.history;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.HashMap;
@@ -12,33 +10,51 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The writing side of the history: applies a batch of {@link HistoryRecord}s in one transaction on the writer's
- * connection, with each statement prepared once. Called by {@link HistoryStore#write} under its lock.
+ * connection, with each statement prepared once per connection (SQLite's is always the same; a pool's may change
+ * from batch to batch). Called by {@link HistoryStore#write} under its lock.
  */
 final class HistoryWrites {
-    private final Connection writer;
+    private static final Logger log = LoggerFactory.getLogger(HistoryWrites.class);
     private final boolean mask;
-    private long seq;
+    private final String replica;
+    /**
+     * The writer's order of events within a millisecond: from the clock in microseconds at the start, so that it
+     * goes on rising across restarts without reading the table (a shared one is large); replicas may share values,
+     * never a message (each message's events come from the replica that has it).
+     */
+    private long seq = System.currentTimeMillis() * 1000;
+    private Connection writer;
     /** The writer's statements, prepared once: parsing the SQL for every record cost more than running it. */
     private final Map<String, PreparedStatement> statements = new HashMap<>();
 
-    HistoryWrites(Connection writer, boolean mask) throws SQLException {
-        this.writer = writer;
+    HistoryWrites(boolean mask, String replica) {
         this.mask = mask;
-        try (Statement s = writer.createStatement(); ResultSet rs = s.executeQuery("SELECT MAX(seq) FROM event")) {
-            seq = rs.next() ? rs.getLong(1) : 0;
+        this.replica = replica;
+    }
+
+    /** Closes the statements prepared so far (the store's close). */
+    void close() {
+        for (PreparedStatement p : statements.values()) {
+            try {
+                p.close();
+            } catch (SQLException e) {
+                log.debug("history: closing a statement: {}", e.getMessage());
+            }
         }
+        statements.clear();
     }
 
-    /** The statements prepared so far, for closing with the store. */
-    Iterable<PreparedStatement> statements() {
-        return statements.values();
-    }
-
-    /** Writes {@code records} in one transaction (the writer thread's call). */
-    void write(List<HistoryRecord> records) throws SQLException {
+    /** Writes {@code records} in one transaction on {@code c} (the writer thread's call). */
+    void write(Connection c, List<HistoryRecord> records) throws SQLException {
+        if (c != writer) { // another connection of the pool: the statements prepared on the last one are gone
+            close();
+            writer = c;
+        }
         Set<String> touched = new LinkedHashSet<>();
         try {
             for (HistoryRecord r : records) {
@@ -54,13 +70,14 @@ final class HistoryWrites {
             } catch (SQLException ignored) {
                 // the next write starts a new transaction anyway
             }
+            close(); // a statement that failed may be unusable (SQLite finalizes it on SQLITE_FULL): prepare anew
             throw e;
         }
     }
 
     /**
      * The writer's statement for {@code sql}, prepared at its first use and kept for the next records (parsing the
-     * SQL cost more than running it), its parameters and batch cleared; {@link HistoryStore#close()} closes them.
+     * SQL cost more than running it), its parameters and batch cleared; {@link #close()} closes them.
      * Never close one after use.
      */
     PreparedStatement cached(String sql) throws SQLException {
@@ -84,8 +101,8 @@ final class HistoryWrites {
         switch (r) {
             case HistoryRecord.Received m -> {
                 {
-                    PreparedStatement p = cached("INSERT INTO message (queue_id, received_at, "
-                        + "submitter, trusted, size, sender, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) "
+                    PreparedStatement p = cached("INSERT INTO message (queue_id, received_at, submitter, trusted, "
+                        + "size, sender, status, updated_at, replica) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
                         + "ON CONFLICT (queue_id) DO NOTHING");
                     p.setString(1, m.queueId());
                     p.setLong(2, m.receivedAt().toEpochMilli());
@@ -98,15 +115,18 @@ final class HistoryWrites {
                     p.setLong(5, m.size());
                     p.setString(6, addr(m.sender()));
                     p.setLong(7, at);
+                    p.setString(8, replica);
                     p.executeUpdate();
                 }
                 {
-                    PreparedStatement p = cached("INSERT INTO recipient (queue_id, address, "
-                        + "status, updated_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (queue_id, address) DO NOTHING");
+                    PreparedStatement p = cached("INSERT INTO recipient (queue_id, address, status, updated_at, "
+                        + "position) VALUES (?, ?, 'queued', ?, ?) ON CONFLICT (queue_id, address) DO NOTHING");
+                    int position = 0;
                     for (String rcpt : m.recipients()) {
                         p.setString(1, m.queueId());
                         p.setString(2, addr(rcpt));
                         p.setLong(3, at);
+                        p.setInt(4, position++);
                         p.addBatch();
                     }
                     p.executeBatch();
@@ -133,8 +153,8 @@ final class HistoryWrites {
                 UpstreamReply reply = UpstreamReply.parse(a.detail());
                 {
                     PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, "
-                        + "recipient, upstream, host, duration_ms, code, enhanced, text, upstream_id) "
-                        + "VALUES (?, ?, ?, 'attempt', ?, ?, ?, ?, ?, ?, ?, ?)");
+                        + "recipient, upstream, host, duration_ms, code, enhanced, text, upstream_id, replica) "
+                        + "VALUES (?, ?, ?, 'attempt', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                     p.setString(1, a.queueId());
                     p.setLong(2, a.started() == null ? at : a.started().toEpochMilli());
                     p.setLong(3, ++seq);
@@ -150,6 +170,7 @@ final class HistoryWrites {
                     p.setString(9, reply.enhanced().isEmpty() ? null : reply.enhanced());
                     p.setString(10, cut(reply.text(), HistoryStore.MAX_TEXT));
                     p.setString(11, reply.upstreamId());
+                    p.setString(12, replica);
                     p.executeUpdate();
                 }
                 {
@@ -245,8 +266,8 @@ final class HistoryWrites {
     private void event(String queueId, long at, String kind, String upstream, String host, String text,
                        String upstreamId, Instant next, Integer code, String detail) throws SQLException {
         {
-            PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, upstream, "
-                + "host, text, upstream_id, next_at, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            PreparedStatement p = cached("INSERT INTO event (queue_id, at, seq, kind, upstream, host, text, "
+                + "upstream_id, next_at, code, detail, replica) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             p.setString(1, queueId);
             p.setLong(2, at);
             p.setLong(3, ++seq);
@@ -266,6 +287,7 @@ final class HistoryWrites {
                 p.setInt(10, code);
             }
             p.setString(11, cut(mask ? maskAll(detail) : detail, HistoryStore.MAX_TEXT));
+            p.setString(12, replica);
             p.executeUpdate();
         }
     }

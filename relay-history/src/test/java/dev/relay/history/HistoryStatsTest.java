@@ -17,11 +17,22 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The console overview's figures: events by kind since a time, and each upstream's newest failed attempt. */
+/**
+ * The console overview's figures: events by kind since a time, and each upstream's newest failed attempt; on
+ * SQLite and PostgreSQL.
+ */
+@ParameterizedClass
+@ValueSource(strings = {"sqlite", "postgresql"})
 class HistoryStatsTest {
     @TempDir
     Path dir;
+
+    @Parameter
+    String backend;
 
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T10:00:00Z"));
     private HistoryRecorder recorder;
@@ -49,7 +60,7 @@ class HistoryStatsTest {
     @Test
     void countsEventsSinceATimeAndFindsEachUpstreamsLastError() throws Exception {
         InstantSource clock = () -> now.get();
-        recorder = new HistoryRecorder(HistoryStore.open(dir.resolve("history.db"), false), clock,
+        recorder = new HistoryRecorder(HistoryBackends.open(backend, dir, false), clock,
                 Duration.ofDays(30), 1L << 30, 1000, true, n -> null).start();
         attempt("a", "x@example.org", new Outcome.TransientFailure("421 4.7.0 old trouble"));
         now.set(now.get().plus(Duration.ofHours(2)));

@@ -21,10 +21,19 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** The history on SQLite and on PostgreSQL (TestPostgres: under CI=true it runs, elsewhere it may skip). */
+@ParameterizedClass
+@ValueSource(strings = {"sqlite", "postgresql"})
 class HistoryStoreTest {
     @TempDir
     Path dir;
+
+    @Parameter
+    String backend;
 
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T10:00:00Z"));
     private final InstantSource clock = () -> now.get();
@@ -38,7 +47,7 @@ class HistoryStoreTest {
     }
 
     private HistoryRecorder recorder(boolean mask, int capacity, long maxSize) throws Exception {
-        HistoryStore store = HistoryStore.open(dir.resolve("history.db"), mask);
+        HistoryStore store = HistoryBackends.open(backend, dir, mask);
         recorder = new HistoryRecorder(store, clock, Duration.ofDays(30), maxSize, capacity, true,
                 name -> name.equals("sink") ? "127.0.0.1" : null);
         return recorder;
@@ -79,7 +88,11 @@ class HistoryStoreTest {
     @Test
     void migratesTheSchemaWithFlywayInWalMode() throws Exception {
         HistoryRecorder r = recorder(false, 1000, 1L << 30);
-        assertThat(r.store().schemaVersion()).isEqualTo("1");
+        assertThat(r.store().schemaVersion()).isEqualTo("2");
+        assertThat(r.store().shared()).isEqualTo(backend.equals("postgresql"));
+        if (!backend.equals("sqlite")) {
+            return; // the rest is SQLite's file
+        }
         try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("history.db"));
              ResultSet rs = c.createStatement().executeQuery("PRAGMA journal_mode")) {
             rs.next();
@@ -92,7 +105,7 @@ class HistoryStoreTest {
         recorder = null;
         // opened again: nothing to migrate, the data stays
         HistoryStore again = HistoryStore.open(dir.resolve("history.db"), false);
-        assertThat(again.schemaVersion()).isEqualTo("1");
+        assertThat(again.schemaVersion()).isEqualTo("2");
         again.close();
     }
 
@@ -113,6 +126,10 @@ class HistoryStoreTest {
         assertThat(t.message().tlsProtocol()).isEqualTo("TLSv1.3");
         assertThat(t.message().subject()).isEqualTo("Hello");
         assertThat(t.message().upstreamId()).isEqualTo("4F1B2C3D4E");
+        // the replica's name with the message and each event: the shared history's (a relay on its own: none)
+        String replica = backend.equals("sqlite") ? null : "relay-a";
+        assertThat(t.message().replica()).isEqualTo(replica);
+        assertThat(t.events()).extracting(HistoryStore.Event::replica).containsOnly(replica);
         assertThat(t.events()).extracting(HistoryStore.Event::kind).containsExactly("received", "attempt",
                 "delivered");
         HistoryStore.Event attempt = t.events().get(1);
@@ -297,15 +314,27 @@ class HistoryStoreTest {
             now.set(now.get().plusSeconds(1));
         }
         assertThat(r.flush(Duration.ofSeconds(60))).isTrue();
-        assertThat(r.store().usedBytes()).isGreaterThan(2L * 1024 * 1024);
         r.pause(true);
-        r.housekeeping();
-        assertThat(r.store().usedBytes()).isLessThanOrEqualTo(2L * 1024 * 1024);
-        long left = r.store().count();
-        assertThat(left).isBetween(1L, 3_999L);
+        if (backend.equals("sqlite")) {
+            assertThat(r.store().usedBytes()).isGreaterThan(2L * 1024 * 1024);
+            r.housekeeping();
+            assertThat(r.store().usedBytes()).isLessThanOrEqualTo(2L * 1024 * 1024);
+            long left = r.store().count();
+            assertThat(left).isBetween(1L, 3_999L);
+            assertThat(r.store().trace("<id0@x>")).isEmpty();
+        } else { // history.max-size does not apply to PostgreSQL: retention alone
+            assertThat(r.store().usedBytes()).isEqualTo(-1);
+            r.housekeeping();
+            assertThat(r.store().count()).isEqualTo(4_000);
+            // 30 days after the first 1,000 (one every 1.04 s): those are past history.retention, the rest stay
+            now.set(start.plus(Duration.ofDays(30)).plusMillis(1_040_000));
+            r.housekeeping();
+            assertThat(r.store().count()).isEqualTo(3_000);
+            assertThat(r.store().trace("<id999@x>")).isEmpty();
+            assertThat(r.store().trace("<id1000@x>")).hasSize(1);
+        }
         // the newest stay
         assertThat(r.store().trace("<id3999@x>")).hasSize(1);
-        assertThat(r.store().trace("<id0@x>")).isEmpty();
 
         // 31 days on: everything is past history.retention
         now.set(start.plus(Duration.ofDays(31)).plusSeconds(4_000));

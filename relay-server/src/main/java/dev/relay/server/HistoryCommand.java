@@ -97,15 +97,22 @@ final class HistoryCommand extends AdminQuery {
             body.put("count", all.size());
             out.println(body.toPrettyString());
         } else {
-            out.printf("%-24s %-19s %-9s %-28s %-28s %s%n", "RECEIVED", "ID", "STATUS", "SENDER", "RECIPIENTS",
-                    "UPSTREAM / ID");
+            // the shared history (cluster.database): which replica received each message
+            boolean replicas = false;
+            for (JsonNode m : all) {
+                replicas |= AdminClient.text(m, "replica") != null;
+            }
+            out.printf("%-24s %-19s " + (replicas ? "%-12s " : "%s") + "%-9s %-28s %-28s %s%n", "RECEIVED", "ID",
+                    replicas ? "REPLICA" : "", "STATUS", "SENDER", "RECIPIENTS", "UPSTREAM / ID");
             for (JsonNode m : all) {
                 List<String> rcpts = new ArrayList<>();
                 m.get("recipients").forEach(r -> rcpts.add(r.asText()));
                 String up = AdminClient.text(m, "upstream");
                 String upId = AdminClient.text(m, "upstream_id");
-                out.printf("%-24s %-19s %-9s %-28s %-28s %s%n", m.get("received_at").asText(), m.get("id").asText(),
-                        m.get("status").asText(), "<" + m.get("sender").asText() + ">", String.join(",", rcpts),
+                String replica = AdminClient.text(m, "replica");
+                out.printf("%-24s %-19s " + (replicas ? "%-12s " : "%s") + "%-9s %-28s %-28s %s%n",
+                        m.get("received_at").asText(), m.get("id").asText(),
+                        replicas ? (replica == null ? "-" : replica) : "", m.get("status").asText(), "<" + m.get("sender").asText() + ">", String.join(",", rcpts),
                         (up == null ? "-" : up) + (upId == null ? "" : " " + upId));
             }
             out.println(all.size() + " messages" + (next != null ? " (more: --limit)" : ""));

@@ -48,11 +48,16 @@ final class TraceCommand extends AdminQuery {
         m.get("recipients").forEach(r -> rcpts.add("<" + r.asText() + ">"));
         String messageId = AdminClient.text(m, "message_id");
         String subject = AdminClient.text(m, "subject");
+        String replica = AdminClient.text(m, "replica");
         out.println("message " + m.get("id").asText() + (messageId == null ? "" : " " + messageId) + ": "
                 + m.get("status").asText() + ", from <" + m.get("sender").asText() + "> to " + String.join(",", rcpts)
-                + ", " + m.get("size").asLong() + " bytes" + (subject == null ? "" : ", subject \"" + subject + "\""));
+                + ", " + m.get("size").asLong() + " bytes" + (subject == null ? "" : ", subject \"" + subject + "\"")
+                + (replica == null ? "" : ", replica " + replica));
         for (JsonNode e : m.get("events")) {
-            out.printf("%-24s %-9s %s%n", e.get("at").asText(), e.get("kind").asText(), line(m, e));
+            // the shared history: an event another replica wrote than the one that received the message
+            String by = AdminClient.text(e, "replica");
+            out.printf("%-24s %-9s %s%n", e.get("at").asText(), e.get("kind").asText(), line(m, e)
+                    + (by == null || by.equals(replica) ? "" : " (replica " + by + ")"));
         }
     }
 

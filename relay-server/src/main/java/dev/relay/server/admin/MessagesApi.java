@@ -133,6 +133,7 @@ final class MessagesApi implements HttpHandler {
                 j.put("upstream_id", e.upstreamId());
                 j.put("next_attempt", e.next() == null ? null : e.next().toString());
                 j.put("detail", e.detail());
+                j.put("replica", e.replica());
                 events.add(j);
             }
             m.put("events", events);
@@ -161,6 +162,7 @@ final class MessagesApi implements HttpHandler {
         j.put("upstream_id", m.upstreamId());
         j.put("dsn_id", m.dsnId());
         j.put("updated_at", m.updatedAt().toString());
+        j.put("replica", m.replica());
         return j;
     }
 

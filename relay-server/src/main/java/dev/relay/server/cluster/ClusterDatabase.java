@@ -20,12 +20,21 @@ final class ClusterDatabase implements AutoCloseable {
     private volatile boolean migrated;
 
     ClusterDatabase(ClusterConfig cluster) {
+        this.pool = pool(cluster, "relay-cluster", 4);
+    }
+
+    /**
+     * A pool of at most {@code size} connections to {@code cluster.database}, with the settings every use of it
+     * shares (the URL, user and password of {@code cluster.*}, the timeouts, no GSSAPI); it starts without the
+     * database.
+     */
+    static HikariDataSource pool(ClusterConfig cluster, String name, int size) {
         HikariConfig c = new HikariConfig();
-        c.setPoolName("relay-cluster");
+        c.setPoolName(name);
         c.setJdbcUrl(cluster.database().jdbcUrl());
         c.setUsername(cluster.database().user());
         c.setPassword(cluster.password());
-        c.setMaximumPoolSize(4);
+        c.setMaximumPoolSize(size);
         c.setMinimumIdle(1);
         c.setConnectionTimeout(CONNECT_SECONDS * 1000L);
         c.setValidationTimeout(1000);
@@ -35,7 +44,7 @@ final class ClusterDatabase implements AutoCloseable {
         c.addDataSourceProperty("ApplicationName", "relay " + cluster.replicaName());
         // password authentication only: the release's runtime has no java.security.jgss (Kerberos)
         c.addDataSourceProperty("gssEncMode", "disable");
-        this.pool = new HikariDataSource(c);
+        return new HikariDataSource(c);
     }
 
     DataSource dataSource() {
@@ -49,8 +58,10 @@ final class ClusterDatabase implements AutoCloseable {
         }
         synchronized (this) {
             if (!migrated) {
+                // the shared history's tables may be there first (baseline 0, then the cluster's migrations)
                 Flyway.configure().dataSource(pool).locations("classpath:db/cluster")
-                        .table("relay_cluster_schema_history").load().migrate();
+                        .table("relay_cluster_schema_history").baselineOnMigrate(true).baselineVersion("0")
+                        .load().migrate();
                 migrated = true;
             }
         }

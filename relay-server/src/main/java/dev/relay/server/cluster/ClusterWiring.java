@@ -1,5 +1,6 @@
 package dev.relay.server.cluster;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.relay.config.ClusterConfig;
 import dev.relay.core.delivery.SharedQuota;
 import io.micrometer.core.instrument.Counter;
@@ -57,6 +58,15 @@ public final class ClusterWiring implements AutoCloseable {
         LOG.info("cluster: replica {} of {} expected, rate limits shared in {}", config.replicaName(),
                 config.expectedReplicas(), config.database());
         return cluster;
+    }
+
+    /**
+     * The pool of the history shared in {@code cluster.database}: the cluster's settings, a pool of its own (a
+     * history batch or a search never makes a delivery's rate-limit round trip wait for a connection): the
+     * writer's connection and two for reads.
+     */
+    public static HikariDataSource historyPool(ClusterConfig config) {
+        return ClusterDatabase.pool(config, "relay-history", 3);
     }
 
     /** What the delivery engines share their rate limits through. */

@@ -103,9 +103,14 @@ final class ConsoleQueries {
                     : m.tlsProtocol() + " " + orEmpty(m.tlsCipher())));
             details.add(new Pages.Count("size", m.size() + " bytes"));
             details.add(new Pages.Count("upstream id", orEmpty(m.upstreamId())));
+            if (m.replica() != null) { // the shared history (cluster.database): the replica that received it
+                details.add(new Pages.Count("replica", m.replica()));
+            }
             List<Pages.Event> events = new ArrayList<>();
             for (HistoryStore.Event e : t.events()) {
-                events.add(new Pages.Event(e.at().toString(), e.kind(), describe(e)));
+                String other = e.replica() == null || e.replica().equals(m.replica()) ? ""
+                        : " (replica " + e.replica() + ")";
+                events.add(new Pages.Event(e.at().toString(), e.kind(), describe(e) + other));
             }
             out.add(new Pages.Timeline(row(m), details, events));
         }
@@ -152,7 +157,7 @@ final class ConsoleQueries {
     private static Pages.HistoryRow row(HistoryStore.MessageSummary m) {
         return new Pages.HistoryRow(m.queueId(), m.receivedAt().toString(), m.status(), "<" + m.sender() + ">",
                 String.join(", ", m.recipients()), orEmpty(m.messageId()), orEmpty(m.subject()),
-                orEmpty(m.upstream()));
+                orEmpty(m.upstream()), orEmpty(m.replica()));
     }
 
     private static String addresses(List<MailAddress> list) {

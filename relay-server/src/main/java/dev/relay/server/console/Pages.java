@@ -35,11 +35,17 @@ public final class Pages {
 
     public record Confirm(String id, String action, String what) {}
 
+    /** {@code replica}: the one that received the message (the shared history), else empty. */
     public record HistoryRow(String id, String received, String status, String sender, String recipients,
-                             String messageId, String subject, String upstream) {}
+                             String messageId, String subject, String upstream, String replica) {}
 
     public record HistorySearch(String since, String sender, String recipient, String messageId, String upstream,
-                                String status, List<HistoryRow> rows, String next, boolean available) {}
+                                String status, List<HistoryRow> rows, String next, boolean available) {
+        /** Whether a row names its replica: the replica column is shown then. */
+        public boolean replicas() {
+            return rows.stream().anyMatch(r -> !r.replica().isEmpty());
+        }
+    }
 
     public record Event(String at, String kind, String text) {}
 

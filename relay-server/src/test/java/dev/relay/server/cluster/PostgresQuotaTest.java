@@ -100,6 +100,32 @@ class PostgresQuotaTest {
         }
     }
 
+    @Test
+    void theSharedHistoryAndTheQuotaMigrateTheSameDatabaseInEitherOrder() throws Exception {
+        TestPostgres pg = TestPostgres.shared();
+        for (boolean historyFirst : new boolean[] {true, false}) {
+            ClusterConfig config = cluster(pg, pg.newDatabase(), "relay-0");
+            com.zaxxer.hikari.HikariDataSource pool = ClusterWiring.historyPool(config);
+            dev.relay.history.HistoryStore history = dev.relay.history.HistoryStore.openShared(pool, pool, false,
+                    "relay-0");
+            try {
+                if (historyFirst) {
+                    assertThat(history.schemaVersion()).isEqualTo("2");
+                }
+                SimpleMeterRegistry registry = new SimpleMeterRegistry();
+                try (ClusterWiring wiring = ClusterWiring.start(config, registry)) {
+                    assertThat(registry.get("relay.cluster.database.up").gauge().value()).isEqualTo(1);
+                    takeSome(wiring.quota());
+                }
+                // the other's tables were there first: a baseline at 0, then its own migrations
+                assertThat(history.schemaVersion()).isEqualTo("2");
+                assertThat(history.count()).isZero();
+            } finally {
+                history.close();
+            }
+        }
+    }
+
     /** Takes from the bucket until a grant comes from the database (not the end-of-second answer). */
     private static void takeSome(SharedQuota quota) throws Exception {
         for (int i = 0; i < 50; i++) {
