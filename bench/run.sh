@@ -143,6 +143,17 @@ mem_mib() {
   for p in $(server_pids "$1"); do cat "/proc/$p/smaps_rollup" 2>/dev/null || true; done |
     awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } END { printf "%.0f %.0f\n", r / 1024, p / 1024 }'
 }
+# CPU ticks of the relay's JIT compiler threads (C1, C2) alive now: the JVM ends idle ones, and the ticks of an
+# ended thread are no longer listed, so a difference of two readings is a lower bound of the compilers' CPU
+jit_ticks() {
+  local t n=0
+  for t in /proc/"$jpid"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in
+      C1\ Compiler*|C2\ Compiler*) n=$(( n + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0) )) ;;
+    esac
+  done
+  echo "$n"
+}
 read -r IDLE_RSS IDLE_PSS < <(mem_mib relay)
 [ "$have_postfix" = 1 ] && read -r PF_IDLE_RSS PF_IDLE_PSS < <(mem_mib postfix)
 
@@ -207,7 +218,7 @@ run() {
 # the relay's code is in it, as after a restart by a rollout or a node drain. They count towards the warm-up.
 FIRST_LINE=
 if [ "$FIRST" -gt 0 ]; then
-  f0=$(sink_count); c0=$(cpu_ticks relay); t0=$(date +%s.%N)
+  f0=$(sink_count); c0=$(cpu_ticks relay); j0=$(jit_ticks); t0=$(date +%s.%N)
   out=$("${LOADGEN[@]}" --port "$RELAY_SUB" --tls starttls --user bench --password benchpass --connections 32 \
     --messages $(( (FIRST + 31) / 32 )) --size "$SIZE" --pipeline-after-data "$PIPELINE_AFTER_DATA")
   fn=$(field accepted "$out")
@@ -215,12 +226,12 @@ if [ "$FIRST" -gt 0 ]; then
     [ "$(sink_count)" -ge $(( f0 + fn )) ] && break
     sleep 0.01
   done
-  t1=$(date +%s.%N); c1=$(cpu_ticks relay)
+  t1=$(date +%s.%N); c1=$(cpu_ticks relay); j1=$(jit_ticks)
   echo "bench: relay, fresh process, first $fn messages: $out" >&2
   read -r frss fpss < <(mem_mib relay)
-  FIRST_LINE=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$fn" -v a="$t0" -v b="$t1" -v r="$frss" -v p="$fpss" \
-    -v rate="$(field msg/s "$out")" -v e="$(field errors "$out")" 'BEGIN {
-      printf "Relay, fresh process, first %d messages (32 connections, %.1f s to the last delivery, %s msg/s accepted, errors %s): %.2f ms CPU per message (%.1f CPU s); RSS %s MiB, PSS %s MiB after", n, b - a, rate, e, (n > 0 ? d / hz / n * 1000 : 0), d / hz, r, p }')
+  FIRST_LINE=$(awk -v d=$((c1 - c0)) -v j=$((j1 - j0)) -v hz="$HZ" -v n="$fn" -v a="$t0" -v b="$t1" -v r="$frss" \
+    -v p="$fpss" -v rate="$(field msg/s "$out")" -v e="$(field errors "$out")" 'BEGIN {
+      printf "Relay, fresh process, first %d messages (32 connections, %.1f s to the last delivery, %s msg/s accepted, errors %s): %.2f ms CPU per message (%.1f CPU s, of which JIT compiler threads at least %.1f s, %.0f%%); RSS %s MiB, PSS %s MiB after", n, b - a, rate, e, (n > 0 ? d / hz / n * 1000 : 0), d / hz, j / hz, (d > 0 ? 100 * j / d : 0), r, p }')
 fi
 
 # Warm-up, not reported: a relay runs for days, so the table is about steady state. Without it the relay's first
