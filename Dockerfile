@@ -57,7 +57,8 @@ ENV RELAY_ADMIN_BIND=0.0.0.0:9090 \
 # directory of its own that the relay user may write. The launcher's default would be $HOME/.cache/relay, as
 # /opt/relay/lib is root's, and the relay user's home is the spool volume, which is the queue's alone. The archive
 # is in the container's layer: a container writes it at its first stop and uses it from its next start on.
-# RELAY_CDS_ARCHIVE= (empty) turns it off.
+# RELAY_CDS_ARCHIVE= (empty) turns it off. (The release tarball's AOT cache, lib/relay.aot, is not here: it needs
+# the JDK 25 runtime it was made with, and this image runs a Java 21 JRE, which has no AOT cache.)
 ENV RELAY_CDS_ARCHIVE=/opt/relay/cds/relay-serve.jsa
 
 USER relay:relay

@@ -10,12 +10,21 @@
 #                                     (RFC 2920 section 3.1; default no: each envelope waits for the 250)
 #   CLIENT_WARMUP=0 bench/run.sh      no client warm-up before each run (default 3000 messages, not measured)
 #   BENCH_RELAY_PORT=12587 BENCH_ADMIN_PORT=12590 WORK=/tmp/b2 bench/run.sh   other ports for the relay under test
+#   RELAY=DIR bench/run.sh            the relay of an unpacked release (DIR/bin/relay, its runtime, its AOT cache)
+#   FIRST=20000 bench/run.sh          messages of the fresh relay's first-messages row (default 20000; 0: none)
+#   SIZES="2048 102400" bench/run.sh  message sizes: the first is SIZE, each further one gets a row per server at
+#                                     LARGE_CONNS (32) connections with LARGE_MESSAGES (1000) messages
 #
 # Both relays receive with STARTTLS + AUTH on loopback, commit durably, and relay to Postfix's smtp-sink on
 # 127.0.0.1:10525 (started by the Postfix set-up script, POSTFIX_SCRIPT, default ../shared/bench/postfix-relay.sh;
 # without it only the relay is measured, against its own `relay sink`). For each run it reports: messages per
 # second accepted, acceptance latency (end of DATA to 250: p50, p99, max), end-to-end throughput (first
-# submission to last message at the sink), errors, and for the relay its RSS and CPU seconds per 1,000 messages.
+# submission to last message at the sink), errors, and for each server the CPU seconds per 1,000 messages (user +
+# system of all its processes: the relay's JVM; Postfix's master and its children, those that exited included)
+# and its RSS and PSS after the run (/proc/PID/smaps_rollup, summed over those processes). Before its warm-up the
+# relay, a fresh process, gets FIRST messages at 32 connections: its CPU per message over them is the cost of a
+# restarted relay (JIT compilation included), reported apart. Rows for larger messages (SIZES) come last, with
+# messages per CPU-second (the rate one fully used core would give) for a per-core comparison.
 # Half load (HALF_LOAD=1, the default; needs 32 in CONNS): after the full-speed runs, both servers again at 32
 # connections, paced open loop (LoadGenerator --rate) at half of the lower of the two full-speed accepted rates
 # at 32 connections, in rows tagged "half load": the acceptance latency (p50, p99, max) at a load both sustain.
@@ -26,6 +35,12 @@ ROOT=$(pwd)
 CONNS=${CONNS:-"1 32 128"}
 MESSAGES=${MESSAGES:-2000}
 SIZE=${SIZE:-2048}
+SIZES=${SIZES-"$SIZE 102400"}     # the first is the main table's size; empty: SIZE alone
+read -r SIZE LARGE_SIZES <<< "${SIZES:-$SIZE}"
+LARGE_CONNS=${LARGE_CONNS:-32}
+LARGE_MESSAGES=${LARGE_MESSAGES:-1000}
+FIRST=${FIRST:-20000}
+RELAY=${RELAY:-$ROOT}
 # messages each server gets before the measured runs, half in three rounds at 32 connections, half at 1 (0: none;
 # until 2026-11-24 12,000 with a quarter at 1: the relay's first repeat at 1 connection was then still 20% slower
 # than its later ones, 834-894 against 981-1,130 msg/s)
@@ -89,7 +104,7 @@ YAML
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
 if [ -n "${PROFILE_OPTS:-}" ]; then export RELAY_CDS_ARCHIVE=; fi   # a profiler agent and CDS dumping do not mix
-RELAY_JAVA_OPTS="${PROFILE_OPTS:-${RELAY_JAVA_OPTS:-}}" RELAY_LOG_LEVEL=WARN bin/relay serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
+RELAY_JAVA_OPTS="${PROFILE_OPTS:-${RELAY_JAVA_OPTS:-}}" RELAY_LOG_LEVEL=WARN "$RELAY/bin/relay" serve --config "$WORK/relay.yaml" > "$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 cleanup() {
   kill "$RELAY_PID" 2>/dev/null || true
@@ -103,32 +118,68 @@ for _ in $(seq 1 100); do
 done
 sleep 1
 jpid=$(pgrep -f "dev.relay.server.Main serve --config $WORK/relay.yaml" | head -1)
-rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$jpid/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$jpid/stat"; }
 HZ=$(getconf CLK_TCK)
-IDLE_RSS=$(rss_mib)
+# the processes of a server: the relay's JVM; Postfix's master and its children (smtpd, cleanup, qmgr, smtp, ...)
+server_pids() {
+  if [ "$1" = relay ]; then
+    echo "$jpid"
+  else
+    local master; master=$(head -1 "$(postconf -h queue_directory)/pid/master.pid" 2>/dev/null | tr -d ' ')
+    [ -n "$master" ] && { echo "$master"; pgrep -P "$master" || true; }
+  fi
+}
+# CPU ticks (user + system) of a server's processes; with the children they waited for (cutime, cstime), so a
+# Postfix process that exited during the run still counts, through its master
+cpu_ticks() {
+  local p t=0
+  for p in $(server_pids "$1"); do
+    t=$(( t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$t"
+}
+# "RSS PSS" in MiB, summed over a server's processes
+mem_mib() {
+  local p
+  for p in $(server_pids "$1"); do cat "/proc/$p/smaps_rollup" 2>/dev/null || true; done |
+    awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } END { printf "%.0f %.0f\n", r / 1024, p / 1024 }'
+}
+# CPU ticks of the relay's JIT compiler threads (C1, C2) alive now: the JVM ends idle ones, and the ticks of an
+# ended thread are no longer listed, so a difference of two readings is a lower bound of the compilers' CPU
+jit_ticks() {
+  local t n=0
+  for t in /proc/"$jpid"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in
+      C1\ Compiler*|C2\ Compiler*) n=$(( n + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0) )) ;;
+    esac
+  done
+  echo "$n"
+}
+read -r IDLE_RSS IDLE_PSS < <(mem_mib relay)
+[ "$have_postfix" = 1 ] && read -r PF_IDLE_RSS PF_IDLE_PSS < <(mem_mib postfix)
 
 field() { sed -n "s|^\(.* \)\{0,1\}$1=\([^ ]*\).*|\2|p" <<< "$2"; }   # the field named $1, not envelope_$1
 
-# run NAME PORT USER PASSWORD CONNECTIONS [RATE TAG]: prints one table row, sets LAST_RATE (accepted msg/s) and
-# LAST_OUT (the load generator's summary); with RATE the load is paced at RATE msg/s in total, the row tagged TAG
+# run NAME PORT USER PASSWORD CONNECTIONS [RATE TAG MESSAGES SIZE]: prints one table row, sets LAST_RATE (accepted
+# msg/s), LAST_CPU (CPU ms per message) and LAST_OUT (the load generator's summary); with RATE the load is paced at
+# RATE msg/s in total, the row tagged TAG
 LAST_RATE=0
 LAST_E2E=0
+LAST_CPU=0
 LAST_OUT=
 run() {
-  local name=$1 port=$2 user=$3 pass=$4 c=$5 rate=${6:-0} tag=${7:-}
-  local per=$(( (MESSAGES + c - 1) / c ))
-  local before after t0 t1 out cpu0 cpu1 rss
+  local name=$1 port=$2 user=$3 pass=$4 c=$5 rate=${6:-0} tag=${7:-} messages=${8:-$MESSAGES} size=${9:-$SIZE}
+  local per=$(( (messages + c - 1) / c )) cwarm=$(( CLIENT_WARMUP < messages ? CLIENT_WARMUP : messages ))
+  local before after t0 t1 out cpu0 cpu1
   before=$(sink_count)
-  [ "$name" = relay ] && cpu0=$(cpu_ticks)
+  cpu0=$(cpu_ticks "$name")
   t0=$(date +%s.%N)
   # The summary line is read as soon as it is written, not when the generator's JVM exits: that exit waits for
   # the JIT's compilations in progress, 0.3 s and more, which would count against the end-to-end rate.
   local outf="$WORK/loadgen.out" gen
   : > "$outf"
   "${LOADGEN[@]}" --port "$port" --tls starttls --user "$user" --password "$pass" \
-        --connections "$c" --messages "$per" --size "$SIZE" --rate "$rate" --pipeline-after-data "$PIPELINE_AFTER_DATA" \
-        --warmup $(( (CLIENT_WARMUP + c - 1) / c )) > "$outf" &
+        --connections "$c" --messages "$per" --size "$size" --rate "$rate" --pipeline-after-data "$PIPELINE_AFTER_DATA" \
+        --warmup $(( (cwarm + c - 1) / c )) > "$outf" &
   gen=$!
   until [ -s "$outf" ] || ! kill -0 "$gen" 2>/dev/null; do sleep 0.02; done
   sleep 0.01   # the rest of the one line, if the write was caught half-way
@@ -152,19 +203,36 @@ run() {
   [ -n "$started" ] && t0=$(awk -v ms="$started" 'BEGIN { printf "%.3f", ms / 1000 }')
   local e2e; e2e=$(awk -v n="$accepted" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
   LAST_E2E=$e2e
-  local extra="" 
-  if [ "$name" = relay ]; then
-    cpu1=$(cpu_ticks); rss=$(rss_mib)
-    # (the CPU time covers the client's warm-up messages too)
-    extra=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$(( ${accepted:-0} + ${warmed:-0} ))" \
-      'BEGIN { printf "%.2f", (n > 0 ? d / hz / n * 1000 : 0) }')
-    extra="$extra | $rss"
-  else
-    extra="- | -"
-  fi
+  # (the CPU time covers the client's warm-up messages too)
+  cpu1=$(cpu_ticks "$name")
+  LAST_CPU=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$(( ${accepted:-0} + ${warmed:-0} ))" \
+    'BEGIN { printf "%.2f", (n > 0 ? d / hz / n * 1000 : 0) }')
+  local rss pss; read -r rss pss < <(mem_mib "$name")
+  local extra="$LAST_CPU | $rss | $pss"
   printf '| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$name${tag:+, $tag}" "$c" "$accepted" "$(field msg/s "$out")" \
     "$e2e" "$(field p50 "$out")" "$(field p99 "$out")" "$(field max "$out")" "$(field errors "$out")" "$extra"
 }
+
+# The fresh relay's first FIRST messages (32 connections, the client cold too: no client warm-up), measured apart:
+# CPU (user + system) from just before them to the last one's delivery, per message; the JIT compiler's work on
+# the relay's code is in it, as after a restart by a rollout or a node drain. They count towards the warm-up.
+FIRST_LINE=
+if [ "$FIRST" -gt 0 ]; then
+  f0=$(sink_count); c0=$(cpu_ticks relay); j0=$(jit_ticks); t0=$(date +%s.%N)
+  out=$("${LOADGEN[@]}" --port "$RELAY_SUB" --tls starttls --user bench --password benchpass --connections 32 \
+    --messages $(( (FIRST + 31) / 32 )) --size "$SIZE" --pipeline-after-data "$PIPELINE_AFTER_DATA")
+  fn=$(field accepted "$out")
+  for _ in $(seq 1 12000); do
+    [ "$(sink_count)" -ge $(( f0 + fn )) ] && break
+    sleep 0.01
+  done
+  t1=$(date +%s.%N); c1=$(cpu_ticks relay); j1=$(jit_ticks)
+  echo "bench: relay, fresh process, first $fn messages: $out" >&2
+  read -r frss fpss < <(mem_mib relay)
+  FIRST_LINE=$(awk -v d=$((c1 - c0)) -v j=$((j1 - j0)) -v hz="$HZ" -v n="$fn" -v a="$t0" -v b="$t1" -v r="$frss" \
+    -v p="$fpss" -v rate="$(field msg/s "$out")" -v e="$(field errors "$out")" 'BEGIN {
+      printf "Relay, fresh process, first %d messages (32 connections, %.1f s to the last delivery, %s msg/s accepted, errors %s): %.2f ms CPU per message (%.1f CPU s, of which JIT compiler threads at least %.1f s, %.0f%%); RSS %s MiB, PSS %s MiB after", n, b - a, rate, e, (n > 0 ? d / hz / n * 1000 : 0), d / hz, j / hz, (d > 0 ? 100 * j / d : 0), r, p }')
+fi
 
 # Warm-up, not reported: a relay runs for days, so the table is about steady state. Without it the relay's first
 # runs pay for its JIT compiler: C2 was ~30% of the relay's CPU samples over a 6,000-message run from a fresh JVM,
@@ -194,8 +262,11 @@ fi
   echo
   echo "Relay idle RSS after start: ${IDLE_RSS} MiB"
   echo
-  echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | relay CPU s / 1000 msg | relay RSS MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "Idle after start, from smaps_rollup: relay RSS ${IDLE_RSS} MiB, PSS ${IDLE_PSS} MiB$([ "$have_postfix" = 1 ] && echo "; Postfix (all its processes) RSS ${PF_IDLE_RSS} MiB, PSS ${PF_IDLE_PSS} MiB")"
+  [ -n "$FIRST_LINE" ] && { echo; echo "$FIRST_LINE"; }
+  echo
+  echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | CPU s / 1000 msg (all its processes) | RSS MiB | PSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   relay32= postfix32=
   declare -A ratios=()   # connections -> "accepted-ratio/end-to-end-ratio ..." over the repeats
   p99s=()                # half load: "relay p99 vs postfix p99" per repeat
@@ -212,6 +283,19 @@ fi
           'BEGIN { printf "%.2f/%.2f", (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }') "
       fi
     done
+  done
+  # larger messages: one row per server and size; messages per CPU-second = the rate of one fully used core
+  large=()
+  per_core() { awk -v e="$LAST_E2E" -v c="$LAST_CPU" \
+    'BEGIN { printf "%s msg/s end to end, %s ms CPU per message = %.0f msg per CPU-second", e, c, (c > 0 ? 1000 / c : 0) }'; }
+  for size in $LARGE_SIZES; do
+    tag="$size-byte messages"
+    run relay $RELAY_SUB bench benchpass "$LARGE_CONNS" 0 "$tag" "$LARGE_MESSAGES" "$size"
+    large+=("$tag at $LARGE_CONNS connections: relay $(per_core)")
+    if [ "$have_postfix" = 1 ]; then
+      run postfix 10587 bench benchpass "$LARGE_CONNS" 0 "$tag" "$LARGE_MESSAGES" "$size"
+      large[-1]+="; Postfix $(per_core)"
+    fi
   done
   notes=()
   # half of the lower full-speed rate at 32 connections in the first repeat (the relay's alone without Postfix)
@@ -242,6 +326,12 @@ fi
       echo "| $c | ${ratios[$c]% } | $(med 1)x | $(med 2)x |"
     done
     [ ${#p99s[@]} -gt 0 ] && { echo; echo "Half-load p99, relay vs Postfix, per repeat: $(IFS=';'; echo "${p99s[*]}" | sed 's/;/; /g')"; }
+  fi
+  if [ ${#large[@]} -gt 0 ]; then
+    echo
+    echo "Per core (messages per CPU-second: 1,000 / CPU ms per message):"
+    echo
+    for n in "${large[@]}"; do echo "- $n"; done
   fi
   if [ ${#notes[@]} -gt 0 ]; then
     echo

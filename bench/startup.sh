@@ -3,7 +3,8 @@
 # seconds the process used until then (less sensitive than wall time to other work on a shared machine).
 #
 #   bench/startup.sh [RUNS]        (default 5; needs curl and a built tree)
-#   RELAY=DIR bench/startup.sh      the same for an unpacked release (DIR/bin/relay, its bundled runtime)
+#   RELAY=DIR bench/startup.sh      the same for an unpacked release (DIR/bin/relay, its bundled runtime and its
+#                                   AOT cache; RELAY_AOT_CACHE= RELAY=DIR: the AppCDS archive instead, as before)
 #   DEMO_PORTS=S,SS,SINK,ADMIN      the demo's ports (default 12587,12465,12525,19090, not the demo's own)
 #
 # The first run of a fresh data directory also makes the demo certificate and users file, and (with AppCDS on,

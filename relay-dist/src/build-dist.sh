@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the release layout and tarball (called by relay-dist/pom.xml in the package phase):
-#   target/relay-<version>-linux-x86_64/            bin/relay, lib/ (the jars, staged by Maven), runtime/ (jlink),
+#   target/relay-<version>-linux-x86_64/            bin/relay, lib/ (the jars, staged by Maven; the AOT cache
+#                                                   relay.aot and relay.aot.jars on JDK 25+), runtime/ (jlink),
 #                                                   etc/relay.yaml, systemd/relay.service, README.md
 #   target/relay-<version>-linux-x86_64.tar.gz      that directory
 #   target/deb/                                     what the Debian package adds: /etc, /usr/share, /lib/systemd
-# Environment (from the pom): ROOT (the source tree), TARGET, NAME, VERSION. JLINK=path chooses the jlink; by
+# Environment (from the pom): ROOT (the source tree), TARGET, NAME, VERSION, BENCH_JAR (relay-bench.jar, the
+# load generator of the AOT cache's training run, aot-training.sh). JLINK=path chooses the jlink; by
 # default the one beside the Java the launcher finds (a JDK >= 21: JAVA_HOME, PATH, /usr/lib/jvm, ...).
 set -euo pipefail
 : "${ROOT:?}" "${TARGET:?}" "${NAME:?}" "${VERSION:?}"
@@ -48,6 +50,15 @@ install -m 0644 "$src/relay.yaml" "$stage/etc/relay.yaml"
 install -m 0644 "$ROOT/deploy/systemd/relay.service" "$stage/systemd/relay.service"
 install -m 0644 "$ROOT/README.md" "$stage/README.md"
 chmod -R u+w,go-w "$stage"
+
+# the AOT cache (lib/relay.aot, JDK 25+): a training run of this very stage under load; bin/relay uses it
+runtime_version="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$stage/runtime/release")"
+if [ "${runtime_version:-0}" -ge 25 ]; then
+  : "${BENCH_JAR:?relay-bench.jar, the load generator of the AOT training run}"
+  bash "$src/aot-training.sh" "$stage" "$BENCH_JAR" "$TARGET/aot-training"
+else
+  echo "build-dist: the runtime is Java $runtime_version: no AOT cache (JDK 25+); bin/relay uses its AppCDS archive" >&2
+fi
 
 # reproducible member order and owners; modes as staged (runtime/bin/* and bin/relay executable)
 tar --sort=name --owner=0 --group=0 --numeric-owner -C "$TARGET" -czf "$TARGET/$NAME.tar.gz" "$NAME"

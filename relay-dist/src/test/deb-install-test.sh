@@ -29,13 +29,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() { # a loopback port nothing listens on
-  local p
-  while true; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+# shellcheck source=../loopback.sh
+. relay-dist/src/loopback.sh
 wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
   local until=$(( $(date +%s) + $1 )); shift
   until "$@"; do
@@ -124,6 +119,11 @@ wait_for 20 history_has_it || { cat "$tmp/relay.log"; fail "relay history does n
 # (by its command line: other relays, a test suite's, may run beside this on a build machine)
 pgrep -u relay -f "dev.relay.server.Main serve --config /etc/relay/relay.yaml" >/dev/null \
   || fail "the relay did not run as relay"
+# the AOT cache the release build made is mapped: the installed jars are the ones it was made with (dpkg keeps
+# their times), so the launcher passes it and the JVM takes it (a refused cache is not mapped)
+relay_java=$(pgrep -u relay -f "dev.relay.server.Main serve --config /etc/relay/relay.yaml" | head -n 1)
+grep -q " /usr/lib/relay/lib/relay.aot$" "/proc/$relay_java/maps" \
+  || fail "the relay did not map the release's AOT cache: $(tr '\0' ' ' < "/proc/$relay_java/cmdline")"
 if pgrep -u root -f "dev.relay.server.Main serve --config /etc/relay/relay.yaml" >/dev/null; then
   fail "the relay ran as root"
 fi

@@ -69,6 +69,11 @@ class ReleaseTarballTest {
 
     /** A process of the unpacked release with a bare environment: PATH holds only {@link #TOOLS}. */
     private ProcessBuilder launcher(String... args) throws IOException {
+        return launcher(Map.of(), args);
+    }
+
+    /** The same with these variables besides PATH and HOME. */
+    private ProcessBuilder launcher(Map<String, String> vars, String... args) throws IOException {
         Path bin = Files.createDirectories(tmp.resolve("path"));
         for (String tool : TOOLS) {
             Path link = bin.resolve(tool);
@@ -84,6 +89,7 @@ class ReleaseTarballTest {
         env.clear();
         env.put("PATH", bin.toString());
         env.put("HOME", tmp.resolve("home").toString());
+        env.putAll(vars);
         return pb.directory(tmp.toFile());
     }
 
@@ -114,7 +120,10 @@ class ReleaseTarballTest {
         Path data = tmp.resolve("relay-data");
         Path log = tmp.resolve("relay.log");
         long t0 = System.nanoTime();
-        relay = launcher("serve", "--data-dir", data.toString(), "--demo-ports", ports)
+        // the JVM says where each class came from: the relay's own from the AOT cache the release build made
+        Path classLog = tmp.resolve("class-load.log");
+        relay = launcher(Map.of("RELAY_JAVA_OPTS", "-Xlog:class+load=info:file=" + classLog), "serve",
+                "--data-dir", data.toString(), "--demo-ports", ports)
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/readyz"))
@@ -163,12 +172,47 @@ class ReleaseTarballTest {
         assertThat(relay.exitValue()).as(RelayProcess.tail(log)).isIn(0, 143);
         assertThat(Files.readString(log)).contains("stopped; queued messages stay in");
 
+        // (a runtime before Java 25 has no AOT cache: the build makes none, and the launcher keeps to AppCDS)
+        String release = Files.readString(home.resolve("runtime/release"));
+        int feature = Integer.parseInt(release.replaceAll("(?s).*JAVA_VERSION=\"(\\d+).*", "$1"));
+        if (feature >= 25) {
+            assertThat(home.resolve("lib/relay.aot")).as("the AOT cache of the release build").isRegularFile();
+            assertThat(Files.readString(classLog)).contains("dev.relay.server.Main source: shared objects file",
+                    "io.netty.channel.nio.NioIoHandler source: shared objects file")
+                    .doesNotContain("dev.relay.server.Main source: shared objects file (top)"); // (AppCDS's)
+            assertThat(classArchives()).as("no AppCDS archive beside the AOT cache").isEmpty();
+        } else {
+            assertThat(home.resolve("lib/relay.aot")).doesNotExist();
+        }
+
+        // a jar that is not the one the cache was made with (here: a newer time, as after a copy that does not
+        // keep times): the launcher falls back to the AppCDS archive without a word from the JVM
+        Path jar = home.resolve("lib/relay-server.jar");
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(jar).toMillis() + 60_000));
+        Path log2 = tmp.resolve("relay2.log");
+        Path classLog2 = tmp.resolve("class-load2.log");
+        startUntilReady(Map.of("RELAY_JAVA_OPTS", "-Xlog:class+load=info:file=" + classLog2), data, ports, log2,
+                http, readyz);
+        assertThat(Files.readString(classLog2)).contains("dev.relay.server.Main source: file:");
+        assertThat(Files.readString(log2)).doesNotContain("[aot]", "[cds]", "AOT cache");
+        relay.destroy();
+        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
         // the class-data archive the first stop wrote next to the jars is the one the next start uses: counting
         // the archive itself in the jars' fingerprint once renamed (and so threw away) it at every start
         List<Path> archives = classArchives();
         assertThat(archives).hasSize(1);
-        relay = launcher("serve", "--data-dir", data.toString(), "--demo-ports", ports)
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("relay2.log").toFile()).start();
+        startUntilReady(Map.of(), data, ports, tmp.resolve("relay3.log"), http, readyz);
+        assertThat(classArchives()).as("the archive of the first run, kept").isEqualTo(archives);
+        relay.destroy();
+        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    private void startUntilReady(Map<String, String> vars, Path data, String ports, Path log, HttpClient http,
+                                 HttpRequest readyz) throws IOException {
+        relay = launcher(vars, "serve", "--data-dir", data.toString(), "--demo-ports", ports)
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
             try {
                 return http.send(readyz, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
@@ -176,9 +220,6 @@ class ReleaseTarballTest {
                 return false;
             }
         });
-        assertThat(classArchives()).as("the archive of the first run, kept").isEqualTo(archives);
-        relay.destroy();
-        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
 
     private List<Path> classArchives() throws IOException {

@@ -19,7 +19,7 @@ final class EnvOverlay {
     static final String PREFIX = "RELAY_";
     /** Variables of the launcher and the logging, not configuration keys. */
     static final Set<String> NOT_CONFIG = Set.of("RELAY_JAVA", "RELAY_JAVA_OPTS", "RELAY_JAVA_SEARCH_DIRS",
-            "RELAY_CDS_ARCHIVE", "RELAY_CDS_DIR", "RELAY_LOG_FORMAT", "RELAY_LOG_LEVEL");
+            "RELAY_CDS_ARCHIVE", "RELAY_CDS_DIR", "RELAY_AOT_CACHE", "RELAY_LOG_FORMAT", "RELAY_LOG_LEVEL");
 
     private static final Pattern INDEX = Pattern.compile("([0-9]{1,4})(?:_(.*))?", Pattern.DOTALL);
 

@@ -9,7 +9,8 @@
  *       {@link dev.relay.config.ConfigException} listing <em>every</em> problem, each with its key path
  *       ({@code upstreams[0].url}), the offending value (secrets as {@code ****}) and the fix in plain words.</li>
  *   <li>Unknown YAML keys and unknown {@code RELAY_*} variables are errors, never silently ignored; the
- *       variables {@code RELAY_JAVA}, {@code RELAY_JAVA_OPTS} and {@code RELAY_LOG_FORMAT} belong to the
+ *       variables {@code RELAY_JAVA}, {@code RELAY_JAVA_OPTS}, {@code RELAY_CDS_ARCHIVE}, {@code RELAY_AOT_CACHE},
+ *       {@code RELAY_LOG_FORMAT} and the like belong to the
  *       launcher and are ignored.</li>
  *   <li>Variable names are derived from the key tree ({@code RELAY_} + the key path in upper snake case, list
  *       items by index: {@code RELAY_UPSTREAMS_0_PASSWORD_FILE}); there is no hand-written table.</li>

@@ -158,8 +158,8 @@ class ConfigLoaderTest {
     @Test
     void launcherVariablesAreNotReportedAsUnknown() {
         Map<String, String> env = Map.of("RELAY_JAVA", "/usr/bin/java", "RELAY_JAVA_OPTS", "-Xmx1g",
-                "RELAY_JAVA_SEARCH_DIRS", "/opt/jdks", "RELAY_CDS_ARCHIVE", "", "RELAY_LOG_FORMAT", "json",
-                "RELAY_LOG_LEVEL", "DEBUG");
+                "RELAY_JAVA_SEARCH_DIRS", "/opt/jdks", "RELAY_CDS_ARCHIVE", "", "RELAY_AOT_CACHE", "",
+                "RELAY_LOG_FORMAT", "json", "RELAY_LOG_LEVEL", "DEBUG");
         assertThat(ConfigLoader.load(Fixtures.write(dir, Fixtures.MINIMAL), env).config()).isNotNull();
         assertThat(ConfigLoader.hasEnvironmentConfig(env)).as("no configuration from these alone").isFalse();
     }
