@@ -102,27 +102,9 @@ class EightBitDowngradeTest {
                 + "--alt\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                 + TEXT + "--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                 + "<p>" + TEXT + "</p>\r\n--alt--\r\n";
-        AtomicReference<String> received = new AtomicReference<>();
-        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
-            c.hello();
-            c.expect("MAIL FROM:<alice@example.org>");
-            c.reply("250 ok");
-            c.expect("RCPT TO:<bob@example.net>");
-            c.reply("250 ok");
-            c.expect("DATA");
-            c.reply("354 go ahead");
-            received.set(c.readData());
-            c.reply("250 2.0.0 ok");
-        }); NettyDeliveryEngine engine = engine(server.port())) {
-            Path file = body(content);
-            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
-                    .get(10, TimeUnit.SECONDS);
-
-            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
-            server.awaitScript();
-        }
-        assertThat(received.get().chars().allMatch(ch -> ch < 128)).isTrue();
-        Multipart mp = (Multipart) parse(received.get()).getContent();
+        String received = deliveredOnce(content, "MAIL FROM:<alice@example.org>");
+        assertThat(received.chars().allMatch(ch -> ch < 128)).isTrue();
+        Multipart mp = (Multipart) parse(received).getContent();
         assertThat(mp.getBodyPart(0).getContent()).isEqualTo(TEXT.substring(0, TEXT.length() - 2));
         assertThat(mp.getBodyPart(1).getContent()).isEqualTo("<p>" + TEXT + "</p>");
     }
@@ -175,26 +157,8 @@ class EightBitDowngradeTest {
     @Test
     void eightBitBodyToAnUpstreamWith8bitmimeIsSentAsItIs() throws Throwable {
         String content = "Subject: plain\r\n\r\n" + TEXT;
-        AtomicReference<String> received = new AtomicReference<>();
-        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
-            c.hello("8BITMIME");
-            c.expect("MAIL FROM:<alice@example.org> BODY=8BITMIME");
-            c.reply("250 ok");
-            c.expect("RCPT TO:<bob@example.net>");
-            c.reply("250 ok");
-            c.expect("DATA");
-            c.reply("354 go ahead");
-            received.set(c.readData());
-            c.reply("250 2.0.0 ok");
-        }); NettyDeliveryEngine engine = engine(server.port())) {
-            Path file = body(content);
-            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
-                    .get(10, TimeUnit.SECONDS);
-
-            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
-            server.awaitScript();
-        }
-        assertThat(received.get()).isEqualTo(content);
+        String received = deliveredOnce(content, "MAIL FROM:<alice@example.org> BODY=8BITMIME", "8BITMIME");
+        assertThat(received).isEqualTo(content);
     }
 
     @Test
@@ -218,6 +182,33 @@ class EightBitDowngradeTest {
     }
 
     /** The server keeps the connection open until the client ends it (with QUIT or not), and gets no command. */
+    /**
+     * Delivers {@code content} once to an upstream offering {@code extensions} that expects {@code mailLine}, and
+     * returns the data it received (the delivery is asserted done with its 250).
+     */
+    private String deliveredOnce(String content, String mailLine, String... extensions) throws Throwable {
+        AtomicReference<String> received = new AtomicReference<>();
+        try (TestUpstream server = TestUpstream.scripted((n, c) -> {
+            c.hello(extensions);
+            c.expect(mailLine);
+            c.reply("250 ok");
+            c.expect("RCPT TO:<bob@example.net>");
+            c.reply("250 ok");
+            c.expect("DATA");
+            c.reply("354 go ahead");
+            received.set(c.readData());
+            c.reply("250 2.0.0 ok");
+        }); NettyDeliveryEngine engine = engine(server.port())) {
+            Path file = body(content);
+            DeliveryReport report = engine.deliver(envelope(), Body.of(file, Files.size(file)))
+                    .get(10, TimeUnit.SECONDS);
+
+            assertThat(report.byRecipient().get(BOB)).isEqualTo(new Delivered("250 2.0.0 ok"));
+            server.awaitScript();
+        }
+        return received.get();
+    }
+
     private static void nothingButQuit(UpstreamSession c) throws java.io.IOException {
         String next = c.read();
         if (next != null && !next.equalsIgnoreCase("QUIT")) {
