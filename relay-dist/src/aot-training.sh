@@ -50,7 +50,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 RELAY_JAVA_OPTS= "$relay" passwd training <<< training-password > "$work/users" 2> "$work/passwd.log" \
   || fail "relay passwd"
 printf 'sink-secret\n' > "$work/sink-password"
-sub=$(free_port); subs=$(free_port); plain=$(free_port); admin=$(free_port); sink=$(free_port)
+take_ports sub subs plain admin sink
 sed -e "s#@WORK@#$work#g" -e "s#@SUB_PORT@#$sub#" -e "s#@SUBS_PORT@#$subs#" -e "s#@PLAIN_PORT@#$plain#" \
     -e "s#@SINK_PORT@#$sink#" -e "s#@ADMIN_PORT@#$admin#" "$src/aot-training.yaml" > "$work/relay.yaml"
 

@@ -69,7 +69,7 @@ if pgrep -u relay -f "relay serve" >/dev/null; then fail "the relay was started 
 # One message, as an operator would set it up: the smarthost (here `relay sink` with STARTTLS and AUTH), its
 # password in a file only root and the relay group read, the relay running as the relay user from the unit's
 # command line.
-sink_port=$(free_port); sub_port=$(free_port); admin_port=$(free_port)
+take_ports sink_port sub_port admin_port
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$tmp/sink-key.pem" -out "$tmp/sink-cert.pem" 2>/dev/null \
   || fail "openssl"

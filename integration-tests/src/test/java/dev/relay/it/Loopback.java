@@ -24,18 +24,39 @@ final class Loopback {
     /**
      * A port free now and never handed out before in this JVM: two calls for one configuration (a listener and the
      * admin endpoint, say) could otherwise get the same port, as a verify run did once ("already used by
-     * admin.bind").
+     * admin.bind"). It comes from below the kernel's ephemeral range, so an outgoing connection (a test's client, the
+     * relay's own delivery) cannot take it as its local port between this choice and the relay's bind: a CI run's
+     * install test failed so ("Address already in use" on a port chosen a moment before).
      */
     static int freePort() {
+        int top = EPHEMERAL_LOW - 1;
         for (int attempt = 0; ; attempt++) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            int candidate = top > 20_000 && attempt < 1000
+                    ? 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(top - 20_000 + 1) : 0;
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new java.net.InetSocketAddress(InetAddress.getByName(HOST), candidate), 1);
                 int port = s.getLocalPort();
-                if (HANDED_OUT.add(port) || attempt >= 100) {
+                if (HANDED_OUT.add(port) || attempt >= 1100) {
                     return port;
                 }
+            } catch (java.net.BindException taken) {
+                // in use: another
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+    }
+
+    /** The first port of the kernel's ephemeral range (32768 when it cannot be read, Linux's default). */
+    private static final int EPHEMERAL_LOW = ephemeralLow();
+
+    private static int ephemeralLow() {
+        try {
+            String range = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+            return Integer.parseInt(range.trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32768;
         }
     }
 
