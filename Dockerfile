@@ -47,11 +47,11 @@ COPY --from=build /src/relay-server/target/relay-server.jar /opt/relay/lib/relay
 COPY --from=build /src/relay-server/target/lib/ /opt/relay/lib/
 
 # The admin endpoint (/metrics, /healthz, /readyz) must be reachable from outside the container for probes and
-# Prometheus; an environment variable overrides the file, so set RELAY_ADMIN_BIND to move it. The JVM sizes its
-# heap from the container's memory limit, and exits on OutOfMemoryError so the orchestrator restarts it (the spool
-# keeps every acknowledged message).
+# Prometheus; an environment variable overrides the file, so set RELAY_ADMIN_BIND to move it. The launcher sizes
+# the heap from the container's memory limit (half of it, at most 768 MiB; docs/performance.md, "Memory"), and the
+# JVM exits on OutOfMemoryError so the orchestrator restarts it (the spool keeps every acknowledged message).
 ENV RELAY_ADMIN_BIND=0.0.0.0:9090 \
-    RELAY_JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+    RELAY_JAVA_OPTS="-XX:+ExitOnOutOfMemoryError"
 
 # The launcher's AppCDS archive for `serve` (written when the JVM stops, mapped at every later start): in a
 # directory of its own that the relay user may write. The launcher's default would be $HOME/.cache/relay, as

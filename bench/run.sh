@@ -12,6 +12,9 @@
 #   BENCH_RELAY_PORT=12587 BENCH_ADMIN_PORT=12590 WORK=/tmp/b2 bench/run.sh   other ports for the relay under test
 #   RELAY=DIR bench/run.sh            the relay of an unpacked release (DIR/bin/relay, its runtime, its AOT cache)
 #   FIRST=20000 bench/run.sh          messages of the fresh relay's first-messages row (default 20000; 0: none)
+#   SYSCALLS=1 bench/run.sh           also count the relay's system calls in each of its runs (perf stat on the
+#                                     raw_syscalls and syscalls tracepoints; needs perf and root): per message, in
+#                                     all and the eight most frequent, listed under the table
 #   SIZES="2048 102400" bench/run.sh  message sizes: the first is SIZE, each further one gets a row per server at
 #                                     LARGE_CONNS (32) connections with LARGE_MESSAGES (1000) messages
 #
@@ -21,7 +24,8 @@
 # second accepted, acceptance latency (end of DATA to 250: p50, p99, max), end-to-end throughput (first
 # submission to last message at the sink), errors, and for each server the CPU seconds per 1,000 messages (user +
 # system of all its processes: the relay's JVM; Postfix's master and its children, those that exited included)
-# and its RSS and PSS after the run (/proc/PID/smaps_rollup, summed over those processes). Before its warm-up the
+# and its RSS and PSS after the run (/proc/PID/smaps_rollup, summed over those processes); for the relay also the
+# bytes it allocated on the Java heap per message (jvm_allocated_bytes_total from its /metrics). Before its warm-up the
 # relay, a fresh process, gets FIRST messages at 32 connections: its CPU per message over them is the cost of a
 # restarted relay (JIT compilation included), reported apart. Rows for larger messages (SIZES) come last, with
 # messages per CPU-second (the rate one fully used core would give) for a per-core comparison.
@@ -154,6 +158,35 @@ jit_ticks() {
   done
   echo "$n"
 }
+# bytes the relay allocated on its Java heap since it started (its jvm_allocated_bytes_total)
+allocated() {
+  curl -sf "http://127.0.0.1:$RELAY_ADMIN/metrics" 2>/dev/null | awk '/^jvm_allocated_bytes_total / { printf "%.0f\n", $2; f = 1 } END { if (!f) print 0 }'
+}
+# syscall counting around a relay run (SYSCALLS=1): perf stat on the relay's threads, all syscall tracepoints
+SYSCALL_NOTES=()
+syscalls_start() {
+  [ "${SYSCALLS:-0}" = 1 ] || return 0
+  perf stat -x, -e raw_syscalls:sys_enter -e 'syscalls:sys_enter_*' -p "$jpid" -o "$WORK/perf.out" 2>/dev/null &
+  PERF_PID=$!
+  sleep 0.5   # attached to every thread before the run starts
+}
+syscalls_stop() { # syscalls_stop LABEL MESSAGES
+  [ "${SYSCALLS:-0}" = 1 ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  SYSCALL_NOTES+=("$1: $(awk -F, -v n="$2" '
+    $3 == "raw_syscalls:sys_enter" { total = $1 }
+    $3 ~ /^syscalls:sys_enter_/ && $1 + 0 > 0 { sub(/^syscalls:sys_enter_/, "", $3); c[$3] = $1 }
+    END {
+      printf "%.1f syscalls per message:", (n > 0 ? total / n : 0)
+      k = 0
+      while (k < 8) {
+        best = ""; for (s in c) if (best == "" || c[s] > c[best]) best = s
+        if (best == "") break
+        printf " %s %.2f", best, c[best] / n; delete c[best]; k++
+      }
+    }' "$WORK/perf.out")")
+}
 read -r IDLE_RSS IDLE_PSS < <(mem_mib relay)
 [ "$have_postfix" = 1 ] && read -r PF_IDLE_RSS PF_IDLE_PSS < <(mem_mib postfix)
 
@@ -170,6 +203,8 @@ run() {
   local name=$1 port=$2 user=$3 pass=$4 c=$5 rate=${6:-0} tag=${7:-} messages=${8:-$MESSAGES} size=${9:-$SIZE}
   local per=$(( (messages + c - 1) / c )) cwarm=$(( CLIENT_WARMUP < messages ? CLIENT_WARMUP : messages ))
   local before after t0 t1 out cpu0 cpu1
+  local alloc0=0
+  if [ "$name" = relay ]; then alloc0=$(allocated); syscalls_start; fi
   before=$(sink_count)
   cpu0=$(cpu_ticks "$name")
   t0=$(date +%s.%N)
@@ -205,10 +240,16 @@ run() {
   LAST_E2E=$e2e
   # (the CPU time covers the client's warm-up messages too)
   cpu1=$(cpu_ticks "$name")
-  LAST_CPU=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$(( ${accepted:-0} + ${warmed:-0} ))" \
+  local n=$(( ${accepted:-0} + ${warmed:-0} ))
+  LAST_CPU=$(awk -v d=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$n" \
     'BEGIN { printf "%.2f", (n > 0 ? d / hz / n * 1000 : 0) }')
+  local alloc=""
+  if [ "$name" = relay ]; then
+    syscalls_stop "relay${tag:+, $tag} at $c connections" "$n"
+    alloc=$(awk -v a="$alloc0" -v b="$(allocated)" -v n="$n" 'BEGIN { printf "%.0f", (n > 0 && b > a ? (b - a) / n / 1024 : 0) }')
+  fi
   local rss pss; read -r rss pss < <(mem_mib "$name")
-  local extra="$LAST_CPU | $rss | $pss"
+  local extra="$LAST_CPU | ${alloc:--} | $rss | $pss"
   printf '| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$name${tag:+, $tag}" "$c" "$accepted" "$(field msg/s "$out")" \
     "$e2e" "$(field p50 "$out")" "$(field p99 "$out")" "$(field max "$out")" "$(field errors "$out")" "$extra"
 }
@@ -218,7 +259,7 @@ run() {
 # the relay's code is in it, as after a restart by a rollout or a node drain. They count towards the warm-up.
 FIRST_LINE=
 if [ "$FIRST" -gt 0 ]; then
-  f0=$(sink_count); c0=$(cpu_ticks relay); j0=$(jit_ticks); t0=$(date +%s.%N)
+  f0=$(sink_count); c0=$(cpu_ticks relay); j0=$(jit_ticks); a0=$(allocated); t0=$(date +%s.%N)
   out=$("${LOADGEN[@]}" --port "$RELAY_SUB" --tls starttls --user bench --password benchpass --connections 32 \
     --messages $(( (FIRST + 31) / 32 )) --size "$SIZE" --pipeline-after-data "$PIPELINE_AFTER_DATA")
   fn=$(field accepted "$out")
@@ -226,12 +267,12 @@ if [ "$FIRST" -gt 0 ]; then
     [ "$(sink_count)" -ge $(( f0 + fn )) ] && break
     sleep 0.01
   done
-  t1=$(date +%s.%N); c1=$(cpu_ticks relay); j1=$(jit_ticks)
+  t1=$(date +%s.%N); c1=$(cpu_ticks relay); j1=$(jit_ticks); a1=$(allocated)
   echo "bench: relay, fresh process, first $fn messages: $out" >&2
   read -r frss fpss < <(mem_mib relay)
   FIRST_LINE=$(awk -v d=$((c1 - c0)) -v j=$((j1 - j0)) -v hz="$HZ" -v n="$fn" -v a="$t0" -v b="$t1" -v r="$frss" \
-    -v p="$fpss" -v rate="$(field msg/s "$out")" -v e="$(field errors "$out")" 'BEGIN {
-      printf "Relay, fresh process, first %d messages (32 connections, %.1f s to the last delivery, %s msg/s accepted, errors %s): %.2f ms CPU per message (%.1f CPU s, of which JIT compiler threads at least %.1f s, %.0f%%); RSS %s MiB, PSS %s MiB after", n, b - a, rate, e, (n > 0 ? d / hz / n * 1000 : 0), d / hz, j / hz, (d > 0 ? 100 * j / d : 0), r, p }')
+    -v p="$fpss" -v rate="$(field msg/s "$out")" -v e="$(field errors "$out")" -v al=$((a1 - a0)) 'BEGIN {
+      printf "Relay, fresh process, first %d messages (32 connections, %.1f s to the last delivery, %s msg/s accepted, errors %s): %.2f ms CPU per message (%.1f CPU s, of which JIT compiler threads at least %.1f s, %.0f%%); %.0f KiB allocated per message; RSS %s MiB, PSS %s MiB after", n, b - a, rate, e, (n > 0 ? d / hz / n * 1000 : 0), d / hz, j / hz, (d > 0 ? 100 * j / d : 0), (n > 0 ? al / n / 1024 : 0), r, p }')
 fi
 
 # Warm-up, not reported: a relay runs for days, so the table is about steady state. Without it the relay's first
@@ -265,8 +306,8 @@ fi
   echo "Idle after start, from smaps_rollup: relay RSS ${IDLE_RSS} MiB, PSS ${IDLE_PSS} MiB$([ "$have_postfix" = 1 ] && echo "; Postfix (all its processes) RSS ${PF_IDLE_RSS} MiB, PSS ${PF_IDLE_PSS} MiB")"
   [ -n "$FIRST_LINE" ] && { echo; echo "$FIRST_LINE"; }
   echo
-  echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | CPU s / 1000 msg (all its processes) | RSS MiB | PSS MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| server | connections | accepted | accepted msg/s | end-to-end msg/s | p50 | p99 | max | errors | CPU s / 1000 msg (all its processes) | KiB allocated / msg | RSS MiB | PSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   relay32= postfix32=
   declare -A ratios=()   # connections -> "accepted-ratio/end-to-end-ratio ..." over the repeats
   p99s=()                # half load: "relay p99 vs postfix p99" per repeat
@@ -332,6 +373,12 @@ fi
     echo "Per core (messages per CPU-second: 1,000 / CPU ms per message):"
     echo
     for n in "${large[@]}"; do echo "- $n"; done
+  fi
+  if [ ${#SYSCALL_NOTES[@]} -gt 0 ]; then
+    echo
+    echo "The relay's system calls (perf stat on its threads during each run; the client's warm-up messages counted):"
+    echo
+    for n in "${SYSCALL_NOTES[@]}"; do echo "- $n"; done
   fi
   if [ ${#notes[@]} -gt 0 ]; then
     echo

@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -238,6 +240,54 @@ class LauncherTest {
         } finally {
             Files.delete(current.resolve("jdk")); // the link only, before @TempDir's clean-up warns about it
         }
+    }
+
+    /**
+     * `serve` gets the Serial collector and a heap of half the memory, at most 768 MiB, from 24 MiB; an operator's
+     * own choice of collector or heap in RELAY_JAVA_OPTS (or JAVA_TOOL_OPTIONS) replaces that part; other commands
+     * get neither. A stand-in java prints the arguments it was given.
+     */
+    @Test
+    void serveGetsTheMeasuredCollectorAndHeapUnlessTheOperatorChoseTheirOwn() throws Exception {
+        Path home = dir.resolve("echo-java");
+        Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho \"$*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(home.resolve("release"), "JAVA_VERSION=\"25.0.1\"\n");
+        String defaults = "-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -XX:MinRAMPercentage=50 "
+                + "-XX:ErgoHeapSizeLimit=768m -Xms24m";
+
+        assertThat(echoed(java, Map.of(), "serve", "--config", "x.yaml")).contains(defaults);
+        String g1 = echoed(java, Map.of("RELAY_JAVA_OPTS", "-XX:+UseG1GC"), "serve");
+        assertThat(g1).doesNotContain("UseSerialGC").contains("-XX:ErgoHeapSizeLimit=768m -Xms24m -XX:+UseG1GC");
+        String sized = echoed(java, Map.of("JAVA_TOOL_OPTIONS", "-Xmx2g"), "serve");
+        assertThat(sized).contains("-XX:+UseSerialGC").doesNotContain("RAMPercentage", "ErgoHeapSizeLimit", "-Xms24m");
+        assertThat(echoed(java, Map.of(), "sink", "--bind", "127.0.0.1:1")).doesNotContain("UseSerialGC", "-Xms24m");
+
+        // the real JVM takes them: Serial, at most 768 MiB whatever this machine has
+        ProcessBuilder pb = launcher("serve");
+        pb.environment().put("RELAY_JAVA", ProcessHandle.current().info().command().orElseThrow());
+        pb.environment().put("RELAY_JAVA_OPTS", "-XX:+PrintFlagsFinal -version");
+        pb.environment().put("RELAY_CDS_ARCHIVE", ""); // no class archive written by a JVM that only printed flags
+        Process p = pb.redirectErrorStream(true).start();
+        String flags = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(flags).containsPattern("bool UseSerialGC +?= true").containsPattern("InitialHeapSize += 25165824 ");
+        Matcher max = Pattern.compile("MaxHeapSize += (\\d+) ").matcher(flags);
+        assertThat(max.find()).as(flags).isTrue();
+        assertThat(Long.parseLong(max.group(1))).isBetween(16L << 20, 768L << 20);
+    }
+
+    private String echoed(Path java, Map<String, String> env, String... args) throws Exception {
+        ProcessBuilder pb = launcher(args);
+        pb.environment().put("RELAY_JAVA", java.toString());
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        pb.environment().putAll(env);
+        Process p = pb.redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return out;
     }
 
     /**

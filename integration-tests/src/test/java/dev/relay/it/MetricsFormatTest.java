@@ -88,6 +88,19 @@ class MetricsFormatTest {
     }
 
     @Test
+    void processFiguresArePlausible() {
+        // the resident set (more than the JVM's own minimum, less than this machine), and allocation under way
+        assertThat(value("process_resident_memory_bytes")).isBetween(16.0 * 1024 * 1024, 64.0 * 1024 * 1024 * 1024);
+        assertThat(value("jvm_allocated_bytes_total")).isGreaterThan(1024.0 * 1024);
+    }
+
+    private double value(String series) {
+        return metrics.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+                .orElseThrow(() -> new AssertionError(series + " is not in the scrape"));
+    }
+
+    @Test
     void scrapeFollowsThePrometheusNamingAndFormatRules() {
         assertThat(PrometheusTextLint.problems(metrics)).isEmpty();
     }

@@ -6,6 +6,7 @@ import dev.relay.config.LoadedConfig;
 import dev.relay.config.RelayConfig;
 import dev.relay.server.setup.ConfigChoice;
 import dev.relay.server.setup.DemoSetup;
+import dev.relay.server.setup.HeapCheck;
 import dev.relay.server.setup.Preflight;
 import dev.relay.server.sink.CaptureSink;
 import java.time.Duration;
@@ -106,6 +107,9 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         Preflight.warnings(effective).forEach(w -> log.warn("configuration: {}", w));
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        log.info(HeapCheck.summary(effective, maxHeap));
+        HeapCheck.warning(effective, maxHeap).ifPresent(log::warn);
         CaptureSink sink = null;
         RelayServer server;
         try {
