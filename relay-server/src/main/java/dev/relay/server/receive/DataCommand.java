@@ -25,6 +25,9 @@ import org.subethamail.smtp.server.Session;
  */
 final class DataCommand {
     private static final Pattern NOT_VISIBLE = Pattern.compile("[^\\x21-\\x7e]");
+    /** RFC 5322 date-time for the trace header (made once: building a formatter per message showed in profiles). */
+    private static final DateTimeFormatter TRACE_DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z",
+            Locale.US);
     // the logger of the command table this came from: its lines keep their logger name
     private static final Logger log = LoggerFactory.getLogger(SmtpCommands.class);
     private final String listener;
@@ -118,8 +121,17 @@ final class DataCommand {
                 + sess.getRemoteAddress().getAddress().getHostAddress() + "])\r\n"
                 + "\tby " + traceName(inbound.hostname()) + " (relay) with " + protocol + tlsInfo + "\r\n"
                 + "\tid " + sess.getSessionId() + "; "
-                + DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
-                .format(ZonedDateTime.now()) + "\r\n";
+                + TRACE_DATE.format(ZonedDateTime.now()) + "\r\n";
+    }
+
+    private static boolean visibleAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x21 || c > 0x7e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The longest name a trace header carries: a domain is at most 255 octets (RFC 5321 section 4.5.3.1.2). */
@@ -132,6 +144,9 @@ final class DataCommand {
      * limit, which strict upstreams refuse.
      */
     static String traceName(String name) {
+        if (visibleAscii(name) && name.length() <= MAX_TRACE_NAME) {
+            return name; // the usual case, without a regular expression's matcher per message
+        }
         String visible = NOT_VISIBLE.matcher(name).replaceAll("?");
         return visible.length() <= MAX_TRACE_NAME ? visible : visible.substring(0, MAX_TRACE_NAME - 3) + "...";
     }
