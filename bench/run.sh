@@ -166,14 +166,27 @@ allocated() {
 SYSCALL_NOTES=()
 syscalls_start() {
   [ "${SYSCALLS:-0}" = 1 ] || return 0
-  perf stat -x, -e raw_syscalls:sys_enter -e 'syscalls:sys_enter_*' -p "$jpid" -o "$WORK/perf.out" 2>/dev/null &
+  # counts until the stop file appears (a background perf may ignore SIGINT, as a non-interactive shell's jobs do)
+  rm -f "$WORK/perf.stop" "$WORK/perf.out"
+  # (every syscalls:sys_enter_* tracepoint on every thread can exceed the open-file limit: the usual ones only)
+  local ev=(-e raw_syscalls:sys_enter) sc
+  for sc in read write readv writev pread64 pwrite64 futex epoll_wait epoll_pwait epoll_ctl openat close statx \
+      newfstatat fstat lseek fdatasync fsync rename renameat renameat2 link linkat unlink unlinkat ftruncate \
+      sendto recvfrom sendmsg recvmsg accept4 connect socket setsockopt getsockopt shutdown fcntl ioctl poll \
+      mmap munmap madvise mprotect sched_yield nanosleep clock_nanosleep getdents64 getrusage; do
+    [ -d "/sys/kernel/tracing/events/syscalls/sys_enter_$sc" ] || [ -d "/sys/kernel/debug/tracing/events/syscalls/sys_enter_$sc" ] \
+      && ev+=(-e "syscalls:sys_enter_$sc")
+  done
+  perf stat -x, "${ev[@]}" -p "$jpid" -o "$WORK/perf.out" -- \
+    sh -c "while [ ! -e '$WORK/perf.stop' ]; do sleep 0.05; done" 2>"$WORK/perf.err" &
   PERF_PID=$!
   sleep 0.5   # attached to every thread before the run starts
 }
 syscalls_stop() { # syscalls_stop LABEL MESSAGES
   [ "${SYSCALLS:-0}" = 1 ] || return 0
-  kill -INT "$PERF_PID" 2>/dev/null || true
+  touch "$WORK/perf.stop"
   wait "$PERF_PID" 2>/dev/null || true
+  [ -s "$WORK/perf.out" ] || { echo "bench: perf stat failed: $(cat "$WORK/perf.err")" >&2; return 0; }
   SYSCALL_NOTES+=("$1: $(awk -F, -v n="$2" '
     $3 == "raw_syscalls:sys_enter" { total = $1 }
     $3 ~ /^syscalls:sys_enter_/ && $1 + 0 > 0 { sub(/^syscalls:sys_enter_/, "", $3); c[$3] = $1 }
