@@ -166,6 +166,10 @@ class ReleaseTarballTest {
                 "delivered").contains("1 messages"));
         assertThat(run("history", "--admin", adminUrl)).contains("<app@example.com>", "b@example.com");
         assertThat(Files.readString(log)).doesNotContain("history: off");
+        // its native library is the copy kept beside the history (made at the first start, loaded from there at
+        // each), not one the driver unpacked anew
+        assertThat(Files.readString(Path.of("/proc/" + relay.pid() + "/maps")))
+                .contains(data.resolve("spool").toRealPath() + "/" + "sqlitejdbc-").doesNotContain("/sqlite-3");
 
         relay.destroy(); // SIGTERM, as systemd and Kubernetes stop it
         assertThat(relay.waitFor(30, TimeUnit.SECONDS)).isTrue();

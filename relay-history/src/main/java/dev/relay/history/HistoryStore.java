@@ -64,6 +64,7 @@ public final class HistoryStore implements AutoCloseable {
         if (System.getProperty("org.sqlite.tmpdir") == null) {
             System.setProperty("org.sqlite.tmpdir", dir.toString());
         }
+        SqliteNative.useCopyIn(dir); // kept there between starts instead of unpacked at each one
         String url = "jdbc:sqlite:" + file.toAbsolutePath();
         Connection w = null;
         Connection r = null;

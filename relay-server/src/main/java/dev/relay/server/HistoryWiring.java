@@ -9,11 +9,13 @@ import dev.relay.server.cluster.ClusterWiring;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,24 +30,83 @@ final class HistoryWiring {
     private HistoryWiring() {
     }
 
-    /** The running recorder, or null when {@code history.enabled} is false or the file cannot be opened. */
-    static HistoryRecorder start(RelayConfig config, Path spoolDir, MeterRegistry registry) {
+    /**
+     * Begins opening the history's store as the configuration asks, or null when {@code history.enabled} is false.
+     * The SQLite file opens on a thread of its own (its native library and Flyway's check of the schema: about
+     * 100 ms at start, docs/performance.md "Start-up"), so the relay's start goes on meanwhile; {@link #start}
+     * waits for it. The shared history reaches nothing at start and is made here.
+     */
+    static Opening open(RelayConfig config, Path spoolDir) {
         HistoryConfig h = config.history();
         if (!h.enabled()) {
-            log.info("history: off (history.enabled: false)");
             return null;
         }
-        HistoryStore store;
         if (LoggerFactory.getLogger("org.flywaydb") instanceof ch.qos.logback.classic.Logger flyway
                 && flyway.getLevel() == null) {
             flyway.setLevel(ch.qos.logback.classic.Level.WARN); // eight lines a start otherwise; ours says the version
         }
-        long t0 = System.nanoTime();
+        Opening opening = new Opening(config.cluster().enabled() ? () -> shared(config)
+                : () -> HistoryStore.open(h.file(spoolDir), h.maskAddresses()));
+        if (config.cluster().enabled()) {
+            opening.task.run();
+        } else {
+            Thread.ofPlatform().name("history-open").daemon(true).start(opening.task);
+        }
+        return opening;
+    }
+
+    /** A history store being opened; {@link #discard} closes it when the start fails before {@link #start}. */
+    static final class Opening {
+        private final long t0 = System.nanoTime();
+        private volatile long t1;
+        private final FutureTask<HistoryStore> task;
+
+        private Opening(Callable<HistoryStore> open) {
+            this.task = new FutureTask<>(() -> {
+                try {
+                    return open.call();
+                } finally {
+                    t1 = System.nanoTime();
+                }
+            });
+        }
+
+        /** The store, once open; the exception that kept it from opening (its cause) otherwise. */
+        HistoryStore await() throws InterruptedException, ExecutionException {
+            return task.get();
+        }
+
+        /** Waits for the store and closes it. */
+        private void discard() {
+            try {
+                task.get().close();
+            } catch (ExecutionException e) {
+                log.debug("history: not opened: {}", e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * The running recorder, or null when {@code history.enabled} is false ({@code opening} null) or the store
+     * could not be opened (logged: the relay takes mail without it).
+     */
+    static HistoryRecorder start(RelayConfig config, Opening opening, MeterRegistry registry)
+            throws InterruptedException {
+        HistoryConfig h = config.history();
+        if (opening == null) {
+            log.info("history: off (history.enabled: false)");
+            return null;
+        }
+        HistoryStore store;
         try {
-            store = config.cluster().enabled() ? shared(config)
-                    : HistoryStore.open(h.file(spoolDir), h.maskAddresses());
-        } catch (IOException | RuntimeException | LinkageError e) {
-            log.error("history: off: {}", e.getMessage());
+            store = opening.await();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Error error && !(error instanceof LinkageError)) {
+                throw error;
+            }
+            log.error("history: off: {}", e.getCause().getMessage());
             return null;
         }
         Map<String, String> hosts = new HashMap<>();
@@ -85,9 +146,21 @@ final class HistoryWiring {
             version = "?";
         }
         log.info("history: {} (schema v{}) opened in {} ms (retention {}, max size {} MiB{})", store.file(), version,
-                (System.nanoTime() - t0) / 1_000_000, dev.relay.config.Durations.format(h.retention()),
+                (opening.t1 - opening.t0) / 1_000_000, dev.relay.config.Durations.format(h.retention()),
                 h.maxSize() >> 20, h.maskAddresses() ? ", addresses masked" : "");
         return recorder.start();
+    }
+
+    /**
+     * Closes the running recorder (it writes what is buffered first), or, after a start that failed before the
+     * recorder started, the store once it has opened.
+     */
+    static void close(HistoryRecorder recorder, Opening opening) {
+        if (recorder != null) {
+            recorder.close();
+        } else if (opening != null) {
+            opening.discard();
+        }
     }
 
     /** The history shared by the replicas in {@code cluster.database}, through a pool of the cluster's settings. */

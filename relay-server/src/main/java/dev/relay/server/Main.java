@@ -13,7 +13,7 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         selectLogFormat(args, System.getenv());
-        System.exit(commandLine().execute(args));
+        System.exit(commandLine(args).execute(args));
     }
 
     /**
@@ -37,8 +37,31 @@ public final class Main implements Runnable {
         System.setProperty("RELAY_LOG_FORMAT", format);
     }
 
+    /** The whole command tree. */
     static CommandLine commandLine() {
         return new CommandLine(new Main());
+    }
+
+    /**
+     * The tree {@code args} need: for {@code relay serve ...} the serve command alone under a {@code relay} of its
+     * own (picocli reads every command's annotations and makes its object when the tree is built, about 50 ms of
+     * a start for the other eight: docs/performance.md, "Start-up"), else the whole tree. {@code relay serve
+     * --help} and serve's errors read the same either way.
+     */
+    static CommandLine commandLine(String[] args) {
+        if (args.length > 0 && args[0].equals("serve")) {
+            return new CommandLine(new ServeAlone()).addSubcommand(ServeCommand.class);
+        }
+        return commandLine();
+    }
+
+    /** {@code relay} with the serve command alone. */
+    @Command(name = "relay", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class)
+    static final class ServeAlone implements Runnable {
+        @Override
+        public void run() {
+            CommandLine.usage(this, System.out);
+        }
     }
 
     @Override

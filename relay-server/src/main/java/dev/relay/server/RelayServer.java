@@ -71,6 +71,7 @@ public final class RelayServer implements AutoCloseable {
     private RelayMetrics metrics;
     private UpstreamMetrics upstreamMetrics;
     private dev.relay.history.HistoryRecorder history;
+    private HistoryWiring.Opening openingHistory; // a start that fails before the history is started closes it
     private dev.relay.server.cluster.ClusterWiring cluster;
     private QueueManager queue;
     private AdminServer admin;
@@ -140,12 +141,13 @@ public final class RelayServer implements AutoCloseable {
         }
 
         spool = Spool.open(config.spool().dir(), new SpoolSettings(config.spool().minFreeSpace()));
+        openingHistory = HistoryWiring.open(config, spool.root()); // on a thread of its own, while the engine is made
         PrometheusConventions.apply(registry);
         metrics = new RelayMetrics(registry);
         upstreamMetrics = new UpstreamMetrics(registry);
-        history = HistoryWiring.start(config, spool.root(), registry);
         cluster = dev.relay.server.cluster.ClusterWiring.start(config.cluster(), registry);
         engine = new SwappableEngine(routingEngine(config.upstreams(), config.routes()));
+        history = HistoryWiring.start(config, openingHistory, registry);
         QueueConfig qc = config.queue();
         queue = new QueueManager(spool, engine, InstantSource.system(),
                 RetryPolicy.of(qc.minBackoff(), qc.maxBackoff(), qc.maxLifetime()), MAX_CONCURRENT_DELIVERIES,
@@ -367,9 +369,7 @@ public final class RelayServer implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
-        if (history != null) {
-            history.close(); // what is buffered is written first
-        }
+        HistoryWiring.close(history, openingHistory); // what is buffered is written first
         if (cluster != null) {
             cluster.close(); // after the engines: no limiter asks it any more
         }

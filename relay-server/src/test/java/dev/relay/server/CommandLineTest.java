@@ -147,4 +147,26 @@ class CommandLineTest {
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("give either an ID or --all");
     }
+
+    @Test
+    void serveIsBuiltAloneAndReadsAsInTheWholeTree() {
+        picocli.CommandLine alone = Main.commandLine(new String[] {"serve", "--bogus"});
+        assertThat(alone.getSubcommands().keySet()).containsExactly("serve");
+        picocli.CommandLine whole = Main.commandLine(new String[] {"--help"});
+        assertThat(whole.getSubcommands().keySet()).containsExactly("serve", "sink", "passwd", "check-config",
+                "queue", "history", "trace", "dkim-record", "doctor");
+        assertThat(alone.getSubcommands().get("serve").getUsageMessage())
+                .startsWith("Usage: relay serve ")
+                .isEqualTo(whole.getSubcommands().get("serve").getUsageMessage());
+        assertThat(errorOf(alone, "serve", "--bogus")).contains("Unknown option: '--bogus'")
+                .isEqualTo(errorOf(Main.commandLine(), "serve", "--bogus"));
+        assertThat(Main.commandLine(new String[] {"serves"}).getSubcommands()).hasSize(9); // a typo: the whole tree
+    }
+
+    private static String errorOf(picocli.CommandLine cl, String... args) {
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertThat(cl.execute(args)).isEqualTo(2);
+        return err.toString();
+    }
 }
