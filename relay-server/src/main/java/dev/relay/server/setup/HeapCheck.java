@@ -49,8 +49,8 @@ public final class HeapCheck {
                 + ") could need about " + mib(need) + " MiB of heap, and the heap may grow to " + mib(maxHeap)
                 + " MiB only: give the relay more memory (bin/relay gives the heap half of the machine's or the "
                 + "container's memory, at most 768 MiB), set the heap with RELAY_JAVA_OPTS=-Xmx" + mib(need)
-                + "m, or lower limits.max-connections; sessions beyond what fits would end the relay with "
-                + "OutOfMemoryError");
+                + "m, or lower limits.max-connections; sessions beyond what fits would run the heap out and stop "
+                + "the relay");
     }
 
     private static long mib(long bytes) {
