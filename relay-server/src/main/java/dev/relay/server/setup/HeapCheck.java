@@ -11,8 +11,8 @@ import java.util.Optional;
  * The heap a configuration's sessions could need, against the heap the JVM may grow to: {@code relay serve} logs
  * both at start, and warns when the sessions that {@code limits.max-connections} admits would not fit. The figures
  * are measured (docs/performance.md, "Memory"): about 35 KiB of heap per idle TLS session (10,000 held 334 MiB of
- * old generation), less without TLS, and some 50 MiB for the relay itself under load (its old generation after
- * 20,000 messages at 32 connections, garbage not yet collected included).
+ * old generation), less without TLS, and 64 MiB for the relay itself under load (its old generation reached about
+ * 50 MiB after 20,000 messages at 32 connections, garbage not yet collected included; the rest is margin).
  */
 public final class HeapCheck {
     static final long BASE = 64L << 20;
