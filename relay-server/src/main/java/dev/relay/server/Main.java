@@ -13,7 +13,8 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         selectLogFormat(args, System.getenv());
-        System.exit(commandLine(args).execute(args));
+        ServeCommand serve = ServeArgs.parse(args); // relay serve's plain options, without picocli's start-up
+        System.exit(serve != null ? ServeArgs.run(serve) : commandLine(args).execute(args));
     }
 
     /**

@@ -37,11 +37,14 @@ public final class ServeCommand implements Callable<Integer> {
                     + "implicit TLS submission, capture smarthost, admin (all on 127.0.0.1).")
     String demoPorts;
 
-    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+    static final String DEFAULT_LOG_FORMAT = "text";
+    static final String DEFAULT_GRACE = "PT20S";
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = DEFAULT_LOG_FORMAT,
             description = "Log lines as text (default) or json (one object per line); also RELAY_LOG_FORMAT.")
     String logFormat; // applied by Main before logging starts
 
-    @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "PT20S",
+    @Option(names = "--grace", paramLabel = "DURATION", defaultValue = DEFAULT_GRACE,
             description = "How long a stop waits for sessions in a transaction and for deliveries (ISO-8601, "
                     + "default ${DEFAULT-VALUE}).")
     Duration grace;
