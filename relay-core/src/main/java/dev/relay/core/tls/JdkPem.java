@@ -164,8 +164,11 @@ final class JdkPem {
         out.writeBytes(contents);
     }
 
-    /** Just enough of a DER reader to find an algorithm identifier; every method fails softly (false, null). */
-    private static final class Der {
+    /**
+     * Just enough of a DER reader to find an algorithm identifier or a key's public part; every method fails softly
+     * (false, null).
+     */
+    static final class Der {
         private final byte[] b;
         private int pos;
 
@@ -192,6 +195,11 @@ final class JdkPem {
                 n = (n << 8) | (b[pos++] & 0xff);
             }
             return n;
+        }
+
+        /** Whether the element at pos has {@code tag}. */
+        boolean at(int tag) {
+            return pos < b.length && (b[pos] & 0xff) == tag;
         }
 
         boolean enter(int tag) {

@@ -3,21 +3,27 @@ package dev.relay.core.tls;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1BitString;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
@@ -52,10 +58,24 @@ public final class SelfSignedCertificate {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
-            return new KeyMaterial(pair.getPrivate(), List.of(cert));
+            return new KeyMaterial(withPublicPoint(pair), List.of(cert));
         } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
             throw new IllegalStateException("cannot generate a self-signed certificate: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The private key encoded with its public point, as OpenSSL writes EC keys: the JDK's encoding leaves it out,
+     * and with it a start checks the key against the certificate without a signature ({@link KeyPairs}).
+     */
+    private static PrivateKey withPublicPoint(KeyPair pair) throws GeneralSecurityException, java.io.IOException {
+        PrivateKeyInfo info = PrivateKeyInfo.getInstance(pair.getPrivate().getEncoded());
+        org.bouncycastle.asn1.sec.ECPrivateKey inner = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(
+                info.parsePrivateKey());
+        ASN1BitString point = SubjectPublicKeyInfo.getInstance(pair.getPublic().getEncoded()).getPublicKeyData();
+        PrivateKeyInfo full = new PrivateKeyInfo(info.getPrivateKeyAlgorithm(),
+                new org.bouncycastle.asn1.sec.ECPrivateKey(inner.getPrivateKey(), null, point));
+        return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(full.getEncoded()));
     }
 
     private static boolean isIpLiteral(String s) {

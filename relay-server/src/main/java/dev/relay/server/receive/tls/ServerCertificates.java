@@ -2,6 +2,7 @@ package dev.relay.server.receive.tls;
 
 import dev.relay.config.TlsConfig;
 import dev.relay.core.tls.KeyMaterial;
+import dev.relay.core.tls.KeyPairs;
 import dev.relay.core.tls.Pem;
 import java.io.IOException;
 import java.net.Socket;
@@ -141,6 +142,13 @@ public final class ServerCertificates {
 
     /** Signs and verifies a few bytes: a key of the right type but of another certificate fails here. */
     private static void checkKeyMatches(KeyMaterial m, Source s) throws IOException {
+        Boolean matches = KeyPairs.publicPartMatches(m.key(), m.leaf().getPublicKey());
+        if (matches != null) { // the key's own public part decides, without a signature (KeyPairs)
+            if (!matches) {
+                throw new IOException(s.key() + ": the private key does not belong to the certificate in " + s.cert());
+            }
+            return;
+        }
         String algorithm = switch (m.leaf().getPublicKey().getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";

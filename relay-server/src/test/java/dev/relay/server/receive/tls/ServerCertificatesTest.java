@@ -93,6 +93,32 @@ class ServerCertificatesTest {
                 .isInstanceOf(IOException.class).hasMessageContaining("does not belong to the certificate");
     }
 
+    /** {@code key} encoded without its public point, as the JDK writes EC keys. */
+    static java.security.PrivateKey withoutPoint(java.security.PrivateKey key) throws Exception {
+        org.bouncycastle.asn1.pkcs.PrivateKeyInfo info =
+                org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(key.getEncoded());
+        org.bouncycastle.asn1.sec.ECPrivateKey inner =
+                org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+        byte[] bare = new org.bouncycastle.asn1.pkcs.PrivateKeyInfo(info.getPrivateKeyAlgorithm(),
+                new org.bouncycastle.asn1.sec.ECPrivateKey(inner.getPrivateKey(), null, null)).getEncoded();
+        return java.security.KeyFactory.getInstance("EC")
+                .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(bare));
+    }
+
+    @Test
+    void aKeyWithoutItsPublicPointIsCheckedByASignature() throws Exception {
+        Path cert = dir.resolve("tls.crt");
+        Path key = dir.resolve("tls.key");
+        KeyMaterial a = material("a.example");
+        write(cert, key, a);
+        Files.writeString(key, Pem.encode(new JcaPKCS8Generator(withoutPoint(a.key()), null)));
+        assertThat(cn(ServerCertificates.load(new TlsConfig(cert, key)).served(null))).endsWith("CN=a.example");
+
+        Files.writeString(key, Pem.encode(new JcaPKCS8Generator(withoutPoint(material("b.example").key()), null)));
+        assertThatThrownBy(() -> ServerCertificates.load(new TlsConfig(cert, key)))
+                .isInstanceOf(IOException.class).hasMessageContaining("does not belong to the certificate");
+    }
+
     @Test
     void sniNamesSelectTheirCertificateAndOtherNamesGetTheDefault() throws Exception {
         write(dir.resolve("d.crt"), dir.resolve("d.key"), material("default.example"));
