@@ -34,6 +34,35 @@ rm -rf "$stage/runtime" "$stage/bin" "$stage/etc" "$stage/systemd" "$TARGET/deb"
 "$JLINK" --add-modules "$MODULES" --output "$stage/runtime" --strip-debug --no-man-pages --no-header-files \
   --compress=zip-6 --generate-cds-archive 2>&1 | grep -v "^Warning: The --compress" || true
 [ -x "$stage/runtime/bin/java" ] || { echo "build-dist: jlink made no runtime" >&2; exit 1; }
+# The security providers of conf/security/java.security whose module is not in this runtime are left out of the
+# list. When a lookup finds no provider among those present (the first TLS connection asks for several), the JDK
+# looks for each listed provider it cannot find among its own with a ServiceLoader over the class path, and so
+# loads and makes BouncyCastle's provider from its signed jar: about 180 ms of the first handshake, for nothing
+# (docs/performance.md, "Start-up").
+security="$stage/runtime/conf/security/java.security"
+provider_module() {
+  case "$1" in
+    SUN|SunRsaSign|SunEC|SunJSSE|SunJCE) echo java.base ;; # SunEC: jdk.crypto.ec, in MODULES, on JDK 21
+    SunJGSS) echo java.security.jgss ;;
+    SunSASL) echo java.security.sasl ;;
+    XMLDSig) echo java.xml.crypto ;;
+    SunPCSC) echo java.smartcardio ;;
+    JdkLDAP) echo java.naming ;;
+    JdkSASL) echo jdk.security.jgss ;;
+    SunPKCS11) echo jdk.crypto.cryptoki ;;
+    *) echo unknown ;;
+  esac
+}
+present=" $("$stage/runtime/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' ') "
+kept=() dropped=()
+while IFS= read -r name; do
+  if [[ "$present" == *" $(provider_module "$name") "* ]]; then kept+=("$name"); else dropped+=("$name"); fi
+done < <(sed -n 's/^security\.provider\.[0-9]*=\([A-Za-z0-9]*\).*/\1/p' "$security")
+[ ${#kept[@]} -ge 5 ] || { echo "build-dist: only ${kept[*]:-no} security providers of the runtime are present" >&2; exit 1; }
+list=$(i=1; for name in "${kept[@]}"; do echo "security.provider.$i=$name"; i=$((i + 1)); done
+       echo "# (relay's build-dist.sh left out the providers whose module is not in this runtime: ${dropped[*]:-none})")
+awk -v list="$list" '/^security\.provider\.[0-9]+=/ { if (!done) { print list; done = 1 } next } { print }' \
+  "$security" > "$security.new" && mv "$security.new" "$security"
 # the base class-data archive for heaps over 32 GiB (no compressed object pointers): a relay never runs with one,
 # and without it such a JVM only starts a little slower. 15 MiB of the runtime's 88.
 rm -f "$stage/runtime/lib/server/classes_nocoops.jsa"

@@ -160,6 +160,13 @@ class ReleaseTarballTest {
             }
         });
 
+        // the runtime lists only the security providers it has: a TLS session does not make the JDK look for the
+        // others over the class path, which made BouncyCastle's provider from its signed jar (build-dist.sh)
+        assertThat(Files.readString(classLog)).contains("sun.security.ssl.SSLSocketImpl source:")
+                .doesNotContain("org.bouncycastle.jce.provider.BouncyCastleProvider source:");
+        assertThat(Files.readString(home.resolve("runtime/conf/security/java.security")))
+                .contains("security.provider.1=SUN").doesNotContain("=SunPKCS11");
+
         // the history works on the release's own runtime (sqlite-jdbc's native library unpacked beside the file)
         String adminUrl = "http://127.0.0.1:" + admin;
         await().atMost(Duration.ofSeconds(20)).until(() -> run("history", "--admin", adminUrl, "--status",
