@@ -58,7 +58,10 @@ kept=() dropped=()
 while IFS= read -r name; do
   if [[ "$present" == *" $(provider_module "$name") "* ]]; then kept+=("$name"); else dropped+=("$name"); fi
 done < <(sed -n 's/^security\.provider\.[0-9]*=\([A-Za-z0-9]*\).*/\1/p' "$security")
-[ ${#kept[@]} -ge 5 ] || { echo "build-dist: only ${kept[*]:-no} security providers of the runtime are present" >&2; exit 1; }
+if [ ${#kept[@]} -lt 5 ]; then
+  echo "build-dist: only ${kept[*]:-no} security providers of the runtime are present" >&2
+  exit 1
+fi
 list=$(i=1; for name in "${kept[@]}"; do echo "security.provider.$i=$name"; i=$((i + 1)); done
        echo "# (relay's build-dist.sh left out the providers whose module is not in this runtime: ${dropped[*]:-none})")
 awk -v list="$list" '/^security\.provider\.[0-9]+=/ { if (!done) { print list; done = 1 } next } { print }' \

@@ -140,7 +140,10 @@ public final class ServerCertificates {
         return new Snapshot(generation, List.copyOf(materials), List.copyOf(names));
     }
 
-    /** Signs and verifies a few bytes: a key of the right type but of another certificate fails here. */
+    /**
+     * A key of the right type but of another certificate fails here: its own public part is compared with the
+     * certificate's ({@link KeyPairs}), or, for a key without one, a few bytes are signed and verified.
+     */
     private static void checkKeyMatches(KeyMaterial m, Source s) throws IOException {
         Boolean matches = KeyPairs.publicPartMatches(m.key(), m.leaf().getPublicKey());
         if (matches != null) { // the key's own public part decides, without a signature (KeyPairs)
