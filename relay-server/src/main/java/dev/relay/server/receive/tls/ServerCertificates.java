@@ -146,12 +146,20 @@ public final class ServerCertificates {
      */
     private static void checkKeyMatches(KeyMaterial m, Source s) throws IOException {
         Boolean matches = KeyPairs.publicPartMatches(m.key(), m.leaf().getPublicKey());
-        if (matches != null) { // the key's own public part decides, without a signature (KeyPairs)
-            if (!matches) {
-                throw new IOException(s.key() + ": the private key does not belong to the certificate in " + s.cert());
-            }
-            return;
+        boolean belongs;
+        try {
+            belongs = matches != null ? matches : signatureVerifies(m);
+        } catch (GeneralSecurityException e) {
+            throw new IOException(s.key() + ": cannot check the key against the certificate in " + s.cert() + ": "
+                    + e.getMessage(), e);
         }
+        if (!belongs) {
+            throw new IOException(s.key() + ": the private key does not belong to the certificate in " + s.cert());
+        }
+    }
+
+    /** Whether the certificate's public key verifies what the private key signs (true for a type not known here). */
+    private static boolean signatureVerifies(KeyMaterial m) throws GeneralSecurityException {
         String algorithm = switch (m.leaf().getPublicKey().getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
@@ -159,24 +167,17 @@ public final class ServerCertificates {
             default -> null;
         };
         if (algorithm == null) {
-            return; // Pem already checked that the key types agree
+            return true; // Pem already checked that the key types agree
         }
-        try {
-            byte[] probe = "relay key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            Signature sign = Signature.getInstance(algorithm);
-            sign.initSign(m.key());
-            sign.update(probe);
-            byte[] signature = sign.sign();
-            Signature verify = Signature.getInstance(algorithm);
-            verify.initVerify(m.leaf().getPublicKey());
-            verify.update(probe);
-            if (!verify.verify(signature)) {
-                throw new IOException(s.key() + ": the private key does not belong to the certificate in " + s.cert());
-            }
-        } catch (GeneralSecurityException e) {
-            throw new IOException(s.key() + ": cannot check the key against the certificate in " + s.cert() + ": "
-                    + e.getMessage(), e);
-        }
+        byte[] probe = "relay key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        Signature sign = Signature.getInstance(algorithm);
+        sign.initSign(m.key());
+        sign.update(probe);
+        byte[] signature = sign.sign();
+        Signature verify = Signature.getInstance(algorithm);
+        verify.initVerify(m.leaf().getPublicKey());
+        verify.update(probe);
+        return verify.verify(signature);
     }
 
     /** A digest of every file's content, or null if one cannot be read right now. */
